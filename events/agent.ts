@@ -1,0 +1,164 @@
+import { z } from "zod";
+import { Attribute, Millis, NetworkBinding, NetworkInterface, Resource } from "./shapes.ts";
+import { DesiredStatus, HealthStatus, TaskRuntimeSpec } from "./task.events.ts";
+
+/**
+ * The agent protocol over NATS. Agents hold no authority: they publish observations (facts about
+ * Docker) and receive directives; the control plane turns observations into task events.
+ *
+ *   agent ──request  berth.ctl.<r>.register ─► control plane   (reply: instance ARN)
+ *   agent ──request  berth.ctl.<r>.sync     ─► control plane   (reply: desired tasks of the instance)
+ *   agent ──publish  berth.obs.<r>.<id>     ─► BERTH_OBSERVATIONS (durable, deduplicated by msgID)
+ *   agent ◄─consume  berth.dir.<r>.<id>     ── BERTH_DIRECTIVES   (durable consumer per agent)
+ *   agent ──put      KV berth_heartbeats <r>.<id>
+ */
+
+// ── registration ─────────────────────────────────────────────────────────────────────────────
+
+export const RegisterRequest = z.object({
+  cluster: z.string(),
+  /** Present when the agent re-registers the instance it registered before. */
+  instanceId: z.string().optional(),
+  hostname: z.string(),
+  ec2InstanceId: z.string().optional(),
+  totalResources: z.array(Resource),
+  attributes: z.array(Attribute),
+  versionInfo: z.object({
+    agentVersion: z.string().optional(),
+    agentHash: z.string().optional(),
+    dockerVersion: z.string().optional(),
+  }),
+  /** Launch types this instance offers capacity for (an agent configured for FARGATE offers both). */
+  capacity: z.array(z.enum(["EC2", "FARGATE", "EXTERNAL"])).default(["EC2"]),
+});
+export type RegisterRequest = z.infer<typeof RegisterRequest>;
+
+export const RegisterReply = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), containerInstanceArn: z.string(), instanceId: z.string() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type RegisterReply = z.infer<typeof RegisterReply>;
+
+export const SyncRequest = z.object({ cluster: z.string(), instanceId: z.string() });
+export type SyncRequest = z.infer<typeof SyncRequest>;
+
+export const DesiredTask = z.object({
+  taskArn: z.string(),
+  desiredStatus: DesiredStatus,
+  stopTimeoutSeconds: z.number().int().optional(),
+  spec: TaskRuntimeSpec,
+});
+export type DesiredTask = z.infer<typeof DesiredTask>;
+
+export const SyncReply = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), tasks: z.array(DesiredTask) }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type SyncReply = z.infer<typeof SyncReply>;
+
+// ── heartbeats ───────────────────────────────────────────────────────────────────────────────
+
+export const Heartbeat = z.object({
+  cluster: z.string(),
+  instanceId: z.string(),
+  at: Millis,
+  /** Agent process start time; a change tells the control plane the agent restarted. */
+  bootAt: Millis,
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+// ── directives (control plane → agent) ───────────────────────────────────────────────────────
+
+export const StartTaskDirective = z.object({
+  type: z.literal("StartTask"),
+  at: Millis,
+  taskArn: z.string(),
+  spec: TaskRuntimeSpec,
+});
+export const StopTaskDirective = z.object({
+  type: z.literal("StopTask"),
+  at: Millis,
+  taskArn: z.string(),
+  taskId: z.string(),
+  reason: z.string(),
+});
+export const Directive = z.discriminatedUnion("type", [StartTaskDirective, StopTaskDirective]);
+export type Directive = z.infer<typeof Directive>;
+
+// ── observations (agent → control plane) ─────────────────────────────────────────────────────
+
+/**
+ * The agent's view of one container. `status` is ECS's container status (the agent collapses
+ * Docker's pulled/created into PENDING and its running/healthy into RUNNING).
+ */
+export const ContainerObserved = z.object({
+  type: z.literal("ContainerObserved"),
+  at: Millis,
+  instanceId: z.string(),
+  taskArn: z.string(),
+  containerName: z.string(),
+  status: z.enum(["PENDING", "RUNNING", "STOPPED"]),
+  runtimeId: z.string().optional(),
+  imageDigest: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  reason: z.string().optional(),
+  networkBindings: z.array(NetworkBinding).optional(),
+  networkInterfaces: z.array(NetworkInterface).optional(),
+  healthStatus: HealthStatus.optional(),
+  pullStartedAt: Millis.optional(),
+  pullStoppedAt: Millis.optional(),
+});
+export type ContainerObserved = z.infer<typeof ContainerObserved>;
+
+/** The agent began stopping the task's containers (StopTask or an essential container exit). */
+export const TaskStoppingObserved = z.object({
+  type: z.literal("TaskStoppingObserved"),
+  at: Millis,
+  instanceId: z.string(),
+  taskArn: z.string(),
+});
+
+/** Task-level network attachment (awsvpc): the per-task network and its private address. */
+export const TaskAttachmentObserved = z.object({
+  type: z.literal("TaskAttachmentObserved"),
+  at: Millis,
+  instanceId: z.string(),
+  taskArn: z.string(),
+  attachmentId: z.string(),
+  status: z.enum(["ATTACHED", "DETACHED"]),
+  privateIPv4Address: z.string().optional(),
+  macAddress: z.string().optional(),
+  networkName: z.string().optional(),
+});
+
+/** Per-task CPU and memory utilisation sampled from Docker stats. */
+export const TaskStatsObserved = z.object({
+  type: z.literal("TaskStatsObserved"),
+  at: Millis,
+  instanceId: z.string(),
+  taskArn: z.string(),
+  cpuPercent: z.number(),
+  memoryBytes: z.number(),
+  memoryLimitBytes: z.number().optional(),
+});
+
+export const Observation = z.discriminatedUnion("type", [
+  ContainerObserved,
+  TaskStoppingObserved,
+  TaskAttachmentObserved,
+  TaskStatsObserved,
+]);
+export type Observation = z.infer<typeof Observation>;
+
+/** Docker labels the agent puts on every container it creates; reconcile finds its work by them. */
+export const labels = {
+  managed: "berth.managed",
+  taskArn: "berth.task-arn",
+  taskId: "berth.task-id",
+  containerName: "berth.container-name",
+  cluster: "berth.cluster",
+  instanceId: "berth.instance-id",
+} as const;
+
+/** Docker container name for a task's container: deterministic, so a retried start finds it. */
+export const containerName = (taskId: string, name: string) => `berth-${taskId}-${name}`;

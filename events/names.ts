@@ -1,0 +1,111 @@
+/**
+ * Every NATS subject, stream, consumer and bucket name Berth uses. No other module builds one.
+ *
+ * Subjects are part of Berth's public interface: integrations subscribe to them.
+ *
+ *   berth.evt.<region>.<kind>.<ids…>     decided events, one subject per aggregate (stream BERTH_EVENTS)
+ *   berth.obs.<region>.<instanceId>      what an agent saw Docker do     (stream BERTH_OBSERVATIONS)
+ *   berth.dir.<region>.<instanceId>      what the control plane asks an agent to do (stream BERTH_DIRECTIVES)
+ *   berth.ctl.<region>.<verb>            agent ↔ control plane request/reply (core NATS, not stored)
+ *   berth.ecs.<region>.<detail-type>     ECS EventBridge-shaped events (core NATS)
+ *
+ * ECS identifiers (cluster, family, service names: letters, digits, '-', '_'; ids: hex) are valid
+ * subject tokens as they are, so no escaping is needed; `token()` refuses anything else.
+ */
+
+const TOKEN = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** Guards a subject token; ids reach here only after API validation, so a failure is a bug. */
+export function token(value: string): string {
+  if (!TOKEN.test(value)) throw new Error(`not a valid subject token: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export const streams = {
+  events: "BERTH_EVENTS",
+  observations: "BERTH_OBSERVATIONS",
+  directives: "BERTH_DIRECTIVES",
+} as const;
+
+export type AggregateKind = "cluster" | "taskdef" | "task" | "instance" | "service" | "account";
+
+export const subjects = {
+  /** Everything in the event log, for every region. */
+  allEvents: "berth.evt.>",
+  allObservations: "berth.obs.>",
+  allDirectives: "berth.dir.>",
+
+  cluster: (region: string, cluster: string) => `berth.evt.${token(region)}.cluster.${token(cluster)}`,
+  taskDefinition: (region: string, family: string) => `berth.evt.${token(region)}.taskdef.${token(family)}`,
+  task: (region: string, cluster: string, taskId: string) =>
+    `berth.evt.${token(region)}.task.${token(cluster)}.${token(taskId)}`,
+  instance: (region: string, cluster: string, instanceId: string) =>
+    `berth.evt.${token(region)}.instance.${token(cluster)}.${token(instanceId)}`,
+  service: (region: string, cluster: string, service: string) =>
+    `berth.evt.${token(region)}.service.${token(cluster)}.${token(service)}`,
+  /** Account-wide settings of one region (account settings, capacity providers). */
+  account: (region: string) => `berth.evt.${token(region)}.account.settings`,
+
+  /** Filters for followers of one kind of aggregate in every region. */
+  eventsOfKind: (kind: AggregateKind) => `berth.evt.*.${kind}.>`,
+
+  observations: (region: string, instanceId: string) => `berth.obs.${token(region)}.${token(instanceId)}`,
+  directives: (region: string, instanceId: string) => `berth.dir.${token(region)}.${token(instanceId)}`,
+
+  /** Agent registers its host; reply carries the container instance ARN. */
+  register: (region: string) => `berth.ctl.${token(region)}.register`,
+  /** Agent asks for the desired state of every task placed on it (used when it (re)starts). */
+  sync: (region: string) => `berth.ctl.${token(region)}.sync`,
+  /** Control plane asks one agent for a task's container logs. */
+  logs: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logs.${token(instanceId)}`,
+
+  /** ECS EventBridge-shaped events: detail-type "ECS Task State Change" → `task-state-change`. */
+  ecsEvent: (region: string, detailType: EcsDetailType) => `berth.ecs.${token(region)}.${ecsDetailTokens[detailType]}`,
+  allEcsEvents: "berth.ecs.>",
+} as const;
+
+export type EcsDetailType =
+  | "ECS Task State Change"
+  | "ECS Container Instance State Change"
+  | "ECS Service Action"
+  | "ECS Deployment State Change";
+
+const ecsDetailTokens: Record<EcsDetailType, string> = {
+  "ECS Task State Change": "task-state-change",
+  "ECS Container Instance State Change": "container-instance-state-change",
+  "ECS Service Action": "service-action",
+  "ECS Deployment State Change": "deployment-state-change",
+};
+
+/** Parses an event subject back into its parts; null when it is not an event subject. */
+export function parseEventSubject(
+  subject: string,
+): { region: string; kind: AggregateKind; ids: string[] } | null {
+  const parts = subject.split(".");
+  if (parts[0] !== "berth" || parts[1] !== "evt" || parts.length < 5) return null;
+  const [, , region, kind, ...ids] = parts as [string, string, string, AggregateKind, ...string[]];
+  return { region, kind, ids };
+}
+
+export const consumers = {
+  /** The control plane's durable consumer of agent observations. */
+  observations: "control-plane-observations",
+  /** Each agent's durable consumer of its own directives. */
+  directives: (instanceId: string) => `agent-${token(instanceId)}`,
+} as const;
+
+export const buckets = {
+  /** Agent heartbeats, key `<region>.<instanceId>`; bucket TTL drops keys of long-gone agents. */
+  heartbeats: "berth_heartbeats",
+  /** Scheduler leader lease, key = region. */
+  leases: "berth_leases",
+  /** Read-model snapshots, to shorten replay. */
+  snapshots: "berth_snapshots",
+  /** Positions of log followers that execute intents (at-least-once). */
+  checkpoints: "berth_checkpoints",
+} as const;
+
+export const heartbeatKey = (region: string, instanceId: string) => `${token(region)}.${token(instanceId)}`;
+
+/** Header carrying the event type on every stored message, so followers can filter without decoding. */
+export const EVENT_TYPE_HEADER = "Berth-Event-Type";

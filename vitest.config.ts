@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // e2e suites share one Docker engine; files run in parallel but each names its own resources.
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
