@@ -81,6 +81,8 @@ export const StopTaskDirective = z.object({
   taskArn: z.string(),
   taskId: z.string(),
   reason: z.string(),
+  /** Container names of the task, so an agent that never started it can still report each one STOPPED. */
+  containers: z.array(z.string()).optional(),
 });
 export const Directive = z.discriminatedUnion("type", [StartTaskDirective, StopTaskDirective]);
 export type Directive = z.infer<typeof Directive>;

@@ -56,6 +56,9 @@ export const subjects = {
   register: (region: string) => `berth.ctl.${token(region)}.register`,
   /** Agent asks for the desired state of every task placed on it (used when it (re)starts). */
   sync: (region: string) => `berth.ctl.${token(region)}.sync`,
+  /** What the control plane listens on for every region's registrations and syncs. */
+  registerAnyRegion: "berth.ctl.*.register",
+  syncAnyRegion: "berth.ctl.*.sync",
   /** Control plane asks one agent for a task's container logs. */
   logs: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logs.${token(instanceId)}`,
 
@@ -104,6 +107,9 @@ export const buckets = {
   /** Positions of log followers that execute intents (at-least-once). */
   checkpoints: "berth_checkpoints",
 } as const;
+
+/** Region token of a `berth.ctl.<region>.<verb>` subject. */
+export const regionOfControlSubject = (subject: string) => subject.split(".")[2] ?? "";
 
 export const heartbeatKey = (region: string, instanceId: string) => `${token(region)}.${token(instanceId)}`;
 

@@ -1,0 +1,180 @@
+import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { ContainerObserved } from "../../events/agent.ts";
+import type { Attachment, Tag } from "../../events/shapes.ts";
+import type { StopCode, TaskCreated, TaskEvent } from "../../events/task.events.ts";
+import { accept, type Decision, reject, unreachable } from "../decider.ts";
+import { mergeTags, removeTags } from "../tags.ts";
+import { type ContainerRecord, type TaskContext, taskMachine } from "./task.machine.ts";
+import { advancesContainer, taskStatusBefore } from "./task.status.ts";
+
+export type TaskSnapshot = SnapshotFrom<typeof taskMachine>;
+
+export type TaskCommand =
+  | { type: "CreateTask"; event: TaskCreated }
+  | { type: "StopTask"; at: number; stopCode: StopCode; reason: string }
+  | { type: "ObserveContainer"; at: number; observation: ContainerObserved }
+  | { type: "ObserveTaskStopping"; at: number }
+  | { type: "ObserveAttachment"; at: number; attachments: Attachment[] }
+  | { type: "TagTask"; at: number; tags: Tag[] }
+  | { type: "UntagTask"; at: number; tagKeys: string[] };
+
+export const ESSENTIAL_EXITED = "Essential container in task exited";
+
+export const initialTask = (): TaskSnapshot => initialTransition(taskMachine)[0];
+
+/** evolve: one decided event applied to the snapshot; `intents` are the machine's effect actions. */
+export function evolveTask(snapshot: TaskSnapshot, event: TaskEvent): { snapshot: TaskSnapshot; intents: string[] } {
+  const [next, actions] = transition(taskMachine, snapshot, event);
+  return { snapshot: next, intents: actions.map((a) => a.type) };
+}
+
+export function foldTask(events: readonly TaskEvent[]): TaskSnapshot {
+  let s = initialTask();
+  for (const e of events) s = evolveTask(s, e).snapshot;
+  return s;
+}
+
+/** A container that ran: it reached RUNNING, or it stopped with an exit code (it ran and exited). */
+const ran = (c: ContainerRecord) => c.lastStatus === "RUNNING" || (c.lastStatus === "STOPPED" && c.exitCode !== undefined);
+
+/**
+ * decide: a command and the current snapshot → the events that record it, or ECS's rejection.
+ * Observations are folded in and then the task-level consequences are derived from the
+ * resulting state (not from the observation alone), so a redelivered observation after a
+ * partial append still produces whatever is missing.
+ */
+export function decideTask(command: TaskCommand, snapshot: TaskSnapshot): Decision<TaskEvent> {
+  switch (command.type) {
+    case "CreateTask":
+      if (snapshot.value !== "NEW") return reject("InvalidParameterException", "The task already exists.");
+      return accept(command.event);
+
+    case "StopTask": {
+      if (snapshot.value === "NEW") return reject("InvalidParameterException", "The referenced task was not found.");
+      const e: TaskEvent = { type: "TaskStopRequested", at: command.at, stopCode: command.stopCode, reason: command.reason };
+      // Stopping a task that is already stopping or stopped is not an error in ECS; it changes nothing.
+      return accept(...(snapshot.can(e) ? [e] : []));
+    }
+
+    case "ObserveContainer":
+      return accept(...observeContainer(snapshot, command.observation, command.at));
+
+    case "ObserveTaskStopping": {
+      const e: TaskEvent = { type: "TaskStopping", at: command.at };
+      const status = snapshot.value as string;
+      const advances = status !== "NEW" && taskStatusBefore(status as never, "STOPPING");
+      return accept(...(advances && snapshot.can(e) ? [e] : []));
+    }
+
+    case "ObserveAttachment": {
+      const e: TaskEvent = { type: "TaskAttachmentsChanged", at: command.at, attachments: command.attachments };
+      const same = JSON.stringify(snapshot.context.attachments) === JSON.stringify(command.attachments);
+      return accept(...(!same && snapshot.can(e) ? [e] : []));
+    }
+
+    case "TagTask": {
+      if (snapshot.value === "NEW") return reject("ResourceNotFoundException", "The specified task was not found.");
+      const tags = mergeTags(snapshot.context.tags, command.tags);
+      return accept({ type: "TaskTagsChanged", at: command.at, tags });
+    }
+
+    case "UntagTask": {
+      if (snapshot.value === "NEW") return reject("ResourceNotFoundException", "The specified task was not found.");
+      const tags = removeTags(snapshot.context.tags, command.tagKeys);
+      return accept({ type: "TaskTagsChanged", at: command.at, tags });
+    }
+
+    default:
+      return unreachable(command);
+  }
+}
+
+function observeContainer(snapshot: TaskSnapshot, o: ContainerObserved, at: number): TaskEvent[] {
+  if (snapshot.value === "NEW") return [];
+  const known = snapshot.context.containers.find((c) => c.name === o.containerName);
+  if (!known) return [];
+  const events: TaskEvent[] = [];
+  let s = snapshot;
+  const push = (e: TaskEvent) => {
+    if (!s.can(e)) return;
+    events.push(e);
+    s = evolveTask(s, e).snapshot;
+  };
+
+  if (changes(known, o)) {
+    push({
+      type: "TaskContainerChanged",
+      at,
+      name: o.containerName,
+      lastStatus: advancesContainer(known.lastStatus, o.status) ? o.status : known.lastStatus,
+      ...pick(o),
+    });
+  }
+
+  const ctx: TaskContext = s.context;
+  const status = s.value as string;
+  const all = ctx.containers;
+  if (ctx.desiredStatus === "RUNNING" && taskStatusBefore(status as never, "RUNNING") && all.every(ran)) {
+    push({ type: "TaskStarted", at });
+  }
+  const health = taskHealth(s.context);
+  if (health !== s.context.healthStatus) push({ type: "TaskHealthChanged", at, healthStatus: health });
+  const exited = s.context.containers.find((c) => c.essential && c.lastStatus === "STOPPED");
+  if (s.context.desiredStatus === "RUNNING" && exited) {
+    push(
+      ran(exited)
+        ? { type: "TaskStopRequested", at, stopCode: "EssentialContainerExited", reason: ESSENTIAL_EXITED }
+        : {
+            type: "TaskStopRequested",
+            at,
+            stopCode: "TaskFailedToStart",
+            reason: exited.reason ?? `Essential container ${exited.name} failed to start`,
+          },
+    );
+  }
+  if (s.value !== "STOPPED" && s.context.containers.every((c) => c.lastStatus === "STOPPED")) {
+    push({ type: "TaskStopped", at, executionStoppedAt: at });
+  }
+  return events;
+}
+
+/**
+ * ECS's task health: HEALTHY when every essential container that has a health check is HEALTHY,
+ * UNHEALTHY when any of them is UNHEALTHY, UNKNOWN otherwise (none defined, or still evaluating).
+ * Health of non-essential containers is ignored.
+ */
+export function taskHealth(ctx: TaskContext): "HEALTHY" | "UNHEALTHY" | "UNKNOWN" {
+  const checked = ctx.containers.filter(
+    (c) => c.essential && ctx.spec.containers.some((d) => d.name === c.name && d.healthCheck),
+  );
+  if (checked.length === 0) return "UNKNOWN";
+  if (checked.some((c) => c.healthStatus === "UNHEALTHY")) return "UNHEALTHY";
+  return checked.every((c) => c.healthStatus === "HEALTHY") ? "HEALTHY" : "UNKNOWN";
+}
+
+/** Does the observation tell us anything new about the container? Status never moves back. */
+function changes(known: ContainerRecord, o: ContainerObserved): boolean {
+  if (advancesContainer(known.lastStatus, o.status)) return true;
+  if (known.lastStatus === "STOPPED" && o.status !== "STOPPED") return false;
+  if (o.exitCode !== undefined && o.exitCode !== known.exitCode) return true;
+  if (o.healthStatus !== undefined && o.healthStatus !== known.healthStatus) return true;
+  if (o.runtimeId !== undefined && o.runtimeId !== known.runtimeId) return true;
+  if (o.reason !== undefined && o.reason !== known.reason) return true;
+  if (o.networkBindings !== undefined && JSON.stringify(o.networkBindings) !== JSON.stringify(known.networkBindings))
+    return true;
+  return false;
+}
+
+function pick(o: ContainerObserved) {
+  const out: Partial<Extract<TaskEvent, { type: "TaskContainerChanged" }>> = {};
+  if (o.runtimeId !== undefined) out.runtimeId = o.runtimeId;
+  if (o.imageDigest !== undefined) out.imageDigest = o.imageDigest;
+  if (o.exitCode !== undefined) out.exitCode = o.exitCode;
+  if (o.reason !== undefined) out.reason = o.reason;
+  if (o.networkBindings !== undefined) out.networkBindings = o.networkBindings;
+  if (o.networkInterfaces !== undefined) out.networkInterfaces = o.networkInterfaces;
+  if (o.healthStatus !== undefined) out.healthStatus = o.healthStatus;
+  if (o.pullStartedAt !== undefined) out.pullStartedAt = o.pullStartedAt;
+  if (o.pullStoppedAt !== undefined) out.pullStoppedAt = o.pullStoppedAt;
+  return out;
+}

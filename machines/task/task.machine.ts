@@ -1,0 +1,332 @@
+import { assign, setup } from "xstate";
+import type { Attachment, NetworkBinding, NetworkInterface, Tag } from "../../events/shapes.ts";
+import type {
+  ContainerStatus,
+  DesiredStatus,
+  HealthStatus,
+  Reservation,
+  StopCode,
+  TaskCreated,
+  TaskEvent,
+  TaskRuntimeSpec,
+} from "../../events/task.events.ts";
+
+/**
+ * The task aggregate. The machine's state value IS the task's lastStatus (ECS order); context
+ * holds everything else DescribeTasks shows. The machine is only ever driven by decided events
+ * (never by commands): `transition()` is evolve, and the actions it returns are intents the shell
+ * executes (start or stop the task on its agent) — replay discards them.
+ *
+ *   NEW ─TaskCreated─► PROVISIONING (awsvpc) ─TaskAttachmentsChanged─► PENDING ─TaskStarted─► RUNNING
+ *                      PENDING ◄───────────── (other network modes)
+ *   RUNNING ─TaskStopping─► STOPPING ─TaskStopped─► STOPPED
+ *   any state before STOPPED ─TaskStopped─► STOPPED (a task that fails before RUNNING)
+ *   TaskStopRequested sets desiredStatus STOPPED in any live state (intent: stop on agent)
+ */
+
+export interface ContainerRecord {
+  name: string;
+  containerArn: string;
+  image: string;
+  essential: boolean;
+  lastStatus: ContainerStatus;
+  cpu: number;
+  memory?: number;
+  memoryReservation?: number;
+  runtimeId?: string;
+  imageDigest?: string;
+  exitCode?: number;
+  reason?: string;
+  networkBindings: NetworkBinding[];
+  networkInterfaces: NetworkInterface[];
+  healthStatus: HealthStatus;
+}
+
+export interface TaskContext {
+  taskArn: string;
+  taskId: string;
+  clusterArn: string;
+  cluster: string;
+  taskDefinitionArn: string;
+  family: string;
+  revision: number;
+  containerInstanceArn?: string;
+  instanceId?: string;
+  launchType: TaskRuntimeSpec["launchType"];
+  group: string;
+  startedBy?: string;
+  cpu?: string;
+  memory?: string;
+  overrides: TaskCreated["overrides"];
+  tags: Tag[];
+  clientToken?: string;
+  capacityProviderName?: string;
+  availabilityZone?: string;
+  platformVersion?: string;
+  enableExecuteCommand: boolean;
+  createdAt: number;
+  desiredStatus: DesiredStatus;
+  healthStatus: HealthStatus;
+  connectivity?: "CONNECTED" | "DISCONNECTED";
+  connectivityAt?: number;
+  pullStartedAt?: number;
+  pullStoppedAt?: number;
+  startedAt?: number;
+  stoppingAt?: number;
+  stoppedAt?: number;
+  executionStoppedAt?: number;
+  stopCode?: StopCode;
+  stoppedReason?: string;
+  /** ECS's task version: +1 on every change that would emit a state-change event. */
+  version: number;
+  containers: ContainerRecord[];
+  attachments: Attachment[];
+  reservation: Reservation;
+  spec: TaskRuntimeSpec;
+}
+
+const EMPTY: TaskContext = {
+  taskArn: "",
+  taskId: "",
+  clusterArn: "",
+  cluster: "",
+  taskDefinitionArn: "",
+  family: "",
+  revision: 0,
+  launchType: "EC2",
+  group: "",
+  overrides: {},
+  tags: [],
+  enableExecuteCommand: false,
+  createdAt: 0,
+  desiredStatus: "RUNNING",
+  healthStatus: "UNKNOWN",
+  version: 0,
+  containers: [],
+  attachments: [],
+  reservation: { cpu: 0, memory: 0, ports: [], portsUdp: [] },
+  spec: {
+    taskArn: "",
+    taskId: "",
+    clusterArn: "",
+    cluster: "",
+    taskDefinitionArn: "",
+    family: "",
+    revision: 0,
+    launchType: "EC2",
+    networkMode: "bridge",
+    volumes: [],
+    containers: [],
+  },
+};
+
+type E<T extends TaskEvent["type"]> = Extract<TaskEvent, { type: T }>;
+
+function created(e: E<"TaskCreated">): TaskContext {
+  const { spec } = e;
+  return {
+    ...EMPTY,
+    taskArn: e.taskArn,
+    taskId: spec.taskId,
+    clusterArn: spec.clusterArn,
+    cluster: spec.cluster,
+    taskDefinitionArn: spec.taskDefinitionArn,
+    family: spec.family,
+    revision: spec.revision,
+    containerInstanceArn: e.containerInstanceArn,
+    instanceId: e.instanceId,
+    launchType: spec.launchType,
+    group: e.group,
+    startedBy: e.startedBy,
+    cpu: spec.cpu,
+    memory: spec.memory,
+    overrides: e.overrides,
+    tags: e.tags,
+    clientToken: e.clientToken,
+    capacityProviderName: e.capacityProviderName,
+    availabilityZone: e.availabilityZone,
+    platformVersion: e.platformVersion,
+    enableExecuteCommand: e.enableExecuteCommand,
+    createdAt: e.at,
+    version: 1,
+    reservation: e.reservation,
+    spec,
+    containers: e.containers.map(({ name, containerArn }) => {
+      const def = spec.containers.find((c) => c.name === name);
+      return {
+        name,
+        containerArn,
+        image: def?.image ?? "",
+        essential: def?.essential ?? true,
+        lastStatus: "PENDING",
+        cpu: def?.cpu ?? 0,
+        memory: def?.memory,
+        memoryReservation: def?.memoryReservation,
+        networkBindings: [],
+        networkInterfaces: [],
+        healthStatus: "UNKNOWN",
+      };
+    }),
+  };
+}
+
+function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): TaskContext {
+  const containers = ctx.containers.map((c) => {
+    if (c.name !== e.name) return c;
+    const next: ContainerRecord = { ...c, lastStatus: e.lastStatus };
+    if (e.runtimeId !== undefined) next.runtimeId = e.runtimeId;
+    if (e.imageDigest !== undefined) next.imageDigest = e.imageDigest;
+    if (e.exitCode !== undefined) next.exitCode = e.exitCode;
+    if (e.reason !== undefined) next.reason = e.reason;
+    if (e.networkBindings !== undefined) next.networkBindings = e.networkBindings;
+    if (e.networkInterfaces !== undefined) next.networkInterfaces = e.networkInterfaces;
+    if (e.healthStatus !== undefined) next.healthStatus = e.healthStatus;
+    return next;
+  });
+  return {
+    ...ctx,
+    containers,
+    version: ctx.version + 1,
+    pullStartedAt: ctx.pullStartedAt ?? e.pullStartedAt,
+    pullStoppedAt: e.pullStoppedAt !== undefined ? Math.max(ctx.pullStoppedAt ?? 0, e.pullStoppedAt) : ctx.pullStoppedAt,
+  };
+}
+
+export const taskMachine = setup({
+  types: {
+    context: {} as TaskContext,
+    events: {} as TaskEvent,
+  },
+  guards: {
+    awsvpc: ({ event }) => event.type === "TaskCreated" && event.spec.networkMode === "awsvpc",
+    wantsRunning: ({ context }) => context.desiredStatus === "RUNNING",
+    notYetStopRequested: ({ context }) => context.desiredStatus === "RUNNING",
+  },
+  actions: {
+    create: assign(({ event }) => created(event as E<"TaskCreated">)),
+    container: assign(({ context, event }) => containerChanged(context, event as E<"TaskContainerChanged">)),
+    attachments: assign(({ context, event }) => ({
+      attachments: (event as E<"TaskAttachmentsChanged">).attachments,
+      version: context.version + 1,
+    })),
+    started: assign(({ context, event }) => ({
+      startedAt: event.at,
+      connectivity: "CONNECTED" as const,
+      connectivityAt: event.at,
+      version: context.version + 1,
+    })),
+    health: assign(({ context, event }) => ({
+      healthStatus: (event as E<"TaskHealthChanged">).healthStatus,
+      version: context.version + 1,
+    })),
+    stopRequested: assign(({ context, event }) => {
+      const e = event as E<"TaskStopRequested">;
+      return { desiredStatus: "STOPPED" as const, stopCode: e.stopCode, stoppedReason: e.reason, version: context.version + 1 };
+    }),
+    stopping: assign(({ context, event }) => ({ stoppingAt: event.at, version: context.version + 1 })),
+    stopped: assign(({ context, event }) => {
+      const e = event as E<"TaskStopped">;
+      return {
+        desiredStatus: "STOPPED" as const,
+        stoppedAt: e.at,
+        stoppingAt: context.stoppingAt ?? e.at,
+        executionStoppedAt: e.executionStoppedAt ?? e.at,
+        stopCode: context.stopCode ?? e.stopCode,
+        stoppedReason: context.stoppedReason ?? e.reason,
+        // Stopped tasks lose their tags, as in ECS.
+        tags: [],
+        version: context.version + 1,
+      };
+    }),
+    tags: assign(({ event }) => ({ tags: (event as E<"TaskTagsChanged">).tags })),
+    // Intents: no-ops inside the machine; the shell executes them when it sees them returned by
+    // transition() for a live (not replayed) event.
+    startOnAgent: () => {},
+    stopOnAgent: () => {},
+  },
+}).createMachine({
+  id: "task",
+  initial: "NEW",
+  context: EMPTY,
+  on: {
+    TaskTagsChanged: { actions: "tags" },
+  },
+  states: {
+    NEW: {
+      on: {
+        TaskCreated: [
+          { guard: "awsvpc", target: "PROVISIONING", actions: ["create", "startOnAgent"] },
+          { target: "PENDING", actions: ["create", "startOnAgent"] },
+        ],
+      },
+    },
+    PROVISIONING: {
+      on: {
+        TaskAttachmentsChanged: { target: "PENDING", actions: "attachments" },
+        TaskContainerChanged: { actions: "container" },
+        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    PENDING: {
+      on: {
+        TaskAttachmentsChanged: { actions: "attachments" },
+        TaskContainerChanged: { actions: "container" },
+        TaskStarted: { guard: "wantsRunning", target: "RUNNING", actions: "started" },
+        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+        TaskStopping: { target: "STOPPING", actions: "stopping" },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    ACTIVATING: {
+      on: {
+        TaskContainerChanged: { actions: "container" },
+        TaskStarted: { guard: "wantsRunning", target: "RUNNING", actions: "started" },
+        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+        TaskStopping: { target: "STOPPING", actions: "stopping" },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    RUNNING: {
+      on: {
+        TaskAttachmentsChanged: { actions: "attachments" },
+        TaskContainerChanged: { actions: "container" },
+        TaskHealthChanged: { actions: "health" },
+        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+        TaskStopping: { target: "STOPPING", actions: "stopping" },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    DEACTIVATING: {
+      on: {
+        TaskContainerChanged: { actions: "container" },
+        TaskStopping: { target: "STOPPING", actions: "stopping" },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    STOPPING: {
+      on: {
+        TaskAttachmentsChanged: { actions: "attachments" },
+        TaskContainerChanged: { actions: "container" },
+        TaskHealthChanged: { actions: "health" },
+        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    DEPROVISIONING: {
+      on: {
+        TaskStopped: { target: "STOPPED", actions: "stopped" },
+      },
+    },
+    STOPPED: {
+      on: {
+        // Late container facts (exit codes reported after the task was declared stopped) still land.
+        TaskContainerChanged: { actions: "container" },
+        TaskAttachmentsChanged: { actions: "attachments" },
+      },
+    },
+  },
+});
+
+export type TaskMachine = typeof taskMachine;
+export type TaskLastStatus = Exclude<keyof typeof taskMachine.config.states & string, "NEW">;

@@ -1,0 +1,107 @@
+import type { KeyValuePair, LaunchType, TaskOverride } from "../../events/shapes.ts";
+import type { Reservation, TaskRuntimeSpec } from "../../events/task.events.ts";
+import type { ContainerDefinition, TaskDefinitionRevision } from "../../events/taskdef.shapes.ts";
+import type { Rejection } from "../decider.ts";
+
+/**
+ * Resolving a task from its definition and the run's overrides (pure). ECS rules:
+ *  - a container override replaces command, cpu, memory, memoryReservation when given and
+ *    merges environment by name (override wins);
+ *  - task-level cpu/memory overrides replace the definition's;
+ *  - an override naming a container the definition does not have is an error.
+ */
+export function applyOverrides(
+  containers: readonly ContainerDefinition[],
+  overrides: TaskOverride,
+): { ok: true; containers: ContainerDefinition[] } | { ok: false; rejection: Rejection } {
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  for (const o of overrides.containerOverrides ?? []) {
+    if (!o.name || !byName.has(o.name))
+      return {
+        ok: false,
+        rejection: {
+          code: "InvalidParameterException",
+          message: `Override for container named ${o.name ?? "(none)"} is not a container in the TaskDefinition.`,
+        },
+      };
+  }
+  const out = containers.map((c) => {
+    const o = overrides.containerOverrides?.find((x) => x.name === c.name);
+    if (!o) return c;
+    const next: ContainerDefinition = { ...c };
+    if (o.command) next.command = o.command;
+    if (o.cpu !== undefined) next.cpu = o.cpu;
+    if (o.memory !== undefined) next.memory = o.memory;
+    if (o.memoryReservation !== undefined) next.memoryReservation = o.memoryReservation;
+    if (o.environment) next.environment = mergeEnvironment(c.environment ?? [], o.environment);
+    return next;
+  });
+  return { ok: true, containers: out };
+}
+
+function mergeEnvironment(base: readonly KeyValuePair[], extra: readonly KeyValuePair[]): KeyValuePair[] {
+  const m = new Map(base.map((e) => [e.name, e]));
+  for (const e of extra) m.set(e.name, e);
+  return [...m.values()];
+}
+
+/**
+ * What a task reserves on its instance: task-level cpu/memory when set, otherwise the sums over
+ * containers of cpu and of memoryReservation (or memory when no reservation is set). Static host
+ * ports are reserved in bridge and host modes; dynamic ports (0/absent) and awsvpc tasks take none.
+ */
+export function reservationOf(spec: Pick<TaskRuntimeSpec, "cpu" | "memory" | "networkMode" | "containers">): Reservation {
+  const cpu = spec.cpu !== undefined ? Number(spec.cpu) : spec.containers.reduce((n, c) => n + (c.cpu ?? 0), 0);
+  const memory =
+    spec.memory !== undefined
+      ? Number(spec.memory)
+      : spec.containers.reduce((n, c) => n + (c.memoryReservation ?? c.memory ?? 0), 0);
+  const ports: number[] = [];
+  const portsUdp: number[] = [];
+  if (spec.networkMode === "bridge" || spec.networkMode === "host") {
+    for (const c of spec.containers)
+      for (const p of c.portMappings ?? []) {
+        const host = spec.networkMode === "host" ? (p.hostPort ?? p.containerPort) : p.hostPort;
+        if (!host) continue;
+        (p.protocol === "udp" ? portsUdp : ports).push(host);
+      }
+  }
+  return { cpu, memory, ports, portsUdp };
+}
+
+export interface NewTaskInput {
+  taskArn: string;
+  taskId: string;
+  clusterArn: string;
+  cluster: string;
+  definition: TaskDefinitionRevision;
+  overrides: TaskOverride;
+  launchType: LaunchType;
+}
+
+/** The self-contained spec an agent runs; null with a rejection when the overrides are invalid. */
+export function runtimeSpec(input: NewTaskInput): { ok: true; spec: TaskRuntimeSpec } | { ok: false; rejection: Rejection } {
+  const d = input.definition;
+  const applied = applyOverrides(d.containerDefinitions, input.overrides);
+  if (!applied.ok) return applied;
+  return {
+    ok: true,
+    spec: {
+      taskArn: input.taskArn,
+      taskId: input.taskId,
+      clusterArn: input.clusterArn,
+      cluster: input.cluster,
+      taskDefinitionArn: d.taskDefinitionArn,
+      family: d.family,
+      revision: d.revision,
+      launchType: input.launchType,
+      networkMode: d.networkMode ?? "bridge",
+      cpu: input.overrides.cpu ?? d.cpu,
+      memory: input.overrides.memory ?? d.memory,
+      pidMode: d.pidMode,
+      ipcMode: d.ipcMode,
+      volumes: d.volumes,
+      containers: applied.containers,
+    },
+  };
+}

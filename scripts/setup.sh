@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Makes this machine able to run Berth (`run`) or its test suite (`test`).
+#
+#   bash scripts/setup.sh run    # node modules, nats-server (unless BERTH_NATS_URL), Docker engine
+#   bash scripts/setup.sh test   # the same, plus the AWS CLI v2, busybox-static, docker-registry,
+#                                # chromium, a compose CLI and the local test image
+#
+# Installs what is missing from Debian's packages when running as root; otherwise stops with one
+# line that says what to install. Idempotent, and silent when nothing needed doing.
+set -euo pipefail
+
+mode="${1:-run}"
+case "$mode" in
+  run | test) ;;
+  *)
+    echo "usage: bash scripts/setup.sh run|test" >&2
+    exit 2
+    ;;
+esac
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly TEST_IMAGE="berth-test/busybox:latest"
+readonly DOCKERD_LOG="/var/log/berth-dockerd.log"
+# dockerd usually answers within a few seconds; 30 s covers a cold start on a loaded machine.
+readonly DOCKERD_WAIT_S=30
+readonly SETUP_LOG="${TMPDIR:-/tmp}/berth-setup.log"
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+say() { echo "berth: $*"; }
+
+fail() {
+  echo "berth: $*" >&2
+  exit 1
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# A command found on PATH or in the sbin directories a non-root PATH may lack.
+have_sbin() { have "$1" || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+package_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+# Runs a command with its output in $SETUP_LOG; on failure shows the tail of that log.
+quietly() {
+  if ! "$@" >>"$SETUP_LOG" 2>&1; then
+    echo "berth: '$*' failed; last lines of $SETUP_LOG:" >&2
+    tail -n 20 "$SETUP_LOG" >&2
+    exit 1
+  fi
+}
+
+# --- Node.js and the project's modules ------------------------------------------------------
+
+have node && have npm || fail "install Node.js >= 20.19 with npm (https://nodejs.org)"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  fail "install Node.js >= 20.19 (found $(node --version))"
+
+# --- Debian packages ------------------------------------------------------------------------
+
+missing=()
+need() { missing+=("$1"); }
+
+if [ "$mode" = test ] || [ -z "${BERTH_NATS_URL:-}" ]; then
+  have_sbin nats-server || need nats-server
+fi
+{ have docker && have_sbin dockerd; } || need docker.io
+if [ "$mode" = test ]; then
+  [ -x /usr/bin/aws ] || need awscli
+  # The test image must hold a static busybox: the dynamic `busybox` package would not run in it.
+  package_installed busybox-static || need busybox-static
+  have_sbin docker-registry || need docker-registry
+  [ -x /usr/bin/chromium ] || need chromium
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  is_root || fail "install ${missing[*]} (apt-get install ${missing[*]})"
+  say "installing ${missing[*]} (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  quietly apt-get update -qq
+  quietly apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_updated=1
+fi
+
+# --- node_modules ---------------------------------------------------------------------------
+
+if [ -f package-lock.json ]; then
+  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] ||
+    [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing node modules (npm ci)"
+    quietly npm ci --no-audit --no-fund --loglevel=error
+  fi
+elif [ ! -d node_modules ]; then
+  say "installing node modules (npm install)"
+  quietly npm install --no-audit --no-fund --loglevel=error
+fi
+
+# --- Docker engine --------------------------------------------------------------------------
+
+docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+if ! docker_answers; then
+  is_root || fail "start the Docker engine (dockerd) or give this user access to /var/run/docker.sock"
+  # A dockerd killed without cleanup leaves its pid file behind and the next one refuses to start.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
+  if [ ! -f /var/run/docker.pid ]; then
+    dockerd_bin="$(command -v dockerd || echo /usr/sbin/dockerd)"
+    # setsid: the engine outlives this script and the npm process that ran it.
+    setsid "$dockerd_bin" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    disown || true
+    say "started dockerd (log: $DOCKERD_LOG)"
+  fi
+  deadline=$((SECONDS + DOCKERD_WAIT_S))
+  until docker_answers; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "berth: the Docker engine did not answer within ${DOCKERD_WAIT_S} s; last lines of $DOCKERD_LOG:" >&2
+      tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+fi
+
+[ "$mode" = test ] || exit 0
+
+# --- compose CLI (validates docker-compose.yml in the tests) --------------------------------
+
+if ! timeout 10 docker compose version >/dev/null 2>&1 && ! have docker-compose; then
+  # Debian 12 ships Compose v1 (docker-compose); the v2 plugin is not in its archive.
+  is_root || fail "install docker-compose (apt-get install docker-compose)"
+  say "installing docker-compose (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  [ -n "${apt_updated:-}" ] || quietly apt-get update -qq
+  quietly apt-get install -y -qq --no-install-recommends docker-compose
+fi
+
+# --- the local test image -------------------------------------------------------------------
+
+if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+  rootfs="$(mktemp -d "${TMPDIR:-/tmp}/berth-rootfs.XXXXXX")"
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/root" "$rootfs/tmp"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' >"$rootfs/etc/group"
+  tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -cf - . |
+    quietly docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$TEST_IMAGE"
+  say "built $TEST_IMAGE"
+fi

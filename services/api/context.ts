@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import type { Scope } from "../../events/arns.ts";
+import type { CommandBus } from "../control-plane/commands.ts";
+import type { KeyedQueue } from "../control-plane/keyed-queue.ts";
+import type { ReadModel } from "../control-plane/read-model.ts";
+
+/** What handlers may use. Clock and ids are injected so tests can pin them. */
+export interface ApiServices {
+  model: ReadModel;
+  bus: CommandBus;
+  clock: () => number;
+  ids: Ids;
+  account: string;
+  log: Logger;
+  /** Serialises placement per cluster inside this process. */
+  placementLock: KeyedQueue;
+}
+
+export interface Ids {
+  /** 32 lowercase hex characters, as ECS task and container-instance ids. */
+  hex32(): string;
+  uuid(): string;
+}
+
+export interface RequestContext {
+  region: string;
+  scope: Scope;
+  requestId: string;
+  /** Request time, epoch ms; one value for the whole request. */
+  now: number;
+  log: Logger;
+  principal?: string;
+}
+
+export type Handler = (input: Record<string, unknown>, ctx: RequestContext, s: ApiServices) => Promise<unknown>;

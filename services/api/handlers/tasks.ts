@@ -1,0 +1,268 @@
+import { z } from "zod";
+import { arns } from "../../../events/arns.ts";
+import { contentHash } from "../../../events/envelope.ts";
+import { subjects } from "../../../events/names.ts";
+import {
+  CapacityProviderStrategyItem,
+  LaunchType,
+  NetworkConfiguration,
+  PlacementConstraint,
+  PlacementStrategy,
+  TaskOverride,
+} from "../../../events/shapes.ts";
+import type { TaskCreated } from "../../../events/task.events.ts";
+import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
+import { reservationOf, runtimeSpec } from "../../../machines/task/task.spec.ts";
+import { placeTasks } from "../../control-plane/placement.ts";
+import type { Handler } from "../context.ts";
+import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
+import { paginate } from "../paging.ts";
+import { renderTask } from "../render.ts";
+import { activeCluster, instanceIdOf, taskIdOf } from "../resolve.ts";
+import { TagList, validateTags } from "../tags.ts";
+import { resolveTaskDefinition } from "./taskdefs.ts";
+
+const STARTED_BY = /^[A-Za-z0-9_/-]{1,128}$/;
+const CLIENT_TOKEN = /^[\x21-\x7e]{1,64}$/;
+
+const RunTaskInput = z.object({
+  taskDefinition: z.string(),
+  cluster: z.string().optional(),
+  count: z.number().int().optional(),
+  launchType: LaunchType.optional(),
+  capacityProviderStrategy: z.array(CapacityProviderStrategyItem).max(20).optional(),
+  networkConfiguration: NetworkConfiguration.optional(),
+  overrides: TaskOverride.optional(),
+  placementConstraints: z.array(PlacementConstraint).max(10).optional(),
+  placementStrategy: z.array(PlacementStrategy).max(5).optional(),
+  platformVersion: z.string().optional(),
+  group: z.string().max(255).optional(),
+  startedBy: z.string().optional(),
+  propagateTags: z.enum(["TASK_DEFINITION", "SERVICE", "NONE"]).optional(),
+  enableECSManagedTags: z.boolean().optional(),
+  enableExecuteCommand: z.boolean().optional(),
+  tags: TagList.optional(),
+  referenceId: z.string().optional(),
+  clientToken: z.string().optional(),
+  volumeConfigurations: z.array(z.unknown()).optional(),
+});
+type RunTaskInput = z.infer<typeof RunTaskInput>;
+
+/** Overrides may total at most 8192 characters of JSON (ECS model). */
+const MAX_OVERRIDES_CHARS = 8192;
+
+export const RunTask: Handler = async (raw, ctx, s) => {
+  const input = parseInput(RunTaskInput, raw);
+  const count = input.count ?? 1;
+  if (count < 1 || count > 10) throw invalid("count must be between 1 and 10.");
+  if (input.launchType && input.capacityProviderStrategy)
+    throw invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
+  if (input.startedBy !== undefined && !STARTED_BY.test(input.startedBy))
+    throw invalid("startedBy may contain up to 128 letters, numbers, hyphens, underscores and forward slashes.");
+  if (input.clientToken !== undefined && !CLIENT_TOKEN.test(input.clientToken))
+    throw invalid("clientToken must be 1-64 printable ASCII characters.");
+  if (input.propagateTags === "SERVICE") throw invalid("propagateTags SERVICE is only valid for service tasks.");
+  if (input.overrides && JSON.stringify(input.overrides).length > MAX_OVERRIDES_CHARS)
+    throw invalid(`Container Overrides length must be at most ${MAX_OVERRIDES_CHARS}`);
+  const tags = validateTags(input.tags);
+  const cluster = activeCluster(input.cluster, ctx, s);
+  const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true });
+
+  const fingerprint = contentHash(JSON.stringify({ ...input, clientToken: undefined, cluster: cluster.name }));
+  if (input.clientToken) {
+    const earlier = s.model.clientTokens.get(`${cluster.subject}|${input.clientToken}`);
+    if (earlier?.length) {
+      const first = s.model.tasks.get(earlier[0] as string)?.snapshot.context;
+      if (first?.clientToken !== `${input.clientToken}#${fingerprint}`)
+        throw new EcsError("ConflictException", "The specified client token has already been used with different parameters.", 400, {
+          resourceIds: earlier.map((t) => s.model.tasks.get(t)?.snapshot.context.taskArn).filter(Boolean),
+        });
+      return { tasks: earlier.map((t) => renderTask(s.model.tasks.get(t)!, new Set())), failures: [] };
+    }
+  }
+
+  const launchType = launchTypeOf(input, cluster.agg.snapshot.context.defaultCapacityProviderStrategy);
+  const networkMode = definition.networkMode ?? "bridge";
+  if (networkMode === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)
+    throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+  if (networkMode !== "awsvpc" && input.networkConfiguration?.awsvpcConfiguration)
+    throw invalid("Network Configuration is not valid for the given networkMode of this task definition.");
+  if (launchType === "FARGATE" && !definition.compatibilities.includes("FARGATE"))
+    throw new EcsError("InvalidParameterException", "Task definition does not support launch_type FARGATE.");
+
+  // Build the tasks first (pure), then place and append under the cluster's placement lock.
+  const built = Array.from({ length: count }, () => {
+    const taskId = s.ids.hex32();
+    const taskArn = arns.task(ctx.scope, cluster.name, taskId);
+    const r = runtimeSpec({
+      taskArn,
+      taskId,
+      clusterArn: cluster.arn,
+      cluster: cluster.name,
+      definition,
+      overrides: input.overrides ?? {},
+      launchType,
+    });
+    if (!r.ok) throw new EcsError(r.rejection.code, r.rejection.message);
+    return r.spec;
+  });
+  const demandSpec = built[0]!;
+  const group = input.group ?? `family:${definition.family}`;
+  const taskTags = input.propagateTags === "TASK_DEFINITION" ? mergeTagLists(definition.tags, tags) : tags;
+
+  return placeTasks(s, ctx, cluster, {
+    count,
+    reservation: reservationOf(demandSpec),
+    group,
+    launchType,
+    requiresAttributes: definition.requiresAttributes,
+    constraints: [...definition.placementConstraints, ...(input.placementConstraints ?? [])],
+    strategies: input.placementStrategy ?? [],
+    create: async (i, placement) => {
+      const spec = built[i]!;
+      const event: TaskCreated = {
+        type: "TaskCreated",
+        at: ctx.now,
+        taskArn: spec.taskArn,
+        containerInstanceArn: placement.instanceArn,
+        instanceId: placement.instanceId,
+        group,
+        startedBy: input.startedBy,
+        overrides: input.overrides ?? {},
+        tags: taskTags,
+        clientToken: input.clientToken ? `${input.clientToken}#${fingerprint}` : undefined,
+        availabilityZone: placement.availabilityZone,
+        platformVersion: launchType === "FARGATE" ? resolvePlatformVersion(input.platformVersion) : undefined,
+        capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
+        enableExecuteCommand: input.enableExecuteCommand ?? false,
+        placementConstraints: input.placementConstraints,
+        reservation: reservationOf(spec),
+        containers: spec.containers.map((c) => ({
+          name: c.name,
+          containerArn: arns.container(ctx.scope, cluster.name, spec.taskId, s.ids.uuid()),
+        })),
+        spec,
+        initialStatus: spec.networkMode === "awsvpc" ? "PROVISIONING" : "PENDING",
+      };
+      const subject = subjects.task(ctx.region, cluster.name, spec.taskId);
+      await unwrap(
+        s.bus.execute({
+          subject,
+          resource: spec.taskArn,
+          get: () => s.model.tasks.get(subject),
+          initial: initialTask,
+          decide: (state) => decideTask({ type: "CreateTask", event }, state),
+          meta: { correlationid: ctx.requestId },
+        }),
+      );
+      return renderTask(s.model.tasks.get(subject)!, new Set());
+    },
+  });
+};
+
+function launchTypeOf(input: RunTaskInput, clusterDefault: { capacityProvider: string }[]): LaunchType {
+  if (input.launchType) return input.launchType;
+  const strategy = input.capacityProviderStrategy ?? clusterDefault;
+  if (strategy.length > 0) return strategy[0]!.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2";
+  return "EC2";
+}
+
+/** LATEST resolves to the current Fargate platform version, as ECS shows it on tasks. */
+const resolvePlatformVersion = (v: string | undefined) => (!v || v === "LATEST" ? "1.4.0" : v);
+
+function mergeTagLists(a: { key: string; value: string }[], b: { key: string; value: string }[]) {
+  const m = new Map(a.map((t) => [t.key, t.value]));
+  for (const t of b) m.set(t.key, t.value);
+  return [...m].map(([key, value]) => ({ key, value }));
+}
+
+export const StopTask: Handler = async (raw, ctx, s) => {
+  const input = parseInput(z.object({ task: z.string(), cluster: z.string().optional(), reason: z.string().max(1024).optional() }), raw);
+  const cluster = activeCluster(input.cluster, ctx, s);
+  const taskId = taskIdOf(input.task, cluster.name);
+  if (!taskId) throw invalid("Task Identifier is invalid");
+  const subject = subjects.task(ctx.region, cluster.name, taskId);
+  if (!s.model.tasks.get(subject)) throw invalid("The referenced task was not found.");
+  await unwrap(
+    s.bus.execute({
+      subject,
+      resource: s.model.tasks.get(subject)!.snapshot.context.taskArn,
+      get: () => s.model.tasks.get(subject),
+      initial: initialTask,
+      decide: (state) =>
+        decideTask(
+          { type: "StopTask", at: ctx.now, stopCode: "UserInitiated", reason: input.reason || "Task stopped by user" },
+          state,
+        ),
+      meta: { correlationid: ctx.requestId },
+    }),
+  );
+  return { task: renderTask(s.model.tasks.get(subject)!, new Set()) };
+};
+
+export const DescribeTasks: Handler = async (raw, ctx, s) => {
+  const input = parseInput(
+    z.object({ tasks: z.array(z.string()).optional(), cluster: z.string().optional(), include: z.array(z.enum(["TAGS"])).optional() }),
+    raw,
+  );
+  if (!input.tasks || input.tasks.length === 0) throw invalid("Tasks cannot be empty.");
+  if (input.tasks.length > 100) throw invalid("Tasks cannot contain more than 100 elements.");
+  const cluster = activeCluster(input.cluster, ctx, s);
+  const include = new Set(input.include ?? []);
+  const tasks: unknown[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const value of input.tasks) {
+    const id = taskIdOf(value, cluster.name);
+    const agg = id ? s.model.tasks.get(subjects.task(ctx.region, cluster.name, id)) : undefined;
+    if (agg) tasks.push(renderTask(agg, include));
+    else failures.push({ arn: id ? arns.task(ctx.scope, cluster.name, id) : value, reason: "MISSING" });
+  }
+  return { tasks, failures };
+};
+
+const FAMILY = /^[a-zA-Z0-9\-_]+$/;
+
+export const ListTasks: Handler = async (raw, ctx, s) => {
+  const input = parseInput(
+    z.object({
+      cluster: z.string().optional(),
+      containerInstance: z.string().optional(),
+      family: z.string().optional(),
+      serviceName: z.string().optional(),
+      startedBy: z.string().optional(),
+      desiredStatus: z.enum(["RUNNING", "PENDING", "STOPPED"]).optional(),
+      launchType: LaunchType.optional(),
+      daemonName: z.string().optional(),
+      nextToken: z.string().optional(),
+      maxResults: z.number().int().optional(),
+    }),
+    raw,
+  );
+  const cluster = activeCluster(input.cluster, ctx, s);
+  if (input.family !== undefined && !FAMILY.test(input.family)) throw invalid("family must match ^[a-zA-Z0-9\\-_]+$");
+  const others = [input.containerInstance, input.family, input.serviceName, input.launchType].some((v) => v !== undefined);
+  if (input.startedBy !== undefined && others)
+    throw invalid("startedBy cannot be combined with other filters besides desiredStatus.");
+  let instanceId: string | null | undefined;
+  if (input.containerInstance !== undefined) {
+    instanceId = instanceIdOf(input.containerInstance, cluster.name);
+    if (!instanceId) throw invalid("Container instance identifier is invalid.");
+  }
+  const desired = input.desiredStatus ?? "RUNNING";
+  const group = input.serviceName !== undefined ? `service:${serviceNameOf(input.serviceName)}` : undefined;
+  const arnsOut: string[] = [];
+  for (const subject of s.model.tasksByCluster.get(cluster.subject) ?? []) {
+    const t = s.model.tasks.get(subject)?.snapshot.context;
+    if (!t || t.desiredStatus !== desired) continue;
+    if (input.family !== undefined && t.family !== input.family) continue;
+    if (input.startedBy !== undefined && t.startedBy !== input.startedBy) continue;
+    if (input.launchType !== undefined && t.launchType !== input.launchType) continue;
+    if (instanceId && t.instanceId !== instanceId) continue;
+    if (group && t.group !== group) continue;
+    arnsOut.push(t.taskArn);
+  }
+  const { page, nextToken } = paginate(arnsOut, input, { ...input, nextToken: undefined, maxResults: undefined });
+  return { taskArns: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+const serviceNameOf = (v: string) => (v.startsWith("arn:") ? (v.split("/").pop() as string) : v);

@@ -1,0 +1,42 @@
+import { invalid } from "./errors.ts";
+
+/**
+ * ECS pagination: `maxResults` 1–100 (default per action), opaque `nextToken`. The token encodes
+ * the offset and a fingerprint of the filters, so a token reused with other filters is refused
+ * rather than silently returning a wrong page.
+ */
+export function paginate<T>(
+  items: readonly T[],
+  req: { nextToken?: string | undefined; maxResults?: number | undefined },
+  filters: unknown,
+  defaultMax = 100,
+): { page: T[]; nextToken?: string } {
+  const max = req.maxResults ?? defaultMax;
+  if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid("maxResults must be between 1 and 100.");
+  const fp = fingerprint(filters);
+  let offset = 0;
+  if (req.nextToken !== undefined) {
+    const decoded = decodeToken(req.nextToken);
+    if (!decoded || decoded.f !== fp) throw invalid("Invalid nextToken.");
+    offset = decoded.o;
+  }
+  const page = items.slice(offset, offset + max);
+  const next = offset + max;
+  return next < items.length ? { page, nextToken: Buffer.from(JSON.stringify({ o: next, f: fp })).toString("base64url") } : { page };
+}
+
+function decodeToken(token: string): { o: number; f: string } | null {
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { o?: unknown; f?: unknown };
+    return Number.isInteger(v.o) && (v.o as number) >= 0 && typeof v.f === "string" ? { o: v.o as number, f: v.f } : null;
+  } catch {
+    return null;
+  }
+}
+
+function fingerprint(filters: unknown): string {
+  const s = JSON.stringify(filters ?? null);
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(36);
+}

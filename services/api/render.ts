@@ -1,0 +1,196 @@
+import type { Resource } from "../../events/shapes.ts";
+import type { ClusterSnapshot } from "../../machines/cluster/cluster.decide.ts";
+import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
+import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
+import type { Agg, Usage } from "../control-plane/read-model.ts";
+
+/**
+ * Read-model state → ECS response shapes. Timestamps are epoch seconds (JSON numbers); absent
+ * members are omitted, never null; string-typed numbers (task cpu/memory, container cpu/memory)
+ * are strings, as the ECS model has them.
+ */
+
+export const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+
+/** Drops undefined members so the JSON has no nulls and no empty keys. */
+export function compact<T extends Record<string, unknown>>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+export interface ClusterCounts {
+  registeredContainerInstancesCount: number;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+  activeServicesCount: number;
+  runningEC2TasksCount: number;
+  runningFargateTasksCount: number;
+  pendingEC2TasksCount: number;
+  pendingFargateTasksCount: number;
+  activeEC2ServiceCount: number;
+  activeFargateServiceCount: number;
+  drainingEC2ServiceCount: number;
+  drainingFargateServiceCount: number;
+}
+
+export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, include: ReadonlySet<string>) {
+  const c = agg.snapshot.context;
+  const statistics = include.has("STATISTICS")
+    ? (
+        [
+          "runningEC2TasksCount",
+          "runningFargateTasksCount",
+          "pendingEC2TasksCount",
+          "pendingFargateTasksCount",
+          "activeEC2ServiceCount",
+          "activeFargateServiceCount",
+          "drainingEC2ServiceCount",
+          "drainingFargateServiceCount",
+        ] as const
+      ).map((name) => ({ name, value: String(counts[name]) }))
+    : [];
+  return compact({
+    clusterArn: c.clusterArn,
+    clusterName: c.clusterName,
+    ...(include.has("CONFIGURATIONS") && c.configuration ? { configuration: c.configuration } : {}),
+    status: agg.snapshot.value === "ACTIVE" ? "ACTIVE" : "INACTIVE",
+    registeredContainerInstancesCount: counts.registeredContainerInstancesCount,
+    runningTasksCount: counts.runningTasksCount,
+    pendingTasksCount: counts.pendingTasksCount,
+    activeServicesCount: counts.activeServicesCount,
+    statistics,
+    tags: include.has("TAGS") ? c.tags : [],
+    settings: include.has("SETTINGS") ? (c.settings.length ? c.settings : [{ name: "containerInsights", value: "disabled" }]) : undefined,
+    capacityProviders: c.capacityProviders,
+    defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy,
+    serviceConnectDefaults: c.serviceConnectDefaults,
+  });
+}
+
+export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
+  const t = agg.snapshot.context;
+  const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));
+  return compact({
+    attachments: t.attachments,
+    attributes: [{ name: "ecs.cpu-architecture", value: "x86_64" }],
+    availabilityZone: t.availabilityZone,
+    capacityProviderName: t.capacityProviderName,
+    clusterArn: t.clusterArn,
+    connectivity: t.connectivity,
+    connectivityAt: seconds(t.connectivityAt),
+    containerInstanceArn: t.containerInstanceArn,
+    containers: t.containers.map((c) =>
+      compact({
+        containerArn: c.containerArn,
+        taskArn: t.taskArn,
+        name: c.name,
+        image: c.image,
+        imageDigest: c.imageDigest,
+        runtimeId: c.runtimeId,
+        lastStatus: c.lastStatus,
+        exitCode: c.exitCode,
+        reason: c.reason,
+        networkBindings: c.networkBindings,
+        networkInterfaces: c.networkInterfaces,
+        healthStatus: c.healthStatus,
+        cpu: String(c.cpu),
+        memory: c.memory === undefined ? undefined : String(c.memory),
+        memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
+      }),
+    ),
+    cpu: t.cpu ?? String(t.reservation.cpu),
+    createdAt: seconds(t.createdAt),
+    desiredStatus: t.desiredStatus,
+    enableExecuteCommand: t.enableExecuteCommand,
+    executionStoppedAt: seconds(t.executionStoppedAt),
+    group: t.group,
+    healthStatus: t.healthStatus,
+    lastStatus: agg.snapshot.value,
+    launchType: t.capacityProviderName ? undefined : t.launchType,
+    memory: t.memory ?? String(t.reservation.memory),
+    overrides: compact({
+      ...t.overrides,
+      containerOverrides: t.containers.map((c) => ({ ...overridesByName.get(c.name), name: c.name })),
+      inferenceAcceleratorOverrides: t.overrides.inferenceAcceleratorOverrides ?? [],
+    }),
+    platformVersion: t.platformVersion,
+    pullStartedAt: seconds(t.pullStartedAt),
+    pullStoppedAt: seconds(t.pullStoppedAt),
+    startedAt: seconds(t.startedAt),
+    startedBy: t.startedBy,
+    stopCode: t.stopCode,
+    stoppedAt: seconds(t.stoppedAt),
+    stoppedReason: t.stoppedReason,
+    stoppingAt: seconds(t.stoppingAt),
+    tags: include.has("TAGS") ? t.tags : undefined,
+    taskArn: t.taskArn,
+    taskDefinitionArn: t.taskDefinitionArn,
+    version: t.version,
+    ephemeralStorage: t.launchType === "FARGATE" ? { sizeInGiB: 20 } : undefined,
+  });
+}
+
+/** ECS emits every numeric member on Resource objects, whatever the type. */
+export function resource(name: string, type: Resource["type"], value: number | string[]): Resource {
+  return Array.isArray(value)
+    ? { name, type, doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: value }
+    : { name, type, doubleValue: type === "DOUBLE" ? value : 0, longValue: type === "LONG" ? value : 0, integerValue: type === "INTEGER" ? value : 0 };
+}
+
+const numeric = (r: Resource) => r.integerValue ?? r.longValue ?? r.doubleValue ?? 0;
+
+/**
+ * Remaining resources: CPU and MEMORY are registered minus what live tasks reserve; PORTS and
+ * PORTS_UDP list the ports in use — those reserved at registration plus static host ports taken
+ * by tasks (it grows as tasks take ports, as in ECS).
+ */
+export function remainingResources(registered: readonly Resource[], usage: Usage | undefined): Resource[] {
+  return registered.map((r) => {
+    switch (r.name) {
+      case "CPU":
+        return resource("CPU", "INTEGER", numeric(r) - (usage?.cpu ?? 0));
+      case "MEMORY":
+        return resource("MEMORY", "INTEGER", numeric(r) - (usage?.memory ?? 0));
+      case "PORTS":
+      case "PORTS_UDP": {
+        const used = r.name === "PORTS" ? usage?.ports : usage?.portsUdp;
+        const all = new Set([...(r.stringSetValue ?? []), ...[...(used?.keys() ?? [])].map(String)]);
+        return resource(r.name, "STRINGSET", [...all]);
+      }
+      default:
+        return r;
+    }
+  });
+}
+
+export function renderInstance(
+  agg: Agg<InstanceSnapshot>,
+  usage: Usage | undefined,
+  counts: { running: number; pending: number },
+  include: ReadonlySet<string>,
+) {
+  const i = agg.snapshot.context;
+  const custom = new Map(i.customAttributes.map((a) => [a.name, a]));
+  const attributes = [...i.attributes.filter((a) => !custom.has(a.name)), ...custom.values()].map((a) =>
+    compact({ name: a.name, value: a.value }),
+  );
+  return compact({
+    containerInstanceArn: i.containerInstanceArn,
+    ec2InstanceId: i.ec2InstanceId,
+    capacityProviderName: undefined,
+    version: i.version,
+    versionInfo: i.versionInfo,
+    remainingResources: remainingResources(i.registeredResources, usage),
+    registeredResources: i.registeredResources.map((r) =>
+      r.type === "STRINGSET" ? resource(r.name, r.type, r.stringSetValue ?? []) : resource(r.name, r.type, numeric(r)),
+    ),
+    status: agg.snapshot.value,
+    agentConnected: i.agentConnected,
+    runningTasksCount: counts.running,
+    pendingTasksCount: counts.pending,
+    attributes,
+    registeredAt: seconds(i.registeredAt),
+    attachments: [],
+    tags: include.has("TAGS") ? i.tags : undefined,
+  });
+}

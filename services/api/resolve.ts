@@ -1,0 +1,64 @@
+import { arns, isArn, parseArn } from "../../events/arns.ts";
+import { subjects } from "../../events/names.ts";
+import type { ClusterSnapshot } from "../../machines/cluster/cluster.decide.ts";
+import type { Agg } from "../control-plane/read-model.ts";
+import type { ApiServices, RequestContext } from "./context.ts";
+import { clusterNotFound, invalid } from "./errors.ts";
+
+const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+export interface ClusterRef {
+  name: string;
+  arn: string;
+  subject: string;
+  agg: Agg<ClusterSnapshot> | undefined;
+}
+
+/** Cluster name from a short name or ARN (default `default`); does not require it to exist. */
+export function clusterRef(value: string | undefined, ctx: RequestContext, s: ApiServices): ClusterRef {
+  let name = value ?? "default";
+  if (isArn(name)) {
+    const p = parseArn(name);
+    if (!p || p.kind !== "cluster" || p.region !== ctx.region) throw clusterNotFound();
+    name = p.path[0] as string;
+  }
+  if (!NAME.test(name)) throw clusterNotFound();
+  const subject = subjects.cluster(ctx.region, name);
+  return { name, arn: arns.cluster(ctx.scope, name), subject, agg: s.model.clusters.get(subject) };
+}
+
+/** An ACTIVE cluster, or ClusterNotFoundException. */
+export function activeCluster(value: string | undefined, ctx: RequestContext, s: ApiServices) {
+  const ref = clusterRef(value, ctx, s);
+  if (!ref.agg || ref.agg.snapshot.value !== "ACTIVE") throw clusterNotFound();
+  return { ...ref, agg: ref.agg };
+}
+
+/**
+ * A task id from an id or ARN. Accepts the long ARN form (`task/<cluster>/<id>`); the cluster in
+ * the ARN must match the request's cluster. Returns null when the value is not a task identifier.
+ */
+export function taskIdOf(value: string, cluster: string): string | null {
+  if (isArn(value)) {
+    const p = parseArn(value);
+    if (!p || p.kind !== "task") return null;
+    if (p.path.length === 2) return p.path[0] === cluster ? (p.path[1] as string) : null;
+    return p.path.length === 1 ? (p.path[0] as string) : null;
+  }
+  return /^[a-f0-9]{32}$/.test(value) || /^[a-f0-9-]{36}$/.test(value) ? value : null;
+}
+
+export function instanceIdOf(value: string, cluster: string): string | null {
+  if (isArn(value)) {
+    const p = parseArn(value);
+    if (!p || p.kind !== "container-instance") return null;
+    if (p.path.length === 2) return p.path[0] === cluster ? (p.path[1] as string) : null;
+    return null;
+  }
+  return /^[a-f0-9]{32}$/.test(value) ? value : null;
+}
+
+export function requireName(value: string, what: string): string {
+  if (!NAME.test(value)) throw invalid(`${what} can only contain letters, numbers, hyphens and underscores (1-255 characters).`);
+  return value;
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { StoreUnavailableError } from "../store/event-store.ts";
+import type { ApiServices, Handler, RequestContext } from "./context.ts";
+import { EcsError } from "./errors.ts";
+import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
+
+/** Request bodies past this size are refused before parsing (ECS's largest inputs are far smaller). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpRoute {
+  method: string;
+  path: string | RegExp;
+  handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+}
+
+export interface ApiServerOptions {
+  services: ApiServices;
+  handlers: Record<string, Handler>;
+  defaultRegion: string;
+  log: Logger;
+  /** Extra non-ECS routes (health, metrics, console). */
+  routes?: HttpRoute[];
+  /** Called for every ECS request with its action, error code (if any) and duration. */
+  observe?: (action: string, code: string | undefined, ms: number) => void;
+}
+
+/**
+ * The ECS API edge: awsJson1_1 on POST (any path, so an endpoint with a base path works),
+ * dispatch on X-Amz-Target, region from the SigV4 credential scope, errors as
+ * `{"__type": code, "message": …}` with ECS's status codes and an x-amzn-RequestId on every answer.
+ * A handler failure that is not an ECS error is a 500 ServerException and is logged; the process
+ * never dies of one request.
+ */
+export function createApiServer(opts: ApiServerOptions): Server {
+  return createServer((req, res) => {
+    void serve(opts, req, res).catch((err) => {
+      opts.log.error({ err }, "request failed outside the handler");
+      if (!res.headersSent) send(res, randomUUID(), 500, { __type: "ServerException", message: "Internal error." });
+    });
+  });
+}
+
+async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse) {
+  const route = opts.routes?.find(
+    (r) => r.method === req.method && (typeof r.path === "string" ? r.path === pathOf(req) : r.path.test(pathOf(req))),
+  );
+  if (route) return route.handle(req, res);
+  const requestId = randomUUID();
+  if (req.method !== "POST") {
+    return send(res, requestId, 404, { __type: "UnknownOperationException", message: "Only POST requests are served here." });
+  }
+  const started = performance.now();
+  const target = header(req, "x-amz-target") ?? "";
+  const action = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+  let code: string | undefined;
+  try {
+    const body = await readBody(req);
+    const handler = opts.handlers[action];
+    if (!handler) {
+      if (ECS_OPERATIONS.has(action))
+        throw new EcsError("UnsupportedFeatureException", `${action} is not supported by Berth.`);
+      throw new EcsError("UnknownOperationException", target ? `Unknown operation ${target}.` : "Missing X-Amz-Target header.");
+    }
+    const input = parseJson(body);
+    const region = regionOf(req) ?? opts.defaultRegion;
+    const ctx: RequestContext = {
+      region,
+      scope: { region, account: opts.services.account },
+      requestId,
+      now: opts.services.clock(),
+      log: opts.log.child({ action, requestId }),
+    };
+    const out = await handler(input, ctx, opts.services);
+    send(res, requestId, 200, out ?? {});
+  } catch (err) {
+    const e = toEcsError(err, opts.log, action, requestId);
+    code = e.code;
+    send(res, requestId, e.status, { __type: e.code, message: e.message, ...e.extra });
+  } finally {
+    opts.observe?.(action || "unknown", code, performance.now() - started);
+  }
+}
+
+function toEcsError(err: unknown, log: Logger, action: string, requestId: string): EcsError {
+  if (err instanceof EcsError) return err;
+  if (err instanceof StoreUnavailableError) {
+    log.warn({ err, action, requestId }, "event log unavailable");
+    return new EcsError("ServerException", "The event log is unavailable. Retry the request.", 500);
+  }
+  log.error({ err, action, requestId }, "handler failed");
+  return new EcsError("ServerException", "Internal error.", 500);
+}
+
+function parseJson(body: string): Record<string, unknown> {
+  if (body.trim() === "") return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new EcsError("SerializationException", "The request body is not valid JSON.");
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    throw new EcsError("SerializationException", "The request body must be a JSON object.");
+  return v as Record<string, unknown>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new EcsError("ClientException", `The request body exceeds ${MAX_BODY_BYTES} bytes.`, 413));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** `Credential=AKID/20240101/<region>/ecs/aws4_request` → region. */
+export function regionOf(req: IncomingMessage): string | undefined {
+  const auth = header(req, "authorization");
+  const m = auth ? /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]{1,32})\/[^/,\s]+\/aws4_request/.exec(auth) : null;
+  return m?.[1];
+}
+
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as string;
+
+export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/x-amz-json-1.1",
+    "x-amzn-requestid": requestId,
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}

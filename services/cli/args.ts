@@ -1,0 +1,36 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A usage error: printed with the command's help, exit code 2. */
+export class UsageError extends Error {}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** One line per option, shown by --help. */
+  help: [string, string][];
+  allowPositionals?: boolean;
+  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number | undefined>;
+}
+
+export function parse(spec: CommandSpec, argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...spec.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: spec.allowPositionals ?? false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function helpText(spec: CommandSpec): string {
+  const width = Math.max(...spec.help.map(([flag]) => flag.length), 10);
+  const lines = spec.help.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`);
+  return [`berth ${spec.name} — ${spec.summary}`, "", `Usage: ${spec.usage}`, "", "Options:", ...lines, `  ${"-h, --help".padEnd(width)}  Show this help.`].join("\n");
+}
+
+export const env = (name: string, fallback: string) => process.env[name] ?? fallback;

@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { startAgent } from "../../agent/agent.ts";
+import { type CommandSpec, env } from "../args.ts";
+import { rootLogger } from "../logger.ts";
+import { untilSignal } from "../signals.ts";
+
+export const agentCommand: CommandSpec = {
+  name: "agent",
+  summary: "run the container agent for this Docker host",
+  usage: "berth agent [--nats URL] [--cluster NAME] [--data-dir DIR] [--region R]",
+  options: {
+    nats: { type: "string" },
+    cluster: { type: "string" },
+    "data-dir": { type: "string" },
+    region: { type: "string" },
+    name: { type: "string" },
+    "availability-zone": { type: "string" },
+    fargate: { type: "boolean" },
+  },
+  help: [
+    ["--nats URL", "NATS server(s) (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
+    ["--cluster NAME", "cluster to join (default $BERTH_CLUSTER or default)"],
+    ["--data-dir DIR", "where the agent keeps its state (default $BERTH_DATA_DIR or ./.berth)"],
+    ["--region R", "region of the cluster (default $BERTH_REGION or us-east-1)"],
+    ["--name NAME", "distinguishes several agents on one Docker engine (default agent)"],
+    ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
+    ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
+  ],
+  async run(v) {
+    const log = rootLogger("berth-agent");
+    const nc = await connect({
+      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
+      name: "berth-agent",
+      maxReconnectAttempts: -1,
+    });
+    const agent = await startAgent({
+      nc,
+      log,
+      region: String(v.region ?? env("BERTH_REGION", "us-east-1")),
+      cluster: String(v.cluster ?? env("BERTH_CLUSTER", "default")),
+      dataDir: String(v["data-dir"] ?? env("BERTH_DATA_DIR", join(process.cwd(), ".berth"))),
+      name: v.name ? String(v.name) : undefined,
+      availabilityZone: v["availability-zone"] ? String(v["availability-zone"]) : undefined,
+      capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
+    });
+    console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
+    await untilSignal();
+    log.info("stopping; running tasks keep running");
+    await agent.stop();
+    await nc.drain();
+    return 0;
+  },
+};

@@ -1,0 +1,51 @@
+import { connect } from "@nats-io/transport-node";
+import { startControlPlane } from "../../control-plane/control-plane.ts";
+import { type CommandSpec, env } from "../args.ts";
+import { rootLogger } from "../logger.ts";
+import { untilSignal } from "../signals.ts";
+
+export const serverCommand: CommandSpec = {
+  name: "server",
+  summary: "run the control plane (ECS API, scheduler, read models) against an existing NATS",
+  usage: "berth server [--nats URL] [--host ADDR] [--port N] [--region R]",
+  options: {
+    nats: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    region: { type: "string" },
+    replicas: { type: "string" },
+    "lost-agent-timeout": { type: "string" },
+  },
+  help: [
+    ["--nats URL", "NATS server(s), comma-separated (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
+    ["--host ADDR", "address to serve the API on (default $BERTH_HOST or 127.0.0.1)"],
+    ["--port N", "API port (default $BERTH_PORT or 8417)"],
+    ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
+    ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
+    ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
+  ],
+  async run(v) {
+    const log = rootLogger("berth-server");
+    const nc = await connect({
+      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
+      name: "berth-server",
+      maxReconnectAttempts: -1,
+    });
+    const cp = await startControlPlane({
+      nc,
+      log,
+      host: String(v.host ?? env("BERTH_HOST", "127.0.0.1")),
+      port: Number(v.port ?? env("BERTH_PORT", "8417")),
+      defaultRegion: String(v.region ?? env("BERTH_REGION", "us-east-1")),
+      account: env("BERTH_ACCOUNT_ID", "000000000000"),
+      replicas: Number(v.replicas ?? 1),
+      lostAgentTimeoutMs: Number(v["lost-agent-timeout"] ?? 30) * 1000,
+    });
+    console.log(`berth server: ECS API on ${cp.url}`);
+    await untilSignal();
+    log.info("stopping");
+    await cp.stop();
+    await nc.drain();
+    return 0;
+  },
+};

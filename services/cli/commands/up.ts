@@ -1,0 +1,78 @@
+import { join, resolve } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { startAgent } from "../../agent/agent.ts";
+import { startControlPlane } from "../../control-plane/control-plane.ts";
+import { type CommandSpec, env } from "../args.ts";
+import { rootLogger } from "../logger.ts";
+import { startEmbeddedNats } from "../nats-embed.ts";
+import { untilSignal } from "../signals.ts";
+
+export const upCommand: CommandSpec = {
+  name: "up",
+  summary: "run all of Berth on this machine: NATS with JetStream, the control plane and an agent",
+  usage: "berth up [--port N] [--data-dir DIR] [--nats-port N]",
+  options: {
+    port: { type: "string" },
+    "data-dir": { type: "string" },
+    "nats-port": { type: "string" },
+    region: { type: "string" },
+    "no-agent": { type: "boolean" },
+  },
+  help: [
+    ["--port N", "ECS API port on 127.0.0.1 (default $BERTH_PORT or 8417)"],
+    ["--data-dir DIR", "NATS store and agent state (default $BERTH_DATA_DIR or ./.berth)"],
+    ["--nats-port N", "port of the embedded nats-server (default $BERTH_NATS_PORT or 4222); ignored with $BERTH_NATS_URL"],
+    ["--region R", "default region (default $BERTH_REGION or us-east-1)"],
+    ["--no-agent", "do not run a local agent"],
+  ],
+  async run(v) {
+    const log = rootLogger("berth");
+    const dataDir = resolve(String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth")));
+    const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
+    const external = process.env.BERTH_NATS_URL;
+    const nats = external
+      ? undefined
+      : await startEmbeddedNats(dataDir, Number(v["nats-port"] ?? env("BERTH_NATS_PORT", "4222")), log.child({ component: "nats" }));
+    const natsUrl = external ?? (nats as { url: string }).url;
+    const nc = await connect({ servers: natsUrl.split(","), name: "berth-up", maxReconnectAttempts: -1 });
+    const cp = await startControlPlane({
+      nc,
+      log,
+      port: Number(v.port ?? env("BERTH_PORT", "8417")),
+      defaultRegion: region,
+      account: env("BERTH_ACCOUNT_ID", "000000000000"),
+    });
+    const agent = v["no-agent"]
+      ? undefined
+      : await startAgent({
+          nc,
+          log: log.child({ component: "agent" }),
+          region,
+          cluster: "default",
+          dataDir: join(dataDir, "agent"),
+          capacity: ["EC2", "FARGATE"],
+        });
+    console.log(
+      [
+        "",
+        `Berth is up. ECS API: ${cp.url}   NATS: ${natsUrl}`,
+        agent ? `Local agent: ${agent.containerInstanceArn}` : "No local agent.",
+        "",
+        "Use it with the AWS CLI (any credentials work in open development mode):",
+        `  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=${region}`,
+        `  aws ecs list-clusters --endpoint-url ${cp.url}`,
+        "",
+        "Follow the event log:  npx berth events --follow",
+        "Ctrl-C stops Berth; running containers keep running and are picked up on the next start.",
+        "",
+      ].join("\n"),
+    );
+    await untilSignal();
+    log.info("stopping");
+    await agent?.stop();
+    await cp.stop();
+    await nc.drain();
+    await nats?.stop();
+    return 0;
+  },
+};

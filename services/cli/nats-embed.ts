@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+export interface EmbeddedNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const CANDIDATES = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
+
+export function natsServerBinary(): string | undefined {
+  return CANDIDATES.find((p) => existsSync(p)) ?? (process.env.PATH ?? "").split(":").map((d) => join(d, "nats-server")).find(existsSync);
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Runs `nats-server` with JetStream as a child process on loopback, its store under `dataDir`.
+ * Stops it when this process stops; the store survives, so the next start resumes the log.
+ */
+export async function startEmbeddedNats(dataDir: string, port: number, log: Logger): Promise<EmbeddedNats> {
+  const bin = natsServerBinary();
+  if (!bin) throw new Error("nats-server not found: install it (apt-get install nats-server) or set BERTH_NATS_URL");
+  if (!(await portFree(port))) throw new Error(`port ${port} is taken: set BERTH_NATS_PORT or BERTH_NATS_URL`);
+  const store = join(dataDir, "nats");
+  mkdirSync(store, { recursive: true });
+  const child: ChildProcess = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let exited = false;
+  child.once("exit", (code) => {
+    exited = true;
+    log.info({ code }, "nats-server exited");
+  });
+  child.stderr?.on("data", (d: Buffer) => log.debug({ nats: d.toString().trim() }, "nats-server"));
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error("nats-server exited during start; see its log with BERTH_LOG_LEVEL=debug");
+    try {
+      const nc = await connect({ servers: url, timeout: 500 });
+      await nc.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nats-server did not start on ${url} within 20 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  log.info({ url, store }, "embedded nats-server running");
+  return {
+    url,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,274 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import {
+  type DesiredTask,
+  type Directive,
+  Heartbeat,
+  Observation,
+  RegisterRequest,
+  type RegisterReply,
+  SyncRequest,
+  type SyncReply,
+} from "../../events/agent.ts";
+import { arns, parseArn } from "../../events/arns.ts";
+import type { InstanceRegistered } from "../../events/instance.events.ts";
+import { regionOfControlSubject, subjects } from "../../events/names.ts";
+import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
+import { decideInstance, initialInstance, type InstanceCommand } from "../../machines/instance/instance.decide.ts";
+import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
+import type { Ids } from "../api/context.ts";
+import type { CommandBus } from "./commands.ts";
+import type { ReadModel } from "./read-model.ts";
+
+export interface AgentSideOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  model: ReadModel;
+  bus: CommandBus;
+  log: Logger;
+  account: string;
+  clock: () => number;
+  ids: Ids;
+}
+
+/**
+ * The control plane's side of the agent protocol (see events/agent.ts): registration and sync
+ * requests, turning observations into task commands, and heartbeats into connectivity facts.
+ */
+export class AgentGateway {
+  private subs: Subscription[] = [];
+
+  constructor(private readonly o: AgentSideOptions) {}
+
+  start() {
+    const { nc } = this.o;
+    this.subs.push(
+      nc.subscribe(subjects.registerAnyRegion, {
+        queue: "berth-control-plane",
+        callback: (_e, m) => void this.reply(m, () => this.register(regionOfControlSubject(m.subject), m.json())),
+      }),
+      nc.subscribe(subjects.syncAnyRegion, {
+        queue: "berth-control-plane",
+        callback: (_e, m) => void this.reply(m, async () => this.sync(regionOfControlSubject(m.subject), m.json())),
+      }),
+    );
+  }
+
+  stop() {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+  }
+
+  private async reply(m: { respond: (data: string) => boolean; subject: string }, fn: () => Promise<unknown>) {
+    try {
+      m.respond(JSON.stringify(await fn()));
+    } catch (err) {
+      this.o.log.error({ err, subject: m.subject }, "agent request failed");
+      m.respond(JSON.stringify({ ok: false, code: "ServerException", message: (err as Error).message }));
+    }
+  }
+
+  /** Registers (or re-registers) a host. The `default` cluster is created on first use, as ECS's agent does. */
+  async register(region: string, body: unknown): Promise<RegisterReply> {
+    const parsed = RegisterRequest.safeParse(body);
+    if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
+    const req = parsed.data;
+    const { model, bus, clock, account } = this.o;
+    const scope = { region, account };
+    const now = clock();
+    const clusterSubject = subjects.cluster(region, req.cluster);
+    if (model.clusters.get(clusterSubject)?.snapshot.value !== "ACTIVE") {
+      if (req.cluster !== "default") return { ok: false, code: "ClusterNotFoundException", message: "Cluster not found." };
+      const created = await bus.execute({
+        subject: clusterSubject,
+        resource: arns.cluster(scope, "default"),
+        get: () => model.clusters.get(clusterSubject),
+        initial: initialCluster,
+        decide: (s) =>
+          decideCluster(
+            {
+              type: "CreateCluster",
+              event: {
+                type: "ClusterCreated",
+                at: now,
+                clusterArn: arns.cluster(scope, "default"),
+                clusterName: "default",
+                settings: [],
+                capacityProviders: [],
+                defaultCapacityProviderStrategy: [],
+                tags: [],
+              },
+            },
+            s,
+          ),
+      });
+      if (!created.ok) return { ok: false, ...created.rejection };
+    }
+    const known = req.instanceId ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId)) : undefined;
+    const live = known && (known.snapshot.value === "ACTIVE" || known.snapshot.value === "DRAINING");
+    const instanceId = live || (req.instanceId && !known) ? (req.instanceId as string) : this.o.ids.hex32();
+    const subject = subjects.instance(region, req.cluster, instanceId);
+    const arn = arns.instance(scope, req.cluster, instanceId);
+    const command: InstanceCommand = live
+      ? {
+          type: "Reregister",
+          event: {
+            type: "InstanceReregistered",
+            at: now,
+            registeredResources: req.totalResources,
+            attributes: req.attributes,
+            versionInfo: req.versionInfo,
+            capacity: req.capacity,
+          },
+        }
+      : { type: "Register", event: registered(req, arn, instanceId, now) };
+    const r = await bus.execute({
+      subject,
+      resource: arn,
+      get: () => model.instances.get(subject),
+      initial: initialInstance,
+      decide: (s) => decideInstance(command, s),
+    });
+    if (!r.ok) return { ok: false, ...r.rejection };
+    return { ok: true, containerInstanceArn: arn, instanceId };
+  }
+
+  /** Every task placed on the instance and not yet STOPPED, with what the agent must do about it. */
+  sync(region: string, body: unknown): SyncReply {
+    const parsed = SyncRequest.safeParse(body);
+    if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
+    const subject = subjects.instance(region, parsed.data.cluster, parsed.data.instanceId);
+    const tasks: DesiredTask[] = [];
+    for (const t of this.o.model.liveTasksByInstance.get(subject) ?? []) {
+      const ctx = this.o.model.tasks.get(t)?.snapshot.context;
+      if (ctx) tasks.push({ taskArn: ctx.taskArn, desiredStatus: ctx.desiredStatus, spec: ctx.spec });
+    }
+    return { ok: true, tasks };
+  }
+
+  /** One observation → one task command. Returns false when the message should be retried later. */
+  async observe(m: JsMsg): Promise<"ack" | "retry" | "drop"> {
+    let obs: Observation;
+    try {
+      obs = Observation.parse(m.json());
+    } catch (err) {
+      this.o.log.warn({ err, seq: m.seq }, "undecodable observation dropped");
+      return "drop";
+    }
+    const arn = parseArn(obs.taskArn);
+    if (!arn || arn.kind !== "task" || arn.path.length !== 2) return "drop";
+    const [cluster, taskId] = arn.path as [string, string];
+    const subject = subjects.task(arn.region, cluster, taskId);
+    if (!this.o.model.tasks.get(subject)) {
+      this.o.log.warn({ taskArn: obs.taskArn }, "observation for an unknown task dropped");
+      return "drop";
+    }
+    const at = obs.at;
+    let command: TaskCommand;
+    switch (obs.type) {
+      case "ContainerObserved":
+        command = { type: "ObserveContainer", at, observation: obs };
+        break;
+      case "TaskStoppingObserved":
+        command = { type: "ObserveTaskStopping", at };
+        break;
+      case "TaskAttachmentObserved":
+        command = {
+          type: "ObserveAttachment",
+          at,
+          attachments: [
+            {
+              id: obs.attachmentId,
+              type: "ElasticNetworkInterface",
+              status: obs.status,
+              details: [
+                { name: "subnetId", value: "subnet-berth" },
+                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.slice(0, 17)}` },
+                ...(obs.macAddress ? [{ name: "macAddress", value: obs.macAddress }] : []),
+                ...(obs.privateIPv4Address ? [{ name: "privateIPv4Address", value: obs.privateIPv4Address }] : []),
+              ],
+            },
+          ],
+        };
+        break;
+      case "TaskStatsObserved":
+        return "ack"; // utilisation is not part of the task aggregate; metrics read it from the subject
+      default:
+        return "drop";
+    }
+    const r = await this.o.bus.execute({
+      subject,
+      resource: obs.taskArn,
+      get: () => this.o.model.tasks.get(subject),
+      initial: initialTask,
+      decide: (s) => decideTask(command, s),
+    });
+    if (!r.ok) this.o.log.debug({ rejection: r.rejection, taskArn: obs.taskArn }, "observation rejected");
+    return "ack";
+  }
+
+  /** A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. */
+  async heartbeat(region: string, value: unknown): Promise<void> {
+    const hb = Heartbeat.safeParse(value);
+    if (!hb.success) return;
+    const subject = subjects.instance(region, hb.data.cluster, hb.data.instanceId);
+    const agg = this.o.model.instances.get(subject);
+    if (!agg || agg.snapshot.context.agentConnected) return;
+    await this.o.bus.execute({
+      subject,
+      resource: agg.snapshot.context.containerInstanceArn,
+      get: () => this.o.model.instances.get(subject),
+      initial: initialInstance,
+      decide: (s) => decideInstance({ type: "Heartbeat", at: hb.data.at }, s),
+    });
+  }
+
+  /**
+   * Marks instances whose last heartbeat is older than the timeout as disconnected. The deadline
+   * is derived from the heartbeat time stored in KV (or the last connectivity fact), never from a
+   * timer kept only in memory, so a restarted control plane reaches the same verdict.
+   */
+  async sweepLostAgents(lastHeartbeat: (region: string, instanceId: string) => number | undefined, timeoutMs: number) {
+    const now = this.o.clock();
+    for (const agg of this.o.model.instances.values()) {
+      const i = agg.snapshot.context;
+      if (!i.agentConnected || (agg.snapshot.value !== "ACTIVE" && agg.snapshot.value !== "DRAINING")) continue;
+      const last = Math.max(lastHeartbeat(agg.region, i.instanceId) ?? 0, i.lastHeartbeatAt ?? 0, i.registeredAt);
+      if (now - last <= timeoutMs) continue;
+      this.o.log.warn({ instanceId: i.instanceId, lastHeartbeatAt: last }, "agent lost: no heartbeat within the timeout");
+      await this.o.bus.execute({
+        subject: agg.subject,
+        resource: i.containerInstanceArn,
+        get: () => this.o.model.instances.get(agg.subject),
+        initial: initialInstance,
+        decide: (s) => decideInstance({ type: "MarkDisconnected", at: now, lastHeartbeatAt: last }, s),
+      });
+    }
+  }
+
+  /** Sends a directive to the agent of the task's instance; the msgID makes a repeat a no-op. */
+  async direct(region: string, instanceId: string, directive: Directive, msgID: string): Promise<void> {
+    await this.o.js.publish(subjects.directives(region, instanceId), JSON.stringify(directive), { msgID });
+  }
+}
+
+function registered(req: RegisterRequest, arn: string, instanceId: string, at: number): InstanceRegistered {
+  return {
+    type: "InstanceRegistered",
+    at,
+    containerInstanceArn: arn,
+    instanceId,
+    cluster: req.cluster,
+    ec2InstanceId: req.ec2InstanceId,
+    hostname: req.hostname,
+    registeredResources: req.totalResources,
+    attributes: req.attributes,
+    versionInfo: req.versionInfo,
+    capacity: req.capacity,
+    tags: [],
+  };
+}
+
+export type HeartbeatStore = Pick<KV, "watch">;

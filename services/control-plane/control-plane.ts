@@ -1,0 +1,187 @@
+import type { AddressInfo } from "node:net";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { buckets, consumers, streams } from "../../events/names.ts";
+import type { ApiServices, Handler, Ids } from "../api/context.ts";
+import { ecsHandlers } from "../api/handlers/index.ts";
+import { createApiServer, type HttpRoute } from "../api/server.ts";
+import { EventStore } from "../store/event-store.ts";
+import { LogFollower } from "../store/log-follower.ts";
+import { ensureStreams } from "../store/topology.ts";
+import { AgentGateway } from "./agents.ts";
+import { CommandBus } from "./commands.ts";
+import { randomIds } from "./ids.ts";
+import { KeyedQueue } from "./keyed-queue.ts";
+import { ReadModel } from "./read-model.ts";
+import { Reactor } from "./reactor.ts";
+
+export interface ControlPlaneOptions {
+  nc: NatsConnection;
+  log: Logger;
+  host?: string;
+  port?: number;
+  defaultRegion?: string;
+  account?: string;
+  /** Stream and bucket replicas (3 on a three-server NATS cluster). */
+  replicas?: number;
+  /** An agent without a heartbeat for this long is marked disconnected. */
+  lostAgentTimeoutMs?: number;
+  clock?: () => number;
+  ids?: Ids;
+  /** Extra HTTP routes (console, metrics) added by the entry point. */
+  routes?: (cp: ControlPlaneParts) => HttpRoute[];
+  handlers?: Record<string, Handler>;
+}
+
+export interface ControlPlaneParts {
+  model: ReadModel;
+  services: ApiServices;
+  store: EventStore;
+  follower: LogFollower;
+}
+
+export interface ControlPlane extends ControlPlaneParts {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Heartbeat keys live this long without refresh before NATS drops them (long-gone agents). */
+const HEARTBEAT_BUCKET_TTL_MS = 24 * 3600_000;
+const SWEEP_INTERVAL_MS = 1_000;
+
+/**
+ * Starts the control plane: makes sure the streams and buckets exist, folds the whole log into the
+ * read model BEFORE serving (so no request sees a partial state), then serves the ECS API, consumes
+ * agent observations, executes intents, and watches heartbeats.
+ */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log;
+  const clock = opts.clock ?? Date.now;
+  const account = opts.account ?? "000000000000";
+  const { nc } = opts;
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
+  const kvm = new Kvm(nc);
+  const heartbeats = await kvm.create(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS, replicas: opts.replicas ?? 1 });
+  const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
+
+  const model = new ReadModel(log.child({ component: "read-model" }));
+  const store = new EventStore(js, jsm, log.child({ component: "store" }));
+  let reactor: Reactor | undefined;
+  const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
+    const intents = model.apply(m.seq, m.subject, m.data);
+    if (intents.length) reactor?.enqueue(intents);
+  });
+  const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
+  const ids = opts.ids ?? randomIds;
+  const gateway = new AgentGateway({ nc, js, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
+  reactor = new Reactor(model, gateway, checkpoints, log.child({ component: "reactor" }), clock);
+  await reactor.init();
+
+  const head = await store.head();
+  const replayStarted = performance.now();
+  await follower.start(1);
+  await follower.waitFor(head, 600_000);
+  log.info({ events: head, ms: Math.round(performance.now() - replayStarted) }, "read model rebuilt from the log");
+
+  // Heartbeats: the watch delivers every current value first, then updates.
+  const lastBeat = new Map<string, number>();
+  const watch = await heartbeats.watch();
+  void (async () => {
+    for await (const e of watch) {
+      if (e.operation !== "PUT") continue;
+      const [region] = e.key.split(".");
+      try {
+        const value = e.json<{ at: number; instanceId: string }>();
+        lastBeat.set(e.key, value.at);
+        await gateway.heartbeat(region as string, value);
+      } catch (err) {
+        log.warn({ err, key: e.key }, "bad heartbeat ignored");
+      }
+    }
+  })();
+  const timeout = opts.lostAgentTimeoutMs ?? 30_000;
+  const sweep = setInterval(() => {
+    void gateway
+      .sweepLostAgents((region, id) => lastBeat.get(`${region}.${id}`), timeout)
+      .catch((err) => log.warn({ err }, "lost-agent sweep failed"));
+  }, SWEEP_INTERVAL_MS);
+
+  // Observations: a durable consumer, so facts reported while the control plane was down are folded now.
+  await jsm.consumers.add(streams.observations, {
+    durable_name: consumers.observations,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30_000_000_000,
+    max_ack_pending: 10_000,
+  });
+  const obsConsumer = await js.consumers.get(streams.observations, consumers.observations);
+  const observations = await obsConsumer.consume({ max_messages: 1_000 });
+  void (async () => {
+    for await (const m of observations) {
+      void gateway
+        .observe(m)
+        .then((verdict) => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack()))
+        .catch((err) => {
+          log.warn({ err, seq: m.seq }, "observation not folded; will be redelivered");
+          m.nak(1_000);
+        });
+    }
+  })();
+
+  gateway.start();
+
+  const services: ApiServices = {
+    model,
+    bus,
+    clock,
+    ids,
+    account,
+    log,
+    placementLock: new KeyedQueue(),
+  };
+  const parts: ControlPlaneParts = { model, services, store, follower };
+  const health: HttpRoute = {
+    method: "GET",
+    path: "/health",
+    handle: (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "ok", seq: follower.seq }));
+    },
+  };
+  const server = createApiServer({
+    services,
+    handlers: opts.handlers ?? ecsHandlers,
+    defaultRegion: opts.defaultRegion ?? "us-east-1",
+    log: log.child({ component: "api" }),
+    routes: [health, ...(opts.routes?.(parts) ?? [])],
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 8417, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${opts.host ?? "127.0.0.1"}:${port}`;
+  log.info({ url }, "ECS API listening");
+
+  return {
+    ...parts,
+    url,
+    port,
+    async stop() {
+      clearInterval(sweep);
+      gateway.stop();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      await observations.close().catch(() => {});
+      watch.stop();
+      await reactor?.stop();
+      await follower.stop();
+    },
+  };
+}

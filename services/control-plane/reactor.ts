@@ -1,0 +1,122 @@
+import type { KV } from "@nats-io/kv";
+import type { Logger } from "pino";
+import type { Directive } from "../../events/agent.ts";
+import type { AgentGateway } from "./agents.ts";
+import type { Intent, ReadModel } from "./read-model.ts";
+
+const CHECKPOINT_KEY = "reactor";
+/** Checkpoint writes are batched: at most one KV write per interval. */
+const CHECKPOINT_INTERVAL_MS = 250;
+const RETRY_DELAY_MS = 500;
+
+/**
+ * Executes the intents machines return when events are folded — today: start or stop a task on
+ * its agent — at least once, in log order. Its position is a checkpoint in KV; intents of events
+ * at or before the checkpoint are skipped on replay. A repeat after a crash is harmless: the
+ * directive's msgID deduplicates in the broker and the agent's work is idempotent.
+ */
+export class Reactor {
+  private checkpoint = 0;
+  private done = 0;
+  private queue: Intent[] = [];
+  private draining = false;
+  private stopped = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly model: ReadModel,
+    private readonly gateway: AgentGateway,
+    private readonly kv: KV,
+    private readonly log: Logger,
+    private readonly clock: () => number,
+  ) {}
+
+  async init(): Promise<void> {
+    const e = await this.kv.get(CHECKPOINT_KEY);
+    this.checkpoint = e && e.operation === "PUT" ? Number(e.string()) || 0 : 0;
+    this.done = this.checkpoint;
+  }
+
+  enqueue(intents: Intent[]) {
+    for (const i of intents) if (i.seq > this.checkpoint) this.queue.push(i);
+    if (this.queue.length > 0) void this.drain();
+  }
+
+  private async drain() {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const intent = this.queue[0] as Intent;
+        try {
+          await this.execute(intent);
+          this.queue.shift();
+          this.done = Math.max(this.done, intent.seq);
+          this.scheduleSave();
+        } catch (err) {
+          this.log.warn({ err, intent }, "intent failed; retrying");
+          await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async execute(intent: Intent) {
+    const task = this.model.tasks.get(intent.subject);
+    if (!task) return;
+    const t = task.snapshot.context;
+    if (!t.instanceId) return;
+    const region = task.region;
+    let directive: Directive;
+    let msgID: string;
+    switch (intent.name) {
+      case "startOnAgent":
+        directive = { type: "StartTask", at: this.clock(), taskArn: t.taskArn, spec: t.spec };
+        msgID = `${t.taskId}:start`;
+        break;
+      case "stopOnAgent":
+        directive = {
+          type: "StopTask",
+          at: this.clock(),
+          taskArn: t.taskArn,
+          taskId: t.taskId,
+          reason: t.stoppedReason ?? "Task stopped",
+          containers: t.containers.map((c) => c.name),
+        };
+        msgID = `${t.taskId}:stop`;
+        break;
+      default:
+        return;
+    }
+    await this.gateway.direct(region, t.instanceId, directive, msgID);
+  }
+
+  private scheduleSave() {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save();
+    }, CHECKPOINT_INTERVAL_MS);
+  }
+
+  private async save() {
+    if (this.done <= this.checkpoint) return;
+    const at = this.done;
+    try {
+      await this.kv.put(CHECKPOINT_KEY, String(at));
+      this.checkpoint = Math.max(this.checkpoint, at);
+    } catch (err) {
+      this.log.warn({ err }, "reactor checkpoint not saved; will retry");
+      this.scheduleSave();
+    }
+  }
+
+  async stop() {
+    this.stopped = true;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.save();
+  }
+}

@@ -1,0 +1,200 @@
+import type { Logger } from "pino";
+import type { ClusterEvent } from "../../events/cluster.events.ts";
+import type { Envelope } from "../../events/envelope.ts";
+import type { InstanceEvent } from "../../events/instance.events.ts";
+import { parseEventSubject, subjects } from "../../events/names.ts";
+import type { TaskEvent } from "../../events/task.events.ts";
+import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
+import { type ClusterSnapshot, evolveCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
+import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
+import { evolveTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { evolveTaskDefinition, foldTaskDefinition, type TaskDefinitionSnapshot } from "../../machines/taskdef/taskdef.decide.ts";
+
+/** One aggregate as the read model holds it: its snapshot and its position in the log. */
+export interface Agg<S> {
+  subject: string;
+  region: string;
+  snapshot: S;
+  /** Stream sequence of the aggregate's last event (the expected sequence of the next append). */
+  seq: number;
+  /** Number of events in the aggregate. */
+  version: number;
+  /** Envelope id of the aggregate's last event (causation for what follows from it). */
+  lastEventId: string;
+}
+
+/** An effect a machine asked for when an event was folded; executed by the reactor, once. */
+export interface Intent {
+  kind: "task";
+  name: string;
+  subject: string;
+  seq: number;
+  eventId: string;
+}
+
+/** Resources a placed task holds on its instance until it stops. */
+export interface Usage {
+  cpu: number;
+  memory: number;
+  ports: Map<number, number>;
+  portsUdp: Map<number, number>;
+  tasks: number;
+}
+
+const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance"]);
+
+/**
+ * Every aggregate of every region, folded from the log in order, plus the indexes the API and the
+ * placement need. Only the log follower writes it (single writer); everything else reads.
+ *
+ * Policy for messages that cannot be folded (not JSON, not a Berth envelope, an event type this
+ * version does not know): log a warning with the sequence, count it in `skipped`, and go on — one
+ * bad message never stops the control plane, and it stays in the log for a later version to read.
+ */
+export class ReadModel {
+  readonly clusters = new Map<string, Agg<ClusterSnapshot>>();
+  readonly taskDefinitions = new Map<string, Agg<TaskDefinitionSnapshot>>();
+  readonly tasks = new Map<string, Agg<TaskSnapshot>>();
+  readonly instances = new Map<string, Agg<InstanceSnapshot>>();
+
+  /** cluster subject → task subjects (every task ever created in it, STOPPED included). */
+  readonly tasksByCluster = new Map<string, Set<string>>();
+  /** cluster subject → instance subjects. */
+  readonly instancesByCluster = new Map<string, Set<string>>();
+  /** instance subject → task subjects placed on it and not yet STOPPED. */
+  readonly liveTasksByInstance = new Map<string, Set<string>>();
+  /** instance subject → what its live tasks hold. */
+  readonly usage = new Map<string, Usage>();
+  /** `${clusterSubject}|${clientToken}` → task subjects created by that RunTask call. */
+  readonly clientTokens = new Map<string, string[]>();
+
+  skipped = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Folds one stored message; returns the intents its event produced. */
+  apply(seq: number, subject: string, data: Uint8Array): Intent[] {
+    const parsed = parseEventSubject(subject);
+    let env: Envelope;
+    try {
+      env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
+    } catch {
+      return this.skip(seq, subject, "not JSON");
+    }
+    if (!parsed || !KNOWN_KINDS.has(parsed.kind) || typeof env?.data?.type !== "string")
+      return this.skip(seq, subject, "not a known Berth event");
+    const region = parsed.region;
+    switch (parsed.kind) {
+      case "cluster":
+        this.fold(this.clusters, subject, region, seq, env, initialCluster, (s) =>
+          evolveCluster(s, env.data as unknown as ClusterEvent),
+        );
+        return [];
+      case "taskdef":
+        this.fold(this.taskDefinitions, subject, region, seq, env, () => foldTaskDefinition([]), (s) =>
+          evolveTaskDefinition(s, env.data as unknown as TaskDefinitionEvent),
+        );
+        return [];
+      case "instance": {
+        const clusterSubject = subjects.cluster(region, parsed.ids[0] as string);
+        index(this.instancesByCluster, clusterSubject, subject);
+        this.fold(this.instances, subject, region, seq, env, initialInstance, (s) =>
+          evolveInstance(s, env.data as unknown as InstanceEvent),
+        );
+        return [];
+      }
+      case "task":
+        return this.applyTask(region, parsed.ids, subject, seq, env);
+      default:
+        return this.skip(seq, subject, "unknown aggregate kind");
+    }
+  }
+
+  private applyTask(region: string, ids: string[], subject: string, seq: number, env: Envelope): Intent[] {
+    const event = env.data as unknown as TaskEvent;
+    const before = this.tasks.get(subject);
+    let intents: string[] = [];
+    const after = this.fold(this.tasks, subject, region, seq, env, initialTask, (s) => {
+      const r = evolveTask(s, event);
+      intents = r.intents;
+      return r.snapshot;
+    });
+    const clusterSubject = subjects.cluster(region, ids[0] as string);
+    const ctx = after.snapshot.context;
+    if (event.type === "TaskCreated") {
+      index(this.tasksByCluster, clusterSubject, subject);
+      if (event.clientToken) {
+        const key = `${clusterSubject}|${event.clientToken}`;
+        this.clientTokens.set(key, [...(this.clientTokens.get(key) ?? []), subject]);
+      }
+      if (ctx.instanceId) {
+        const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+        index(this.liveTasksByInstance, inst, subject);
+        this.reserve(inst, ctx.reservation, +1);
+      }
+    }
+    const stoppedNow = before?.snapshot.value !== "STOPPED" && after.snapshot.value === "STOPPED";
+    if (stoppedNow && ctx.instanceId) {
+      const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+      this.liveTasksByInstance.get(inst)?.delete(subject);
+      this.reserve(inst, ctx.reservation, -1);
+    }
+    return intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+  }
+
+  private reserve(instance: string, r: { cpu: number; memory: number; ports: number[]; portsUdp: number[] }, sign: 1 | -1) {
+    let u = this.usage.get(instance);
+    if (!u) {
+      u = { cpu: 0, memory: 0, ports: new Map(), portsUdp: new Map(), tasks: 0 };
+      this.usage.set(instance, u);
+    }
+    u.cpu += sign * r.cpu;
+    u.memory += sign * r.memory;
+    u.tasks += sign;
+    for (const p of r.ports) bump(u.ports, p, sign);
+    for (const p of r.portsUdp) bump(u.portsUdp, p, sign);
+  }
+
+  private fold<S>(
+    map: Map<string, Agg<S>>,
+    subject: string,
+    region: string,
+    seq: number,
+    env: Envelope,
+    initial: () => S,
+    evolve: (s: S) => S,
+  ): Agg<S> {
+    const prev = map.get(subject);
+    const next: Agg<S> = {
+      subject,
+      region,
+      snapshot: evolve(prev?.snapshot ?? initial()),
+      seq,
+      version: (prev?.version ?? 0) + 1,
+      lastEventId: env.id,
+    };
+    map.set(subject, next);
+    return next;
+  }
+
+  private skip(seq: number, subject: string, why: string): Intent[] {
+    this.skipped++;
+    this.log.warn({ seq, subject, why }, "event skipped by the read model");
+    return [];
+  }
+}
+
+function index(map: Map<string, Set<string>>, key: string, value: string) {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(value);
+}
+
+function bump(m: Map<number, number>, key: number, by: number) {
+  const n = (m.get(key) ?? 0) + by;
+  if (n <= 0) m.delete(key);
+  else m.set(key, n);
+}

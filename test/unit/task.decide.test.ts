@@ -1,0 +1,191 @@
+import { describe, expect, test } from "vitest";
+import type { ContainerObserved } from "../../events/agent.ts";
+import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
+import {
+  decideTask,
+  ESSENTIAL_EXITED,
+  evolveTask,
+  foldTask,
+  initialTask,
+  type TaskCommand,
+  type TaskSnapshot,
+} from "../../machines/task/task.decide.ts";
+import { specFor } from "../support/decider-spec.ts";
+
+const spec = specFor<TaskSnapshot, TaskCommand, TaskEvent>({
+  initial: initialTask,
+  evolve: (s, e) => evolveTask(s, e).snapshot,
+  decide: decideTask,
+});
+
+const ARN = "arn:aws:ecs:us-east-1:000000000000:task/c1/0123456789abcdef0123456789abcdef";
+
+function created(containers: { name: string; essential?: boolean; healthCheck?: boolean }[], networkMode: "bridge" | "awsvpc" = "bridge"): TaskCreated {
+  return {
+    type: "TaskCreated",
+    at: 1_000,
+    taskArn: ARN,
+    containerInstanceArn: "arn:aws:ecs:us-east-1:000000000000:container-instance/c1/ffffffffffffffffffffffffffffffff",
+    instanceId: "ffffffffffffffffffffffffffffffff",
+    group: "family:web",
+    overrides: {},
+    tags: [{ key: "team", value: "a" }],
+    enableExecuteCommand: false,
+    reservation: { cpu: 0, memory: 64, ports: [], portsUdp: [] },
+    containers: containers.map((c) => ({ name: c.name, containerArn: `arn:container/${c.name}` })),
+    spec: {
+      taskArn: ARN,
+      taskId: "0123456789abcdef0123456789abcdef",
+      clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c1",
+      cluster: "c1",
+      taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+      family: "web",
+      revision: 1,
+      launchType: "EC2",
+      networkMode,
+      volumes: [],
+      containers: containers.map((c) => ({
+        name: c.name,
+        image: "busybox",
+        memory: 32,
+        essential: c.essential ?? true,
+        ...(c.healthCheck ? { healthCheck: { command: ["CMD", "true"] } } : {}),
+      })),
+    },
+    initialStatus: networkMode === "awsvpc" ? "PROVISIONING" : "PENDING",
+  };
+}
+
+const obs = (name: string, status: ContainerObserved["status"], extra: Partial<ContainerObserved> = {}): TaskCommand => ({
+  type: "ObserveContainer",
+  at: 2_000,
+  observation: { type: "ContainerObserved", at: 2_000, instanceId: "i", taskArn: ARN, containerName: name, status, ...extra },
+});
+
+const one = created([{ name: "app" }]);
+const two = created([{ name: "app" }, { name: "side", essential: false }]);
+
+describe("task decider", () => {
+  test("CreateTask on a new task records it; on an existing one it is refused", () => {
+    spec.given([]).when({ type: "CreateTask", event: one }).then([one]);
+    spec.given([one]).when({ type: "CreateTask", event: one }).rejects("InvalidParameterException");
+  });
+
+  test("a task starts PENDING (PROVISIONING for awsvpc) with desired RUNNING", () => {
+    expect(spec.given([one]).state.value).toBe("PENDING");
+    expect(spec.given([created([{ name: "a" }], "awsvpc")]).state.value).toBe("PROVISIONING");
+    expect(spec.given([one]).state.context.desiredStatus).toBe("RUNNING");
+  });
+
+  test("all containers RUNNING → the task is RUNNING", () => {
+    spec.given([one]).when(obs("app", "RUNNING", { runtimeId: "r1" })).thenTypes(["TaskContainerChanged", "TaskStarted"]);
+  });
+
+  test("an essential container exiting stops the task with EssentialContainerExited and its exit code", () => {
+    const given = spec.given([one]);
+    const d = given.when(obs("app", "STOPPED", { exitCode: 3, runtimeId: "r1" }));
+    d.thenTypes(["TaskContainerChanged", "TaskStarted", "TaskStopRequested", "TaskStopped"]);
+    const after = foldTask([one, ...(d.decision.ok ? d.decision.events : [])]);
+    expect(after.value).toBe("STOPPED");
+    expect(after.context.stopCode).toBe("EssentialContainerExited");
+    expect(after.context.stoppedReason).toBe(ESSENTIAL_EXITED);
+    expect(after.context.containers[0]?.exitCode).toBe(3);
+    expect(after.context.tags).toEqual([]);
+  });
+
+  test("an essential container that never ran stops the task with TaskFailedToStart and Docker's reason", () => {
+    const d = spec.given([one]).when(obs("app", "STOPPED", { reason: "CannotStartContainerError: no such image" }));
+    d.thenTypes(["TaskContainerChanged", "TaskStopRequested", "TaskStopped"]);
+    const after = foldTask([one, ...(d.decision.ok ? d.decision.events : [])]);
+    expect(after.context.stopCode).toBe("TaskFailedToStart");
+    expect(after.context.stoppedReason).toMatch(/CannotStartContainerError/);
+  });
+
+  test("a non-essential container exiting leaves the task RUNNING", () => {
+    const running = chain([two], obs("app", "RUNNING"), obs("side", "RUNNING"));
+    const s = foldTask(running);
+    expect(s.value).toBe("RUNNING");
+    const d = spec.given(running).when(obs("side", "STOPPED", { exitCode: 0 }));
+    d.thenTypes(["TaskContainerChanged"]);
+  });
+
+  test("an observation that does not advance the container is redundant", () => {
+    const running = [one, ...decided([one], obs("app", "RUNNING", { runtimeId: "r1" }))];
+    spec.given(running).when(obs("app", "RUNNING", { runtimeId: "r1" })).then([]);
+    spec.given(running).when(obs("app", "PENDING", { runtimeId: "r1" })).then([]);
+  });
+
+  test("StopTask asks for STOPPED once; repeating it changes nothing", () => {
+    const stop: TaskCommand = { type: "StopTask", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
+    spec.given([one]).when(stop).then([{ type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" }]);
+    const requested: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
+    spec.given([one, requested]).when(stop).then([]);
+    spec.given([]).when(stop).rejects("InvalidParameterException", "The referenced task was not found.");
+  });
+
+  test("StopTask emits the stopOnAgent intent; creation emits startOnAgent", () => {
+    const s1 = evolveTask(initialTask(), one);
+    expect(s1.intents).toEqual(["startOnAgent"]);
+    const s2 = evolveTask(s1.snapshot, { type: "TaskStopRequested", at: 2, stopCode: "UserInitiated", reason: "x" });
+    expect(s2.intents).toEqual(["stopOnAgent"]);
+  });
+
+  test("after a user stop, the containers stopping brings the task to STOPPED with UserInitiated", () => {
+    const requested: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
+    const running = [one, ...decided([one], obs("app", "RUNNING")), requested];
+    const d = spec.given(running).when(obs("app", "STOPPED", { exitCode: 143 }));
+    d.thenTypes(["TaskContainerChanged", "TaskStopped"]);
+    const after = foldTask([...running, ...(d.decision.ok ? d.decision.events : [])]);
+    expect(after.context.stopCode).toBe("UserInitiated");
+    expect(after.context.stoppedReason).toBe("bye");
+  });
+
+  test("TaskStopping moves a running task to STOPPING only once", () => {
+    const running = [one, ...decided([one], obs("app", "RUNNING"))];
+    spec.given(running).when({ type: "ObserveTaskStopping", at: 5 }).thenTypes(["TaskStopping"]);
+    spec.given([...running, { type: "TaskStopping", at: 5 }]).when({ type: "ObserveTaskStopping", at: 6 }).then([]);
+  });
+
+  test("task health follows essential containers with health checks", () => {
+    const hc = created([{ name: "app", healthCheck: true }]);
+    const running = [hc, ...decided([hc], obs("app", "RUNNING"))];
+    spec.given(running).when(obs("app", "RUNNING", { healthStatus: "HEALTHY" })).thenTypes(["TaskContainerChanged", "TaskHealthChanged"]);
+    spec.given(running).when(obs("app", "RUNNING", { healthStatus: "UNHEALTHY" })).thenTypes(["TaskContainerChanged", "TaskHealthChanged"]);
+  });
+
+  test("tags: TagTask merges, UntagTask removes", () => {
+    spec.given([one]).when({ type: "TagTask", at: 9, tags: [{ key: "team", value: "b" }, { key: "x", value: "y" }] }).then([
+      { type: "TaskTagsChanged", at: 9, tags: [{ key: "team", value: "b" }, { key: "x", value: "y" }] },
+    ]);
+    spec.given([one]).when({ type: "UntagTask", at: 9, tagKeys: ["team"] }).then([{ type: "TaskTagsChanged", at: 9, tags: [] }]);
+  });
+
+  test("replaying a recorded sequence gives the same snapshot as the live path", () => {
+    const live: TaskEvent[] = [two];
+    let s = foldTask(live);
+    for (const c of [obs("app", "RUNNING", { runtimeId: "a" }), obs("side", "RUNNING"), obs("side", "STOPPED", { exitCode: 0 }), obs("app", "STOPPED", { exitCode: 1 })]) {
+      const d = decideTask(c, s);
+      if (!d.ok) throw new Error("rejected");
+      for (const e of d.events) {
+        live.push(e);
+        s = evolveTask(s, e).snapshot;
+      }
+    }
+    const replayed = foldTask(JSON.parse(JSON.stringify(live)) as TaskEvent[]);
+    expect(replayed.value).toBe(s.value);
+    expect(replayed.context).toEqual(s.context);
+    expect(s.value).toBe("STOPPED");
+  });
+});
+
+function chain(given: TaskEvent[], ...commands: TaskCommand[]): TaskEvent[] {
+  const out = [...given];
+  for (const c of commands) out.push(...decided(out, c));
+  return out;
+}
+
+function decided(given: TaskEvent[], command: TaskCommand): TaskEvent[] {
+  const d = decideTask(command, foldTask(given));
+  if (!d.ok) throw new Error(d.rejection.message);
+  return d.events;
+}
