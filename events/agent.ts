@@ -164,3 +164,34 @@ export const labels = {
 
 /** Docker container name for a task's container: deterministic, so a retried start finds it. */
 export const containerName = (taskId: string, name: string) => `berth-${taskId}-${name}`;
+
+// ── logs (control plane → agent, request/reply on subjects.logs) ─────────────────────────────
+
+/** Asks an agent for a task container's output. With `follow` and `inbox`, chunks stream to `inbox`. */
+export const LogsRequest = z.object({
+  taskArn: z.string(),
+  /** Container name; defaults to the task's first container. */
+  container: z.string().optional(),
+  tail: z.number().int().nonnegative().optional(),
+  follow: z.boolean().optional(),
+  inbox: z.string().optional(),
+  /** Longest a follow may last, ms (the agent caps it). */
+  followMs: z.number().int().positive().optional(),
+});
+export type LogsRequest = z.infer<typeof LogsRequest>;
+
+export const LogChunk = z.object({ stream: z.enum(["stdout", "stderr"]), data: z.string() });
+export type LogChunk = z.infer<typeof LogChunk>;
+
+export const LogsReply = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), container: z.string(), chunks: z.array(LogChunk), following: z.boolean() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type LogsReply = z.infer<typeof LogsReply>;
+
+/** What a followed log sends to the request's inbox: chunks, then one `end`. */
+export const LogStreamMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("chunk"), container: z.string(), stream: z.enum(["stdout", "stderr"]), data: z.string() }),
+  z.object({ type: z.literal("end"), reason: z.enum(["stopped", "deadline", "error"]), message: z.string().optional() }),
+]);
+export type LogStreamMessage = z.infer<typeof LogStreamMessage>;

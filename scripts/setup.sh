@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh run    # node modules, nats-server (unless BERTH_NATS_URL), Docker engine
 #   bash scripts/setup.sh test   # the same, plus the AWS CLI v2, busybox-static, docker-registry,
 #                                # chromium, a compose CLI and the local test image
+#                                # berth-test/busybox:latest
 #
 # Installs what is missing from Debian's packages when running as root; otherwise stops with one
 # line that says what to install. Idempotent, and silent when nothing needed doing.
@@ -44,13 +45,23 @@ package_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
 }
 
+cleanup_files=()
+cleanup() { [ "${#cleanup_files[@]}" -eq 0 ] || rm -rf "${cleanup_files[@]}"; }
+trap cleanup EXIT
+
+# Each run's log starts empty, so what a failure shows is from this run.
+: >"$SETUP_LOG" 2>/dev/null || true
+
 # Runs a command with its output in $SETUP_LOG; on failure shows the tail of that log.
 quietly() {
-  if ! "$@" >>"$SETUP_LOG" 2>&1; then
-    echo "berth: '$*' failed; last lines of $SETUP_LOG:" >&2
-    tail -n 20 "$SETUP_LOG" >&2
-    exit 1
-  fi
+  "$@" >>"$SETUP_LOG" 2>&1 || fail_with_log "'$*' failed"
+}
+
+# npm ends its errors with usage text, so the first error lines say more than the last lines.
+fail_with_log() {
+  echo "berth: $1 (full log: $SETUP_LOG):" >&2
+  grep -m 8 -E '^(npm error [^ ]|E: |W: |Error|error)' "$SETUP_LOG" >&2 || tail -n 20 "$SETUP_LOG" >&2
+  exit 1
 }
 
 # --- Node.js and the project's modules ------------------------------------------------------
@@ -73,16 +84,32 @@ if [ "$mode" = test ]; then
   # The test image must hold a static busybox: the dynamic `busybox` package would not run in it.
   package_installed busybox-static || need busybox-static
   have_sbin docker-registry || need docker-registry
-  [ -x /usr/bin/chromium ] || need chromium
+  # Installed without recommends, so the fonts that pages render with are asked for by name.
+  [ -x /usr/bin/chromium ] || { need chromium && need fonts-liberation; }
+  # A compose CLI validates docker-compose.yml. Debian 12 ships Compose v1 (docker-compose); the
+  # v2 plugin is not in its archive, so v1 is installed only when neither is present.
+  if ! { have docker && timeout 10 docker compose version >/dev/null 2>&1; } && ! have docker-compose; then
+    need docker-compose
+  fi
 fi
+
+apt_install() {
+  say "installing $* (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  # Without systemd, a package's start script (docker.io's) can fail the install; this script
+  # starts dockerd itself. A policy-rc.d that denies starts is the standard way to say so.
+  if [ ! -d /run/systemd/system ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    cleanup_files+=(/usr/sbin/policy-rc.d)
+  fi
+  quietly apt-get update -qq
+  quietly apt-get install -y -qq --no-install-recommends "$@"
+}
 
 if [ "${#missing[@]}" -gt 0 ]; then
   is_root || fail "install ${missing[*]} (apt-get install ${missing[*]})"
-  say "installing ${missing[*]} (apt)"
-  export DEBIAN_FRONTEND=noninteractive
-  quietly apt-get update -qq
-  quietly apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  apt_updated=1
+  apt_install "${missing[@]}"
 fi
 
 # --- node_modules ---------------------------------------------------------------------------
@@ -91,7 +118,15 @@ if [ -f package-lock.json ]; then
   if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] ||
     [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing node modules (npm ci)"
-    quietly npm ci --no-audit --no-fund --loglevel=error
+    if ! npm ci --no-audit --no-fund --loglevel=error >>"$SETUP_LOG" 2>&1; then
+      # npm ci can reject a lock file that npm install accepts and leaves unchanged: a lock
+      # written where platform-specific optional packages (biome's per-OS binaries) are not
+      # recorded. npm install still installs the locked versions.
+      grep -q "can only install packages when your package.json and package-lock.json" "$SETUP_LOG" ||
+        fail_with_log "'npm ci' failed"
+      say "npm ci rejected package-lock.json; installing the locked versions with npm install"
+      quietly npm install --no-audit --no-fund --loglevel=error
+    fi
   fi
 elif [ ! -d node_modules ]; then
   say "installing node modules (npm install)"
@@ -128,22 +163,11 @@ fi
 
 [ "$mode" = test ] || exit 0
 
-# --- compose CLI (validates docker-compose.yml in the tests) --------------------------------
-
-if ! timeout 10 docker compose version >/dev/null 2>&1 && ! have docker-compose; then
-  # Debian 12 ships Compose v1 (docker-compose); the v2 plugin is not in its archive.
-  is_root || fail "install docker-compose (apt-get install docker-compose)"
-  say "installing docker-compose (apt)"
-  export DEBIAN_FRONTEND=noninteractive
-  [ -n "${apt_updated:-}" ] || quietly apt-get update -qq
-  quietly apt-get install -y -qq --no-install-recommends docker-compose
-fi
-
 # --- the local test image -------------------------------------------------------------------
 
 if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
   rootfs="$(mktemp -d "${TMPDIR:-/tmp}/berth-rootfs.XXXXXX")"
-  trap 'rm -rf "$rootfs"' EXIT
+  cleanup_files+=("$rootfs")
   mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/root" "$rootfs/tmp"
   chmod 1777 "$rootfs/tmp"
   cp /bin/busybox "$rootfs/bin/busybox"

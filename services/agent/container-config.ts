@@ -156,7 +156,7 @@ function portConfig(def: ContainerDefinition, networkMode: string, req: CreateCo
     req.ExposedPorts[key] = {};
     // Bridge only: hostPort absent/0 → "" asks Docker for a dynamic port from the ephemeral range.
     if (networkMode === "bridge") {
-      (bindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : "" });
+      bindings[key] = [...(bindings[key] ?? []), { HostPort: p.hostPort ? String(p.hostPort) : "" }];
     }
   }
   if (Object.keys(bindings).length) req.HostConfig.PortBindings = bindings;

@@ -92,7 +92,7 @@ export class EventStore {
     const last = await this.lastSeq(subject);
     if (last === 0) return [];
     const consumer = await this.js.consumers.get(this.stream, {
-      filter_subjects: [subject],
+      filter_subjects: subject,
       deliver_policy: DeliverPolicy.All,
     });
     const out: Stored[] = [];

@@ -5,13 +5,11 @@ import {
   type ContainerEvent,
   type ContainerInfo,
   type ContainerRunState,
-  type CreateContainerRequest,
   DockerError,
   type DockerPort,
   type EngineInfo,
   type EngineVersion,
   type EventStream,
-  type ImageInfo,
   type LogChunk,
   type StatsSample,
 } from "./port.ts";

@@ -26,6 +26,7 @@ export const agentCommand: CommandSpec = {
     ["--name NAME", "distinguishes several agents on one Docker engine (default agent)"],
     ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
+    ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
   ],
   async run(v) {
     const log = rootLogger("berth-agent");
@@ -43,6 +44,8 @@ export const agentCommand: CommandSpec = {
       name: v.name ? String(v.name) : undefined,
       availabilityZone: v["availability-zone"] ? String(v["availability-zone"]) : undefined,
       capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
+      // Default stop timeout for containers without stopTimeout (ECS_CONTAINER_STOP_TIMEOUT in ECS's agent).
+      stopTimeoutSeconds: Number(env("BERTH_CONTAINER_STOP_TIMEOUT", "30")),
     });
     console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
     await untilSignal();

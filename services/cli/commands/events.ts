@@ -38,7 +38,7 @@ export const eventsCommand: CommandSpec = {
       const jsm = await jetstreamManager(nc);
       const head = (await jsm.streams.info(streams.events)).state.last_seq;
       const filter = String(v.subject ?? subjects.allEvents);
-      const consumer = await jetstream(nc).consumers.get(streams.events, { ...start, filter_subjects: [filter] });
+      const consumer = await jetstream(nc).consumers.get(streams.events, { ...start, filter_subjects: filter });
       if (!v.follow) {
         const pending = (await consumer.info()).num_pending;
         if (pending === 0) return 0;

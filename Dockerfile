@@ -1,0 +1,19 @@
+# Berth's one image: `server`, `agent` and the other `berth` commands.
+#   docker build -t berth:local .
+#   docker run --rm berth:local --help
+FROM node:20-bookworm-slim
+
+WORKDIR /opt/berth
+ENV NODE_ENV=production
+
+# Dependencies first, so a source change does not reinstall them.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY bin ./bin
+COPY events ./events
+COPY machines ./machines
+COPY services ./services
+
+# Runs as root: the agent needs the Docker socket mounted from the host.
+ENTRYPOINT ["node", "bin/berth.mjs"]

@@ -1,0 +1,291 @@
+import type { DeploymentSpec, RolloutState } from "../../events/service.events.ts";
+import type { HealthStatus, StopCode, TaskStatus } from "../../events/task.events.ts";
+import type { Deployment, PlacedSlot, ServiceContext } from "./service.machine.ts";
+
+/**
+ * Service reconcile, pure (Nomad's reconciler, Kubernetes' ReplicaSet controller): everything it
+ * needs comes in — the service, its tasks, the instances, the time — and a plan comes out in
+ * named buckets. The scheduler shell executes the plan and reconciles again on the next wake-up;
+ * a reconcile from any state converges because every decision is re-derived from facts.
+ *
+ * Bounds (ECS): during deployments and draining, tasks that count as healthy never drop below
+ * ceil(desired × minimumHealthyPercent / 100), and tasks that occupy the service (not STOPPED)
+ * never exceed floor(desired × maximumPercent / 100).
+ */
+
+export interface ServiceTaskView {
+  taskArn: string;
+  taskId: string;
+  deploymentId: string;
+  instanceId?: string;
+  lastStatus: TaskStatus;
+  desiredStatus: "RUNNING" | "STOPPED";
+  health: HealthStatus;
+  hasHealthCheck: boolean;
+  createdAt: number;
+  startedAt?: number;
+  stoppedAt?: number;
+  stopCode?: StopCode;
+}
+
+export interface ReconcileInput {
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  service: ServiceContext;
+  /** Every task of the service, STOPPED ones included. */
+  tasks: ServiceTaskView[];
+  /** Slots recorded as placed whose task is not in the read model yet (creation in flight or lost). */
+  pendingSlots: PlacedSlot[];
+  /** Instances whose tasks must move: DRAINING, or agent lost. */
+  drainingInstances: ReadonlySet<string>;
+  /** Instances whose agent is lost: their tasks are neither healthy nor occupying. */
+  lostInstances: ReadonlySet<string>;
+  /** DAEMON only: the instances that should each run one task. */
+  daemonInstances?: readonly string[];
+  now: number;
+  /** A fresh deployment id, used only if this reconcile starts a rollback. */
+  newDeploymentId: string;
+}
+
+export interface Plan {
+  /** Tasks to start; for DAEMON each entry names its instance. */
+  place: { deploymentId: string; count: number; instanceIds?: string[] }[];
+  stop: { taskArn: string; reason: string }[];
+  rollout: { deploymentId: string; rolloutState: RolloutState; reason: string; rollback?: DeploymentSpec }[];
+  retire: string[];
+  messages: { key: string; message: string }[];
+  /** The service finished draining: mark it INACTIVE. */
+  drained: boolean;
+  /** Reconcile again at this time even if nothing else happens (throttle, grace period, breaker window). */
+  retryAt?: number;
+}
+
+/** A task must have run this long before it resets the circuit breaker's failure count. */
+export const STABLE_RUN_MS = 10_000;
+/** ECS throttles launches after repeated start failures, up to 15 minutes between attempts. */
+export const MAX_THROTTLE_MS = 15 * 60_000;
+export const THROTTLE_BASE_MS = 5_000;
+/** Consecutive start failures before throttling begins. */
+export const THROTTLE_AFTER = 3;
+
+const FAILURE_CODES: ReadonlySet<StopCode | undefined> = new Set(["EssentialContainerExited", "TaskFailedToStart"]);
+
+const occupies = (t: ServiceTaskView) => t.lastStatus !== "STOPPED";
+const live = (t: ServiceTaskView) => t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED";
+
+export function reconcile(input: ReconcileInput): Plan {
+  const plan: Plan = { place: [], stop: [], rollout: [], retire: [], messages: [], drained: false };
+  const { service, now } = input;
+  const name = service.serviceName;
+  const lost = (t: ServiceTaskView) => t.instanceId !== undefined && input.lostInstances.has(t.instanceId);
+  const moving = (t: ServiceTaskView) => t.instanceId !== undefined && input.drainingInstances.has(t.instanceId);
+  const graceOver = (t: ServiceTaskView) =>
+    now - (t.startedAt ?? now) >= (service.settings.healthCheckGracePeriodSeconds ?? 0) * 1000;
+  const healthy = (t: ServiceTaskView) =>
+    live(t) && t.lastStatus === "RUNNING" && !lost(t) && (!t.hasHealthCheck || t.health === "HEALTHY");
+  const unhealthy = (t: ServiceTaskView) =>
+    live(t) && t.lastStatus === "RUNNING" && t.hasHealthCheck && t.health === "UNHEALTHY" && graceOver(t);
+  const stop = (t: ServiceTaskView, reason: string) => {
+    if (!plan.stop.some((s) => s.taskArn === t.taskArn)) plan.stop.push({ taskArn: t.taskArn, reason });
+  };
+
+  if (input.status !== "ACTIVE") {
+    for (const t of input.tasks) if (live(t)) stop(t, `Scaling activity initiated by (service ${name}) deletion`);
+    plan.drained = input.status === "DRAINING" && !input.tasks.some((t) => occupies(t) && !lost(t)) && input.pendingSlots.length === 0;
+    return plan;
+  }
+
+  const [primary, ...older] = service.deployments;
+  if (!primary) return plan;
+  const scaling = (d: Deployment) => `Scaling activity initiated by (deployment ${d.id})`;
+
+  // Tasks on lost instances are written off at once (replaced elsewhere); the agent stops them when it returns.
+  for (const t of input.tasks) if (live(t) && lost(t)) stop(t, "Task stopped because its container instance lost contact with the control plane");
+  // Unhealthy tasks (past the grace period) are replaced.
+  for (const t of input.tasks) if (unhealthy(t)) stop(t, "Task failed container health checks");
+
+  const stopping = (t: ServiceTaskView) => plan.stop.some((s) => s.taskArn === t.taskArn);
+  const current = (t: ServiceTaskView) => live(t) && !stopping(t);
+  const ofPrimary = (t: ServiceTaskView) => t.deploymentId === primary.id;
+  const inFlight = input.pendingSlots.filter((s) => s.deploymentId === primary.id).length;
+
+  if (service.schedulingStrategy === "DAEMON") return daemon(input, plan, primary, current, healthy, stop, scaling);
+
+  const desired = service.settings.desiredCount;
+  const cfg = service.settings.deploymentConfiguration;
+  const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
+  const minHealthy = Math.ceil((desired * (cfg.minimumHealthyPercent ?? 100)) / 100);
+
+  // Primary tasks that stay (not on draining instances) are what the deployment has; the rest must go.
+  const primaryKept = input.tasks.filter((t) => current(t) && ofPrimary(t) && !moving(t));
+  const leaving = input.tasks.filter((t) => current(t) && (!ofPrimary(t) || moving(t)));
+  const occupying = input.tasks.filter((t) => occupies(t) && !lost(t)).length + input.pendingSlots.length;
+
+  // 1. Scale the primary deployment up, within maximumPercent while other tasks still occupy.
+  let placed = 0;
+  const failed = primary.rolloutState === "FAILED";
+  const have = primaryKept.length + inFlight;
+  if (!failed && have < desired) {
+    const room = leaving.length > 0 || occupying > desired ? Math.max(0, maxTotal - occupying) : desired - have;
+    const throttle = throttleUntil(input.tasks.filter(ofPrimary), now);
+    if (throttle !== undefined && throttle > now) {
+      plan.retryAt = throttle;
+      plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
+    } else {
+      placed = Math.min(desired - have, room);
+      if (placed > 0) plan.place.push({ deploymentId: primary.id, count: placed });
+    }
+  }
+  // 2. Scale the primary down: PENDING tasks first, then the newest.
+  if (have > desired) {
+    const extra = [...primaryKept].sort((a, b) => rankForScaleIn(a) - rankForScaleIn(b) || b.createdAt - a.createdAt);
+    for (const t of extra.slice(0, have - desired)) stop(t, scaling(primary));
+  }
+
+  // 3. Stop leaving tasks: not-healthy ones freely, healthy ones while healthy stays ≥ minimumHealthy.
+  let spare = input.tasks.filter((t) => healthy(t) && !stopping(t)).length - minHealthy;
+  const byDeployment = new Map(service.deployments.map((d) => [d.id, d]));
+  for (const t of [...leaving].sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
+    if (failed && !moving(t)) continue; // a FAILED rollout without rollback keeps the old tasks serving
+    const dep = byDeployment.get(t.deploymentId) ?? primary;
+    if (!healthy(t)) stop(t, scaling(dep));
+    else if (spare > 0) {
+      stop(t, scaling(dep));
+      spare--;
+    }
+  }
+  const stoppedNow = plan.stop.length;
+  if (!failed && have < desired && placed === 0 && stoppedNow === 0 && plan.retryAt === undefined) {
+    const waiting = input.tasks.some((t) => occupies(t) && !lost(t) && t.lastStatus !== "RUNNING") || inFlight > 0;
+    if (!waiting)
+      plan.messages.push({
+        key: "deployment-config",
+        message: `service ${name} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
+      });
+  }
+
+  // 4. Circuit breaker.
+  const breaker = cfg.deploymentCircuitBreaker;
+  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
+    const failures = failedTaskCount(primary, input.tasks, now, breaker.resetOnHealthyTask ?? true);
+    if (failures >= breakerThreshold(desired, breaker.thresholdConfiguration)) {
+      const target = breaker.rollback ? service.lastCompleted : undefined;
+      plan.rollout.push({
+        deploymentId: primary.id,
+        rolloutState: "FAILED",
+        reason: "ECS deployment circuit breaker: tasks failed to start.",
+        ...(target
+          ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id } }
+          : {}),
+      });
+      if (target)
+        plan.messages.push({
+          key: "rollback",
+          message: `(service ${name}) ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
+        });
+      return plan;
+    }
+  }
+
+  // 5. Rollout completion, retiring drained deployments, steady state.
+  const primaryHealthy = primaryKept.filter(healthy).length;
+  const others = input.tasks.some((t) => occupies(t) && !lost(t) && !ofPrimary(t));
+  const settled = primaryHealthy === desired && have === desired && leaving.length === 0 && !others;
+  if (primary.rolloutState === "IN_PROGRESS" && settled) {
+    plan.rollout.push({ deploymentId: primary.id, rolloutState: "COMPLETED", reason: `ECS deployment ${primary.id} completed.` });
+    plan.messages.push({ key: "completed", message: `(service ${name}) (deployment ${primary.id}) deployment completed.` });
+  }
+  for (const d of older) if (!input.tasks.some((t) => t.deploymentId === d.id && occupies(t) && !lost(t))) plan.retire.push(d.id);
+  if (settled && plan.place.length === 0 && plan.stop.length === 0)
+    plan.messages.push({ key: "steady", message: `(service ${name}) has reached a steady state.` });
+  return plan;
+}
+
+function daemon(
+  input: ReconcileInput,
+  plan: Plan,
+  primary: Deployment,
+  current: (t: ServiceTaskView) => boolean,
+  healthy: (t: ServiceTaskView) => boolean,
+  stop: (t: ServiceTaskView, reason: string) => void,
+  scaling: (d: Deployment) => string,
+): Plan {
+  const eligible = new Set(input.daemonInstances ?? []);
+  const byInstance = new Map<string, ServiceTaskView[]>();
+  for (const t of input.tasks)
+    if (current(t) && t.instanceId) byInstance.set(t.instanceId, [...(byInstance.get(t.instanceId) ?? []), t]);
+  const inFlight = new Set(input.pendingSlots.map((s) => s.instanceId));
+  const targets: string[] = [];
+  for (const id of eligible) {
+    const here = byInstance.get(id) ?? [];
+    const mine = here.filter((t) => t.deploymentId === primary.id);
+    for (const t of mine.slice(1)) stop(t, scaling(primary)); // never two daemon tasks on one instance
+    // An older deployment's task is replaced in place: stop it first (daemons run at most 100%).
+    for (const t of here.filter((t) => t.deploymentId !== primary.id)) stop(t, scaling(primary));
+    if (mine.length === 0 && here.length === 0 && !inFlight.has(id)) targets.push(id);
+  }
+  for (const [id, tasks] of byInstance) if (!eligible.has(id)) for (const t of tasks) stop(t, scaling(primary));
+  if (targets.length > 0) plan.place.push({ deploymentId: primary.id, count: targets.length, instanceIds: targets });
+  const settled = [...eligible].every((id) => (byInstance.get(id) ?? []).some((t) => t.deploymentId === primary.id && healthy(t)));
+  if (settled && primary.rolloutState === "IN_PROGRESS" && plan.stop.length === 0) {
+    plan.rollout.push({ deploymentId: primary.id, rolloutState: "COMPLETED", reason: `ECS deployment ${primary.id} completed.` });
+  }
+  for (const d of input.service.deployments.slice(1))
+    if (!input.tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== "STOPPED")) plan.retire.push(d.id);
+  if (settled && plan.place.length === 0 && plan.stop.length === 0)
+    plan.messages.push({ key: "steady", message: `(service ${input.service.serviceName}) has reached a steady state.` });
+  return plan;
+}
+
+/** Scale-in order: tasks that are not running yet go first. */
+const rankForScaleIn = (t: ServiceTaskView) => (t.lastStatus === "RUNNING" ? 1 : 0);
+
+/**
+ * Tasks of the deployment that stopped on their own (essential container exited, failed to start),
+ * counted since the last task that ran stably when resetOnHealthyTask is on.
+ */
+export function failedTaskCount(d: Pick<Deployment, "id">, tasks: readonly ServiceTaskView[], now: number, resetOnHealthy = true): number {
+  const mine = tasks.filter((t) => t.deploymentId === d.id);
+  let resetAt = 0;
+  if (resetOnHealthy)
+    for (const t of mine) {
+      if (t.startedAt === undefined) continue;
+      const ranFor = (t.stoppedAt ?? now) - t.startedAt;
+      const okHealth = !t.hasHealthCheck || t.health === "HEALTHY" || t.lastStatus === "STOPPED";
+      if (ranFor >= STABLE_RUN_MS && okHealth) resetAt = Math.max(resetAt, t.startedAt + STABLE_RUN_MS);
+    }
+  return mine.filter((t) => t.lastStatus === "STOPPED" && FAILURE_CODES.has(t.stopCode) && (t.stoppedAt ?? 0) > resetAt).length;
+}
+
+/**
+ * ECS's threshold: BOUNDED_PERCENT (default, 50) is ceil(value% × desired) clamped to [3, 200];
+ * UNBOUNDED_PERCENT has no clamp (at least 1); COUNT is the value itself.
+ */
+export function breakerThreshold(desired: number, t?: { type: "COUNT" | "BOUNDED_PERCENT" | "UNBOUNDED_PERCENT"; value: number }): number {
+  const type = t?.type ?? "BOUNDED_PERCENT";
+  const value = t?.value ?? 50;
+  if (type === "COUNT") return Math.max(1, value);
+  const n = Math.ceil((desired * value) / 100);
+  return type === "UNBOUNDED_PERCENT" ? Math.max(1, n) : Math.min(200, Math.max(3, n));
+}
+
+/**
+ * ECS's launch throttle: after THROTTLE_AFTER consecutive tasks that never reached RUNNING, the
+ * next launch waits, doubling from THROTTLE_BASE_MS up to MAX_THROTTLE_MS. Derived from the
+ * tasks' own timestamps, so a restart reaches the same verdict. Undefined: no throttle.
+ */
+export function throttleUntil(tasks: readonly ServiceTaskView[], now: number): number | undefined {
+  const recent = [...tasks].sort((a, b) => b.createdAt - a.createdAt);
+  let n = 0;
+  let last = 0;
+  for (const t of recent) {
+    if (t.startedAt !== undefined || t.lastStatus !== "STOPPED") {
+      if (t.startedAt !== undefined) break;
+      continue;
+    }
+    n++;
+    last = Math.max(last, t.stoppedAt ?? t.createdAt);
+  }
+  if (n < THROTTLE_AFTER) return undefined;
+  const delay = Math.min(MAX_THROTTLE_MS, THROTTLE_BASE_MS * 2 ** (n - THROTTLE_AFTER));
+  return last + delay > now ? last + delay : undefined;
+}

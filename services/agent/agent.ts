@@ -1,0 +1,188 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { labels } from "../../events/agent.ts";
+import { buckets } from "../../events/names.ts";
+import { consumeDirectives } from "./directives.ts";
+import { dockerodePort } from "./docker/dockerode.ts";
+import type { DockerPort } from "./docker/port.ts";
+import { watchContainerEvents } from "./events-watcher.ts";
+import { heartbeatLoop } from "./heartbeat.ts";
+import type { ImagePullBehavior } from "./images.ts";
+import { serveLogs } from "./logs.ts";
+import { ObservationPublisher } from "./publisher.ts";
+import { fetchDesired, reconcile } from "./reconcile.ts";
+import { register } from "./registration.ts";
+import { Aborted, retry } from "./retry.ts";
+import { AgentStateStore } from "./state.ts";
+import { TaskRunner } from "./task-runner.ts";
+
+/** Options of one agent. The logger may be given as `logger` or, for callers that name it so, `log`. */
+export type AgentOptions = AgentBaseOptions & ({ logger: Logger } | { log: Logger });
+
+export interface AgentBaseOptions {
+  nc: NatsConnection;
+  region: string;
+  cluster: string;
+  /** Where the agent keeps its instance id and task records (survives restarts). */
+  dataDir: string;
+  docker?: DockerPort;
+  /** Default 5000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Seconds between SIGTERM and SIGKILL when a definition sets no stopTimeout (ECS_CONTAINER_STOP_TIMEOUT); default 30. */
+  stopTimeoutSeconds?: number;
+  availabilityZone?: string;
+  /** Custom attributes registered with the instance. */
+  attributes?: Record<string, string>;
+  capacity?: ("EC2" | "FARGATE")[];
+  /** Distinguishes several agents on one Docker engine; names the state files. Default "default". */
+  name?: string;
+  /** Run containers with `privileged: true` (ECS_DISABLE_PRIVILEGED=false). Default false. */
+  allowPrivileged?: boolean;
+  /** ECS_IMAGE_PULL_BEHAVIOR; default "default" (pull, fall back to the cached image). */
+  imagePullBehavior?: ImagePullBehavior;
+  clock?: () => number;
+}
+
+export interface Agent {
+  instanceId: string;
+  containerInstanceArn: string;
+  /** Graceful: stops heartbeats, directives and event watching; leaves running tasks running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the container agent for one Docker host:
+ *
+ *   docker info ─► register (retry) ─► watch Docker events ─► sync + reconcile ─► consume directives
+ *                                        └──────────── heartbeats (KV) · log requests ───────────┘
+ *
+ * Resolves once the instance is registered, the event stream is open, reconcile is queued and
+ * the directive consumer exists.
+ */
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const name = opts.name ?? "default";
+  const clock = opts.clock ?? Date.now;
+  const bootAt = clock();
+  const controller = new AbortController();
+  const { signal } = controller;
+  const { nc, region, cluster } = opts;
+  const baseLog = ("logger" in opts ? opts.logger : opts.log).child({ component: "agent", agent: name, cluster });
+  const docker = opts.docker ?? dockerodePort();
+  const store = new AgentStateStore(opts.dataDir, name);
+  await store.init();
+
+  const [info, version] = await retry(() => Promise.all([docker.info({ signal }), docker.version({ signal })]), {
+    signal,
+    onError: (err) => baseLog.warn({ err }, "docker engine unavailable; retrying"),
+  });
+  const instance = await register(
+    nc,
+    store,
+    region,
+    {
+      cluster,
+      info,
+      version,
+      availabilityZone: opts.availabilityZone,
+      attributes: opts.attributes,
+      capacity: opts.capacity,
+      allowPrivileged: opts.allowPrivileged,
+    },
+    baseLog,
+    signal,
+  );
+  const { instanceId, containerInstanceArn } = instance;
+  const log = baseLog.child({ instanceId });
+  log.info({ containerInstanceArn, docker: version.version, cpus: info.ncpu }, "registered");
+
+  const js = jetstream(nc);
+  const jsm = await retry(() => jetstreamManager(nc), {
+    signal,
+    onError: (err) => log.warn({ err }, "JetStream unavailable; retrying"),
+  });
+  const publisher = new ObservationPublisher(js, region, instanceId, log.child({ part: "publisher" }), signal);
+  const runner = new TaskRunner({
+    docker,
+    publisher,
+    store,
+    log: log.child({ part: "runner" }),
+    instanceId,
+    cluster,
+    stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 30,
+    allowPrivileged: opts.allowPrivileged ?? false,
+    imagePullBehavior: opts.imagePullBehavior ?? "default",
+    clock,
+    signal,
+  });
+
+  const heartbeats = (async () => {
+    const hlog = log.child({ part: "heartbeat" });
+    const kv = await retry(
+      async (): Promise<KV> => {
+        const kv = await new Kvm(js).open(buckets.heartbeats);
+        await kv.status(); // fails until the control plane has created the bucket
+        return kv;
+      },
+      { signal, onError: (err, attempt) => hlog.warn({ err, attempt }, "heartbeat bucket not available yet; retrying") },
+    );
+    await heartbeatLoop(
+      kv,
+      { region, cluster, instanceId, bootAt, intervalMs: opts.heartbeatIntervalMs ?? 5_000 },
+      clock,
+      hlog,
+      signal,
+    );
+  })().catch((err) => {
+    if (!(err instanceof Aborted)) log.error({ err }, "heartbeats stopped");
+  });
+
+  const managed = [`${labels.managed}=true`, `${labels.instanceId}=${instanceId}`];
+  const elog = log.child({ part: "events" });
+  const refresh = (id: string, containerLabels: Record<string, string>) =>
+    runner.refresh(id, containerLabels).catch((err) => {
+      if (!signal.aborted) elog.warn({ err, containerId: id }, "could not observe container");
+    });
+  const watcher = watchContainerEvents({
+    docker,
+    labels: managed,
+    onEvent: (e) => void refresh(e.id, e.labels),
+    repair: async () => {
+      const rows = await docker.listContainers(managed, { signal });
+      await Promise.all(rows.map((r) => refresh(r.id, r.labels)));
+    },
+    log: elog,
+    signal,
+  });
+  await Promise.race([watcher.connected, watcher.done]);
+
+  const rlog = log.child({ part: "reconcile" });
+  const desired = await fetchDesired(nc, region, { cluster, instanceId }, rlog, signal);
+  const reconciled = await reconcile({ desired, docker, store, runner, instanceId, cluster, log: rlog, signal });
+
+  const logsSub = serveLogs({ nc, docker, region, instanceId, log: log.child({ part: "logs" }), signal });
+
+  let consumerReady!: () => void;
+  const ready = new Promise<void>((r) => {
+    consumerReady = r;
+  });
+  const directives = consumeDirectives(
+    { js, jsm, region, instanceId, runner, log: log.child({ part: "directives" }), signal },
+    consumerReady,
+  ).catch((err) => {
+    if (!(err instanceof Aborted)) log.error({ err }, "directive consumer stopped");
+  });
+  await Promise.race([ready, directives]);
+
+  return {
+    instanceId,
+    containerInstanceArn,
+    async stop() {
+      controller.abort();
+      logsSub.unsubscribe();
+      await Promise.allSettled([heartbeats, watcher.done, directives, reconciled.done, runner.idle()]);
+      log.info("agent stopped; tasks left running");
+    },
+  };
+}

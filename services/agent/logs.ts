@@ -1,0 +1,73 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { type LogChunk, LogsRequest, type LogsReply, type LogStreamMessage, labels } from "../../events/agent.ts";
+import { subjects } from "../../events/names.ts";
+import type { DockerPort } from "./docker/port.ts";
+
+/** Followed logs end after this long unless the request asks for less. */
+const DEFAULT_FOLLOW_MS = 5 * 60_000;
+const MAX_FOLLOW_MS = 60 * 60_000;
+/** Keep a reply well under NATS's default 1 MiB max payload: the newest output wins. */
+const MAX_REPLY_BYTES = 512 * 1024;
+
+/**
+ * Answers log requests on `subjects.logs(region, instanceId)` with a container's demultiplexed
+ * stdout/stderr. A followed log streams LogStreamMessage chunks to the request's inbox until the
+ * container stops or the deadline passes, then sends one `end`.
+ */
+export function serveLogs(d: {
+  nc: NatsConnection;
+  docker: DockerPort;
+  region: string;
+  instanceId: string;
+  log: Logger;
+  signal: AbortSignal;
+}): Subscription {
+  return d.nc.subscribe(subjects.logs(d.region, d.instanceId), {
+    callback: (_err, m) => {
+      void answer(m.json(), d)
+        .then((reply) => m.respond(JSON.stringify(reply)))
+        .catch((err) => {
+          d.log.warn({ err }, "log request failed");
+          m.respond(JSON.stringify({ ok: false, code: "ServerException", message: String(err) } satisfies LogsReply));
+        });
+    },
+  });
+}
+
+async function answer(
+  body: unknown,
+  d: { nc: NatsConnection; docker: DockerPort; instanceId: string; log: Logger; signal: AbortSignal },
+): Promise<LogsReply> {
+  const parsed = LogsRequest.safeParse(body);
+  if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
+  const req = parsed.data;
+  const rows = await d.docker.listContainers([`${labels.instanceId}=${d.instanceId}`, `${labels.taskArn}=${req.taskArn}`], {
+    signal: d.signal,
+  });
+  const row = req.container ? rows.find((r) => r.labels[labels.containerName] === req.container) : rows[0];
+  if (!row) return { ok: false, code: "ResourceNotFoundException", message: "The container's output is no longer on the host." };
+  const container = row.labels[labels.containerName] ?? "";
+  const tail = req.tail ?? 1000;
+
+  if (!req.follow || !req.inbox) {
+    const chunks: LogChunk[] = [];
+    let bytes = 0;
+    await d.docker.logs(row.id, { tail }, (c) => {
+      chunks.push(c);
+      bytes += c.data.length;
+      while (bytes > MAX_REPLY_BYTES && chunks.length > 1) bytes -= chunks.shift()?.data.length ?? 0;
+    }, { signal: d.signal });
+    return { ok: true, container, chunks, following: false };
+  }
+
+  const inbox = req.inbox;
+  const send = (msg: LogStreamMessage) => d.nc.publish(inbox, JSON.stringify(msg));
+  const deadline = AbortSignal.timeout(Math.min(req.followMs ?? DEFAULT_FOLLOW_MS, MAX_FOLLOW_MS));
+  const signal = AbortSignal.any([deadline, d.signal]);
+  void d.docker
+    .logs(row.id, { tail, follow: true }, (c) => send({ type: "chunk", container, ...c }), { signal })
+    .then(() => send({ type: "end", reason: deadline.aborted ? "deadline" : "stopped" }))
+    .catch((err) => send({ type: "end", reason: "error", message: String(err) }));
+  return { ok: true, container, chunks: [], following: true };
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { RegisterReply, type RegisterRequest } from "../../events/agent.ts";
+import { subjects } from "../../events/names.ts";
+import type { Attribute, Resource } from "../../events/shapes.ts";
+import type { EngineInfo, EngineVersion } from "./docker/port.ts";
+import { retry } from "./retry.ts";
+import type { AgentStateStore, InstanceState } from "./state.ts";
+
+/** Ports ECS's agent reserves on every instance: ssh, Docker's API (plain/TLS), ECS agent introspection. */
+export const RESERVED_PORTS = [22, 2375, 2376, 51678, 51679];
+/** Oldest Docker remote API version ECS's agent advertises a capability for. */
+const MIN_ADVERTISED_API_MINOR = 17;
+const CAP = "com.amazonaws.ecs.capability";
+const MIB = 1024 * 1024;
+
+export interface RegistrationInput {
+  cluster: string;
+  instanceId: string;
+  info: EngineInfo;
+  version: EngineVersion;
+  availabilityZone?: string;
+  attributes?: Record<string, string>;
+  capacity?: ("EC2" | "FARGATE")[];
+  allowPrivileged?: boolean;
+  /** Capabilities this agent build implements beyond the base set (e.g. task-eni for awsvpc). */
+  extraCapabilities?: string[];
+}
+
+export const agentVersion: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+/** Pure: what the agent tells the control plane about its host. */
+export function registerRequest(r: RegistrationInput): RegisterRequest {
+  const totalResources: Resource[] = [
+    { name: "CPU", type: "INTEGER", integerValue: 1024 * r.info.ncpu },
+    { name: "MEMORY", type: "INTEGER", integerValue: Math.floor(r.info.memTotalBytes / MIB) },
+    { name: "PORTS", type: "STRINGSET", stringSetValue: RESERVED_PORTS.map(String) },
+    { name: "PORTS_UDP", type: "STRINGSET", stringSetValue: [] },
+  ];
+  const attrs: Attribute[] = [
+    { name: "ecs.os-type", value: r.info.osType === "windows" ? "windows" : "linux" },
+    { name: "ecs.os-family", value: "LINUX" },
+    { name: "ecs.cpu-architecture", value: /^(aarch64|arm64)$/.test(r.info.architecture) ? "arm64" : "x86_64" },
+  ];
+  if (r.availabilityZone) attrs.push({ name: "ecs.availability-zone", value: r.availabilityZone });
+  const apiMinor = Number(r.version.apiVersion.split(".")[1] ?? "0");
+  for (let minor = MIN_ADVERTISED_API_MINOR; minor <= apiMinor; minor++) {
+    attrs.push({ name: `${CAP}.docker-remote-api.1.${minor}` });
+  }
+  for (const driver of new Set([...r.info.logDrivers, "none"])) attrs.push({ name: `${CAP}.logging-driver.${driver}` });
+  if (r.allowPrivileged) attrs.push({ name: `${CAP}.privileged-container` });
+  for (const cap of [
+    "ecs.capability.container-health-check",
+    "ecs.capability.container-ordering",
+    "ecs.capability.docker-plugin.local",
+    "ecs.capability.task-cpu-mem-limit",
+    ...(r.extraCapabilities ?? []),
+  ]) {
+    attrs.push({ name: cap });
+  }
+  for (const [name, value] of Object.entries(r.attributes ?? {})) attrs.push({ name, value });
+  return {
+    cluster: r.cluster,
+    instanceId: r.instanceId,
+    hostname: hostname(),
+    totalResources,
+    attributes: attrs,
+    versionInfo: { agentVersion, dockerVersion: `DockerVersion: ${r.version.version}` },
+    capacity: r.capacity ?? ["EC2"],
+  };
+}
+
+/**
+ * Registers until the control plane answers. The instance id is minted by the agent before the
+ * first attempt and kept in `dataDir`, so a retry after a lost reply, and every later restart,
+ * registers the same instance instead of a new one.
+ */
+export async function register(
+  nc: NatsConnection,
+  store: AgentStateStore,
+  region: string,
+  input: Omit<RegistrationInput, "instanceId">,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<InstanceState & { containerInstanceArn: string }> {
+  const saved = await store.loadInstance();
+  const reuse = saved && saved.region === region && saved.cluster === input.cluster;
+  if (saved && !reuse) log.warn({ saved }, "saved registration is for another cluster or region; registering anew");
+  const instanceId = reuse ? saved.instanceId : randomUUID().replaceAll("-", "");
+  if (!reuse) await store.saveInstance({ region, cluster: input.cluster, instanceId });
+  const req = registerRequest({ ...input, instanceId });
+  const reply = await retry(
+    async () => {
+      const m = await nc.request(subjects.register(region), JSON.stringify(req), { timeout: 5_000 });
+      const r = RegisterReply.parse(m.json());
+      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+      return r;
+    },
+    { signal, maxDelayMs: 15_000, onError: (err, attempt) => log.warn({ err, attempt }, "registration not answered; retrying") },
+  );
+  const state = { region, cluster: input.cluster, instanceId: reply.instanceId, containerInstanceArn: reply.containerInstanceArn };
+  await store.saveInstance(state);
+  return state;
+}

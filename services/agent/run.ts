@@ -1,0 +1,49 @@
+/**
+ * Minimal entry point of a standalone agent process (used by tests that kill the agent with
+ * SIGKILL, and handy for running an agent without the CLI). Configuration from the environment:
+ *
+ *   BERTH_NATS_URL (nats://127.0.0.1:4222) BERTH_REGION (us-east-1) BERTH_CLUSTER (default)
+ *   BERTH_DATA_DIR (./.berth) BERTH_AGENT_NAME (default) BERTH_CONTAINER_STOP_TIMEOUT (30)
+ *   BERTH_HEARTBEAT_MS (5000) BERTH_IMAGE_PULL_BEHAVIOR (default) BERTH_ALLOW_PRIVILEGED (false)
+ *   BERTH_LOG_LEVEL (info)
+ *
+ *   node --import tsx services/agent/run.ts
+ */
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import pino from "pino";
+import { startAgent } from "./agent.ts";
+import type { ImagePullBehavior } from "./images.ts";
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+const logger = pino({ level: env("BERTH_LOG_LEVEL", "info"), base: { name: "berth-agent" } });
+const nc = await connect({
+  servers: env("BERTH_NATS_URL", "nats://127.0.0.1:4222").split(","),
+  name: "berth-agent",
+  maxReconnectAttempts: -1,
+});
+const agent = await startAgent({
+  nc,
+  logger,
+  region: env("BERTH_REGION", "us-east-1"),
+  cluster: env("BERTH_CLUSTER", "default"),
+  dataDir: env("BERTH_DATA_DIR", join(process.cwd(), ".berth")),
+  name: env("BERTH_AGENT_NAME", "default"),
+  stopTimeoutSeconds: Number(env("BERTH_CONTAINER_STOP_TIMEOUT", "30")),
+  heartbeatIntervalMs: Number(env("BERTH_HEARTBEAT_MS", "5000")),
+  imagePullBehavior: env("BERTH_IMAGE_PULL_BEHAVIOR", "default") as ImagePullBehavior,
+  allowPrivileged: env("BERTH_ALLOW_PRIVILEGED", "false") === "true",
+});
+logger.info({ containerInstanceArn: agent.containerInstanceArn, instanceId: agent.instanceId }, "agent running");
+
+let stopping = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    void agent
+      .stop()
+      .then(() => nc.drain())
+      .finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,354 @@
+import type { Logger } from "pino";
+import { type ContainerObserved, labels } from "../../events/agent.ts";
+import type { TaskRuntimeSpec } from "../../events/task.events.ts";
+import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
+import { ContainerConfigError, containerConfig } from "./container-config.ts";
+import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
+import { type ImagePullBehavior, ensureImage, imageDigest } from "./images.ts";
+import { observeContainer } from "./observation.ts";
+import type { ObservationPublisher } from "./publisher.ts";
+import { KeyedSerial } from "./retry.ts";
+import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
+import { type TaskResources, taskResources } from "./task-resources.ts";
+
+export interface TaskRunnerOptions {
+  docker: DockerPort;
+  publisher: ObservationPublisher;
+  store: AgentStateStore;
+  log: Logger;
+  instanceId: string;
+  cluster: string;
+  stopTimeoutSeconds: number;
+  allowPrivileged: boolean;
+  imagePullBehavior: ImagePullBehavior;
+  clock: () => number;
+  signal: AbortSignal;
+}
+
+export interface StopRequest {
+  taskArn: string;
+  taskId: string;
+  reason: string;
+  containers?: string[];
+}
+
+const LIVE_STATES = new Set(["running", "paused", "restarting"]);
+
+/**
+ * Executes tasks on Docker. The only writer of a task's containers: every operation on one task
+ * (StartTask, StopTask, a Docker event, cleanup) runs through `serial`, one at a time, in order.
+ *
+ * Idempotent by construction: containers are found by their deterministic name and labels, and
+ * the task record (state.ts) remembers which containers were ever started, so a repeated StartTask
+ * never creates a duplicate and never restarts a container that ran (ECS never restarts them).
+ *
+ * Life of a task on this host:
+ *
+ *   StartTask ─► pull? ─► create ─► start ─► RUNNING ─► (exit | StopTask ─► docker stop) ─► STOPPED
+ *                                                         every container STOPPED & acked ─► remove
+ */
+export class TaskRunner {
+  private readonly serial = new KeyedSerial();
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly digests = new Map<string, string | undefined>();
+  private readonly resources: TaskResources;
+
+  constructor(private readonly o: TaskRunnerOptions) {
+    this.resources = taskResources(o.docker, { instanceId: o.instanceId, cluster: o.cluster }, o.signal);
+  }
+
+  start(spec: TaskRuntimeSpec): Promise<void> {
+    return this.serial.run(spec.taskArn, () => this.doStart(spec));
+  }
+
+  stop(req: StopRequest): Promise<void> {
+    return this.serial.run(req.taskArn, () => this.doStop(req));
+  }
+
+  /** A Docker event named one of our containers: re-read it and publish what it is now. */
+  refresh(containerId: string, containerLabels: Record<string, string>): Promise<void> {
+    const taskArn = containerLabels[labels.taskArn];
+    const taskId = containerLabels[labels.taskId];
+    const name = containerLabels[labels.containerName];
+    if (!taskArn || !taskId || !name) return Promise.resolve();
+    return this.serial.run(taskArn, async () => {
+      const rec = await this.record(taskArn, taskId);
+      if (rec.removed) return; // our own cleanup emits destroy events
+      await this.observe(rec, containerId, name);
+      await this.maybeCleanup(rec);
+    });
+  }
+
+  idle(): Promise<void> {
+    return this.serial.idle();
+  }
+
+  // ── start ──────────────────────────────────────────────────────────────────────────────────
+
+  private async doStart(spec: TaskRuntimeSpec): Promise<void> {
+    const log = this.o.log.child({ taskArn: spec.taskArn });
+    const rec = await this.record(spec.taskArn, spec.taskId);
+    if (!rec.spec) {
+      rec.spec = spec;
+      await this.save(rec);
+    }
+    if (rec.stopRequested || rec.removed) {
+      log.info({ stopRequested: rec.stopRequested, removed: rec.removed }, "start of a stopped task: reporting, not starting");
+      for (const def of spec.containers) await this.reportAbsent(rec, def.name);
+      return;
+    }
+    const existing = await this.containersOf(spec.taskArn);
+    await this.resources.prepare(spec);
+    for (const def of spec.containers) {
+      await this.startContainer(rec, spec, def, existing.get(def.name), log);
+    }
+    await this.maybeCleanup(rec);
+  }
+
+  private async startContainer(
+    rec: TaskRecord,
+    spec: TaskRuntimeSpec,
+    def: ContainerDefinition,
+    existing: ContainerSummary | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const cr = containerRecord(rec, def.name);
+    if (existing) {
+      const info = await this.o.docker.inspectContainer(existing.id, { signal: this.o.signal });
+      // Created but never started (the agent died between create and start): start it now.
+      if (info.state.status === "created" && !info.state.error && !cr.started && !cr.stopped) {
+        await this.startCreated(rec, def.name, info.id, log);
+      }
+      await this.observe(rec, info.id, def.name);
+      return;
+    }
+    if (cr.started || cr.stopped) {
+      // It ran before and is gone now: report it; ECS never restarts a task's container.
+      await this.reportAbsent(rec, def.name, "Container no longer exists on the host");
+      return;
+    }
+    const pull = await ensureImage(this.o.docker, def.image, this.o.imagePullBehavior, this.o.clock, log, this.o.signal);
+    cr.pullStartedAt = pull.pullStartedAt;
+    cr.pullStoppedAt = pull.pullStoppedAt;
+    if (pull.error) {
+      log.warn({ container: def.name, reason: pull.error }, "image unavailable");
+      await this.reportFailure(rec, def.name, pull.error);
+      return;
+    }
+    let id: string;
+    try {
+      const req = containerConfig(def, spec, {
+        instanceId: this.o.instanceId,
+        cluster: this.o.cluster,
+        stopTimeoutSeconds: this.o.stopTimeoutSeconds,
+        allowPrivileged: this.o.allowPrivileged,
+        ...this.resources.containerOverrides(spec),
+      });
+      id = (await this.o.docker.createContainer(req, { signal: this.o.signal })).id;
+    } catch (err) {
+      if (isDockerError(err, "retriable")) throw err;
+      const text = err instanceof ContainerConfigError || isDockerError(err) ? err.message : String(err);
+      log.warn({ container: def.name, err: text }, "container create failed");
+      await this.reportFailure(rec, def.name, `CannotCreateContainerError: ${text}`);
+      return;
+    }
+    cr.runtimeId = id;
+    await this.save(rec);
+    await this.observe(rec, id, def.name); // PENDING, with the pull times
+    await this.startCreated(rec, def.name, id, log);
+    await this.observe(rec, id, def.name);
+  }
+
+  private async startCreated(rec: TaskRecord, name: string, id: string, log: Logger): Promise<void> {
+    const cr = containerRecord(rec, name);
+    try {
+      await this.o.docker.startContainer(id, { signal: this.o.signal });
+      cr.started = true;
+      await this.save(rec);
+    } catch (err) {
+      if (isDockerError(err, "retriable")) throw err;
+      const text = err instanceof Error ? err.message : String(err);
+      log.warn({ container: name, err: text }, "container start failed");
+      await this.reportFailure(rec, name, `CannotStartContainerError: ${text}`, id);
+    }
+  }
+
+  // ── stop ───────────────────────────────────────────────────────────────────────────────────
+
+  private async doStop(req: StopRequest): Promise<void> {
+    const log = this.o.log.child({ taskArn: req.taskArn });
+    const rec = await this.record(req.taskArn, req.taskId);
+    if (!rec.stopRequested) {
+      rec.stopRequested = true;
+      await this.save(rec);
+    }
+    await this.o.publisher.publish({
+      type: "TaskStoppingObserved",
+      at: this.o.clock(),
+      instanceId: this.o.instanceId,
+      taskArn: req.taskArn,
+    });
+    const existing = await this.containersOf(req.taskArn);
+    const defs = rec.spec?.containers ?? [];
+    // Reverse definition order; names only the directive or Docker knows come first.
+    const ordered = [...defs.map((d) => d.name)];
+    for (const n of [...(req.containers ?? []), ...existing.keys()]) if (!ordered.includes(n)) ordered.unshift(n);
+    const stopOrder = ordered.reverse();
+    log.info({ reason: req.reason, containers: stopOrder }, "stopping task");
+    for (const name of stopOrder) {
+      const c = existing.get(name);
+      if (!c) {
+        await this.reportAbsent(rec, name);
+        continue;
+      }
+      if (LIVE_STATES.has(c.state)) {
+        const timeout = defs.find((d) => d.name === name)?.stopTimeout ?? this.o.stopTimeoutSeconds;
+        await this.o.docker.stopContainer(c.id, timeout, { signal: this.o.signal });
+      }
+      const obs = await this.observe(rec, c.id, name);
+      // Never started: Docker leaves it "created"; for ECS it is STOPPED now.
+      if (obs && obs.status !== "STOPPED") {
+        await this.publishStopped(rec, name, { runtimeId: c.id, reason: req.reason });
+      }
+    }
+    await this.maybeCleanup(rec);
+  }
+
+  // ── observation ────────────────────────────────────────────────────────────────────────────
+
+  /** Inspects one container and publishes its state; returns what was published (undefined when gone). */
+  private async observe(rec: TaskRecord, id: string, name: string): Promise<ContainerObserved | undefined> {
+    const cr = containerRecord(rec, name);
+    let info: ContainerInfo;
+    try {
+      info = await this.o.docker.inspectContainer(id, { signal: this.o.signal });
+    } catch (err) {
+      if (!isDockerError(err, "not-found")) throw err;
+      if (!cr.stopped) await this.reportAbsent(rec, name, "Container was removed from the host");
+      return undefined;
+    }
+    if (!this.digests.has(info.imageId)) this.digests.set(info.imageId, await imageDigest(this.o.docker, info.imageId));
+    const obs = observeContainer(info, {
+      instanceId: this.o.instanceId,
+      taskArn: rec.taskArn,
+      containerName: name,
+      at: this.o.clock(),
+      imageDigest: this.digests.get(info.imageId),
+      pullStartedAt: cr.pullStartedAt,
+      pullStoppedAt: cr.pullStoppedAt,
+      definition: rec.spec?.containers.find((d) => d.name === name),
+    });
+    if (info.state.startedAt !== undefined && !cr.started) cr.started = true;
+    cr.runtimeId = info.id;
+    await this.o.publisher.publish(obs);
+    if (obs.status === "STOPPED") {
+      cr.stopped = obs;
+      await this.save(rec);
+    }
+    return obs;
+  }
+
+  private reportFailure(rec: TaskRecord, name: string, reason: string, runtimeId?: string): Promise<void> {
+    return this.publishStopped(rec, name, { reason, ...(runtimeId ? { runtimeId } : {}) });
+  }
+
+  /** The container does not exist: republish its last STOPPED fact, or report it STOPPED now. */
+  private async reportAbsent(rec: TaskRecord, name: string, reason?: string): Promise<void> {
+    const cr = rec.containers[name];
+    if (cr?.stopped) {
+      await this.o.publisher.publish(cr.stopped);
+      return;
+    }
+    await this.publishStopped(rec, name, {
+      ...(cr?.runtimeId ? { runtimeId: cr.runtimeId } : {}),
+      ...(reason && cr?.started ? { reason } : {}),
+    });
+  }
+
+  private async publishStopped(
+    rec: TaskRecord,
+    name: string,
+    extra: Pick<ContainerObserved, "runtimeId" | "reason">,
+  ): Promise<void> {
+    const cr = containerRecord(rec, name);
+    const obs: ContainerObserved = {
+      type: "ContainerObserved",
+      at: this.o.clock(),
+      instanceId: this.o.instanceId,
+      taskArn: rec.taskArn,
+      containerName: name,
+      status: "STOPPED",
+      ...extra,
+      ...(cr.pullStartedAt !== undefined ? { pullStartedAt: cr.pullStartedAt } : {}),
+      ...(cr.pullStoppedAt !== undefined ? { pullStoppedAt: cr.pullStoppedAt } : {}),
+    };
+    await this.o.publisher.publish(obs);
+    cr.stopped = obs;
+    await this.save(rec);
+  }
+
+  // ── cleanup ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Once every container of the task is STOPPED and that fact is stored in JetStream, nothing of
+   * the task needs to stay: remove its containers (and task-scoped network and volumes).
+   */
+  private async maybeCleanup(rec: TaskRecord): Promise<void> {
+    if (rec.removed) return;
+    const existing = await this.containersOf(rec.taskArn);
+    const names = new Set([...(rec.spec?.containers.map((d) => d.name) ?? []), ...existing.keys()]);
+    for (const n of names) if (!rec.containers[n]?.stopped) return;
+    for (const c of existing.values()) if (LIVE_STATES.has(c.state)) return;
+    for (const c of existing.values()) await this.o.docker.removeContainer(c.id, { force: true, signal: this.o.signal });
+    if (rec.spec) await this.resources.release(rec.spec);
+    rec.removed = true;
+    await this.save(rec);
+    this.o.log.info({ taskArn: rec.taskArn, containers: existing.size }, "task cleaned up");
+  }
+
+  // ── records and lookups ────────────────────────────────────────────────────────────────────
+
+  private async record(taskArn: string, taskId: string): Promise<TaskRecord> {
+    let rec = this.records.get(taskArn);
+    if (!rec) {
+      rec = (await this.o.store.loadTask(taskId)) ?? { taskArn, taskId, containers: {}, updatedAt: this.o.clock() };
+      this.records.set(taskArn, rec);
+    }
+    return rec;
+  }
+
+  private save(rec: TaskRecord): Promise<void> {
+    rec.updatedAt = this.o.clock();
+    return this.o.store.saveTask(rec);
+  }
+
+  /** Forget a task entirely (the control plane no longer lists it and nothing of it is left). */
+  async forget(taskArn: string, taskId: string): Promise<void> {
+    await this.serial.run(taskArn, async () => {
+      this.records.delete(taskArn);
+      await this.o.store.deleteTask(taskId);
+    });
+  }
+
+  /** This agent's containers of one task, by container name. */
+  async containersOf(taskArn: string): Promise<Map<string, ContainerSummary>> {
+    const rows = await this.o.docker.listContainers(
+      [`${labels.instanceId}=${this.o.instanceId}`, `${labels.taskArn}=${taskArn}`],
+      { signal: this.o.signal },
+    );
+    const out = new Map<string, ContainerSummary>();
+    for (const r of rows) {
+      const name = r.labels[labels.containerName];
+      if (name) out.set(name, r);
+    }
+    return out;
+  }
+}
+
+function containerRecord(rec: TaskRecord, name: string): ContainerRecord {
+  const existing = rec.containers[name];
+  if (existing) return existing;
+  const created: ContainerRecord = {};
+  rec.containers[name] = created;
+  return created;
+}
