@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /**
  * An error in ECS's words: `__type` code, `message`, HTTP status. Everything the API refuses is

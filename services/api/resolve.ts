@@ -19,7 +19,7 @@ export function clusterRef(value: string | undefined, ctx: RequestContext, s: Ap
   let name = value ?? "default";
   if (isArn(name)) {
     const p = parseArn(name);
-    if (!p || p.kind !== "cluster" || p.region !== ctx.region) throw clusterNotFound();
+    if (p?.kind !== "cluster" || p.region !== ctx.region) throw clusterNotFound();
     name = p.path[0] as string;
   }
   if (!NAME.test(name)) throw clusterNotFound();
@@ -30,7 +30,7 @@ export function clusterRef(value: string | undefined, ctx: RequestContext, s: Ap
 /** An ACTIVE cluster, or ClusterNotFoundException. */
 export function activeCluster(value: string | undefined, ctx: RequestContext, s: ApiServices) {
   const ref = clusterRef(value, ctx, s);
-  if (!ref.agg || ref.agg.snapshot.value !== "ACTIVE") throw clusterNotFound();
+  if (ref.agg?.snapshot.value !== "ACTIVE") throw clusterNotFound();
   return { ...ref, agg: ref.agg };
 }
 
@@ -41,7 +41,7 @@ export function activeCluster(value: string | undefined, ctx: RequestContext, s:
 export function taskIdOf(value: string, cluster: string): string | null {
   if (isArn(value)) {
     const p = parseArn(value);
-    if (!p || p.kind !== "task") return null;
+    if (p?.kind !== "task") return null;
     if (p.path.length === 2) return p.path[0] === cluster ? (p.path[1] as string) : null;
     return p.path.length === 1 ? (p.path[0] as string) : null;
   }
@@ -51,7 +51,7 @@ export function taskIdOf(value: string, cluster: string): string | null {
 export function instanceIdOf(value: string, cluster: string): string | null {
   if (isArn(value)) {
     const p = parseArn(value);
-    if (!p || p.kind !== "container-instance") return null;
+    if (p?.kind !== "container-instance") return null;
     if (p.path.length === 2) return p.path[0] === cluster ? (p.path[1] as string) : null;
     return null;
   }

@@ -158,7 +158,7 @@ export class AgentGateway {
       return "drop";
     }
     const arn = parseArn(obs.taskArn);
-    if (!arn || arn.kind !== "task" || arn.path.length !== 2) return "drop";
+    if (arn?.kind !== "task" || arn.path.length !== 2) return "drop";
     const [cluster, taskId] = arn.path as [string, string];
     const subject = subjects.task(arn.region, cluster, taskId);
     if (!this.o.model.tasks.get(subject)) {

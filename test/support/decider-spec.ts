@@ -8,8 +8,8 @@ export interface Decider<S, C, E> {
 }
 
 /**
- * given(events).when(command).then(events) — the unit test of every decision (Emmett style).
- * `then` compares the decided events exactly; `rejects` checks ECS's error code (and message).
+ * given(events).when(command).thenEvents(events) — the unit test of every decision (Emmett style).
+ * `thenEvents` compares the decided events exactly; `rejects` checks ECS's error code (and message).
  */
 export function specFor<S, C, E>(d: Decider<S, C, E>) {
   return {
@@ -21,7 +21,7 @@ export function specFor<S, C, E>(d: Decider<S, C, E>) {
           const decision = d.decide(command, state);
           return {
             decision,
-            then(expected: E[]) {
+            thenEvents(expected: E[]) {
               if (!decision.ok) throw new Error(`expected events, got rejection ${JSON.stringify(decision.rejection)}`);
               expect(decision.events).toEqual(expected);
             },

@@ -44,13 +44,13 @@ const empty = { activeServices: 0, tasks: 0, instances: 0 };
 
 describe("cluster decider", () => {
   test("CreateCluster creates once and is idempotent on an ACTIVE name", () => {
-    cluster.given([]).when({ type: "CreateCluster", event: created }).then([created]);
-    cluster.given([created]).when({ type: "CreateCluster", event: created }).then([]);
+    cluster.given([]).when({ type: "CreateCluster", event: created }).thenEvents([created]);
+    cluster.given([created]).when({ type: "CreateCluster", event: created }).thenEvents([]);
   });
 
   test("a deleted name can be created again", () => {
     const deleted: ClusterEvent = { type: "ClusterDeleted", at: 2 };
-    cluster.given([created, deleted]).when({ type: "CreateCluster", event: { ...created, at: 3 } }).then([{ ...created, at: 3 }]);
+    cluster.given([created, deleted]).when({ type: "CreateCluster", event: { ...created, at: 3 } }).thenEvents([{ ...created, at: 3 }]);
     expect(foldCluster([created, deleted]).value).toBe("INACTIVE");
   });
 
@@ -59,13 +59,13 @@ describe("cluster decider", () => {
     cluster.given([created]).when(del({ activeServices: 1 })).rejects("ClusterContainsServicesException", /Services are active/);
     cluster.given([created]).when(del({ instances: 2 })).rejects("ClusterContainsContainerInstancesException");
     cluster.given([created]).when(del({ tasks: 1 })).rejects("ClusterContainsTasksException", /Tasks are active/);
-    cluster.given([created]).when(del({})).then([{ type: "ClusterDeleted", at: 5 }]);
+    cluster.given([created]).when(del({})).thenEvents([{ type: "ClusterDeleted", at: 5 }]);
     cluster.given([]).when(del({})).rejects("ClusterNotFoundException", "Cluster not found.");
   });
 
   test("tags merge and untag", () => {
     const tagged = cluster.given([created]).when({ type: "TagCluster", at: 2, tags: [{ key: "a", value: "1" }] });
-    tagged.then([{ type: "ClusterTagsChanged", at: 2, tags: [{ key: "a", value: "1" }] }]);
+    tagged.thenEvents([{ type: "ClusterTagsChanged", at: 2, tags: [{ key: "a", value: "1" }] }]);
   });
 
   test("replay equals the live path", () => {
@@ -93,30 +93,30 @@ const registered: InstanceRegistered = {
 
 describe("container instance decider", () => {
   test("registers once, ACTIVE and connected", () => {
-    instance.given([]).when({ type: "Register", event: registered }).then([registered]);
+    instance.given([]).when({ type: "Register", event: registered }).thenEvents([registered]);
     const s = foldInstance([registered]);
     expect(s.value).toBe("ACTIVE");
     expect(s.context.agentConnected).toBe(true);
   });
 
   test("ACTIVE ⇄ DRAINING; setting the current status changes nothing", () => {
-    instance.given([registered]).when({ type: "SetStatus", at: 11, status: "DRAINING" }).then([
+    instance.given([registered]).when({ type: "SetStatus", at: 11, status: "DRAINING" }).thenEvents([
       { type: "InstanceStatusChanged", at: 11, status: "DRAINING" },
     ]);
-    instance.given([registered]).when({ type: "SetStatus", at: 11, status: "ACTIVE" }).then([]);
+    instance.given([registered]).when({ type: "SetStatus", at: 11, status: "ACTIVE" }).thenEvents([]);
   });
 
   test("connectivity facts are recorded only on change", () => {
     const lost: InstanceEvent = { type: "InstanceAgentDisconnected", at: 50, lastHeartbeatAt: 20 };
-    instance.given([registered]).when({ type: "MarkDisconnected", at: 50, lastHeartbeatAt: 20 }).then([lost]);
-    instance.given([registered, lost]).when({ type: "MarkDisconnected", at: 60, lastHeartbeatAt: 20 }).then([]);
-    instance.given([registered, lost]).when({ type: "Heartbeat", at: 70 }).then([{ type: "InstanceAgentConnected", at: 70 }]);
-    instance.given([registered]).when({ type: "Heartbeat", at: 70 }).then([]);
+    instance.given([registered]).when({ type: "MarkDisconnected", at: 50, lastHeartbeatAt: 20 }).thenEvents([lost]);
+    instance.given([registered, lost]).when({ type: "MarkDisconnected", at: 60, lastHeartbeatAt: 20 }).thenEvents([]);
+    instance.given([registered, lost]).when({ type: "Heartbeat", at: 70 }).thenEvents([{ type: "InstanceAgentConnected", at: 70 }]);
+    instance.given([registered]).when({ type: "Heartbeat", at: 70 }).thenEvents([]);
   });
 
   test("deregistering with running tasks needs force", () => {
     instance.given([registered]).when({ type: "Deregister", at: 5, force: false, runningTasks: 2 }).rejects("InvalidParameterException");
-    instance.given([registered]).when({ type: "Deregister", at: 5, force: true, runningTasks: 2 }).then([
+    instance.given([registered]).when({ type: "Deregister", at: 5, force: true, runningTasks: 2 }).thenEvents([
       { type: "InstanceDeregistered", at: 5, force: true },
     ]);
   });

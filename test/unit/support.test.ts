@@ -1,10 +1,22 @@
 // Proves the test harness itself: a real nats-server that survives kill -9 and restarts on the
-// same port with its JetStream store, the waiting helpers, and the process spawner.
+// same port with its JetStream store, the waiting helpers, the process spawner, the ECS clients
+// (against a stand-in endpoint on loopback) and the label-scoped Docker cleanup.
 import { existsSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer } from "node:net";
+import { ListClustersCommand } from "@aws-sdk/client-ecs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { awsCli } from "../support/aws-cli.ts";
+import {
+  dockerClient,
+  removeContainersByLabel,
+  removeNetworksByLabel,
+  TEST_IMAGE,
+  uniqueName,
+} from "../support/docker.ts";
+import { ecsClient } from "../support/ecs.ts";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
 import { freePort } from "../support/ports.ts";
 import { type ManagedProcess, spawnProcess } from "../support/processes.ts";
@@ -195,5 +207,83 @@ describe("process spawner", () => {
     });
     procs.push(proc);
     await expect(proc.waitForHttp(`http://127.0.0.1:${port}/`, 20_000)).rejects.toThrow(/exited \(3\)[\s\S]*boom/);
+  });
+});
+
+describe("ECS clients", () => {
+  // A stand-in endpoint that records what the real clients send and answers ListClusters.
+  const seen: { headers: IncomingHttpHeaders; body: string }[] = [];
+  let server: Server;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(JSON.stringify({ clusterArns: ["arn:aws:ecs:eu-west-1:000000000000:cluster/c1"] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it("the SDK client signs for the region with dummy credentials", async () => {
+    const out = await ecsClient(endpoint, "eu-west-1").send(new ListClustersCommand({}));
+    expect(out.clusterArns).toEqual(["arn:aws:ecs:eu-west-1:000000000000:cluster/c1"]);
+    const req = seen.at(-1)!;
+    expect(req.headers["x-amz-target"]).toBe("AmazonEC2ContainerServiceV20141113.ListClusters");
+    expect(req.headers.authorization).toMatch(/Credential=AKIDBERTHTEST0000000\/\d{8}\/eu-west-1\/ecs\/aws4_request/);
+  });
+
+  it("the AWS CLI v2 runs with a clean environment and parses JSON", async () => {
+    const out = await awsCli(["ecs", "list-clusters"], { endpoint, region: "eu-west-1" });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.json).toEqual({ clusterArns: ["arn:aws:ecs:eu-west-1:000000000000:cluster/c1"] });
+    const req = seen.at(-1)!;
+    expect(req.headers["user-agent"]).toMatch(/^aws-cli\/2\./);
+    expect(req.headers.authorization).toMatch(/\/eu-west-1\/ecs\/aws4_request/);
+  });
+});
+
+describe("docker helpers", () => {
+  const label = "berth.test.support";
+  const mine = uniqueName("support");
+  const other = uniqueName("support-other");
+  afterAll(async () => {
+    for (const value of [mine, other]) {
+      await removeContainersByLabel(label, value);
+      await removeNetworksByLabel(label, value);
+    }
+  });
+
+  it("removes only the containers and networks with the given label value", async () => {
+    const docker = dockerClient();
+    const make = async (value: string) => {
+      await docker.createContainer({
+        name: uniqueName("support-c"),
+        Image: TEST_IMAGE,
+        Cmd: ["true"],
+        Labels: { [label]: value },
+      });
+      await docker.createNetwork({ Name: uniqueName("support-n"), Labels: { [label]: value } });
+    };
+    await make(mine);
+    await make(mine);
+    await make(other);
+
+    expect(await removeContainersByLabel(label, mine)).toBe(2);
+    expect(await removeNetworksByLabel(label, mine)).toBe(2);
+    expect(await removeContainersByLabel(label, mine)).toBe(0);
+
+    const left = await docker.listContainers({ all: true, filters: { label: [`${label}=${other}`] } });
+    expect(left).toHaveLength(1);
+    await expect(removeContainersByLabel(label, "")).rejects.toThrow(/empty/);
   });
 });

@@ -67,7 +67,7 @@ const two = created([{ name: "app" }, { name: "side", essential: false }]);
 
 describe("task decider", () => {
   test("CreateTask on a new task records it; on an existing one it is refused", () => {
-    spec.given([]).when({ type: "CreateTask", event: one }).then([one]);
+    spec.given([]).when({ type: "CreateTask", event: one }).thenEvents([one]);
     spec.given([one]).when({ type: "CreateTask", event: one }).rejects("InvalidParameterException");
   });
 
@@ -111,15 +111,15 @@ describe("task decider", () => {
 
   test("an observation that does not advance the container is redundant", () => {
     const running = [one, ...decided([one], obs("app", "RUNNING", { runtimeId: "r1" }))];
-    spec.given(running).when(obs("app", "RUNNING", { runtimeId: "r1" })).then([]);
-    spec.given(running).when(obs("app", "PENDING", { runtimeId: "r1" })).then([]);
+    spec.given(running).when(obs("app", "RUNNING", { runtimeId: "r1" })).thenEvents([]);
+    spec.given(running).when(obs("app", "PENDING", { runtimeId: "r1" })).thenEvents([]);
   });
 
   test("StopTask asks for STOPPED once; repeating it changes nothing", () => {
     const stop: TaskCommand = { type: "StopTask", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
-    spec.given([one]).when(stop).then([{ type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" }]);
+    spec.given([one]).when(stop).thenEvents([{ type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" }]);
     const requested: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
-    spec.given([one, requested]).when(stop).then([]);
+    spec.given([one, requested]).when(stop).thenEvents([]);
     spec.given([]).when(stop).rejects("InvalidParameterException", "The referenced task was not found.");
   });
 
@@ -143,7 +143,7 @@ describe("task decider", () => {
   test("TaskStopping moves a running task to STOPPING only once", () => {
     const running = [one, ...decided([one], obs("app", "RUNNING"))];
     spec.given(running).when({ type: "ObserveTaskStopping", at: 5 }).thenTypes(["TaskStopping"]);
-    spec.given([...running, { type: "TaskStopping", at: 5 }]).when({ type: "ObserveTaskStopping", at: 6 }).then([]);
+    spec.given([...running, { type: "TaskStopping", at: 5 }]).when({ type: "ObserveTaskStopping", at: 6 }).thenEvents([]);
   });
 
   test("task health follows essential containers with health checks", () => {
@@ -154,10 +154,10 @@ describe("task decider", () => {
   });
 
   test("tags: TagTask merges, UntagTask removes", () => {
-    spec.given([one]).when({ type: "TagTask", at: 9, tags: [{ key: "team", value: "b" }, { key: "x", value: "y" }] }).then([
+    spec.given([one]).when({ type: "TagTask", at: 9, tags: [{ key: "team", value: "b" }, { key: "x", value: "y" }] }).thenEvents([
       { type: "TaskTagsChanged", at: 9, tags: [{ key: "team", value: "b" }, { key: "x", value: "y" }] },
     ]);
-    spec.given([one]).when({ type: "UntagTask", at: 9, tagKeys: ["team"] }).then([{ type: "TaskTagsChanged", at: 9, tags: [] }]);
+    spec.given([one]).when({ type: "UntagTask", at: 9, tagKeys: ["team"] }).thenEvents([{ type: "TaskTagsChanged", at: 9, tags: [] }]);
   });
 
   test("replaying a recorded sequence gives the same snapshot as the live path", () => {
