@@ -16,6 +16,8 @@ import { fetchDesired, reconcile } from "./reconcile.ts";
 import { register } from "./registration.ts";
 import { Aborted, retry } from "./retry.ts";
 import { AgentStateStore } from "./state.ts";
+import type { PauseContainer } from "./task-resources.ts";
+import { statsLoop } from "./stats.ts";
 import { TaskRunner } from "./task-runner.ts";
 
 /** Options of one agent. The logger may be given as `logger` or, for callers that name it so, `log`. */
@@ -42,6 +44,10 @@ export interface AgentBaseOptions {
   allowPrivileged?: boolean;
   /** ECS_IMAGE_PULL_BEHAVIOR; default "default" (pull, fall back to the cached image). */
   imagePullBehavior?: ImagePullBehavior;
+  /** How often per-task stats (TaskStatsObserved) are sampled; 0 disables. Default 30000. */
+  statsIntervalMs?: number;
+  /** Image (and command) of the pause container that holds an awsvpc task's network namespace. */
+  pauseContainer?: PauseContainer;
   clock?: () => number;
 }
 
@@ -113,6 +119,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 30,
     allowPrivileged: opts.allowPrivileged ?? false,
     imagePullBehavior: opts.imagePullBehavior ?? "default",
+    ...(opts.pauseContainer ? { pauseContainer: opts.pauseContainer } : {}),
     clock,
     signal,
   });
@@ -161,6 +168,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const desired = await fetchDesired(nc, region, { cluster, instanceId }, rlog, signal);
   const reconciled = await reconcile({ desired, docker, store, runner, instanceId, cluster, log: rlog, signal });
 
+  const statsIntervalMs = opts.statsIntervalMs ?? 30_000;
+  const stats =
+    statsIntervalMs > 0
+      ? statsLoop({ docker, publisher, instanceId, intervalMs: statsIntervalMs, clock, log: log.child({ part: "stats" }), signal })
+      : Promise.resolve();
+
   const logsSub = serveLogs({ nc, docker, region, instanceId, log: log.child({ part: "logs" }), signal });
 
   let consumerReady!: () => void;
@@ -181,7 +194,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     async stop() {
       controller.abort();
       logsSub.unsubscribe();
-      await Promise.allSettled([heartbeats, watcher.done, directives, reconciled.done, runner.idle()]);
+      await Promise.allSettled([heartbeats, watcher.done, directives, reconciled.done, stats, runner.idle()]);
       log.info("agent stopped; tasks left running");
     },
   };

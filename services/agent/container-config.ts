@@ -44,7 +44,14 @@ export interface ContainerConfigContext {
    * (`container:<pause>`); the executor passes it. Defaults from the task's networkMode.
    */
   networkMode?: string;
+  /**
+   * Run `awslogs` containers with `json-file` (their options dropped): off AWS the awslogs driver
+   * cannot reach CloudWatch and Docker would refuse to start the container. Default true.
+   * `awsfirelens` is not a Docker driver at all and always becomes json-file.
+   */
+  awslogsFallback?: boolean;
 }
+
 
 /** Docker volume name of a task volume: task-scoped volumes are per task, shared ones keep their name. */
 export function dockerVolumeName(taskId: string, volume: Volume): string {
@@ -126,7 +133,11 @@ export function containerConfig(
   if (def.dnsSearchDomains?.length) hc.DnsSearch = def.dnsSearchDomains;
   if (def.dockerSecurityOptions?.length) hc.SecurityOpt = def.dockerSecurityOptions;
   if (def.logConfiguration) {
-    hc.LogConfig = { Type: def.logConfiguration.logDriver, Config: def.logConfiguration.options ?? {} };
+    const driver = def.logConfiguration.logDriver;
+    const replace = driver === "awsfirelens" || (driver === "awslogs" && (ctx.awslogsFallback ?? true));
+    hc.LogConfig = replace
+      ? { Type: "json-file", Config: {} }
+      : { Type: driver, Config: def.logConfiguration.options ?? {} };
   }
   linuxParameters(def, hc);
   if (def.systemControls?.length) {

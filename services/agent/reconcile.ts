@@ -50,7 +50,8 @@ export function planReconcile(
     const taskId = c.labels[labels.taskId];
     if (!arn || !taskId) continue;
     const entry = present.get(arn) ?? { taskId, containers: [] };
-    entry.containers.push(c.labels[labels.containerName] ?? "");
+    const name = c.labels[labels.containerName];
+    if (name) entry.containers.push(name); // the awsvpc pause container has none
     present.set(arn, entry);
   }
   return {

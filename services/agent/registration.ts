@@ -64,6 +64,7 @@ export function registerRequest(r: RegistrationInput): RegisterRequest {
     "ecs.capability.container-ordering",
     "ecs.capability.docker-plugin.local",
     "ecs.capability.task-cpu-mem-limit",
+    "ecs.capability.task-eni",
     ...(r.extraCapabilities ?? []),
   ]) {
     attrs.push({ name: cap });

@@ -43,6 +43,15 @@ export const TaskRecord = z.object({
   /** Containers (and task network/volumes) removed: nothing of the task is left on the host. */
   removed: z.boolean().optional(),
   containers: z.record(z.string(), ContainerRecord),
+  /** awsvpc: the task's network attachment, once its network and pause container exist. */
+  attachment: z
+    .object({
+      attachmentId: z.string(),
+      networkName: z.string(),
+      privateIPv4Address: z.string().optional(),
+      macAddress: z.string().optional(),
+    })
+    .optional(),
   updatedAt: z.number(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;

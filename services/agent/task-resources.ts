@@ -1,64 +1,142 @@
+import { createHash } from "node:crypto";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
-import { dockerVolumeName, taskLabels } from "./container-config.ts";
+import { ContainerConfigError, dockerVolumeName, taskLabels } from "./container-config.ts";
 import { type DockerPort, isDockerError } from "./docker/port.ts";
 
 /**
- * Task-level Docker resources that outlive no task: task-scoped volumes (created before the first
- * container, removed at cleanup) and shared volumes (created once, never removed by the agent, as
- * ECS's `scope: shared`). Every call is idempotent: a retried StartTask finds what exists.
+ * Task-level Docker resources, created before the task's first container and removed at cleanup:
+ *
+ *  - volumes: task-scoped Docker volumes (and ECS's "host without sourcePath") per task; shared
+ *    volumes created once (when `autoprovision`) and never removed by the agent;
+ *  - awsvpc: the task's own network (a Docker bridge network `berth-task-<taskId>`) and a pause
+ *    container holding the task's network namespace; every container of the task joins it
+ *    (`container:<pause>`), so they share one private IP and localhost, as on an ENI.
+ *
+ * Every call is idempotent: a retried StartTask finds what exists.
  */
+
+export interface TaskAttachment {
+  attachmentId: string;
+  networkName: string;
+  privateIPv4Address?: string;
+  macAddress?: string;
+}
+
 export interface TaskResources {
-  prepare(spec: TaskRuntimeSpec): Promise<void>;
-  /** Extra create options every container of the task needs (e.g. the awsvpc network namespace). */
+  /** Returns the awsvpc attachment when the task has one. */
+  prepare(spec: TaskRuntimeSpec): Promise<TaskAttachment | undefined>;
+  /** Extra create options every container of the task needs (the awsvpc network namespace). */
   containerOverrides(spec: TaskRuntimeSpec): { networkMode?: string };
+  /** Removes task-scoped volumes, the pause container and the task network. */
   release(spec: TaskRuntimeSpec): Promise<void>;
+}
+
+export interface PauseContainer {
+  image: string;
+  command?: string[];
+}
+
+/** ECS's pause image name; a host without it must be given another (AgentOptions.pauseContainer). */
+export const DEFAULT_PAUSE: PauseContainer = { image: "amazon/amazon-ecs-pause:0.1.0" };
+
+/** Docker names allow '.', ECS container names do not: no task container can collide with these. */
+export const pauseContainerName = (taskId: string) => `berth-${taskId}.pause`;
+export const taskNetworkName = (taskId: string) => `berth-task-${taskId}`;
+/** A stable attachment id (UUID-shaped, like an ECS attachment) derived from the task id. */
+export function attachmentId(taskId: string): string {
+  const h = createHash("sha256").update(`attachment:${taskId}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 export function taskResources(
   docker: DockerPort,
-  ctx: { instanceId: string; cluster: string },
+  ctx: { instanceId: string; cluster: string; pause?: PauseContainer },
   signal: AbortSignal,
 ): TaskResources {
-  return {
-    async prepare(spec) {
-      for (const v of spec.volumes) {
-        if (!v.name || v.host?.sourcePath) continue;
-        const cfg = v.dockerVolumeConfiguration;
-        const name = dockerVolumeName(spec.taskId, v);
-        if (cfg?.scope === "shared") {
-          try {
-            await docker.inspectVolume(name, { signal });
-            continue;
-          } catch (err) {
-            if (!isDockerError(err, "not-found")) throw err;
-            // ECS: a missing shared volume is created only when autoprovision is set.
-            if (!cfg.autoprovision) throw new Error(`shared volume ${name} does not exist and autoprovision is off`);
-          }
-        }
-        await docker.createVolume(
+  const pause = ctx.pause ?? DEFAULT_PAUSE;
+
+  async function prepareVolumes(spec: TaskRuntimeSpec) {
+    for (const v of spec.volumes) {
+      if (!v.name || v.host?.sourcePath) continue;
+      const cfg = v.dockerVolumeConfiguration;
+      const name = dockerVolumeName(spec.taskId, v);
+      try {
+        await docker.inspectVolume(name, { signal });
+        continue;
+      } catch (err) {
+        if (!isDockerError(err, "not-found")) throw err;
+      }
+      // ECS: a missing shared volume is created only when autoprovision is set.
+      if (cfg?.scope === "shared" && !cfg.autoprovision) {
+        throw new ContainerConfigError(`shared volume ${name} does not exist and autoprovision is false`);
+      }
+      await docker.createVolume(
+        {
+          name,
+          ...(cfg?.driver ? { driver: cfg.driver } : {}),
+          ...(cfg?.driverOpts ? { driverOpts: cfg.driverOpts } : {}),
+          labels: { ...(cfg?.labels ?? {}), ...(cfg?.scope === "shared" ? {} : taskLabels(spec, ctx)) },
+        },
+        { signal },
+      );
+    }
+  }
+
+  async function prepareNetwork(spec: TaskRuntimeSpec): Promise<TaskAttachment> {
+    const networkName = taskNetworkName(spec.taskId);
+    try {
+      await docker.createNetwork(networkName, taskLabels(spec, ctx), { signal });
+    } catch (err) {
+      if (!(isDockerError(err, "terminal") && err.statusCode === 409)) throw err; // already there
+    }
+    const name = pauseContainerName(spec.taskId);
+    let id: string;
+    try {
+      id = (await docker.inspectContainer(name, { signal })).id;
+    } catch (err) {
+      if (!isDockerError(err, "not-found")) throw err;
+      id = (
+        await docker.createContainer(
           {
             name,
-            ...(cfg?.driver ? { driver: cfg.driver } : {}),
-            ...(cfg?.driverOpts ? { driverOpts: cfg.driverOpts } : {}),
-            labels: { ...(cfg?.labels ?? {}), ...(cfg?.scope === "shared" ? {} : taskLabels(spec, ctx)) },
+            Image: pause.image,
+            ...(pause.command ? { Cmd: pause.command } : {}),
+            Labels: { ...taskLabels(spec, ctx), "berth.pause": "true" },
+            HostConfig: { NetworkMode: networkName, CpuShares: 2 },
           },
           { signal },
-        );
-      }
+        )
+      ).id;
+    }
+    await docker.startContainer(id, { signal });
+    const info = await docker.inspectContainer(id, { signal });
+    const net = info.networks[networkName];
+    return {
+      attachmentId: attachmentId(spec.taskId),
+      networkName,
+      ...(net?.ipAddress ? { privateIPv4Address: net.ipAddress } : {}),
+      ...(net?.macAddress ? { macAddress: net.macAddress } : {}),
+    };
+  }
+
+  return {
+    async prepare(spec) {
+      await prepareVolumes(spec);
+      return spec.networkMode === "awsvpc" ? prepareNetwork(spec) : undefined;
     },
 
-    containerOverrides() {
-      return {};
+    containerOverrides(spec) {
+      return spec.networkMode === "awsvpc" ? { networkMode: `container:${pauseContainerName(spec.taskId)}` } : {};
     },
 
     async release(spec) {
+      if (spec.networkMode === "awsvpc") {
+        await docker.removeContainer(pauseContainerName(spec.taskId), { force: true, signal });
+        await docker.removeNetwork(taskNetworkName(spec.taskId), { signal });
+      }
       for (const v of spec.volumes) {
         if (!v.name || v.host?.sourcePath || v.dockerVolumeConfiguration?.scope === "shared") continue;
-        try {
-          await docker.removeVolume(dockerVolumeName(spec.taskId, v), { signal });
-        } catch (err) {
-          if (!isDockerError(err, "not-found")) throw err;
-        }
+        await docker.removeVolume(dockerVolumeName(spec.taskId, v), { signal });
       }
     },
   };

@@ -1,15 +1,16 @@
 import type { Logger } from "pino";
-import { type ContainerObserved, labels } from "../../events/agent.ts";
+import { type ContainerObserved, containerName, labels } from "../../events/agent.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
 import { ContainerConfigError, containerConfig } from "./container-config.ts";
 import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
+import { conditionState, startOrder, stopOrder } from "./dependencies.ts";
 import { type ImagePullBehavior, ensureImage, imageDigest } from "./images.ts";
 import { observeContainer } from "./observation.ts";
 import type { ObservationPublisher } from "./publisher.ts";
-import { KeyedSerial } from "./retry.ts";
+import { Aborted, KeyedSerial, sleep } from "./retry.ts";
 import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
-import { type TaskResources, taskResources } from "./task-resources.ts";
+import { type PauseContainer, type TaskAttachment, type TaskResources, taskResources } from "./task-resources.ts";
 
 export interface TaskRunnerOptions {
   docker: DockerPort;
@@ -21,6 +22,8 @@ export interface TaskRunnerOptions {
   stopTimeoutSeconds: number;
   allowPrivileged: boolean;
   imagePullBehavior: ImagePullBehavior;
+  /** Image (and command) of the awsvpc pause container. */
+  pauseContainer?: PauseContainer;
   clock: () => number;
   signal: AbortSignal;
 }
@@ -33,6 +36,9 @@ export interface StopRequest {
 }
 
 const LIVE_STATES = new Set(["running", "paused", "restarting"]);
+/** How long a dependent waits for its dependency's condition when the dependency sets no startTimeout (ECS_CONTAINER_START_TIMEOUT, 3 min on Linux). */
+const DEFAULT_START_TIMEOUT_SECONDS = 180;
+const DEPENDENCY_POLL_MS = 250;
 
 /**
  * Executes tasks on Docker. The only writer of a task's containers: every operation on one task
@@ -52,9 +58,15 @@ export class TaskRunner {
   private readonly records = new Map<string, TaskRecord>();
   private readonly digests = new Map<string, string | undefined>();
   private readonly resources: TaskResources;
+  /** Aborts a start that is waiting on dependencies when a stop for the same task arrives. */
+  private readonly startAborts = new Map<string, AbortController>();
 
   constructor(private readonly o: TaskRunnerOptions) {
-    this.resources = taskResources(o.docker, { instanceId: o.instanceId, cluster: o.cluster }, o.signal);
+    this.resources = taskResources(
+      o.docker,
+      { instanceId: o.instanceId, cluster: o.cluster, ...(o.pauseContainer ? { pause: o.pauseContainer } : {}) },
+      o.signal,
+    );
   }
 
   start(spec: TaskRuntimeSpec): Promise<void> {
@@ -62,6 +74,7 @@ export class TaskRunner {
   }
 
   stop(req: StopRequest): Promise<void> {
+    this.startAborts.get(req.taskArn)?.abort();
     return this.serial.run(req.taskArn, () => this.doStop(req));
   }
 
@@ -98,11 +111,105 @@ export class TaskRunner {
       return;
     }
     const existing = await this.containersOf(spec.taskArn);
-    await this.resources.prepare(spec);
-    for (const def of spec.containers) {
-      await this.startContainer(rec, spec, def, existing.get(def.name), log);
+    if (!(await this.prepareResources(rec, spec, log))) return;
+    const abort = new AbortController();
+    this.startAborts.set(spec.taskArn, abort);
+    try {
+      for (const def of startOrder(spec.containers)) {
+        const row = existing.get(def.name);
+        const fresh = !row && !rec.containers[def.name]?.started && !rec.containers[def.name]?.stopped;
+        if (fresh && def.dependsOn?.length) {
+          const unmet = await this.waitForDependencies(rec, spec, def, abort.signal);
+          if (unmet === "aborted") {
+            log.info({ container: def.name }, "start abandoned: the task is being stopped");
+            return;
+          }
+          if (unmet) {
+            log.warn({ container: def.name, reason: unmet }, "dependency condition not met; container not started");
+            await this.reportFailure(rec, def.name, unmet);
+            continue;
+          }
+        }
+        await this.startContainer(rec, spec, def, row, log);
+      }
+    } finally {
+      if (this.startAborts.get(spec.taskArn) === abort) this.startAborts.delete(spec.taskArn);
     }
     await this.maybeCleanup(rec);
+  }
+
+  /** Task volumes and the awsvpc network; false when they cannot be made (every container reported). */
+  private async prepareResources(rec: TaskRecord, spec: TaskRuntimeSpec, log: Logger): Promise<boolean> {
+    let attachment: TaskAttachment | undefined;
+    try {
+      attachment = await this.resources.prepare(spec);
+    } catch (err) {
+      if (isDockerError(err, "retriable") || !(err instanceof ContainerConfigError || isDockerError(err))) throw err;
+      log.warn({ err: err.message }, "task resources could not be created");
+      for (const def of spec.containers) {
+        if (!rec.containers[def.name]?.stopped) await this.reportFailure(rec, def.name, `ResourceInitializationError: ${err.message}`);
+      }
+      return false;
+    }
+    if (attachment) {
+      rec.attachment = attachment;
+      await this.save(rec);
+      await this.o.publisher.publish({
+        type: "TaskAttachmentObserved",
+        at: this.o.clock(),
+        instanceId: this.o.instanceId,
+        taskArn: rec.taskArn,
+        status: "ATTACHED",
+        ...attachment,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Waits until every dependency of `def` meets its condition, publishing the dependencies'
+   * progress (start, health, exit) as it sees it. Returns undefined when all are met, a reason
+   * when one never will be (or timed out), "aborted" when the task is being stopped.
+   */
+  private async waitForDependencies(
+    rec: TaskRecord,
+    spec: TaskRuntimeSpec,
+    def: ContainerDefinition,
+    signal: AbortSignal,
+  ): Promise<string | "aborted" | undefined> {
+    for (const dep of def.dependsOn ?? []) {
+      const depDef = spec.containers.find((c) => c.name === dep.containerName);
+      const timeoutMs = (depDef?.startTimeout ?? DEFAULT_START_TIMEOUT_SECONDS) * 1000;
+      const deadline = Date.now() + timeoutMs;
+      let seen = "";
+      for (;;) {
+        let info: ContainerInfo | undefined;
+        try {
+          info = await this.o.docker.inspectContainer(containerName(spec.taskId, dep.containerName), { signal: this.o.signal });
+        } catch (err) {
+          if (!isDockerError(err, "not-found")) throw err;
+        }
+        if (info) {
+          const now = `${info.state.status}:${info.state.health ?? ""}`;
+          if (now !== seen) {
+            seen = now;
+            await this.observe(rec, info.id, dep.containerName);
+          }
+        }
+        const state = !info && rec.containers[dep.containerName]?.stopped ? "never" : conditionState(dep.condition, info);
+        if (state === "met") break;
+        const why = `DependencyConditionNotMet: container ${dep.containerName} did not reach ${dep.condition}`;
+        if (state === "never") return why;
+        if (Date.now() >= deadline) return `${why} within ${timeoutMs / 1000} s`;
+        try {
+          await sleep(DEPENDENCY_POLL_MS, AbortSignal.any([signal, this.o.signal]));
+        } catch (err) {
+          if (err instanceof Aborted) return "aborted";
+          throw err;
+        }
+      }
+    }
+    return undefined;
   }
 
   private async startContainer(
@@ -190,12 +297,11 @@ export class TaskRunner {
     });
     const existing = await this.containersOf(req.taskArn);
     const defs = rec.spec?.containers ?? [];
-    // Reverse definition order; names only the directive or Docker knows come first.
-    const ordered = [...defs.map((d) => d.name)];
-    for (const n of [...(req.containers ?? []), ...existing.keys()]) if (!ordered.includes(n)) ordered.unshift(n);
-    const stopOrder = ordered.reverse();
-    log.info({ reason: req.reason, containers: stopOrder }, "stopping task");
-    for (const name of stopOrder) {
+    // Reverse start (dependency) order; names only the directive or Docker knows go first.
+    const order = stopOrder(defs).map((d) => d.name);
+    for (const n of [...(req.containers ?? []), ...existing.keys()]) if (!order.includes(n)) order.unshift(n);
+    log.info({ reason: req.reason, containers: order }, "stopping task");
+    for (const name of order) {
       const c = existing.get(name);
       if (!c) {
         await this.reportAbsent(rec, name);
@@ -238,6 +344,14 @@ export class TaskRunner {
       pullStoppedAt: cr.pullStoppedAt,
       definition: rec.spec?.containers.find((d) => d.name === name),
     });
+    if (rec.attachment) {
+      obs.networkInterfaces = [
+        {
+          attachmentId: rec.attachment.attachmentId,
+          ...(rec.attachment.privateIPv4Address ? { privateIpv4Address: rec.attachment.privateIPv4Address } : {}),
+        },
+      ];
+    }
     if (info.state.startedAt !== undefined && !cr.started) cr.started = true;
     cr.runtimeId = info.id;
     await this.o.publisher.publish(obs);
@@ -301,6 +415,16 @@ export class TaskRunner {
     for (const c of existing.values()) if (LIVE_STATES.has(c.state)) return;
     for (const c of existing.values()) await this.o.docker.removeContainer(c.id, { force: true, signal: this.o.signal });
     if (rec.spec) await this.resources.release(rec.spec);
+    if (rec.attachment) {
+      await this.o.publisher.publish({
+        type: "TaskAttachmentObserved",
+        at: this.o.clock(),
+        instanceId: this.o.instanceId,
+        taskArn: rec.taskArn,
+        status: "DETACHED",
+        ...rec.attachment,
+      });
+    }
     rec.removed = true;
     await this.save(rec);
     this.o.log.info({ taskArn: rec.taskArn, containers: existing.size }, "task cleaned up");

@@ -32,6 +32,19 @@ export function clusterCounts(model: ReadModel, clusterSubject: string): Cluster
       else c.pendingEC2TasksCount++;
     }
   }
+  for (const subject of model.servicesByCluster.get(clusterSubject) ?? []) {
+    const agg = model.services.get(subject);
+    if (!agg) continue;
+    const fargate = agg.snapshot.context.deployments[0]?.launchType === "FARGATE";
+    if (agg.snapshot.value === "ACTIVE") {
+      c.activeServicesCount++;
+      if (fargate) c.activeFargateServiceCount++;
+      else c.activeEC2ServiceCount++;
+    } else if (agg.snapshot.value === "DRAINING") {
+      if (fargate) c.drainingFargateServiceCount++;
+      else c.drainingEC2ServiceCount++;
+    }
+  }
   for (const subject of model.instancesByCluster.get(clusterSubject) ?? []) {
     const i = model.instances.get(subject);
     if (i && (i.snapshot.value === "ACTIVE" || i.snapshot.value === "DRAINING")) c.registeredContainerInstancesCount++;

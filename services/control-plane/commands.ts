@@ -23,6 +23,11 @@ export interface CommandSpec<S, E extends { type: string; at: number }> {
   initial: () => S;
   decide: (state: S) => Decision<E>;
   meta?: Partial<Meta>;
+  /**
+   * false: a conflict is not retried but thrown (ConcurrencyError). For fenced writes whose
+   * decision was made on state read earlier and must not be re-decided blindly.
+   */
+  retry?: boolean;
 }
 
 /**
@@ -62,7 +67,7 @@ export class CommandBus {
         await this.follower.waitFor(last);
         return { ok: true, events: decision.events, agg: spec.get(), seqs: acks.map((a) => a.seq) };
       } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw err;
+        if (!(err instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS || spec.retry === false) throw err;
         this.log.debug({ subject: spec.subject, attempt }, "append conflict; re-reading and deciding again");
         const head = await this.store.lastSeq(spec.subject);
         await this.follower.waitFor(head);

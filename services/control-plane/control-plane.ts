@@ -10,6 +10,8 @@ import { createApiServer, type HttpRoute } from "../api/server.ts";
 import { EventStore } from "../store/event-store.ts";
 import { LogFollower } from "../store/log-follower.ts";
 import { ensureStreams } from "../store/topology.ts";
+import { Lease } from "../scheduler/lease.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { randomIds } from "./ids.ts";
@@ -30,6 +32,8 @@ export interface ControlPlaneOptions {
   lostAgentTimeoutMs?: number;
   clock?: () => number;
   ids?: Ids;
+  /** Scheduler lease time: a new leader takes over at most this long after the old one died. */
+  leaseTtlMs?: number;
   /** Extra HTTP routes (console, metrics) added by the entry point. */
   routes?: (cp: ControlPlaneParts) => HttpRoute[];
   handlers?: Record<string, Handler>;
@@ -68,13 +72,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const kvm = new Kvm(nc);
   const heartbeats = await kvm.create(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS, replicas: opts.replicas ?? 1 });
   const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
+  const leaseTtlMs = opts.leaseTtlMs ?? 6_000;
+  const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
 
   const model = new ReadModel(log.child({ component: "read-model" }));
   const store = new EventStore(js, jsm, log.child({ component: "store" }));
   let reactor: Reactor | undefined;
+  let scheduler: Scheduler | undefined;
+  let lease: Lease | undefined;
   const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
+    scheduler?.notify(m.subject, model.lastEventId(m.subject));
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
   const ids = opts.ids ?? randomIds;
@@ -106,6 +115,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   })();
   const timeout = opts.lostAgentTimeoutMs ?? 30_000;
   const sweep = setInterval(() => {
+    if (!lease?.held()) return;
     void gateway
       .sweepLostAgents((region, id) => lastBeat.get(`${region}.${id}`), timeout)
       .catch((err) => log.warn({ err }, "lost-agent sweep failed"));
@@ -145,6 +155,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     placementLock: new KeyedQueue(),
   };
   const parts: ControlPlaneParts = { model, services, store, follower };
+
+  // One scheduler per region set: the lease holder reconciles services; the others serve the API.
+  const holder = `${process.pid}-${ids.hex32().slice(0, 8)}`;
+  scheduler = new Scheduler(services, log.child({ component: "scheduler" }));
+  lease = new Lease(leases, "scheduler", holder, leaseTtlMs, log.child({ component: "lease" }), (leader) => {
+    if (leader) scheduler?.wakeAll();
+  }, clock);
+  scheduler.start(() => lease?.held() ?? false);
+  lease.start();
   const health: HttpRoute = {
     method: "GET",
     path: "/health",
@@ -174,6 +193,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     port,
     async stop() {
       clearInterval(sweep);
+      scheduler?.stop();
+      await lease?.stop();
       gateway.stop();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

@@ -22,6 +22,12 @@ export interface PlacementRequest<T> {
   strategies: PlacementStrategy[];
   /** Records the i-th placed task; runs while the cluster's placement lock is held. */
   create: (i: number, placement: Placement) => Promise<T>;
+  /** Called once with every placement before any task is created; throwing aborts the batch. */
+  record?: (placements: Placement[]) => Promise<void>;
+  /** Place exactly one task on each of these instances (DAEMON services). */
+  onlyInstances?: string[];
+  /** A cluster without instances yields failures instead of an error (the scheduler's case). */
+  allowEmptyCluster?: boolean;
 }
 
 /**
@@ -38,7 +44,7 @@ export async function placeTasks<T>(
 ): Promise<{ tasks: T[]; failures: { arn: string; reason: string; detail?: string }[] }> {
   return s.placementLock.run(cluster.subject, async () => {
     const instances = instanceViews(s.model, cluster.subject);
-    if (req.launchType === "EC2" && !instances.some((i) => i.status === "ACTIVE" || i.status === "DRAINING"))
+    if (!req.allowEmptyCluster && req.launchType === "EC2" && !instances.some((i) => i.status === "ACTIVE" || i.status === "DRAINING"))
       throw invalid("No Container Instances were found in your cluster.");
     const demand: TaskDemand = {
       cpu: req.reservation.cpu,
@@ -51,17 +57,22 @@ export async function placeTasks<T>(
       constraints: req.constraints,
       strategies: req.strategies,
     };
-    const results = place({ demand, count: req.count }, instances, { seed: ctx.now, clusterArn: cluster.arn });
+    const opts = { seed: ctx.now, clusterArn: cluster.arn };
+    const results = req.onlyInstances
+      ? req.onlyInstances.flatMap((id) => place({ demand, count: 1 }, instances.filter((v) => v.id === id), opts))
+      : place({ demand, count: req.count }, instances, opts);
     const failures: { arn: string; reason: string; detail?: string }[] = [];
-    const pending: Promise<T>[] = [];
+    const placed: { i: number; placement: Placement }[] = [];
     results.forEach((r, i) => {
       if ("placed" in r) {
         const view = instances.find((v) => v.id === r.placed.instanceId);
         const az = view?.attributes["ecs.availability-zone"] ?? undefined;
-        pending.push(req.create(i, { ...r.placed, ...(az ? { availabilityZone: az } : {}) }));
+        placed.push({ i, placement: { ...r.placed, ...(az ? { availabilityZone: az } : {}) } });
       } else failures.push(r.failed);
     });
-    return { tasks: await Promise.all(pending), failures };
+    if (placed.length > 0) await req.record?.(placed.map((p) => p.placement));
+    const tasks = await Promise.all(placed.map((p, n) => req.create(n, p.placement)));
+    return { tasks, failures };
   });
 }
 

@@ -2,11 +2,13 @@ import type { Logger } from "pino";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
+import type { ServiceEvent } from "../../events/service.events.ts";
 import { parseEventSubject, subjects } from "../../events/names.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
 import { type ClusterSnapshot, evolveCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
+import { evolveService, initialService, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { evolveTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { evolveTaskDefinition, foldTaskDefinition, type TaskDefinitionSnapshot } from "../../machines/taskdef/taskdef.decide.ts";
 
@@ -41,7 +43,10 @@ export interface Usage {
   tasks: number;
 }
 
-const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance"]);
+const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance", "service"]);
+
+/** Service tasks carry the group `service:<name>` (ECS's convention). */
+export const SERVICE_GROUP_PREFIX = "service:";
 
 /**
  * Every aggregate of every region, folded from the log in order, plus the indexes the API and the
@@ -56,9 +61,14 @@ export class ReadModel {
   readonly taskDefinitions = new Map<string, Agg<TaskDefinitionSnapshot>>();
   readonly tasks = new Map<string, Agg<TaskSnapshot>>();
   readonly instances = new Map<string, Agg<InstanceSnapshot>>();
+  readonly services = new Map<string, Agg<ServiceSnapshot>>();
 
   /** cluster subject → task subjects (every task ever created in it, STOPPED included). */
   readonly tasksByCluster = new Map<string, Set<string>>();
+  /** cluster subject → service subjects. */
+  readonly servicesByCluster = new Map<string, Set<string>>();
+  /** service subject → task subjects of the service (STOPPED included). */
+  readonly tasksByService = new Map<string, Set<string>>();
   /** cluster subject → instance subjects. */
   readonly instancesByCluster = new Map<string, Set<string>>();
   /** instance subject → task subjects placed on it and not yet STOPPED. */
@@ -69,6 +79,11 @@ export class ReadModel {
   readonly clientTokens = new Map<string, string[]>();
 
   skipped = 0;
+
+  /** Envelope id of the last event folded for an aggregate subject. */
+  lastEventId(subject: string): string | undefined {
+    return (this.tasks.get(subject) ?? this.services.get(subject) ?? this.instances.get(subject) ?? this.clusters.get(subject))?.lastEventId;
+  }
 
   constructor(private readonly log: Logger) {}
 
@@ -103,6 +118,13 @@ export class ReadModel {
         );
         return [];
       }
+      case "service": {
+        index(this.servicesByCluster, subjects.cluster(region, parsed.ids[0] as string), subject);
+        this.fold(this.services, subject, region, seq, env, initialService, (s) =>
+          evolveService(s, env.data as unknown as ServiceEvent),
+        );
+        return [];
+      }
       case "task":
         return this.applyTask(region, parsed.ids, subject, seq, env);
       default:
@@ -123,6 +145,8 @@ export class ReadModel {
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       index(this.tasksByCluster, clusterSubject, subject);
+      if (event.group.startsWith(SERVICE_GROUP_PREFIX))
+        index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
       if (event.clientToken) {
         const key = `${clusterSubject}|${event.clientToken}`;
         this.clientTokens.set(key, [...(this.clientTokens.get(key) ?? []), subject]);

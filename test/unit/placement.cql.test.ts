@@ -127,7 +127,9 @@ describe("every subject and operator", () => {
 });
 
 describe("absent and valueless subjects", () => {
-  const bare = deepFreeze(instance("bare", { attributes: { flag: null }, ec2InstanceId: undefined, agentVersion: undefined }));
+  const bare = deepFreeze(
+    instance("bare", { attributes: { flag: null }, ec2InstanceId: undefined, agentVersion: undefined }),
+  );
   test.each([
     // An absent subject satisfies only !exists, negative comparisons included (ECS: "has stack, not prod").
     ["attribute:stack != prod", false],

@@ -1,6 +1,7 @@
 import type { Handler } from "../context.ts";
 import * as clusters from "./clusters.ts";
 import * as instances from "./instances.ts";
+import * as services from "./services.ts";
 import * as taskdefs from "./taskdefs.ts";
 import * as tasks from "./tasks.ts";
 
@@ -20,6 +21,12 @@ export const ecsHandlers: Record<string, Handler> = {
   StopTask: tasks.StopTask,
   DescribeTasks: tasks.DescribeTasks,
   ListTasks: tasks.ListTasks,
+  CreateService: services.CreateService,
+  UpdateService: services.UpdateService,
+  DeleteService: services.DeleteService,
+  DescribeServices: services.DescribeServices,
+  ListServices: services.ListServices,
+  ListServicesByNamespace: services.ListServicesByNamespace,
   ListContainerInstances: instances.ListContainerInstances,
   DescribeContainerInstances: instances.DescribeContainerInstances,
 };

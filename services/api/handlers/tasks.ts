@@ -10,10 +10,10 @@ import {
   PlacementStrategy,
   TaskOverride,
 } from "../../../events/shapes.ts";
-import type { TaskCreated } from "../../../events/task.events.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { reservationOf, runtimeSpec } from "../../../machines/task/task.spec.ts";
 import { placeTasks } from "../../control-plane/placement.ts";
+import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
@@ -119,43 +119,28 @@ export const RunTask: Handler = async (raw, ctx, s) => {
     constraints: [...definition.placementConstraints, ...(input.placementConstraints ?? [])],
     strategies: input.placementStrategy ?? [],
     create: async (i, placement) => {
-      const spec = built[i]!;
-      const event: TaskCreated = {
-        type: "TaskCreated",
-        at: ctx.now,
-        taskArn: spec.taskArn,
-        containerInstanceArn: placement.instanceArn,
-        instanceId: placement.instanceId,
-        group,
-        startedBy: input.startedBy,
-        overrides: input.overrides ?? {},
-        tags: taskTags,
-        clientToken: input.clientToken ? `${input.clientToken}#${fingerprint}` : undefined,
-        availabilityZone: placement.availabilityZone,
-        platformVersion: launchType === "FARGATE" ? resolvePlatformVersion(input.platformVersion) : undefined,
-        capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
-        enableExecuteCommand: input.enableExecuteCommand ?? false,
-        placementConstraints: input.placementConstraints,
-        reservation: reservationOf(spec),
-        containers: spec.containers.map((c) => ({
-          name: c.name,
-          containerArn: arns.container(ctx.scope, cluster.name, spec.taskId, s.ids.uuid()),
-        })),
-        spec,
-        initialStatus: spec.networkMode === "awsvpc" ? "PROVISIONING" : "PENDING",
-      };
-      const subject = subjects.task(ctx.region, cluster.name, spec.taskId);
-      await unwrap(
-        s.bus.execute({
-          subject,
-          resource: spec.taskArn,
-          get: () => s.model.tasks.get(subject),
-          initial: initialTask,
-          decide: (state) => decideTask({ type: "CreateTask", event }, state),
-          meta: { correlationid: ctx.requestId },
-        }),
+      const event = taskCreated(
+        {
+          scope: ctx.scope,
+          at: ctx.now,
+          spec: built[i]!,
+          placement,
+          group,
+          startedBy: input.startedBy,
+          overrides: input.overrides ?? {},
+          tags: taskTags,
+          clientToken: input.clientToken ? `${input.clientToken}#${fingerprint}` : undefined,
+          launchType,
+          platformVersion: input.platformVersion,
+          capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
+          enableExecuteCommand: input.enableExecuteCommand ?? false,
+          placementConstraints: input.placementConstraints,
+        },
+        s.ids,
       );
-      return renderTask(s.model.tasks.get(subject)!, new Set());
+      const r = await createTask(s.bus, s.model, ctx.region, event, ctx.requestId);
+      if (!r.ok) throw new EcsError(r.rejection.code, r.rejection.message);
+      return renderTask(r.agg, new Set());
     },
   });
 };
@@ -166,9 +151,6 @@ function launchTypeOf(input: RunTaskInput, clusterDefault: { capacityProvider: s
   if (strategy.length > 0) return strategy[0]!.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2";
   return "EC2";
 }
-
-/** LATEST resolves to the current Fargate platform version, as ECS shows it on tasks. */
-const resolvePlatformVersion = (v: string | undefined) => (!v || v === "LATEST" ? "1.4.0" : v);
 
 function mergeTagLists(a: { key: string; value: string }[], b: { key: string; value: string }[]) {
   const m = new Map(a.map((t) => [t.key, t.value]));

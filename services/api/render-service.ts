@@ -1,0 +1,99 @@
+import type { DeploymentConfiguration } from "../../events/service.events.ts";
+import type { Deployment } from "../../machines/service/service.machine.ts";
+import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
+import { failedTaskCount } from "../../machines/service/service.reconcile.ts";
+import type { Agg, ReadModel } from "../control-plane/read-model.ts";
+import { serviceTaskViews } from "../scheduler/views.ts";
+import { compact, seconds } from "./render.ts";
+
+/** ECS defaults: REPLICA max 200 / min 100 with the breaker off; DAEMON max 100 / min 0. */
+export function deploymentConfigurationOf(strategy: "REPLICA" | "DAEMON", c: DeploymentConfiguration): DeploymentConfiguration {
+  return {
+    deploymentCircuitBreaker: c.deploymentCircuitBreaker ?? { enable: false, rollback: false },
+    maximumPercent: c.maximumPercent ?? (strategy === "DAEMON" ? 100 : 200),
+    minimumHealthyPercent: c.minimumHealthyPercent ?? (strategy === "DAEMON" ? 0 : 100),
+    ...(c.alarms ? { alarms: c.alarms } : {}),
+    ...(c.strategy ? { strategy: c.strategy } : {}),
+  };
+}
+
+/**
+ * A service as DescribeServices shows it. Counts are folded from the service's tasks at render
+ * time: runningCount = tasks RUNNING, pendingCount = tasks PENDING, per service and per deployment.
+ * A deployment's failedTasks is the circuit breaker's count.
+ */
+export function renderService(
+  agg: Agg<ServiceSnapshot>,
+  model: ReadModel,
+  now: number,
+  include: ReadonlySet<string>,
+  daemonDesired?: number,
+) {
+  const s = agg.snapshot.context;
+  const tasks = serviceTaskViews(model, agg.subject);
+  const count = (dep: string | undefined, status: string) =>
+    tasks.filter((t) => (dep === undefined || t.deploymentId === dep) && t.lastStatus === status).length;
+  const desired = s.schedulingStrategy === "DAEMON" ? (daemonDesired ?? 0) : s.settings.desiredCount;
+  const status = agg.snapshot.value === "NEW" ? "INACTIVE" : (agg.snapshot.value as string);
+  const deployments = status === "INACTIVE" ? [] : s.deployments.map((d, i) => renderDeployment(d, i, desired, tasks, count, now));
+  return compact({
+    serviceArn: s.serviceArn,
+    serviceName: s.serviceName,
+    clusterArn: s.clusterArn,
+    loadBalancers: s.settings.loadBalancers,
+    serviceRegistries: s.settings.serviceRegistries,
+    status,
+    desiredCount: status === "ACTIVE" ? desired : 0,
+    runningCount: count(undefined, "RUNNING"),
+    pendingCount: count(undefined, "PENDING"),
+    launchType: s.deployments[0]?.capacityProviderStrategy?.length ? undefined : (s.deployments[0]?.launchType ?? "EC2"),
+    capacityProviderStrategy: s.deployments[0]?.capacityProviderStrategy?.length ? s.deployments[0].capacityProviderStrategy : undefined,
+    platformVersion: s.deployments[0]?.launchType === "FARGATE" ? (s.deployments[0]?.platformVersion ?? "LATEST") : undefined,
+    taskDefinition: s.deployments[0]?.taskDefinition,
+    deploymentConfiguration: deploymentConfigurationOf(s.schedulingStrategy, s.settings.deploymentConfiguration),
+    deployments,
+    roleArn: s.roleArn,
+    events: s.messages.map((m) => ({ id: m.id, createdAt: seconds(m.createdAt), message: m.message })),
+    createdAt: seconds(s.createdAt),
+    placementConstraints: s.settings.placementConstraints,
+    placementStrategy: s.settings.placementStrategy,
+    networkConfiguration: s.deployments[0]?.networkConfiguration,
+    healthCheckGracePeriodSeconds: s.settings.healthCheckGracePeriodSeconds ?? 0,
+    schedulingStrategy: s.schedulingStrategy,
+    deploymentController: s.deploymentController === "ECS" ? undefined : { type: s.deploymentController },
+    tags: include.has("TAGS") ? s.tags : undefined,
+    createdBy: s.createdBy,
+    enableECSManagedTags: s.settings.enableECSManagedTags,
+    propagateTags: s.settings.propagateTags,
+    enableExecuteCommand: s.settings.enableExecuteCommand,
+    availabilityZoneRebalancing: s.settings.availabilityZoneRebalancing,
+  });
+}
+
+function renderDeployment(
+  d: Deployment,
+  index: number,
+  serviceDesired: number,
+  tasks: ReturnType<typeof serviceTaskViews>,
+  count: (dep: string | undefined, status: string) => number,
+  now: number,
+) {
+  const live = tasks.filter((t) => t.deploymentId === d.id && t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED").length;
+  return compact({
+    id: d.id,
+    status: index === 0 ? "PRIMARY" : "ACTIVE",
+    taskDefinition: d.taskDefinition,
+    desiredCount: index === 0 ? serviceDesired : live,
+    pendingCount: count(d.id, "PENDING"),
+    runningCount: count(d.id, "RUNNING"),
+    failedTasks: failedTaskCount(d, tasks, now),
+    createdAt: seconds(d.createdAt),
+    updatedAt: seconds(d.updatedAt),
+    capacityProviderStrategy: d.capacityProviderStrategy?.length ? d.capacityProviderStrategy : undefined,
+    launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
+    platformVersion: d.launchType === "FARGATE" ? (d.platformVersion ?? "1.4.0") : undefined,
+    networkConfiguration: d.networkConfiguration,
+    rolloutState: d.rolloutState,
+    rolloutStateReason: d.rolloutStateReason,
+  });
+}

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInbox } from "@nats-io/transport-node";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containerName, labels, LogsReply, LogStreamMessage } from "../../events/agent.ts";
+import { subjects } from "../../events/names.ts";
+import { type Agent, startAgent } from "../../services/agent/agent.ts";
+import { dockerodePort } from "../../services/agent/docker/dockerode.ts";
+import { DockerError, type DockerPort, type EventStream } from "../../services/agent/docker/port.ts";
+import { type AgentDriver, startAgentDriver, taskSpec } from "../support/agent-driver.ts";
+import { dockerClient, removeContainersByLabel } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
+
+const docker = dockerClient();
+const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "silent" });
+
+/** The real Docker port, with a hand on the event stream: tests can break it and hold reconnects. */
+function breakableDocker() {
+  const real = dockerodePort();
+  const streams: EventStream[] = [];
+  let blocked = false;
+  const port: DockerPort = {
+    ...real,
+    async containerEvents(l, o) {
+      if (blocked) throw new DockerError("retriable", "event stream held down by the test");
+      const s = await real.containerEvents(l, o);
+      streams.push(s);
+      return s;
+    },
+  };
+  return {
+    port,
+    streams,
+    breakStream() {
+      blocked = true;
+      for (const s of streams) s.close();
+    },
+    allowReconnect() {
+      blocked = false;
+    },
+  };
+}
+
+let driver: AgentDriver;
+let dataDir: string;
+let agent: Agent;
+const dockerHandle = breakableDocker();
+
+beforeAll(async () => {
+  driver = await startAgentDriver();
+  dataDir = mkdtempSync(join(tmpdir(), "berth-agent-ev-"));
+  agent = await startAgent({
+    nc: driver.nc,
+    region: driver.region,
+    cluster: driver.cluster,
+    dataDir,
+    logger,
+    docker: dockerHandle.port,
+    stopTimeoutSeconds: 2,
+  });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  if (driver) await removeContainersByLabel(labels.cluster, driver.cluster);
+  await driver?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("agent Docker event stream", () => {
+  it("repairs from a full listing after the event stream breaks: an exit missed meanwhile is reported", async () => {
+    const trap = ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 1; done"];
+    const spec = taskSpec({ cluster: driver.cluster, containers: [{ name: "w", command: trap }] });
+    await driver.startTask(agent.instanceId, spec);
+    await driver.waitForContainer(spec.taskArn, "w", (o) => o.status === "RUNNING");
+
+    dockerHandle.breakStream();
+    await docker.getContainer(containerName(spec.taskId, "w")).stop({ t: 10 });
+    expect(driver.containerObservations(spec.taskArn, "w").some((o) => o.status === "STOPPED")).toBe(false);
+
+    dockerHandle.allowReconnect();
+    const stopped = await driver.waitForContainer(spec.taskArn, "w", (o) => o.status === "STOPPED", 30_000);
+    expect(stopped.exitCode).toBe(42);
+  });
+});
+
+describe("agent logs", () => {
+  it("answers with a container's stdout and stderr, and follows a container until it stops", async () => {
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [
+        { name: "app", command: ["sh", "-c", "echo to-out; echo to-err >&2; sleep 300"] },
+        { name: "talker", essential: false, command: ["sh", "-c", "echo one; sleep 2; echo two"] },
+      ],
+    });
+    await driver.startTask(agent.instanceId, spec);
+    await driver.waitForContainer(spec.taskArn, "app", (o) => o.status === "RUNNING");
+    await driver.waitForContainer(spec.taskArn, "talker", (o) => o.status === "RUNNING");
+
+    const logsSubject = subjects.logs(driver.region, agent.instanceId);
+    const reply = await waitFor(
+      async () => {
+        const m = await driver.nc.request(logsSubject, JSON.stringify({ taskArn: spec.taskArn, container: "app" }), {
+          timeout: 5_000,
+        });
+        const r = LogsReply.parse(m.json());
+        return r.ok && r.chunks.length >= 2 ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: "both lines of app's output" },
+    );
+    expect(reply.chunks).toContainEqual({ stream: "stdout", data: "to-out\n" });
+    expect(reply.chunks).toContainEqual({ stream: "stderr", data: "to-err\n" });
+
+    const inbox = createInbox();
+    const received: LogStreamMessage[] = [];
+    const sub = driver.nc.subscribe(inbox, {
+      callback: (_e, m) => {
+        received.push(LogStreamMessage.parse(m.json()));
+      },
+    });
+    const follow = await driver.nc.request(
+      logsSubject,
+      JSON.stringify({ taskArn: spec.taskArn, container: "talker", follow: true, inbox }),
+      { timeout: 5_000 },
+    );
+    expect(LogsReply.parse(follow.json())).toMatchObject({ ok: true, following: true, container: "talker" });
+    await waitFor(() => received.find((m) => m.type === "end"), {
+      timeoutMs: 15_000,
+      what: "the end of the followed log",
+    });
+    sub.unsubscribe();
+    const text = received.map((m) => (m.type === "chunk" ? m.data : "")).join("");
+    expect(text).toBe("one\ntwo\n");
+    expect(received.at(-1)).toEqual({ type: "end", reason: "stopped" });
+
+    const missing = LogsReply.parse(
+      (await driver.nc.request(logsSubject, JSON.stringify({ taskArn: "arn:nope" }), { timeout: 5_000 })).json(),
+    );
+    expect(missing).toMatchObject({ ok: false, code: "ResourceNotFoundException" });
+  });
+});

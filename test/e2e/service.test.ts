@@ -1,0 +1,180 @@
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  type Service,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
+import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Envelope } from "../../events/envelope.ts";
+import { streams } from "../../events/names.ts";
+import { type BerthFixture, startBerth } from "../support/berth.ts";
+import { dockerClient, TEST_IMAGE } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
+
+let b: BerthFixture;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  b = await startBerth("t-svc");
+  nc = await connect({ servers: b.nats.url });
+});
+afterAll(async () => {
+  await nc?.close();
+  await b?.close();
+});
+
+async function register(family: string, command: string[]) {
+  const r = await b.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command, memory: 16, stopTimeout: 1 }],
+    }),
+  );
+  return r.taskDefinition?.taskDefinitionArn as string;
+}
+
+async function describe1(service: string): Promise<Service> {
+  const r = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }));
+  const s = r.services?.[0];
+  if (!s) throw new Error(`service ${service} missing`);
+  return s;
+}
+
+function waitService(service: string, what: string, ok: (s: Service) => boolean, timeoutMs = 90_000) {
+  return waitFor(
+    async () => {
+      const s = await describe1(service);
+      return ok(s) ? s : undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: `service ${service} ${what}` },
+  );
+}
+
+const steady = (desired: number) => (s: Service) =>
+  s.runningCount === desired && s.pendingCount === 0 && s.deployments?.length === 1 && s.deployments[0]?.rolloutState === "COMPLETED";
+
+/** Every event in the log, in order (the audit trail the assertions are made on). */
+async function readLog(): Promise<{ seq: number; subject: string; env: Envelope }[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(streams.events, { deliver_policy: DeliverPolicy.All });
+  const out: { seq: number; subject: string; env: Envelope }[] = [];
+  const iter = await consumer.fetch({ max_messages: 100_000, expires: 2_000 });
+  for await (const m of iter) {
+    out.push({ seq: m.seq, subject: m.subject, env: m.json<Envelope>() });
+    if (m.info.pending === 0) break;
+  }
+  return out;
+}
+
+async function runningTaskArns(service: string) {
+  const r = await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: service }));
+  return r.taskArns ?? [];
+}
+
+describe("services keep their desired count on real Docker", () => {
+  test("a service of 3 replaces a killed task, and the new task's creation names the stop as its cause", async () => {
+    const td = await register("web", ["sleep", "3600"]);
+    const created = await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: "web", taskDefinition: td, desiredCount: 3 }));
+    expect(created.service?.status).toBe("ACTIVE");
+    expect(created.service?.deployments?.[0]?.status).toBe("PRIMARY");
+    await waitService("web", "steady at 3", steady(3));
+
+    const before = await runningTaskArns("web");
+    expect(before).toHaveLength(3);
+    const victim = before[0] as string;
+    const victimId = victim.split("/").pop() as string;
+    const [container] = await dockerClient().listContainers({ filters: { label: [`berth.task-id=${victimId}`] } });
+    await dockerClient().getContainer(container!.Id).kill();
+
+    await b.waitTask(victim, "STOPPED", (t) => t.lastStatus === "STOPPED");
+    const s = await waitService("web", "back at 3 RUNNING", (s) => s.runningCount === 3 && s.pendingCount === 0);
+    const after = await runningTaskArns("web");
+    expect(after).toHaveLength(3);
+    const replacement = after.find((a) => !before.includes(a)) as string;
+    expect(replacement).toBeDefined();
+    expect(s.events?.some((e) => /has started 1 tasks/.test(e.message ?? ""))).toBe(true);
+
+    const log = await readLog();
+    const created1 = log.find((e) => e.env.type === "TaskCreated" && e.env.subject === replacement);
+    const victimEvents = log.filter((e) => e.env.subject === victim).map((e) => e.env.id);
+    expect(created1?.env.causationid).toBeDefined();
+    expect(victimEvents).toContain(created1?.env.causationid);
+  });
+
+  test("scaling up and down converges", async () => {
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "web", desiredCount: 5 }));
+    await waitService("web", "at 5", steady(5));
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "web", desiredCount: 1 }));
+    await waitService("web", "at 1", steady(1));
+    expect(await runningTaskArns("web")).toHaveLength(1);
+  });
+
+  test("a rolling update of 4 tasks with min 50 / max 200 never drops below 2 RUNNING", async () => {
+    const v1 = await register("roll", ["sleep", "3600"]);
+    await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: "roll",
+        taskDefinition: v1,
+        desiredCount: 4,
+        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
+      }),
+    );
+    await waitService("roll", "steady at 4", steady(4));
+    const startSeq = (await readLog()).at(-1)?.seq ?? 0;
+    const v2 = await register("roll", ["sleep", "7200"]);
+    const updated = await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "roll", taskDefinition: v2 }));
+    expect(updated.service?.deployments?.length).toBe(2);
+    const done = await waitService("roll", "rolled out to v2", (s) => steady(4)(s) && s.taskDefinition === v2);
+    expect(done.deployments?.[0]?.taskDefinition).toBe(v2);
+
+    // Replay the log from the update on: count RUNNING tasks of the service after every event.
+    const log = await readLog();
+    let min = Number.POSITIVE_INFINITY;
+    const live = new Set<string>();
+    const rollTasks = new Set(log.filter((e) => e.env.type === "TaskCreated" && (e.env.data as { group?: string }).group === "service:roll").map((e) => e.env.subject));
+    for (const e of log) {
+      if (!rollTasks.has(e.env.subject)) continue;
+      if (e.env.type === "TaskStarted") live.add(e.env.subject);
+      if (e.env.type === "TaskStopRequested" || e.env.type === "TaskStopped") live.delete(e.env.subject);
+      if (e.seq > startSeq) min = Math.min(min, live.size);
+    }
+    expect(min).toBeGreaterThanOrEqual(2);
+    expect(live.size).toBe(4);
+  });
+
+  test("a deployment whose new image exits at once trips the circuit breaker and rolls back", async () => {
+    const bad = await register("roll", ["sh", "-c", "exit 1"]);
+    const good = (await describe1("roll")).taskDefinition as string;
+    await b.ecs.send(
+      new UpdateServiceCommand({
+        cluster: b.cluster,
+        service: "roll",
+        taskDefinition: bad,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    const rolledBack = await waitService(
+      "roll",
+      "rolled back after the breaker tripped",
+      (s) => s.taskDefinition === good && steady(4)(s),
+      120_000,
+    );
+    expect(rolledBack.events?.some((e) => /circuit breaker: rolling back/.test(e.message ?? ""))).toBe(true);
+    const log = await readLog();
+    const failed = log.find((e) => e.env.type === "DeploymentRolloutChanged" && (e.env.data as { rolloutState?: string }).rolloutState === "FAILED");
+    expect((failed?.env.data as { reason?: string }).reason).toMatch(/circuit breaker/);
+  });
+
+  test("deleting a service with force drains it to INACTIVE", async () => {
+    const r = await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "web", force: true }));
+    expect(r.service?.status).toBe("DRAINING");
+    await waitService("web", "INACTIVE", (s) => s.status === "INACTIVE");
+    expect(await runningTaskArns("web")).toHaveLength(0);
+  });
+});
