@@ -168,7 +168,8 @@ describe("services keep their desired count on real Docker", () => {
     expect(rolledBack.events?.some((e) => /circuit breaker: rolling back/.test(e.message ?? ""))).toBe(true);
     const log = await readLog();
     const failed = log.find((e) => e.env.type === "DeploymentRolloutChanged" && (e.env.data as { rolloutState?: string }).rolloutState === "FAILED");
-    expect((failed?.env.data as { reason?: string }).reason).toMatch(/circuit breaker/);
+    expect(failed).toBeDefined();
+    expect((failed?.env.data as { reason?: string } | undefined)?.reason).toMatch(/circuit breaker/);
   });
 
   test("deleting a service with force drains it to INACTIVE", async () => {
