@@ -155,14 +155,15 @@ function textHolds(op: Operator, arg: Argument, value: string): boolean {
 function groupTest(op: Operator, arg: Argument, v: InstanceView): boolean {
   const positive = NEGATES[op];
   if (positive) return !groupTest(positive, arg, v);
-  const has = (g: string) => groupCount(v, g) > 0;
   switch (arg.kind) {
     case "text":
-      return op === "==" && has(arg.text);
+      return op === "==" && groupCount(v, arg.text) > 0;
     case "list":
-      return arg.items.some(has);
+      for (const g of arg.items) if (groupCount(v, g) > 0) return true;
+      return false;
     case "regex":
-      return Object.keys(v.taskGroups).some((g) => has(g) && fullMatch(arg.regex, g));
+      for (const g of Object.keys(v.taskGroups)) if (groupCount(v, g) > 0 && fullMatch(arg.regex, g)) return true;
+      return false;
     default:
       return false;
   }

@@ -1,6 +1,7 @@
 import type { Expr } from "./cql.ts";
-import { FILTERS, type Filter, firstFailing, type PreparedDemand, prepareDemand } from "./filters.ts";
-import { choose, type Ranker, rankersFor, SpreadCounts, seededRandom } from "./rankers.ts";
+import { FILTERS, type Filter, type PreparedDemand, prepareDemand, scan } from "./filters.ts";
+import { choose, type Ranker, rankersFor, seededRandom } from "./rankers.ts";
+import { Tally } from "./tally.ts";
 import type { DemandBatch, InstanceView, PlacementResult, PlaceOptions, TaskDemand } from "./types.ts";
 
 /**
@@ -61,7 +62,7 @@ class PlacementState {
   /** ACTIVE instances in ARN order; an entry is replaced by a private copy once charged. */
   private readonly slots: InstanceView[];
   private readonly owned: Uint8Array;
-  private readonly spread = new SpreadCounts();
+  private readonly tally: Tally;
   private readonly parsed = new Map<string, { expr?: Expr; error?: string }>();
   private readonly prepared = new Map<TaskDemand, Prepared>();
   private readonly candidates: Int32Array;
@@ -70,6 +71,7 @@ class PlacementState {
   constructor(instances: readonly InstanceView[]) {
     this.slots = instances.filter((v) => v.status === "ACTIVE").sort(byArn);
     this.owned = new Uint8Array(this.slots.length);
+    this.tally = new Tally(this.slots);
     this.candidates = new Int32Array(this.slots.length);
     this.scratch = new Float64Array(this.slots.length);
   }
@@ -79,8 +81,8 @@ class PlacementState {
     let p = this.prepared.get(demand);
     if (!p) {
       p = {
-        filters: prepareDemand(demand, this.slots, this.parsed),
-        rankers: rankersFor(demand.strategies, demand.group, this.slots, this.spread),
+        filters: prepareDemand(demand, this.slots, this.parsed, this.tally),
+        rankers: rankersFor(demand.strategies, demand.group, this.slots, this.tally),
       };
       this.prepared.set(demand, p);
     }
@@ -96,20 +98,13 @@ class PlacementState {
           detail: "no ACTIVE container instance in the cluster",
         },
       };
-    let n = 0;
-    let closest = 0;
-    let furthest = -1;
-    for (let i = 0; i < this.slots.length; i++) {
-      const stage = firstFailing(d, this.slots[i] as InstanceView, i);
-      if (stage === FILTERS.length) this.candidates[n++] = i;
-      else if (stage > furthest) [furthest, closest] = [stage, i];
-    }
-    if (n === 0) {
+    const { feasible, closest, failed } = scan(d, this.slots, this.candidates);
+    if (feasible === 0) {
       const v = this.slots[closest] as InstanceView;
-      const filter = FILTERS[furthest] as Filter;
+      const filter = FILTERS[failed] as Filter;
       return { failed: { arn: v.arn, reason: filter.reason, detail: filter.detail(d, v) } };
     }
-    const chosen = choose(this.candidates, n, rankers, random, this.scratch);
+    const chosen = choose(this.candidates, feasible, rankers, random, this.scratch);
     const v = this.charge(chosen, d.demand);
     return { placed: { instanceArn: v.arn, instanceId: v.id } };
   }
@@ -133,7 +128,7 @@ class PlacementState {
     v.remaining.portsUdp.push(...d.portsUdp);
     v.taskGroups[d.group] = (v.taskGroups[d.group] ?? 0) + 1;
     v.runningTasksCount += 1;
-    this.spread.placed(d.group, v);
+    this.tally.placed(d.group, i);
     return v;
   }
 }

@@ -1,6 +1,6 @@
 import type { PlacementStrategy } from "../../events/shapes.ts";
+import type { Tally } from "./tally.ts";
 import type { InstanceView } from "./types.ts";
-import { attributeValue, groupCount } from "./view.ts";
 
 /**
  * Ranking: among feasible instances, which one? Each placement strategy becomes a ranker that
@@ -27,40 +27,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/**
- * Tasks of a group per attribute value, over the ACTIVE instances, for `spread attribute:<name>`.
- * Built on first use from the working views, then kept current by `placed`, so spreading costs a
- * map lookup per candidate rather than a scan of the cluster.
- */
-export class SpreadCounts {
-  private readonly byGroup = new Map<string, Map<string, Map<string | null | undefined, number>>>();
-
-  counts(group: string, attribute: string, slots: readonly InstanceView[]): Map<string | null | undefined, number> {
-    let byAttribute = this.byGroup.get(group);
-    if (!byAttribute) {
-      byAttribute = new Map();
-      this.byGroup.set(group, byAttribute);
-    }
-    let counts = byAttribute.get(attribute);
-    if (!counts) {
-      counts = new Map();
-      for (const v of slots) {
-        const key = attributeValue(v, attribute);
-        counts.set(key, (counts.get(key) ?? 0) + groupCount(v, group));
-      }
-      byAttribute.set(attribute, counts);
-    }
-    return counts;
-  }
-
-  placed(group: string, v: InstanceView): void {
-    for (const [attribute, counts] of this.byGroup.get(group) ?? []) {
-      const key = attributeValue(v, attribute);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-  }
-}
-
 const RANDOM: Ranker = { kind: "random" };
 
 /**
@@ -71,7 +37,7 @@ export function rankerFor(
   s: PlacementStrategy,
   group: string,
   slots: readonly InstanceView[],
-  spread: SpreadCounts,
+  tally: Tally,
 ): Ranker | undefined {
   const field = s.field ?? "";
   switch (s.type) {
@@ -86,16 +52,11 @@ export function rankerFor(
       return undefined;
     case "spread": {
       const lower = field.toLowerCase();
-      if (lower === "instanceid" || lower === "host") return spreadInstances(group, slots);
+      if (lower === "instanceid" || lower === "host") return spreadInstances(group, tally);
       if (!lower.startsWith("attribute:") || field.length === "attribute:".length) return undefined;
-      const name = field.slice("attribute:".length);
-      const counts = spread.counts(group, name, slots);
       // Fewest tasks of the group in the candidate's bucket (its AZ, rack, …) evens the buckets out.
-      return {
-        kind: "score",
-        why: `spread ${field}`,
-        score: (i) => counts.get(attributeValue(slots[i] as InstanceView, name)) ?? 0,
-      };
+      const { bucketOf, counts } = tally.byAttribute(group, field.slice("attribute:".length));
+      return { kind: "score", why: `spread ${field}`, score: (i) => counts[bucketOf[i] as number] as number };
     }
     default:
       return undefined;
@@ -103,11 +64,10 @@ export function rankerFor(
 }
 
 /** Fewest tasks of the group on the instance itself. Also the implicit last tie-break. */
-export const spreadInstances = (group: string, slots: readonly InstanceView[]): Ranker => ({
-  kind: "score",
-  why: "spread instanceId",
-  score: (i) => groupCount(slots[i] as InstanceView, group),
-});
+export function spreadInstances(group: string, tally: Tally): Ranker {
+  const onSlots = tally.onSlots(group);
+  return { kind: "score", why: "spread instanceId", score: (i) => onSlots[i] as number };
+}
 
 /**
  * The rankers for a demand: its strategies in order, then the implicit tie-breaks. No strategy
@@ -117,11 +77,11 @@ export function rankersFor(
   strategies: readonly PlacementStrategy[],
   group: string,
   slots: readonly InstanceView[],
-  spread: SpreadCounts,
+  tally: Tally,
 ): Ranker[] {
   if (strategies.length === 0) return [RANDOM];
-  const explicit = strategies.flatMap((s) => rankerFor(s, group, slots, spread) ?? []);
-  return [...explicit, spreadInstances(group, slots)];
+  const explicit = strategies.flatMap((s) => rankerFor(s, group, slots, tally) ?? []);
+  return [...explicit, spreadInstances(group, tally)];
 }
 
 /**

@@ -16,8 +16,8 @@ import { fetchDesired, reconcile } from "./reconcile.ts";
 import { register } from "./registration.ts";
 import { Aborted, retry } from "./retry.ts";
 import { AgentStateStore } from "./state.ts";
-import type { PauseContainer } from "./task-resources.ts";
 import { statsLoop } from "./stats.ts";
+import type { PauseContainer } from "./task-resources.ts";
 import { TaskRunner } from "./task-runner.ts";
 
 /** Options of one agent. The logger may be given as `logger` or, for callers that name it so, `log`. */
@@ -132,7 +132,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         await kv.status(); // fails until the control plane has created the bucket
         return kv;
       },
-      { signal, onError: (err, attempt) => hlog.warn({ err, attempt }, "heartbeat bucket not available yet; retrying") },
+      {
+        signal,
+        onError: (err, attempt) => hlog.warn({ err, attempt }, "heartbeat bucket not available yet; retrying"),
+      },
     );
     await heartbeatLoop(
       kv,
@@ -171,7 +174,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const statsIntervalMs = opts.statsIntervalMs ?? 30_000;
   const stats =
     statsIntervalMs > 0
-      ? statsLoop({ docker, publisher, instanceId, intervalMs: statsIntervalMs, clock, log: log.child({ part: "stats" }), signal })
+      ? statsLoop({
+          docker,
+          publisher,
+          instanceId,
+          intervalMs: statsIntervalMs,
+          clock,
+          log: log.child({ part: "stats" }),
+          signal,
+        })
       : Promise.resolve();
 
   const logsSub = serveLogs({ nc, docker, region, instanceId, log: log.child({ part: "logs" }), signal });

@@ -52,7 +52,6 @@ export interface ContainerConfigContext {
   awslogsFallback?: boolean;
 }
 
-
 /** Docker volume name of a task volume: task-scoped volumes are per task, shared ones keep their name. */
 export function dockerVolumeName(taskId: string, volume: Volume): string {
   const name = volume.name ?? "";
@@ -125,7 +124,8 @@ export function containerConfig(
   }
   if (def.healthCheck) req.Healthcheck = healthcheck(def.healthCheck);
   mountConfig(def, spec, hc);
-  if (def.ulimits?.length) hc.Ulimits = def.ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit }));
+  if (def.ulimits?.length)
+    hc.Ulimits = def.ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit }));
   if (def.readonlyRootFilesystem) hc.ReadonlyRootfs = true;
   if (def.privileged) hc.Privileged = true;
   if (def.extraHosts?.length) hc.ExtraHosts = def.extraHosts.map((h) => `${h.hostname}:${h.ipAddress}`);
@@ -159,7 +159,8 @@ function numeric(v: string | undefined): number | undefined {
 
 function portConfig(def: ContainerDefinition, networkMode: string, req: CreateContainerRequest): void {
   const mappings = (def.portMappings ?? []).filter((p) => p.containerPort !== undefined);
-  if (mappings.length === 0 || networkMode === "none") return;
+  // A joined namespace (awsvpc's `container:<pause>`) takes no port options: Docker refuses them.
+  if (mappings.length === 0 || networkMode === "none" || networkMode.startsWith("container:")) return;
   req.ExposedPorts = {};
   const bindings: Record<string, { HostIp?: string; HostPort?: string }[]> = {};
   for (const p of mappings) {
@@ -173,7 +174,9 @@ function portConfig(def: ContainerDefinition, networkMode: string, req: CreateCo
   if (Object.keys(bindings).length) req.HostConfig.PortBindings = bindings;
 }
 
-function healthcheck(h: NonNullable<ContainerDefinition["healthCheck"]>): NonNullable<CreateContainerRequest["Healthcheck"]> {
+function healthcheck(
+  h: NonNullable<ContainerDefinition["healthCheck"]>,
+): NonNullable<CreateContainerRequest["Healthcheck"]> {
   const [first, ...rest] = h.command;
   // ECS: CMD (exec) or CMD-SHELL (shell); a command with neither prefix is taken as CMD.
   const test = first === "CMD" || first === "CMD-SHELL" ? h.command : ["CMD", ...(first ? [first] : []), ...rest];
@@ -198,7 +201,12 @@ function mountConfig(def: ContainerDefinition, spec: TaskRuntimeSpec, hc: Create
       mounts.push({ Type: "bind", Source: volume.host.sourcePath, Target: mp.containerPath, ReadOnly: readOnly });
     } else {
       // Docker volumes, and ECS's "host without sourcePath" (a Docker-managed path for the task's life).
-      mounts.push({ Type: "volume", Source: dockerVolumeName(spec.taskId, volume), Target: mp.containerPath, ReadOnly: readOnly });
+      mounts.push({
+        Type: "volume",
+        Source: dockerVolumeName(spec.taskId, volume),
+        Target: mp.containerPath,
+        ReadOnly: readOnly,
+      });
     }
   }
   if (mounts.length) hc.Mounts = mounts;

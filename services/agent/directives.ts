@@ -45,7 +45,11 @@ export async function consumeDirectives(
         ack_wait: ACK_WAIT_MS * NS_PER_MS,
         max_deliver: -1,
       }),
-    { signal, onError: (err, attempt) => log.warn({ err, attempt }, "directive consumer not created yet (stream missing?); retrying") },
+    {
+      signal,
+      onError: (err, attempt) =>
+        log.warn({ err, attempt }, "directive consumer not created yet (stream missing?); retrying"),
+    },
   );
   ready?.();
   const inFlight = new Set<Promise<void>>();
@@ -84,7 +88,12 @@ async function handle(m: JsMsg, runner: TaskRunner, log: Logger, signal: AbortSi
     m.term("undecodable");
     return;
   }
-  const dlog = log.child({ directive: directive.type, taskArn: directive.taskArn, seq: m.seq, delivery: m.info.deliveryCount });
+  const dlog = log.child({
+    directive: directive.type,
+    taskArn: directive.taskArn,
+    seq: m.seq,
+    delivery: m.info.deliveryCount,
+  });
   const keepAlive = setInterval(() => m.working(), WORKING_EVERY_MS);
   try {
     dlog.debug("executing directive");

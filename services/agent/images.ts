@@ -53,7 +53,11 @@ export async function ensureImage(
 }
 
 /** ECS's imageDigest: the repository digest when the image came from a registry, else the image id. */
-export async function imageDigest(docker: DockerPort, imageId: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function imageDigest(
+  docker: DockerPort,
+  imageId: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   try {
     const img = await docker.inspectImage(imageId, { signal });
     const repoDigest = img.repoDigests[0];

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { type LogChunk, LogsRequest, type LogsReply, type LogStreamMessage, labels } from "../../events/agent.ts";
+import { type LogChunk, type LogStreamMessage, type LogsReply, LogsRequest, labels } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
 import type { DockerPort } from "./docker/port.ts";
 
@@ -42,22 +42,35 @@ async function answer(
   const parsed = LogsRequest.safeParse(body);
   if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
   const req = parsed.data;
-  const rows = await d.docker.listContainers([`${labels.instanceId}=${d.instanceId}`, `${labels.taskArn}=${req.taskArn}`], {
-    signal: d.signal,
-  });
+  const rows = await d.docker.listContainers(
+    [`${labels.instanceId}=${d.instanceId}`, `${labels.taskArn}=${req.taskArn}`],
+    {
+      signal: d.signal,
+    },
+  );
   const row = req.container ? rows.find((r) => r.labels[labels.containerName] === req.container) : rows[0];
-  if (!row) return { ok: false, code: "ResourceNotFoundException", message: "The container's output is no longer on the host." };
+  if (!row)
+    return {
+      ok: false,
+      code: "ResourceNotFoundException",
+      message: "The container's output is no longer on the host.",
+    };
   const container = row.labels[labels.containerName] ?? "";
   const tail = req.tail ?? 1000;
 
   if (!req.follow || !req.inbox) {
     const chunks: LogChunk[] = [];
     let bytes = 0;
-    await d.docker.logs(row.id, { tail }, (c) => {
-      chunks.push(c);
-      bytes += c.data.length;
-      while (bytes > MAX_REPLY_BYTES && chunks.length > 1) bytes -= chunks.shift()?.data.length ?? 0;
-    }, { signal: d.signal });
+    await d.docker.logs(
+      row.id,
+      { tail },
+      (c) => {
+        chunks.push(c);
+        bytes += c.data.length;
+        while (bytes > MAX_REPLY_BYTES && chunks.length > 1) bytes -= chunks.shift()?.data.length ?? 0;
+      },
+      { signal: d.signal },
+    );
     return { ok: true, container, chunks, following: false };
   }
 

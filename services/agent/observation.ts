@@ -41,7 +41,8 @@ export function observeContainer(info: ContainerInfo, ctx: ObserveContext): Cont
     default:
       status = "STOPPED";
       if (s.oomKilled) reason = OOM_REASON;
-      else if (s.error) reason = `${s.startedAt === undefined ? "CannotStartContainerError" : "ContainerError"}: ${s.error}`;
+      else if (s.error)
+        reason = `${s.startedAt === undefined ? "CannotStartContainerError" : "ContainerError"}: ${s.error}`;
   }
   const obs: ContainerObserved = {
     type: "ContainerObserved",
@@ -73,7 +74,12 @@ export function networkBindings(info: ContainerInfo, def?: ContainerDefinition):
   if (info.networkMode === "host") {
     for (const p of def?.portMappings ?? []) {
       if (p.containerPort === undefined) continue;
-      out.push({ bindIP: "0.0.0.0", containerPort: p.containerPort, hostPort: p.containerPort, protocol: p.protocol ?? "tcp" });
+      out.push({
+        bindIP: "0.0.0.0",
+        containerPort: p.containerPort,
+        hostPort: p.containerPort,
+        protocol: p.protocol ?? "tcp",
+      });
     }
     return out;
   }

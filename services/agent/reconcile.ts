@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { type DesiredTask, labels, type SyncRequest, SyncReply } from "../../events/agent.ts";
+import { type DesiredTask, labels, SyncReply, type SyncRequest } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
 import { type DockerPort, isDockerError } from "./docker/port.ts";
 import { retry } from "./retry.ts";
@@ -22,7 +22,11 @@ export async function fetchDesired(
       if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
       return r.tasks;
     },
-    { signal, maxDelayMs: 15_000, onError: (err, attempt) => log.warn({ err, attempt }, "sync not answered; retrying") },
+    {
+      signal,
+      maxDelayMs: 15_000,
+      onError: (err, attempt) => log.warn({ err, attempt }, "sync not answered; retrying"),
+    },
   );
 }
 
@@ -95,16 +99,23 @@ export async function reconcile(d: {
   const work: Promise<void>[] = [
     ...plan.run.map((t) => step(() => d.runner.start(t.spec))),
     ...plan.stop.map((t) =>
-      step(() => d.runner.stop({
-        taskArn: t.taskArn,
-        taskId: t.spec.taskId,
-        reason: "Task desired STOPPED",
-        containers: t.spec.containers.map((c) => c.name),
-      })),
+      step(() =>
+        d.runner.stop({
+          taskArn: t.taskArn,
+          taskId: t.spec.taskId,
+          reason: "Task desired STOPPED",
+          containers: t.spec.containers.map((c) => c.name),
+        }),
+      ),
     ),
     ...plan.orphans.map((o) =>
       step(() =>
-        d.runner.stop({ taskArn: o.taskArn, taskId: o.taskId, reason: "Task unknown to the control plane", containers: o.containers }),
+        d.runner.stop({
+          taskArn: o.taskArn,
+          taskId: o.taskId,
+          reason: "Task unknown to the control plane",
+          containers: o.containers,
+        }),
       ),
     ),
     ...plan.forget.map((f) => d.runner.forget(f.taskArn, f.taskId)),
@@ -112,7 +123,8 @@ export async function reconcile(d: {
   // Every step is queued on its task by now; directives consumed from here on run after it.
   const done = Promise.allSettled(work).then((results) => {
     for (const r of results) {
-      if (r.status === "rejected") d.log.error({ err: r.reason }, "reconcile step failed; the next directive or restart retries it");
+      if (r.status === "rejected")
+        d.log.error({ err: r.reason }, "reconcile step failed; the next directive or restart retries it");
     }
   });
   return { done };

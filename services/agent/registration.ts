@@ -32,7 +32,9 @@ export interface RegistrationInput {
 
 export const agentVersion: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return pkg.version ?? "0.0.0";
   } catch {
     return "0.0.0";
@@ -107,9 +109,18 @@ export async function register(
       if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
       return r;
     },
-    { signal, maxDelayMs: 15_000, onError: (err, attempt) => log.warn({ err, attempt }, "registration not answered; retrying") },
+    {
+      signal,
+      maxDelayMs: 15_000,
+      onError: (err, attempt) => log.warn({ err, attempt }, "registration not answered; retrying"),
+    },
   );
-  const state = { region, cluster: input.cluster, instanceId: reply.instanceId, containerInstanceArn: reply.containerInstanceArn };
+  const state = {
+    region,
+    cluster: input.cluster,
+    instanceId: reply.instanceId,
+    containerInstanceArn: reply.containerInstanceArn,
+  };
   await store.saveInstance(state);
   return state;
 }

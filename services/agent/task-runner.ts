@@ -1,15 +1,15 @@
 import type { Logger } from "pino";
-import { type ContainerObserved, containerName, labels } from "../../events/agent.ts";
+import { containerName, labels } from "../../events/agent.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
 import { ContainerConfigError, containerConfig } from "./container-config.ts";
-import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
+import { ContainerReporter, containerRecord } from "./container-reporter.ts";
 import { conditionState, startOrder, stopOrder } from "./dependencies.ts";
-import { type ImagePullBehavior, ensureImage, imageDigest } from "./images.ts";
-import { observeContainer } from "./observation.ts";
+import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
+import { ensureImage, type ImagePullBehavior } from "./images.ts";
 import type { ObservationPublisher } from "./publisher.ts";
 import { Aborted, KeyedSerial, sleep } from "./retry.ts";
-import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
+import type { AgentStateStore, TaskRecord } from "./state.ts";
 import { type PauseContainer, type TaskAttachment, type TaskResources, taskResources } from "./task-resources.ts";
 
 export interface TaskRunnerOptions {
@@ -56,12 +56,14 @@ const DEPENDENCY_POLL_MS = 250;
 export class TaskRunner {
   private readonly serial = new KeyedSerial();
   private readonly records = new Map<string, TaskRecord>();
-  private readonly digests = new Map<string, string | undefined>();
   private readonly resources: TaskResources;
   /** Aborts a start that is waiting on dependencies when a stop for the same task arrives. */
   private readonly startAborts = new Map<string, AbortController>();
 
+  private readonly report: ContainerReporter;
+
   constructor(private readonly o: TaskRunnerOptions) {
+    this.report = new ContainerReporter(o);
     this.resources = taskResources(
       o.docker,
       { instanceId: o.instanceId, cluster: o.cluster, ...(o.pauseContainer ? { pause: o.pauseContainer } : {}) },
@@ -87,7 +89,7 @@ export class TaskRunner {
     return this.serial.run(taskArn, async () => {
       const rec = await this.record(taskArn, taskId);
       if (rec.removed) return; // our own cleanup emits destroy events
-      await this.observe(rec, containerId, name);
+      await this.report.observe(rec, containerId, name);
       await this.maybeCleanup(rec);
     });
   }
@@ -103,11 +105,14 @@ export class TaskRunner {
     const rec = await this.record(spec.taskArn, spec.taskId);
     if (!rec.spec) {
       rec.spec = spec;
-      await this.save(rec);
+      await this.report.save(rec);
     }
     if (rec.stopRequested || rec.removed) {
-      log.info({ stopRequested: rec.stopRequested, removed: rec.removed }, "start of a stopped task: reporting, not starting");
-      for (const def of spec.containers) await this.reportAbsent(rec, def.name);
+      log.info(
+        { stopRequested: rec.stopRequested, removed: rec.removed },
+        "start of a stopped task: reporting, not starting",
+      );
+      for (const def of spec.containers) await this.report.reportAbsent(rec, def.name);
       return;
     }
     const existing = await this.containersOf(spec.taskArn);
@@ -126,7 +131,7 @@ export class TaskRunner {
           }
           if (unmet) {
             log.warn({ container: def.name, reason: unmet }, "dependency condition not met; container not started");
-            await this.reportFailure(rec, def.name, unmet);
+            await this.report.reportFailure(rec, def.name, unmet);
             continue;
           }
         }
@@ -147,13 +152,14 @@ export class TaskRunner {
       if (isDockerError(err, "retriable") || !(err instanceof ContainerConfigError || isDockerError(err))) throw err;
       log.warn({ err: err.message }, "task resources could not be created");
       for (const def of spec.containers) {
-        if (!rec.containers[def.name]?.stopped) await this.reportFailure(rec, def.name, `ResourceInitializationError: ${err.message}`);
+        if (!rec.containers[def.name]?.stopped)
+          await this.report.reportFailure(rec, def.name, `ResourceInitializationError: ${err.message}`);
       }
       return false;
     }
     if (attachment) {
       rec.attachment = attachment;
-      await this.save(rec);
+      await this.report.save(rec);
       await this.o.publisher.publish({
         type: "TaskAttachmentObserved",
         at: this.o.clock(),
@@ -185,7 +191,9 @@ export class TaskRunner {
       for (;;) {
         let info: ContainerInfo | undefined;
         try {
-          info = await this.o.docker.inspectContainer(containerName(spec.taskId, dep.containerName), { signal: this.o.signal });
+          info = await this.o.docker.inspectContainer(containerName(spec.taskId, dep.containerName), {
+            signal: this.o.signal,
+          });
         } catch (err) {
           if (!isDockerError(err, "not-found")) throw err;
         }
@@ -193,10 +201,11 @@ export class TaskRunner {
           const now = `${info.state.status}:${info.state.health ?? ""}`;
           if (now !== seen) {
             seen = now;
-            await this.observe(rec, info.id, dep.containerName);
+            await this.report.observe(rec, info.id, dep.containerName);
           }
         }
-        const state = !info && rec.containers[dep.containerName]?.stopped ? "never" : conditionState(dep.condition, info);
+        const state =
+          !info && rec.containers[dep.containerName]?.stopped ? "never" : conditionState(dep.condition, info);
         if (state === "met") break;
         const why = `DependencyConditionNotMet: container ${dep.containerName} did not reach ${dep.condition}`;
         if (state === "never") return why;
@@ -226,20 +235,27 @@ export class TaskRunner {
       if (info.state.status === "created" && !info.state.error && !cr.started && !cr.stopped) {
         await this.startCreated(rec, def.name, info.id, log);
       }
-      await this.observe(rec, info.id, def.name);
+      await this.report.observe(rec, info.id, def.name);
       return;
     }
     if (cr.started || cr.stopped) {
       // It ran before and is gone now: report it; ECS never restarts a task's container.
-      await this.reportAbsent(rec, def.name, "Container no longer exists on the host");
+      await this.report.reportAbsent(rec, def.name, "Container no longer exists on the host");
       return;
     }
-    const pull = await ensureImage(this.o.docker, def.image, this.o.imagePullBehavior, this.o.clock, log, this.o.signal);
+    const pull = await ensureImage(
+      this.o.docker,
+      def.image,
+      this.o.imagePullBehavior,
+      this.o.clock,
+      log,
+      this.o.signal,
+    );
     cr.pullStartedAt = pull.pullStartedAt;
     cr.pullStoppedAt = pull.pullStoppedAt;
     if (pull.error) {
       log.warn({ container: def.name, reason: pull.error }, "image unavailable");
-      await this.reportFailure(rec, def.name, pull.error);
+      await this.report.reportFailure(rec, def.name, pull.error);
       return;
     }
     let id: string;
@@ -256,14 +272,14 @@ export class TaskRunner {
       if (isDockerError(err, "retriable")) throw err;
       const text = err instanceof ContainerConfigError || isDockerError(err) ? err.message : String(err);
       log.warn({ container: def.name, err: text }, "container create failed");
-      await this.reportFailure(rec, def.name, `CannotCreateContainerError: ${text}`);
+      await this.report.reportFailure(rec, def.name, `CannotCreateContainerError: ${text}`);
       return;
     }
     cr.runtimeId = id;
-    await this.save(rec);
-    await this.observe(rec, id, def.name); // PENDING, with the pull times
+    await this.report.save(rec);
+    await this.report.observe(rec, id, def.name); // PENDING, with the pull times
     await this.startCreated(rec, def.name, id, log);
-    await this.observe(rec, id, def.name);
+    await this.report.observe(rec, id, def.name);
   }
 
   private async startCreated(rec: TaskRecord, name: string, id: string, log: Logger): Promise<void> {
@@ -271,12 +287,12 @@ export class TaskRunner {
     try {
       await this.o.docker.startContainer(id, { signal: this.o.signal });
       cr.started = true;
-      await this.save(rec);
+      await this.report.save(rec);
     } catch (err) {
       if (isDockerError(err, "retriable")) throw err;
       const text = err instanceof Error ? err.message : String(err);
       log.warn({ container: name, err: text }, "container start failed");
-      await this.reportFailure(rec, name, `CannotStartContainerError: ${text}`, id);
+      await this.report.reportFailure(rec, name, `CannotStartContainerError: ${text}`, id);
     }
   }
 
@@ -287,7 +303,7 @@ export class TaskRunner {
     const rec = await this.record(req.taskArn, req.taskId);
     if (!rec.stopRequested) {
       rec.stopRequested = true;
-      await this.save(rec);
+      await this.report.save(rec);
     }
     await this.o.publisher.publish({
       type: "TaskStoppingObserved",
@@ -304,101 +320,20 @@ export class TaskRunner {
     for (const name of order) {
       const c = existing.get(name);
       if (!c) {
-        await this.reportAbsent(rec, name);
+        await this.report.reportAbsent(rec, name);
         continue;
       }
       if (LIVE_STATES.has(c.state)) {
         const timeout = defs.find((d) => d.name === name)?.stopTimeout ?? this.o.stopTimeoutSeconds;
         await this.o.docker.stopContainer(c.id, timeout, { signal: this.o.signal });
       }
-      const obs = await this.observe(rec, c.id, name);
+      const obs = await this.report.observe(rec, c.id, name);
       // Never started: Docker leaves it "created"; for ECS it is STOPPED now.
       if (obs && obs.status !== "STOPPED") {
-        await this.publishStopped(rec, name, { runtimeId: c.id, reason: req.reason });
+        await this.report.publishStopped(rec, name, { runtimeId: c.id, reason: req.reason });
       }
     }
     await this.maybeCleanup(rec);
-  }
-
-  // ── observation ────────────────────────────────────────────────────────────────────────────
-
-  /** Inspects one container and publishes its state; returns what was published (undefined when gone). */
-  private async observe(rec: TaskRecord, id: string, name: string): Promise<ContainerObserved | undefined> {
-    const cr = containerRecord(rec, name);
-    let info: ContainerInfo;
-    try {
-      info = await this.o.docker.inspectContainer(id, { signal: this.o.signal });
-    } catch (err) {
-      if (!isDockerError(err, "not-found")) throw err;
-      if (!cr.stopped) await this.reportAbsent(rec, name, "Container was removed from the host");
-      return undefined;
-    }
-    if (!this.digests.has(info.imageId)) this.digests.set(info.imageId, await imageDigest(this.o.docker, info.imageId));
-    const obs = observeContainer(info, {
-      instanceId: this.o.instanceId,
-      taskArn: rec.taskArn,
-      containerName: name,
-      at: this.o.clock(),
-      imageDigest: this.digests.get(info.imageId),
-      pullStartedAt: cr.pullStartedAt,
-      pullStoppedAt: cr.pullStoppedAt,
-      definition: rec.spec?.containers.find((d) => d.name === name),
-    });
-    if (rec.attachment) {
-      obs.networkInterfaces = [
-        {
-          attachmentId: rec.attachment.attachmentId,
-          ...(rec.attachment.privateIPv4Address ? { privateIpv4Address: rec.attachment.privateIPv4Address } : {}),
-        },
-      ];
-    }
-    if (info.state.startedAt !== undefined && !cr.started) cr.started = true;
-    cr.runtimeId = info.id;
-    await this.o.publisher.publish(obs);
-    if (obs.status === "STOPPED") {
-      cr.stopped = obs;
-      await this.save(rec);
-    }
-    return obs;
-  }
-
-  private reportFailure(rec: TaskRecord, name: string, reason: string, runtimeId?: string): Promise<void> {
-    return this.publishStopped(rec, name, { reason, ...(runtimeId ? { runtimeId } : {}) });
-  }
-
-  /** The container does not exist: republish its last STOPPED fact, or report it STOPPED now. */
-  private async reportAbsent(rec: TaskRecord, name: string, reason?: string): Promise<void> {
-    const cr = rec.containers[name];
-    if (cr?.stopped) {
-      await this.o.publisher.publish(cr.stopped);
-      return;
-    }
-    await this.publishStopped(rec, name, {
-      ...(cr?.runtimeId ? { runtimeId: cr.runtimeId } : {}),
-      ...(reason && cr?.started ? { reason } : {}),
-    });
-  }
-
-  private async publishStopped(
-    rec: TaskRecord,
-    name: string,
-    extra: Pick<ContainerObserved, "runtimeId" | "reason">,
-  ): Promise<void> {
-    const cr = containerRecord(rec, name);
-    const obs: ContainerObserved = {
-      type: "ContainerObserved",
-      at: this.o.clock(),
-      instanceId: this.o.instanceId,
-      taskArn: rec.taskArn,
-      containerName: name,
-      status: "STOPPED",
-      ...extra,
-      ...(cr.pullStartedAt !== undefined ? { pullStartedAt: cr.pullStartedAt } : {}),
-      ...(cr.pullStoppedAt !== undefined ? { pullStoppedAt: cr.pullStoppedAt } : {}),
-    };
-    await this.o.publisher.publish(obs);
-    cr.stopped = obs;
-    await this.save(rec);
   }
 
   // ── cleanup ────────────────────────────────────────────────────────────────────────────────
@@ -413,7 +348,8 @@ export class TaskRunner {
     const names = new Set([...(rec.spec?.containers.map((d) => d.name) ?? []), ...existing.keys()]);
     for (const n of names) if (!rec.containers[n]?.stopped) return;
     for (const c of existing.values()) if (LIVE_STATES.has(c.state)) return;
-    for (const c of existing.values()) await this.o.docker.removeContainer(c.id, { force: true, signal: this.o.signal });
+    for (const c of existing.values())
+      await this.o.docker.removeContainer(c.id, { force: true, signal: this.o.signal });
     if (rec.spec) await this.resources.release(rec.spec);
     if (rec.attachment) {
       await this.o.publisher.publish({
@@ -426,7 +362,7 @@ export class TaskRunner {
       });
     }
     rec.removed = true;
-    await this.save(rec);
+    await this.report.save(rec);
     this.o.log.info({ taskArn: rec.taskArn, containers: existing.size }, "task cleaned up");
   }
 
@@ -439,11 +375,6 @@ export class TaskRunner {
       this.records.set(taskArn, rec);
     }
     return rec;
-  }
-
-  private save(rec: TaskRecord): Promise<void> {
-    rec.updatedAt = this.o.clock();
-    return this.o.store.saveTask(rec);
   }
 
   /** Forget a task entirely (the control plane no longer lists it and nothing of it is left). */
@@ -467,12 +398,4 @@ export class TaskRunner {
     }
     return out;
   }
-}
-
-function containerRecord(rec: TaskRecord, name: string): ContainerRecord {
-  const existing = rec.containers[name];
-  if (existing) return existing;
-  const created: ContainerRecord = {};
-  rec.containers[name] = created;
-  return created;
 }

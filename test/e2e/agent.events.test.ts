@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInbox } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerName, labels, LogsReply, LogStreamMessage } from "../../events/agent.ts";
+import { containerName, LogStreamMessage, LogsReply, labels } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
 import { type Agent, startAgent } from "../../services/agent/agent.ts";
 import { dockerodePort } from "../../services/agent/docker/dockerode.ts";

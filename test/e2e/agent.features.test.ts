@@ -24,7 +24,10 @@ const containersOfTask = (taskArn: string) =>
   docker.listContainers({ all: true, filters: { label: [`${labels.taskArn}=${taskArn}`] } });
 const indexOf = (pred: (o: Observation) => boolean) => driver.observations.findIndex(pred);
 const gone = (taskArn: string) =>
-  waitFor(async () => (await containersOfTask(taskArn)).length === 0, { timeoutMs: 20_000, what: `no container of ${taskArn}` });
+  waitFor(async () => (await containersOfTask(taskArn)).length === 0, {
+    timeoutMs: 20_000,
+    what: `no container of ${taskArn}`,
+  });
 
 beforeAll(async () => {
   driver = await startAgentDriver();
@@ -48,7 +51,11 @@ afterAll(async () => {
     await removeContainersByLabel(labels.cluster, driver.cluster);
     await removeNetworksByLabel(labels.cluster, driver.cluster);
   }
-  for (const v of sharedVolumes) await docker.getVolume(v).remove().catch(() => {});
+  for (const v of sharedVolumes)
+    await docker
+      .getVolume(v)
+      .remove()
+      .catch(() => {});
   await driver?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -81,7 +88,11 @@ describe("dependsOn and health checks", () => {
     const healthy = await driver.waitForContainer(spec.taskArn, "db", (o) => o.healthStatus === "HEALTHY");
     expect(healthy.status).toBe("RUNNING");
     await driver.waitForContainer(spec.taskArn, "app", (o) => o.status === "RUNNING");
-    const [db, migrate, app] = await Promise.all([inspect(spec.taskId, "db"), inspect(spec.taskId, "migrate"), inspect(spec.taskId, "app")]);
+    const [db, migrate, app] = await Promise.all([
+      inspect(spec.taskId, "db"),
+      inspect(spec.taskId, "migrate"),
+      inspect(spec.taskId, "app"),
+    ]);
     expect(db.Config.Healthcheck?.Test).toEqual(["CMD-SHELL", "test -f /tmp/ready"]);
     // Docker's own timestamps: migrate started after db was healthy, app after migrate exited 0.
     const lastHealthy = db.State.Health?.Log?.find((l) => l.ExitCode === 0);
@@ -91,8 +102,20 @@ describe("dependsOn and health checks", () => {
 
     await driver.stopTask(agent.instanceId, spec);
     await driver.waitForContainer(spec.taskArn, "db", (o) => o.status === "STOPPED");
-    const appStopped = indexOf((o) => o.type === "ContainerObserved" && o.taskArn === spec.taskArn && o.containerName === "app" && o.status === "STOPPED");
-    const dbStopped = indexOf((o) => o.type === "ContainerObserved" && o.taskArn === spec.taskArn && o.containerName === "db" && o.status === "STOPPED");
+    const appStopped = indexOf(
+      (o) =>
+        o.type === "ContainerObserved" &&
+        o.taskArn === spec.taskArn &&
+        o.containerName === "app" &&
+        o.status === "STOPPED",
+    );
+    const dbStopped = indexOf(
+      (o) =>
+        o.type === "ContainerObserved" &&
+        o.taskArn === spec.taskArn &&
+        o.containerName === "db" &&
+        o.status === "STOPPED",
+    );
     expect(appStopped).toBeGreaterThanOrEqual(0);
     expect(appStopped).toBeLessThan(dbStopped);
     await gone(spec.taskArn);
@@ -202,7 +225,10 @@ describe("container settings Docker really applied", () => {
     expect(c.HostConfig.Init).toBe(true);
     await driver.stopTask(agent.instanceId, spec);
 
-    const priv = taskSpec({ cluster: driver.cluster, containers: [{ name: "p", command: ["true"], privileged: true }] });
+    const priv = taskSpec({
+      cluster: driver.cluster,
+      containers: [{ name: "p", command: ["true"], privileged: true }],
+    });
     await driver.startTask(agent.instanceId, priv);
     const refused = await driver.waitForContainer(priv.taskArn, "p", (o) => o.status === "STOPPED");
     expect(refused.reason).toMatch(/^CannotCreateContainerError: privileged/);
@@ -241,14 +267,44 @@ describe("network modes", () => {
     await gone(spec.taskArn);
   });
 
+  it("links: a container reaches a linked one by its alias", async () => {
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [
+        { name: "web", command: ["sh", "-c", "echo linked > /tmp/index.html; httpd -f -p 8080 -h /tmp"] },
+        {
+          name: "client",
+          essential: false,
+          links: ["web:websrv"],
+          command: ["sh", "-c", "until wget -q -O /dev/null http://websrv:8080/index.html; do sleep 0.2; done"],
+        },
+      ],
+    });
+    await driver.startTask(agent.instanceId, spec);
+    const client = await driver.waitForContainer(spec.taskArn, "client", (o) => o.status === "STOPPED");
+    expect(client.exitCode).toBe(0);
+    await driver.stopTask(agent.instanceId, spec);
+    await gone(spec.taskArn);
+  });
+
   it("host and none", async () => {
     const port = await freePort();
     const host = taskSpec({
       cluster: driver.cluster,
       networkMode: "host",
-      containers: [{ name: "h", command: ["httpd", "-f", "-p", String(port)], portMappings: [{ containerPort: port, hostPort: port }] }],
+      containers: [
+        {
+          name: "h",
+          command: ["httpd", "-f", "-p", String(port)],
+          portMappings: [{ containerPort: port, hostPort: port }],
+        },
+      ],
     });
-    const none = taskSpec({ cluster: driver.cluster, networkMode: "none", containers: [{ name: "n", command: ["sleep", "300"] }] });
+    const none = taskSpec({
+      cluster: driver.cluster,
+      networkMode: "none",
+      containers: [{ name: "n", command: ["sleep", "300"] }],
+    });
     await driver.startTask(agent.instanceId, host);
     await driver.startTask(agent.instanceId, none);
     const h = await driver.waitForContainer(host.taskArn, "h", (o) => o.status === "RUNNING");
@@ -273,17 +329,28 @@ describe("network modes", () => {
       cluster: driver.cluster,
       networkMode: "awsvpc",
       containers: [
-        { name: "web", command: ["sh", "-c", "echo vpc > /tmp/index.html; httpd -f -p 8080 -h /tmp"], portMappings: [{ containerPort: 8080 }] },
+        {
+          name: "web",
+          command: ["sh", "-c", "echo vpc > /tmp/index.html; httpd -f -p 8080 -h /tmp"],
+          portMappings: [{ containerPort: 8080 }],
+        },
         {
           name: "client",
           essential: false,
-          command: ["sh", "-c", "until wget -q -O /tmp/got http://127.0.0.1:8080/index.html; do sleep 0.2; done; cat /tmp/got; exit 0"],
+          command: [
+            "sh",
+            "-c",
+            "until wget -q -O /tmp/got http://127.0.0.1:8080/index.html; do sleep 0.2; done; cat /tmp/got; exit 0",
+          ],
         },
       ],
     });
     await driver.startTask(agent.instanceId, spec);
     const attached = await waitFor(
-      () => driver.observations.find((o) => o.type === "TaskAttachmentObserved" && o.taskArn === spec.taskArn && o.status === "ATTACHED"),
+      () =>
+        driver.observations.find(
+          (o) => o.type === "TaskAttachmentObserved" && o.taskArn === spec.taskArn && o.status === "ATTACHED",
+        ),
       { timeoutMs: 20_000, what: "the task's attachment" },
     );
     if (attached.type !== "TaskAttachmentObserved") throw new Error("unreachable");
@@ -291,7 +358,9 @@ describe("network modes", () => {
     const client = await driver.waitForContainer(spec.taskArn, "client", (o) => o.status === "STOPPED");
     expect(client.exitCode).toBe(0); // reached web over the shared localhost
     const web = await driver.waitForContainer(spec.taskArn, "web", (o) => o.status === "RUNNING");
-    expect(web.networkInterfaces).toEqual([{ attachmentId: attached.attachmentId, privateIpv4Address: attached.privateIPv4Address }]);
+    expect(web.networkInterfaces).toEqual([
+      { attachmentId: attached.attachmentId, privateIpv4Address: attached.privateIPv4Address },
+    ]);
     const pause = await docker.getContainer(pauseContainerName(spec.taskId)).inspect();
     expect((await inspect(spec.taskId, "web")).HostConfig.NetworkMode).toBe(`container:${pause.Id}`);
     const body = await waitFor(
@@ -305,7 +374,10 @@ describe("network modes", () => {
 
     await driver.stopTask(agent.instanceId, spec);
     await waitFor(
-      () => driver.observations.find((o) => o.type === "TaskAttachmentObserved" && o.taskArn === spec.taskArn && o.status === "DETACHED"),
+      () =>
+        driver.observations.find(
+          (o) => o.type === "TaskAttachmentObserved" && o.taskArn === spec.taskArn && o.status === "DETACHED",
+        ),
       { timeoutMs: 20_000, what: "the attachment detached" },
     );
     await gone(spec.taskArn);
@@ -315,7 +387,10 @@ describe("network modes", () => {
 
 describe("per-task stats", () => {
   it("publishes TaskStatsObserved for a running task", async () => {
-    const spec = taskSpec({ cluster: driver.cluster, containers: [{ name: "s", command: ["sleep", "300"], memory: 32 }] });
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [{ name: "s", command: ["sleep", "300"], memory: 32 }],
+    });
     await driver.startTask(agent.instanceId, spec);
     await driver.waitForContainer(spec.taskArn, "s", (o) => o.status === "RUNNING");
     const stats = await waitFor(

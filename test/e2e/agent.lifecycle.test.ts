@@ -65,7 +65,13 @@ describe("agent registration and heartbeats", () => {
     const memory = reg?.totalResources.find((r) => r.name === "MEMORY");
     expect(cpu?.integerValue).toBe(1024 * info.NCPU);
     expect(memory?.integerValue).toBe(Math.floor(info.MemTotal / (1024 * 1024)));
-    expect(reg?.totalResources.find((r) => r.name === "PORTS")?.stringSetValue).toEqual(["22", "2375", "2376", "51678", "51679"]);
+    expect(reg?.totalResources.find((r) => r.name === "PORTS")?.stringSetValue).toEqual([
+      "22",
+      "2375",
+      "2376",
+      "51678",
+      "51679",
+    ]);
     const names = reg?.attributes.map((a) => a.name) ?? [];
     expect(reg?.attributes).toContainEqual({ name: "ecs.os-type", value: "linux" });
     expect(names).toContain("ecs.cpu-architecture");
@@ -139,7 +145,9 @@ describe("agent task lifecycle", () => {
     await driver.waitForContainer(spec.taskArn, "side", (o) => o.status === "STOPPED");
     // `sleep` as PID 1 ignores SIGTERM: stopTimeout (2 s) passes and SIGKILL ends it.
     expect(webStopped.exitCode).toBe(137);
-    const stopping = driver.observations.findIndex((o) => o.type === "TaskStoppingObserved" && o.taskArn === spec.taskArn);
+    const stopping = driver.observations.findIndex(
+      (o) => o.type === "TaskStoppingObserved" && o.taskArn === spec.taskArn,
+    );
     const firstStopped = driver.observations.findIndex(
       (o) => o.type === "ContainerObserved" && o.taskArn === spec.taskArn && o.status === "STOPPED",
     );
@@ -244,7 +252,10 @@ describe("agent restart (kill -9) and reconcile", () => {
     procData = mkdtempSync(join(tmpdir(), "berth-agent-kill-"));
     const before = driver.registrations.length;
     proc = spawnAgent();
-    const reg = await waitFor(() => driver.registrations[before], { timeoutMs: 30_000, what: "the child agent registering" });
+    const reg = await waitFor(() => driver.registrations[before], {
+      timeoutMs: 30_000,
+      what: "the child agent registering",
+    });
     const instanceId = reg.instanceId as string;
     // A container that exits 42 on SIGTERM, so a hand-made `docker stop` leaves a known exit code.
     const trap = ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 1; done"];
@@ -300,10 +311,16 @@ describe("agent restart (kill -9) and reconcile", () => {
       what: "the stopped task's container removed",
     });
     expect((await containersOfTask(done.taskArn)).length).toBe(0);
-    expect(driver.containerObservations(done.taskArn, "done").every((o) => o.status !== "RUNNING" || o.exitCode === undefined)).toBe(true);
+    expect(
+      driver
+        .containerObservations(done.taskArn, "done")
+        .every((o) => o.status !== "RUNNING" || o.exitCode === undefined),
+    ).toBe(true);
     const doneRuntimeIds = new Set(driver.containerObservations(done.taskArn, "done").map((o) => o.runtimeId));
     expect(doneRuntimeIds.size).toBe(1);
-    expect(driver.containerObservations(keep.taskArn, "keep").every((o) => o.runtimeId === keepRunning.runtimeId)).toBe(true);
+    expect(driver.containerObservations(keep.taskArn, "keep").every((o) => o.runtimeId === keepRunning.runtimeId)).toBe(
+      true,
+    );
 
     await driver.stopTask(instanceId, keep);
     await driver.waitForContainer(keep.taskArn, "keep", (o) => o.status === "STOPPED");

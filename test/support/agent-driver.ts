@@ -8,10 +8,10 @@ import {
   type Directive,
   Heartbeat,
   Observation,
-  RegisterRequest,
   type RegisterReply,
-  SyncRequest,
+  RegisterRequest,
   type SyncReply,
+  SyncRequest,
 } from "../../events/agent.ts";
 import { arns } from "../../events/arns.ts";
 import { buckets, consumers, heartbeatKey, streams, subjects } from "../../events/names.ts";
@@ -115,7 +115,9 @@ export async function startAgentDriver(opts: { region?: string; cluster?: string
   const containerObservations = (taskArn: string, container?: string) =>
     observations.filter(
       (o): o is ContainerObserved =>
-        o.type === "ContainerObserved" && o.taskArn === taskArn && (container === undefined || o.containerName === container),
+        o.type === "ContainerObserved" &&
+        o.taskArn === taskArn &&
+        (container === undefined || o.containerName === container),
     );
 
   const direct = async (instanceId: string, directive: Directive, msgID?: string) => {
@@ -149,14 +151,23 @@ export async function startAgentDriver(opts: { region?: string; cluster?: string
         containers: spec.containers.map((c) => c.name),
       }),
     containerObservations,
-    waitForContainer: (taskArn, container, match, timeoutMs = 30_000) =>
-      waitFor(() => containerObservations(taskArn, container).find(match), {
-        timeoutMs,
-        intervalMs: 50,
-        what: `an observation of ${container} in ${taskArn} (seen: ${JSON.stringify(
-          containerObservations(taskArn, container).map((o) => [o.status, o.exitCode, o.reason]),
-        )})`,
-      }),
+    async waitForContainer(taskArn, container, match, timeoutMs = 30_000) {
+      try {
+        return await waitFor(() => containerObservations(taskArn, container).find(match), {
+          timeoutMs,
+          intervalMs: 50,
+          what: `an observation of ${container} in ${taskArn}`,
+        });
+      } catch (err) {
+        const seen = containerObservations(taskArn, container).map((o) => [
+          o.status,
+          o.exitCode,
+          o.healthStatus,
+          o.reason,
+        ]);
+        throw new Error(`${(err as Error).message}; observations of ${container}: ${JSON.stringify(seen)}`);
+      }
+    },
     async lastHeartbeat(instanceId) {
       const e = await heartbeats.get(heartbeatKey(region, instanceId));
       return e?.value.length ? Heartbeat.parse(e.json()) : undefined;

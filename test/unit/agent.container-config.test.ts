@@ -3,8 +3,8 @@ import { labels } from "../../events/agent.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
 import {
-  ContainerConfigError,
   type ContainerConfigContext,
+  ContainerConfigError,
   containerConfig,
   DEFAULT_STOP_TIMEOUT_SECONDS,
   dockerVolumeName,
@@ -59,7 +59,11 @@ describe("containerConfig: process", () => {
   it.each([
     ["command", { command: ["sh", "-c", "exit 3"] }, { Cmd: ["sh", "-c", "exit 3"] }],
     ["entryPoint", { entryPoint: ["/bin/sh"] }, { Entrypoint: ["/bin/sh"] }],
-    ["environment", { environment: [{ name: "A", value: "1" }, { name: "B" }, { value: "x" }] }, { Env: ["A=1", "B="] }],
+    [
+      "environment",
+      { environment: [{ name: "A", value: "1" }, { name: "B" }, { value: "x" }] },
+      { Env: ["A=1", "B="] },
+    ],
     ["workingDirectory", { workingDirectory: "/srv" }, { WorkingDir: "/srv" }],
     ["user", { user: "1000:1000" }, { User: "1000:1000" }],
     ["hostname (bridge)", { hostname: "h1" }, { Hostname: "h1" }],
@@ -116,7 +120,12 @@ describe("containerConfig: resources (ECS agent on Linux)", () => {
 });
 
 describe("containerConfig: networking", () => {
-  const ports = { portMappings: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 53, protocol: "udp" as const }] };
+  const ports = {
+    portMappings: [
+      { containerPort: 80, hostPort: 8080 },
+      { containerPort: 53, protocol: "udp" as const },
+    ],
+  };
 
   it("bridge: static and dynamic host ports", () => {
     const r = config(ports);
@@ -135,7 +144,10 @@ describe("containerConfig: networking", () => {
   });
 
   it("links to the task's other containers by their Docker names (bridge only)", () => {
-    expect(config({ links: ["db", "cache:redis"] }).HostConfig.Links).toEqual(["berth-abc-db:db", "berth-abc-cache:redis"]);
+    expect(config({ links: ["db", "cache:redis"] }).HostConfig.Links).toEqual([
+      "berth-abc-db:db",
+      "berth-abc-cache:redis",
+    ]);
     expect(config({ links: ["db"] }, { networkMode: "host" }).HostConfig.Links).toBeUndefined();
   });
 
@@ -197,7 +209,9 @@ describe("containerConfig: health, storage, security", () => {
   });
 
   it("refuses a mount point of an undeclared volume", () => {
-    expect(() => config({ mountPoints: [{ sourceVolume: "nope", containerPath: "/x" }] })).toThrow(ContainerConfigError);
+    expect(() => config({ mountPoints: [{ sourceVolume: "nope", containerPath: "/x" }] })).toThrow(
+      ContainerConfigError,
+    );
   });
 
   it("ulimits, read-only root, log configuration, capabilities, init, shm, tmpfs", () => {

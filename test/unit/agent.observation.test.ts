@@ -35,7 +35,10 @@ describe("observeContainer", () => {
   });
 
   it("reports the exit code of a stopped container, and OOM kills with ECS's reason", () => {
-    expect(observeContainer(info({ status: "exited", exitCode: 3 }), ctx)).toMatchObject({ status: "STOPPED", exitCode: 3 });
+    expect(observeContainer(info({ status: "exited", exitCode: 3 }), ctx)).toMatchObject({
+      status: "STOPPED",
+      exitCode: 3,
+    });
     const oom = observeContainer(info({ status: "exited", exitCode: 137, oomKilled: true }), ctx);
     expect(oom).toMatchObject({ exitCode: 137, reason: OOM_REASON });
   });
@@ -50,7 +53,15 @@ describe("observeContainer", () => {
     const o = observeContainer(
       info(
         { health: "healthy" },
-        { ports: { "80/tcp": [{ hostIp: "0.0.0.0", hostPort: "49153" }, { hostIp: "::", hostPort: "49153" }], "81/tcp": null } },
+        {
+          ports: {
+            "80/tcp": [
+              { hostIp: "0.0.0.0", hostPort: "49153" },
+              { hostIp: "::", hostPort: "49153" },
+            ],
+            "81/tcp": null,
+          },
+        },
       ),
       ctx,
     );

@@ -118,7 +118,9 @@ export function dockerodePort(opts: DockerodeOptions = {}): DockerPort {
 
     info: (o) =>
       call("info", async () => {
-        const i = (await (docker.info as (o: object) => Promise<unknown>).call(docker, { abortSignal: signalOf(o) })) as RawInfo;
+        const i = (await (docker.info as (o: object) => Promise<unknown>).call(docker, {
+          abortSignal: signalOf(o),
+        })) as RawInfo;
         return {
           ncpu: i.NCPU,
           memTotalBytes: i.MemTotal,
@@ -133,8 +135,14 @@ export function dockerodePort(opts: DockerodeOptions = {}): DockerPort {
 
     version: (o) =>
       call("version", async () => {
-        const v = (await (docker.version as (o: object) => Promise<unknown>).call(docker, { abortSignal: signalOf(o) })) as RawVersion;
-        return { version: v.Version, apiVersion: v.ApiVersion, minApiVersion: v.MinAPIVersion ?? "1.12" } satisfies EngineVersion;
+        const v = (await (docker.version as (o: object) => Promise<unknown>).call(docker, {
+          abortSignal: signalOf(o),
+        })) as RawVersion;
+        return {
+          version: v.Version,
+          apiVersion: v.ApiVersion,
+          minApiVersion: v.MinAPIVersion ?? "1.12",
+        } satisfies EngineVersion;
       }),
 
     logs: (id, opts, onChunk, o) =>
@@ -249,12 +257,26 @@ async function ignoreStatus(status: number, fn: () => Promise<unknown>): Promise
   }
 }
 
-const RETRIABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOENT", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "EHOSTUNREACH"]);
+const RETRIABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOENT",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+]);
 
 /** Maps a dockerode / docker-modem / abort failure onto the port's three kinds. */
 export function classify(what: string, err: unknown): DockerError {
   if (err instanceof DockerError) return err;
-  const e = err as { statusCode?: number; json?: { message?: string } | null; message?: string; code?: string; name?: string };
+  const e = err as {
+    statusCode?: number;
+    json?: { message?: string } | null;
+    message?: string;
+    code?: string;
+    name?: string;
+  };
   // docker-modem prefixes the engine's text with "(HTTP code 500) server error - "; keep the engine's words.
   const text =
     (typeof e.json?.message === "string" ? e.json.message : undefined) ??

@@ -207,11 +207,7 @@ export interface DockerPort {
   ): Promise<void>;
   /** One stats sample (not streamed). */
   stats(id: string, o?: CallOptions): Promise<StatsSample>;
-  createNetwork(
-    name: string,
-    labels: Record<string, string>,
-    o?: CallOptions,
-  ): Promise<{ id: string }>;
+  createNetwork(name: string, labels: Record<string, string>, o?: CallOptions): Promise<{ id: string }>;
   removeNetwork(name: string, o?: CallOptions): Promise<void>;
   createVolume(
     req: { name: string; driver?: string; driverOpts?: Record<string, string>; labels: Record<string, string> },

@@ -1,0 +1,121 @@
+import type { ServiceCreated } from "../../events/service.events.ts";
+import { foldService } from "../../machines/service/service.decide.ts";
+import type { ServiceContext } from "../../machines/service/service.machine.ts";
+import { type Plan, type ReconcileInput, reconcile, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
+
+/**
+ * A tiny simulated world for the pure reconcile: tasks start (PENDING → RUNNING) and stop
+ * (→ STOPPED) when the world steps, so properties can run many reconcile rounds without I/O.
+ */
+export function serviceContext(desired: number, min = 100, max = 200, extra: Partial<ServiceCreated["settings"]> = {}): ServiceContext {
+  const created: ServiceCreated = {
+    type: "ServiceCreated",
+    at: 0,
+    serviceArn: "arn:aws:ecs:us-east-1:000000000000:service/c/svc",
+    serviceName: "svc",
+    clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
+    cluster: "c",
+    schedulingStrategy: "REPLICA",
+    deploymentController: "ECS",
+    settings: {
+      desiredCount: desired,
+      deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max },
+      placementConstraints: [],
+      placementStrategy: [],
+      enableECSManagedTags: false,
+      propagateTags: "NONE",
+      enableExecuteCommand: false,
+      loadBalancers: [],
+      serviceRegistries: [],
+      ...extra,
+    },
+    deployment: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" },
+    tags: [],
+  };
+  return foldService([created]).context;
+}
+
+export class World {
+  tasks: ServiceTaskView[] = [];
+  private n = 0;
+  now = 1_000;
+
+  constructor(public service: ServiceContext) {}
+
+  input(overrides: Partial<ReconcileInput> = {}): ReconcileInput {
+    return {
+      status: "ACTIVE",
+      service: this.service,
+      tasks: this.tasks,
+      pendingSlots: [],
+      drainingInstances: new Set(),
+      lostInstances: new Set(),
+      now: this.now,
+      newDeploymentId: `ecs-svc/rb${this.n}`,
+      ...overrides,
+    };
+  }
+
+  add(deploymentId: string, status: ServiceTaskView["lastStatus"] = "RUNNING"): ServiceTaskView {
+    const id = `t${++this.n}`;
+    const t: ServiceTaskView = {
+      taskArn: `arn:task/${id}`,
+      taskId: id,
+      deploymentId,
+      instanceId: `i${this.n % 3}`,
+      lastStatus: status,
+      desiredStatus: "RUNNING",
+      health: "UNKNOWN",
+      hasHealthCheck: false,
+      createdAt: this.now,
+      ...(status === "RUNNING" ? { startedAt: this.now } : {}),
+    };
+    this.tasks.push(t);
+    return t;
+  }
+
+  /** Applies a plan the way the shell would: new tasks PENDING, stop requests recorded. */
+  apply(plan: Plan) {
+    for (const p of plan.place) for (let i = 0; i < p.count; i++) this.add(p.deploymentId, "PENDING");
+    for (const s of plan.stop) {
+      const t = this.tasks.find((x) => x.taskArn === s.taskArn);
+      if (t) t.desiredStatus = "STOPPED";
+    }
+  }
+
+  /** Time passes: PENDING tasks start (or fail when `fail` says so), stop requests complete. */
+  step(fail: (t: ServiceTaskView) => boolean = () => false) {
+    this.now += 1_000;
+    for (const t of this.tasks) {
+      if (t.lastStatus === "STOPPED") continue;
+      if (t.desiredStatus === "STOPPED") {
+        t.lastStatus = "STOPPED";
+        t.stoppedAt = this.now;
+        t.stopCode ??= "ServiceSchedulerInitiated";
+      } else if (t.lastStatus === "PENDING") {
+        if (fail(t)) {
+          t.lastStatus = "STOPPED";
+          t.desiredStatus = "STOPPED";
+          t.stoppedAt = this.now;
+          t.stopCode = "TaskFailedToStart";
+        } else {
+          t.lastStatus = "RUNNING";
+          t.startedAt = this.now;
+        }
+      }
+    }
+  }
+
+  running(deploymentId?: string) {
+    return this.tasks.filter((t) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING" && (!deploymentId || t.deploymentId === deploymentId))
+      .length;
+  }
+
+  occupying() {
+    return this.tasks.filter((t) => t.lastStatus !== "STOPPED").length;
+  }
+}
+
+export function reconcileOnce(w: World, overrides: Partial<ReconcileInput> = {}): Plan {
+  return reconcile(w.input(overrides));
+}

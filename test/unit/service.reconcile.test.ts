@@ -1,0 +1,164 @@
+import { describe, expect, test } from "vitest";
+import type { DeploymentSpec } from "../../events/service.events.ts";
+import { breakerThreshold, failedTaskCount, reconcile, throttleUntil } from "../../machines/service/service.reconcile.ts";
+import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
+
+/** Adds a new PRIMARY deployment to the world's service, as UpdateService does. */
+function deploy(w: World, id: string, extra: Partial<DeploymentSpec> = {}) {
+  w.service = {
+    ...w.service,
+    deployments: [
+      { id, taskDefinition: `td:${id}`, launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: w.now, updatedAt: w.now, ...extra },
+      ...w.service.deployments,
+    ],
+  };
+}
+
+describe("service reconcile", () => {
+  test("a new service places its desired count", () => {
+    const w = new World(serviceContext(3));
+    expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 3 }]);
+  });
+
+  test("a stopped task is replaced; running extras are stopped, PENDING ones first", () => {
+    const w = new World(serviceContext(2));
+    w.add("ecs-svc/1");
+    const stopped = w.add("ecs-svc/1");
+    stopped.lastStatus = "STOPPED";
+    expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+    const v = new World(serviceContext(1));
+    v.add("ecs-svc/1");
+    const pending = v.add("ecs-svc/1", "PENDING");
+    expect(reconcileOnce(v).stop.map((s) => s.taskArn)).toEqual([pending.taskArn]);
+  });
+
+  test("ECS's bound examples: desired 4, min 50 may stop 2 first; desired 2, min 75 can stop none of the old", () => {
+    const w = new World(serviceContext(4, 50, 100));
+    for (let i = 0; i < 4; i++) w.add("ecs-svc/1");
+    deploy(w, "ecs-svc/2");
+    const plan = reconcileOnce(w);
+    expect(plan.place).toEqual([]); // max 100: no room until old tasks go
+    expect(plan.stop).toHaveLength(2);
+
+    const v = new World(serviceContext(2, 75, 100));
+    v.add("ecs-svc/1");
+    v.add("ecs-svc/1");
+    deploy(v, "ecs-svc/2");
+    const stuck = reconcileOnce(v);
+    expect(stuck.stop).toHaveLength(0);
+    expect(stuck.place).toHaveLength(0);
+    expect(stuck.messages.map((m) => m.key)).toContain("deployment-config");
+  });
+
+  test("desired 4, max 200 may start 4 new before stopping old", () => {
+    const w = new World(serviceContext(4, 100, 200));
+    for (let i = 0; i < 4; i++) w.add("ecs-svc/1");
+    deploy(w, "ecs-svc/2");
+    const plan = reconcileOnce(w);
+    expect(plan.place).toEqual([{ deploymentId: "ecs-svc/2", count: 4 }]);
+    expect(plan.stop).toHaveLength(0);
+  });
+
+  test("the rollout completes once the new deployment is healthy at full count, and the old one is retired", () => {
+    const w = new World(serviceContext(2));
+    w.service = { ...w.service, deployments: [{ ...w.service.deployments[0]!, rolloutState: "COMPLETED" }] };
+    w.add("ecs-svc/1");
+    w.add("ecs-svc/1");
+    deploy(w, "ecs-svc/2");
+    for (let round = 0; round < 10; round++) {
+      const plan = reconcileOnce(w);
+      if (plan.rollout.some((r) => r.rolloutState === "COMPLETED")) {
+        expect(plan.retire).toEqual(["ecs-svc/1"]);
+        expect(w.running("ecs-svc/2")).toBe(2);
+        return;
+      }
+      w.apply(plan);
+      w.step();
+    }
+    throw new Error("rollout never completed");
+  });
+
+  test("unhealthy tasks are stopped after the grace period, not before", () => {
+    const w = new World(serviceContext(1, 100, 200, { healthCheckGracePeriodSeconds: 60 }));
+    const t = w.add("ecs-svc/1");
+    t.hasHealthCheck = true;
+    t.health = "UNHEALTHY";
+    expect(reconcileOnce(w).stop).toHaveLength(0);
+    w.now += 61_000;
+    expect(reconcileOnce(w).stop.map((s) => s.reason)).toEqual(["Task failed container health checks"]);
+  });
+
+  test("tasks on a lost instance are written off and replaced", () => {
+    const w = new World(serviceContext(1));
+    const t = w.add("ecs-svc/1");
+    const plan = reconcileOnce(w, { lostInstances: new Set([t.instanceId!]), drainingInstances: new Set([t.instanceId!]) });
+    expect(plan.stop.map((s) => s.taskArn)).toEqual([t.taskArn]);
+    expect(plan.place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+  });
+
+  test("draining: replacements start first within maximumPercent, then the drained task stops", () => {
+    const w = new World(serviceContext(2, 100, 200));
+    const a = w.add("ecs-svc/1");
+    w.add("ecs-svc/1");
+    const draining = new Set([a.instanceId!]);
+    const first = reconcileOnce(w, { drainingInstances: draining });
+    expect(first.place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+    expect(first.stop).toHaveLength(0);
+  });
+
+  test("circuit breaker: threshold as ECS computes it, then FAILED with a rollback to the last completed deployment", () => {
+    expect(breakerThreshold(1)).toBe(3);
+    expect(breakerThreshold(25)).toBe(13);
+    expect(breakerThreshold(800)).toBe(200);
+    expect(breakerThreshold(10, { type: "COUNT", value: 2 })).toBe(2);
+    const w = new World(serviceContext(2, 100, 200, { deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } } }));
+    w.service = { ...w.service, lastCompleted: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" } };
+    deploy(w, "ecs-svc/2");
+    for (let i = 0; i < 3; i++) {
+      const t = w.add("ecs-svc/2");
+      t.lastStatus = "STOPPED";
+      t.stopCode = "EssentialContainerExited";
+      t.stoppedAt = w.now;
+    }
+    expect(failedTaskCount({ id: "ecs-svc/2" }, w.tasks, w.now)).toBe(3);
+    const plan = reconcileOnce(w);
+    expect(plan.rollout).toEqual([
+      expect.objectContaining({ deploymentId: "ecs-svc/2", rolloutState: "FAILED", rollback: expect.objectContaining({ taskDefinition: "td:1", rollbackOf: "ecs-svc/2" }) }),
+    ]);
+  });
+
+  test("launch throttle: after 3 tasks failed to start, the next launch waits, doubling", () => {
+    const w = new World(serviceContext(1));
+    for (let i = 0; i < 3; i++) {
+      const t = w.add("ecs-svc/1", "PENDING");
+      t.lastStatus = "STOPPED";
+      t.stoppedAt = w.now;
+      t.stopCode = "TaskFailedToStart";
+    }
+    const until = throttleUntil(w.tasks, w.now);
+    expect(until).toBe(w.now + 5_000);
+    const plan = reconcileOnce(w);
+    expect(plan.place).toEqual([]);
+    expect(plan.retryAt).toBe(until);
+    expect(plan.messages[0]?.message).toMatch(/unable to consistently start tasks successfully/);
+    expect(throttleUntil(w.tasks, w.now + 6_000)).toBeUndefined();
+  });
+
+  test("a draining service stops everything and is drained when nothing occupies it", () => {
+    const w = new World(serviceContext(2));
+    w.add("ecs-svc/1");
+    expect(reconcile(w.input({ status: "DRAINING" })).stop).toHaveLength(1);
+    w.tasks[0]!.lastStatus = "STOPPED";
+    expect(reconcile(w.input({ status: "DRAINING" })).drained).toBe(true);
+  });
+
+  test("DAEMON: one task per eligible instance, extras and ineligible ones stopped", () => {
+    const svc = { ...serviceContext(0), schedulingStrategy: "DAEMON" as const };
+    const w = new World(svc);
+    const t = w.add("ecs-svc/1");
+    t.instanceId = "gone";
+    const plan = reconcileOnce(w, { daemonInstances: ["a", "b"] });
+    expect(plan.place).toEqual([{ deploymentId: "ecs-svc/1", count: 2, instanceIds: ["a", "b"] }]);
+    expect(plan.stop.map((s) => s.taskArn)).toEqual([t.taskArn]);
+  });
+});
