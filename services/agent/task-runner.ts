@@ -363,6 +363,8 @@ export class TaskRunner {
     }
     rec.removed = true;
     await this.report.save(rec);
+    // The record stays on disk (a redelivered StartTask must still find it); memory holds live tasks only.
+    this.records.delete(rec.taskArn);
     this.o.log.info({ taskArn: rec.taskArn, containers: existing.size }, "task cleaned up");
   }
 
