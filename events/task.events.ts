@@ -164,6 +164,17 @@ export const TaskTagsChanged = z.object({
   tags: z.array(Tag),
 });
 
+/**
+ * UpdateTaskProtection (service tasks): scale-in protection on or off. `expiresAt` is when it
+ * lapses; from then on the task reads as unprotected without another event (a deadline is a fact).
+ */
+export const TaskProtectionChanged = z.object({
+  type: z.literal("TaskProtectionChanged"),
+  at: Millis,
+  protectionEnabled: z.boolean(),
+  expiresAt: Millis.optional(),
+});
+
 export const TaskEvent = z.discriminatedUnion("type", [
   TaskCreated,
   TaskContainerChanged,
@@ -174,6 +185,7 @@ export const TaskEvent = z.discriminatedUnion("type", [
   TaskStopping,
   TaskStopped,
   TaskTagsChanged,
+  TaskProtectionChanged,
 ]);
 export type TaskEvent = z.infer<typeof TaskEvent>;
 export type TaskCreated = z.infer<typeof TaskCreated>;

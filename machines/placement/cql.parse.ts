@@ -175,7 +175,7 @@ class Parser extends Scanner {
         `expected an operator after '${subject}' (==, !=, >, >=, <, <=, exists, !exists, in, !in, =~, !~ or their word forms), found ${this.found(at)}`,
         at,
       );
-    return op as Operator;
+    return op;
   }
 
   private argument(subject: Subject, op: Operator, word: string): Argument {
@@ -192,7 +192,7 @@ class Parser extends Scanner {
           `invalid regular expression: ${compiled.message}`,
           pattern.quoted ? at + 1 + compiled.at : at + compiled.at,
         );
-      return compiled.ok ? { kind: "regex", regex: compiled.regex } : { kind: "none" };
+      return { kind: "regex", regex: compiled.regex };
     }
     if (this.peek() === "[") this.fail(`a list [a, b] is only allowed after in or !in, not after '${op}' (${word})`);
     return this.typed(subject, this.value(op, false).text, at).arg;
@@ -204,7 +204,7 @@ class Parser extends Scanner {
       case "agentVersion": {
         const version = parseVersion(text);
         if (!version) this.fail(`agentVersion compares with a version such as 1.14.5, not '${text}'`, at);
-        return { text, arg: { kind: "version", version: version ?? [] } };
+        return { text, arg: { kind: "version", version } };
       }
       case "registeredAt": {
         const ms = parseTimestamp(text);
@@ -213,7 +213,7 @@ class Parser extends Scanner {
             `registeredAt takes a date such as 2018-06-18, 2018-06-18T22:28:28, 2018-06-18T22:28:28Z or 2018-06-18T22:28:28+00:00, not '${text}'`,
             at,
           );
-        return { text, arg: { kind: "time", at: ms ?? 0 } };
+        return { text, arg: { kind: "time", at: ms } };
       }
       case "runningTasksCount":
         if (!/^\d{1,9}$/.test(text)) this.fail(`runningTasksCount compares with a whole number, not '${text}'`, at);

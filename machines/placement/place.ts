@@ -18,8 +18,9 @@ import type { DemandBatch, InstanceView, PlacementResult, PlaceOptions, TaskDema
  * that private copy is charged, so a batch never overcommits CPU, memory or ports and later
  * tasks see earlier ones (spread counts, distinctInstance, task:group, runningTasksCount).
  *
- * Cost: O(tasks × instances × filters) with no allocation per candidate; memberOf expressions
- * that placement cannot change are answered once per instance and demand.
+ * Cost: O(tasks × instances) with no allocation per candidate: filters that placement cannot
+ * change are answered once per demand and instance (filters.ts), group counts are kept in a
+ * Tally, and a demand that failed is not rescanned until something is placed.
  */
 export function place(
   demands: readonly TaskDemand[] | DemandBatch,

@@ -11,7 +11,7 @@ import type { InstanceView } from "./types.ts";
  * then to the lowest ARN, so the result never depends on input order.
  */
 
-/** Lower is better. Reads the working instance views, so it sees tasks placed earlier in the batch. */
+/** Lower is better. Reads the working state (views, tally), so it sees tasks placed earlier in the batch. */
 export type Score = (slot: number) => number;
 export type Ranker = { kind: "score"; why: string; score: Score } | { kind: "random" };
 

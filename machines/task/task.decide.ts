@@ -16,7 +16,8 @@ export type TaskCommand =
   | { type: "ObserveTaskStopping"; at: number }
   | { type: "ObserveAttachment"; at: number; attachments: Attachment[] }
   | { type: "TagTask"; at: number; tags: Tag[] }
-  | { type: "UntagTask"; at: number; tagKeys: string[] };
+  | { type: "UntagTask"; at: number; tagKeys: string[] }
+  | { type: "SetProtection"; at: number; enabled: boolean; expiresAt?: number };
 
 export const ESSENTIAL_EXITED = "Essential container in task exited";
 
@@ -82,6 +83,19 @@ export function decideTask(command: TaskCommand, snapshot: TaskSnapshot): Decisi
       if (snapshot.value === "NEW") return reject("ResourceNotFoundException", "The specified task was not found.");
       const tags = removeTags(snapshot.context.tags, command.tagKeys);
       return accept({ type: "TaskTagsChanged", at: command.at, tags });
+    }
+
+    case "SetProtection": {
+      if (snapshot.value === "NEW") return reject("ResourceNotFoundException", "The specified task was not found.");
+      // Only service tasks that are still wanted can be protected from scale-in (ECS: TASK_NOT_VALID).
+      if (!snapshot.context.group.startsWith("service:") || snapshot.context.desiredStatus !== "RUNNING")
+        return reject("InvalidParameterException", "TASK_NOT_VALID");
+      return accept({
+        type: "TaskProtectionChanged",
+        at: command.at,
+        protectionEnabled: command.enabled,
+        ...(command.enabled && command.expiresAt !== undefined ? { expiresAt: command.expiresAt } : {}),
+      });
     }
 
     default:

@@ -83,6 +83,8 @@ export interface TaskContext {
   attachments: Attachment[];
   reservation: Reservation;
   spec: TaskRuntimeSpec;
+  /** Scale-in protection (UpdateTaskProtection); it lapses at `expiresAt`. */
+  protection?: { enabled: boolean; expiresAt?: number };
 }
 
 const EMPTY: TaskContext = {
@@ -239,6 +241,10 @@ export const taskMachine = setup({
       };
     }),
     tags: assign(({ event }) => ({ tags: (event as E<"TaskTagsChanged">).tags })),
+    protection: assign(({ event }) => {
+      const e = event as E<"TaskProtectionChanged">;
+      return { protection: { enabled: e.protectionEnabled, ...(e.expiresAt !== undefined ? { expiresAt: e.expiresAt } : {}) } };
+    }),
     // Intents: no-ops inside the machine; the shell executes them when it sees them returned by
     // transition() for a live (not replayed) event.
     startOnAgent: () => {},
@@ -250,6 +256,7 @@ export const taskMachine = setup({
   context: EMPTY,
   on: {
     TaskTagsChanged: { actions: "tags" },
+    TaskProtectionChanged: { actions: "protection" },
   },
   states: {
     NEW: {

@@ -14,6 +14,8 @@ export interface ApiServices {
   log: Logger;
   /** Serialises placement per cluster inside this process. */
   placementLock: KeyedQueue;
+  /** Told about every placement batch (metrics): tasks placed, failure reasons, time taken. */
+  onPlacement?: (outcome: { launchType: string; placed: number; failures: string[]; ms: number }) => void;
 }
 
 export interface Ids {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { StoreUnavailableError } from "../store/event-store.ts";
+import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
 import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
@@ -24,6 +25,8 @@ export interface ApiServerOptions {
   routes?: HttpRoute[];
   /** Called for every ECS request with its action, error code (if any) and duration. */
   observe?: (action: string, code: string | undefined, ms: number) => void;
+  /** SigV4 authentication and policy authorization; without it the API is open (development mode). */
+  auth?: ApiAuth;
 }
 
 /**
@@ -34,6 +37,11 @@ export interface ApiServerOptions {
  * never dies of one request.
  */
 export function createApiServer(opts: ApiServerOptions): Server {
+  if (!opts.auth) {
+    opts.log.warn(
+      "open development mode: no credentials configured, so every ECS API request is accepted unsigned (set --credentials or BERTH_CREDENTIALS_FILE to require SigV4)",
+    );
+  }
   return createServer((req, res) => {
     void serve(opts, req, res).catch((err) => {
       opts.log.error({ err }, "request failed outside the handler");
@@ -57,20 +65,25 @@ async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerRe
   let code: string | undefined;
   try {
     const body = await readBody(req);
+    // Authentication comes first: an unsigned caller learns nothing, not even which operations exist.
+    const identity = opts.auth?.authenticate(req, body);
     const handler = opts.handlers[action];
     if (!handler) {
       if (ECS_OPERATIONS.has(action))
         throw new EcsError("UnsupportedFeatureException", `${action} is not supported by Berth.`);
       throw new EcsError("UnknownOperationException", target ? `Unknown operation ${target}.` : "Missing X-Amz-Target header.");
     }
-    const input = parseJson(body);
-    const region = regionOf(req) ?? opts.defaultRegion;
+    const input = parseJson(body.toString("utf8"));
+    const region = identity?.region ?? regionOf(req) ?? opts.defaultRegion;
+    const scope = { region, account: opts.services.account };
+    if (identity) opts.auth?.authorize(identity, action, input, scope, opts.services);
     const ctx: RequestContext = {
       region,
-      scope: { region, account: opts.services.account },
+      scope,
       requestId,
       now: opts.services.clock(),
       log: opts.log.child({ action, requestId }),
+      ...(identity ? { principal: identity.principal } : {}),
     };
     const out = await handler(input, ctx, opts.services);
     send(res, requestId, 200, out ?? {});
@@ -106,7 +119,7 @@ function parseJson(body: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -119,7 +132,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -10,6 +10,8 @@ export interface CommandSpec {
   options: NonNullable<ParseArgsConfig["options"]>;
   /** One line per option, shown by --help. */
   help: [string, string][];
+  /** Example invocations, shown by --help after the options. */
+  examples?: string[];
   allowPositionals?: boolean;
   run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number | undefined>;
 }
@@ -30,7 +32,8 @@ export function parse(spec: CommandSpec, argv: string[]) {
 export function helpText(spec: CommandSpec): string {
   const width = Math.max(...spec.help.map(([flag]) => flag.length), 10);
   const lines = spec.help.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`);
-  return [`berth ${spec.name} — ${spec.summary}`, "", `Usage: ${spec.usage}`, "", "Options:", ...lines, `  ${"-h, --help".padEnd(width)}  Show this help.`].join("\n");
+  const examples = spec.examples?.length ? ["", "Examples:", ...spec.examples.map((e) => `  ${e}`)] : [];
+  return [`berth ${spec.name} — ${spec.summary}`, "", `Usage: ${spec.usage}`, "", "Options:", ...lines, `  ${"-h, --help".padEnd(width)}  Show this help.`, ...examples].join("\n");
 }
 
 export const env = (name: string, fallback: string) => process.env[name] ?? fallback;

@@ -4,18 +4,22 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buckets, consumers, streams } from "../../events/names.ts";
+import type { ApiAuth } from "../api/auth/authenticator.ts";
 import type { ApiServices, Handler, Ids } from "../api/context.ts";
 import { ecsHandlers } from "../api/handlers/index.ts";
 import { createApiServer, type HttpRoute } from "../api/server.ts";
-import { EventStore } from "../store/event-store.ts";
+import { consoleRoutes } from "../console/routes.ts";
+import type { EventStore } from "../store/event-store.ts";
 import { LogFollower } from "../store/log-follower.ts";
 import { ensureStreams } from "../store/topology.ts";
 import { Lease } from "../scheduler/lease.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
+import { EcsEventPublisher } from "./ecs-events.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
+import { MeasuredEventStore, Metrics } from "./metrics.ts";
 import { ReadModel } from "./read-model.ts";
 import { Reactor } from "./reactor.ts";
 
@@ -37,6 +41,8 @@ export interface ControlPlaneOptions {
   /** Extra HTTP routes (console, metrics) added by the entry point. */
   routes?: (cp: ControlPlaneParts) => HttpRoute[];
   handlers?: Record<string, Handler>;
+  /** SigV4 + policies for the ECS API; without it the API runs in open development mode. */
+  auth?: ApiAuth;
 }
 
 export interface ControlPlaneParts {
@@ -44,7 +50,11 @@ export interface ControlPlaneParts {
   services: ApiServices;
   store: EventStore;
   follower: LogFollower;
+  /** Calls `listener` after each event is folded into the read model, in log order; returns an unsubscribe. */
+  onFolded(listener: FoldListener): () => void;
 }
+
+export type FoldListener = (m: { seq: number; subject: string; data: Uint8Array }) => void;
 
 export interface ControlPlane extends ControlPlaneParts {
   url: string;
@@ -76,14 +86,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
 
   const model = new ReadModel(log.child({ component: "read-model" }));
-  const store = new EventStore(js, jsm, log.child({ component: "store" }));
   let reactor: Reactor | undefined;
   let scheduler: Scheduler | undefined;
   let lease: Lease | undefined;
+  const leading = () => lease?.held() ?? false;
+  const metrics = new Metrics({ model, seq: () => follower.seq, leading });
+  const store = new MeasuredEventStore(metrics, js, jsm, log.child({ component: "store" }));
+  const ecsEvents = new EcsEventPublisher({ nc, model, account, leading, log: log.child({ component: "ecs-events" }), published: metrics.ecsEventPublished });
+  const foldListeners = new Set<FoldListener>();
   const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
+    const emitEcsEvents = ecsEvents.capture(m.seq, m.subject);
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
     scheduler?.notify(m.subject, model.lastEventId(m.subject));
+    emitEcsEvents?.(m.data);
+    for (const listener of foldListeners) listener(m);
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
   const ids = opts.ids ?? randomIds;
@@ -96,6 +113,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await follower.start(1);
   await follower.waitFor(head, 600_000);
   log.info({ events: head, ms: Math.round(performance.now() - replayStarted) }, "read model rebuilt from the log");
+  ecsEvents.goLive(head);
 
   // Heartbeats: the watch delivers every current value first, then updates.
   const lastBeat = new Map<string, number>();
@@ -107,6 +125,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       try {
         const value = e.json<{ at: number; instanceId: string }>();
         lastBeat.set(e.key, value.at);
+        metrics.heartbeat(region as string);
         await gateway.heartbeat(region as string, value);
       } catch (err) {
         log.warn({ err, key: e.key }, "bad heartbeat ignored");
@@ -153,8 +172,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     account,
     log,
     placementLock: new KeyedQueue(),
+    onPlacement: metrics.observePlacement,
   };
-  const parts: ControlPlaneParts = { model, services, store, follower };
+  const onFolded = (listener: FoldListener) => {
+    foldListeners.add(listener);
+    return () => void foldListeners.delete(listener);
+  };
+  const parts: ControlPlaneParts = { model, services, store, follower, onFolded };
 
   // One scheduler per region set: the lease holder reconciles services; the others serve the API.
   const holder = `${process.pid}-${ids.hex32().slice(0, 8)}`;
@@ -177,7 +201,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     handlers: opts.handlers ?? ecsHandlers,
     defaultRegion: opts.defaultRegion ?? "us-east-1",
     log: log.child({ component: "api" }),
-    routes: [health, ...(opts.routes?.(parts) ?? [])],
+    routes: [health, metrics.route(log), ...consoleRoutes(parts, log.child({ component: "console" })), ...(opts.routes?.(parts) ?? [])],
+    observe: metrics.observeRequest,
+    ...(opts.auth ? { auth: opts.auth } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -43,6 +43,7 @@ export async function placeTasks<T>(
   req: PlacementRequest<T>,
 ): Promise<{ tasks: T[]; failures: { arn: string; reason: string; detail?: string }[] }> {
   return s.placementLock.run(cluster.subject, async () => {
+    const started = performance.now();
     const instances = instanceViews(s.model, cluster.subject);
     if (!req.allowEmptyCluster && req.launchType === "EC2" && !instances.some((i) => i.status === "ACTIVE" || i.status === "DRAINING"))
       throw invalid("No Container Instances were found in your cluster.");
@@ -72,6 +73,7 @@ export async function placeTasks<T>(
     });
     if (placed.length > 0) await req.record?.(placed.map((p) => p.placement));
     const tasks = await Promise.all(placed.map((p, n) => req.create(n, p.placement)));
+    s.onPlacement?.({ launchType: req.launchType, placed: tasks.length, failures: failures.map((f) => f.reason), ms: performance.now() - started });
     return { tasks, failures };
   });
 }

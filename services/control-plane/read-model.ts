@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AccountEvent } from "../../events/account.events.ts";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
@@ -6,6 +7,7 @@ import type { ServiceEvent } from "../../events/service.events.ts";
 import { parseEventSubject, subjects } from "../../events/names.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
+import { type AccountSnapshot, evolveAccount, initialAccount } from "../../machines/account/account.decide.ts";
 import { type ClusterSnapshot, evolveCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { evolveService, initialService, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
@@ -43,7 +45,7 @@ export interface Usage {
   tasks: number;
 }
 
-const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance", "service"]);
+const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance", "service", "account"]);
 
 /** Service tasks carry the group `service:<name>` (ECS's convention). */
 export const SERVICE_GROUP_PREFIX = "service:";
@@ -62,6 +64,8 @@ export class ReadModel {
   readonly tasks = new Map<string, Agg<TaskSnapshot>>();
   readonly instances = new Map<string, Agg<InstanceSnapshot>>();
   readonly services = new Map<string, Agg<ServiceSnapshot>>();
+  /** Account settings and capacity providers, one aggregate per region (subjects.account). */
+  readonly accounts = new Map<string, Agg<AccountSnapshot>>();
 
   /** cluster subject → task subjects (every task ever created in it, STOPPED included). */
   readonly tasksByCluster = new Map<string, Set<string>>();
@@ -127,6 +131,9 @@ export class ReadModel {
       }
       case "task":
         return this.applyTask(region, parsed.ids, subject, seq, env);
+      case "account":
+        this.fold(this.accounts, subject, region, seq, env, initialAccount, (s) => evolveAccount(s, env.data as unknown as AccountEvent));
+        return [];
       default:
         return this.skip(seq, subject, "unknown aggregate kind");
     }

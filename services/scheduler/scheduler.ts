@@ -361,6 +361,9 @@ export function unplacedMessage(service: string, failure: Pick<PlacementFailure,
       return `${head} ${closest} is missing an attribute required by your task. ${TROUBLESHOOTING}`;
     case "AGENT":
       return `${head} ${closest} encountered error "AGENT". ${TROUBLESHOOTING}`;
+    case "MemberOf placement constraint unsatisfied.":
+    case "DistinctInstance placement constraint unsatisfied.":
+      return `${head} ${closest} encountered error "${failure.reason}". ${TROUBLESHOOTING}`;
     default:
       return `${head} Reason: ${failure.reason === "NO ACTIVE INSTANCES" ? "No Container Instances were found in your cluster." : failure.reason} ${TROUBLESHOOTING}`;
   }

@@ -86,6 +86,27 @@ describe("agent Docker event stream", () => {
   });
 });
 
+describe("agent and a NATS outage", () => {
+  it("keeps a fact that happened while NATS was down and stores it once NATS is back", async () => {
+    const trap = ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 1; done"];
+    const spec = taskSpec({ cluster: driver.cluster, containers: [{ name: "n", command: trap }] });
+    await driver.startTask(agent.instanceId, spec);
+    await driver.waitForContainer(spec.taskArn, "n", (o) => o.status === "RUNNING");
+
+    await driver.nats.kill9();
+    await docker.getContainer(containerName(spec.taskId, "n")).stop({ t: 10 });
+    await driver.nats.restart();
+    const stopped = await driver.waitForContainer(spec.taskArn, "n", (o) => o.status === "STOPPED", 45_000);
+    expect(stopped.exitCode).toBe(42);
+    await waitFor(
+      async () =>
+        (await docker.listContainers({ all: true, filters: { label: [`${labels.taskArn}=${spec.taskArn}`] } }))
+          .length === 0,
+      { timeoutMs: 20_000, what: "the task removed once its STOPPED fact was stored" },
+    );
+  });
+});
+
 describe("agent logs", () => {
   it("answers with a container's stdout and stderr, and follows a container until it stops", async () => {
     const spec = taskSpec({

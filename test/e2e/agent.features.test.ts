@@ -121,6 +121,24 @@ describe("dependsOn and health checks", () => {
     await gone(spec.taskArn);
   });
 
+  it("reports a failing health check as UNHEALTHY", async () => {
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [
+        {
+          name: "sick",
+          command: ["sleep", "300"],
+          healthCheck: { command: ["CMD", "false"], interval: 1, timeout: 1, retries: 1 },
+        },
+      ],
+    });
+    await driver.startTask(agent.instanceId, spec);
+    const sick = await driver.waitForContainer(spec.taskArn, "sick", (o) => o.healthStatus === "UNHEALTHY");
+    expect(sick.status).toBe("RUNNING"); // a standalone task keeps running; replacing it is the control plane's call
+    await driver.stopTask(agent.instanceId, spec);
+    await gone(spec.taskArn);
+  });
+
   it("does not start a container whose SUCCESS dependency failed", async () => {
     const spec = taskSpec({
       cluster: driver.cluster,

@@ -199,6 +199,17 @@ describe("agent task lifecycle", () => {
     await driver.waitForContainer(spec.taskArn, "only", (o) => o.status === "STOPPED");
   });
 
+  it("reports an OOM kill with ECS's reason and exit code 137", async () => {
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [{ name: "hog", memory: 16, command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"] }],
+    });
+    await driver.startTask(agent.instanceId, spec);
+    const stopped = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+    expect(stopped.exitCode).toBe(137);
+    expect(stopped.reason).toBe("OutOfMemoryError: Container killed due to memory usage");
+  });
+
   it("reports CannotPullContainerError when the image is neither pullable nor cached", async () => {
     const spec = taskSpec({
       cluster: driver.cluster,
@@ -262,7 +273,9 @@ describe("agent restart (kill -9) and reconcile", () => {
     const keep = taskSpec({ cluster: driver.cluster, containers: [{ name: "keep", command: ["sleep", "300"] }] });
     const lost = taskSpec({ cluster: driver.cluster, containers: [{ name: "lost", command: trap }] });
     const done = taskSpec({ cluster: driver.cluster, containers: [{ name: "done", command: ["sh", "-c", "exit 3"] }] });
-    for (const t of [keep, lost, done]) await driver.startTask(instanceId, t);
+    const unwanted = taskSpec({ cluster: driver.cluster, containers: [{ name: "u", command: ["sleep", "300"] }] });
+    for (const t of [keep, lost, done, unwanted]) await driver.startTask(instanceId, t);
+    await driver.waitForContainer(unwanted.taskArn, "u", (o) => o.status === "RUNNING");
     const keepRunning = await driver.waitForContainer(keep.taskArn, "keep", (o) => o.status === "RUNNING");
     await driver.waitForContainer(lost.taskArn, "lost", (o) => o.status === "RUNNING");
     await driver.waitForContainer(done.taskArn, "done", (o) => o.status === "STOPPED" && o.exitCode === 3);
@@ -279,6 +292,8 @@ describe("agent restart (kill -9) and reconcile", () => {
       { taskArn: keep.taskArn, desiredStatus: "RUNNING", spec: keep },
       { taskArn: lost.taskArn, desiredStatus: "RUNNING", spec: lost },
       { taskArn: done.taskArn, desiredStatus: "RUNNING", spec: done },
+      // Stopped by the user while the agent was away: reconcile stops it.
+      { taskArn: unwanted.taskArn, desiredStatus: "STOPPED", spec: unwanted },
     ]);
     const observedBefore = driver.observations.length;
     const registrationsBefore = driver.registrations.length;
@@ -321,6 +336,13 @@ describe("agent restart (kill -9) and reconcile", () => {
     expect(driver.containerObservations(keep.taskArn, "keep").every((o) => o.runtimeId === keepRunning.runtimeId)).toBe(
       true,
     );
+
+    const u = await driver.waitForContainer(unwanted.taskArn, "u", (o) => o.status === "STOPPED");
+    expect(u.exitCode).toBe(137);
+    await waitFor(async () => (await containersOfTask(unwanted.taskArn)).length === 0, {
+      timeoutMs: 15_000,
+      what: "the unwanted task removed",
+    });
 
     await driver.stopTask(instanceId, keep);
     await driver.waitForContainer(keep.taskArn, "keep", (o) => o.status === "STOPPED");

@@ -1,0 +1,127 @@
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { env, UsageError } from "./args.ts";
+
+/**
+ * How the resource commands reach Berth: its ECS API through the real AWS SDK, so the CLI is one
+ * more ECS client and sees exactly what any other client sees.
+ */
+
+export const DEFAULT_ENDPOINT = "http://127.0.0.1:8417";
+
+/** Options every resource command takes. */
+export const connectionOptions = {
+  cluster: { type: "string" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+export const connectionHelp: [string, string][] = [
+  ["--cluster NAME", "cluster (default $BERTH_CLUSTER or default)"],
+  ["--endpoint URL", `Berth's ECS API (default $BERTH_ENDPOINT or ${DEFAULT_ENDPOINT})`],
+  ["--region R", "region (default $BERTH_REGION, $AWS_REGION or us-east-1)"],
+  ["--json", "print the API's JSON (timestamps in ISO 8601, as the AWS CLI prints them)"],
+];
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export interface Target {
+  endpoint: string;
+  region: string;
+  cluster: string;
+}
+
+export function target(v: Values): Target {
+  const endpoint = String(v.endpoint ?? env("BERTH_ENDPOINT", DEFAULT_ENDPOINT)).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint takes an http(s) URL, not ${JSON.stringify(endpoint)}`);
+  return {
+    endpoint,
+    region: String(v.region ?? process.env.BERTH_REGION ?? process.env.AWS_REGION ?? "us-east-1"),
+    cluster: String(v.cluster ?? env("BERTH_CLUSTER", "default")),
+  };
+}
+
+/**
+ * Credentials: the SDK's own chain when the environment names any (keys or a profile); otherwise
+ * fixed dummy keys — Berth reads the region from the SigV4 scope and, in open development mode,
+ * checks no secret, so a fresh machine needs no AWS setup.
+ */
+const DUMMY_CREDENTIALS = { accessKeyId: "BERTHCLI000000000000", secretAccessKey: "berth-cli" };
+
+function credentialsFromEnvironment(): boolean {
+  return Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
+}
+
+/** An ECS API error (or an unreachable endpoint): printed as `Code: message`, exit code 1. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export function ecsClient(t: Target): ECSClient {
+  const client = new ECSClient({
+    endpoint: t.endpoint,
+    region: t.region,
+    ...(credentialsFromEnvironment() ? {} : { credentials: DUMMY_CREDENTIALS }),
+  });
+  // Outermost step, after the SDK's retries: every failure leaves as one readable ApiError.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        throw toApiError(err, t.endpoint);
+      }
+    },
+    { step: "initialize", name: "berthCliErrors" },
+  );
+  return client;
+}
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT", "EAI_AGAIN"]);
+
+export function toApiError(err: unknown, endpoint: string): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: unknown; cause?: { code?: string } };
+  const networkCode = e.code ?? e.cause?.code;
+  if (networkCode && NETWORK_CODES.has(networkCode)) {
+    return new ApiError(
+      "EndpointUnreachable",
+      `cannot reach Berth's ECS API at ${endpoint} (${networkCode}). Start it with \`berth up\`, or point --endpoint / $BERTH_ENDPOINT at it.`,
+    );
+  }
+  if (e.$metadata !== undefined && e.name) return new ApiError(e.name, e.message ?? "");
+  return new ApiError(e.name && e.name !== "Error" ? e.name : "ClientError", e.message ?? String(err));
+}
+
+/** The SDK's output as the API's JSON: without the SDK's response metadata; Dates print as ISO 8601. */
+export function printJson(output: object): void {
+  const { $metadata: _m, ...rest } = output as { $metadata?: unknown };
+  console.log(JSON.stringify(rest, null, 2));
+}
+
+/** ECS reports per-item problems as `failures`; a command that met any fails (exit code 1). */
+export interface Failure {
+  arn?: string;
+  reason?: string;
+  detail?: string;
+}
+
+export function failureText(failures: readonly Failure[]): string {
+  return failures.map((f) => `${f.reason ?? "FAILURE"}${f.arn ? ` ${f.arn}` : ""}${f.detail ? ` (${f.detail})` : ""}`).join("; ");
+}
+
+/** Parses a positive (or zero, when allowed) integer option. */
+export function intOption(value: unknown, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const text = String(value);
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`${name} takes a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The last path segment of an ARN (a task id, service name, instance id); the value itself otherwise. */
+export const idOf = (arnOrId: string | undefined): string => (arnOrId ? (arnOrId.split("/").pop() ?? arnOrId) : "");

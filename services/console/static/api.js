@@ -1,0 +1,104 @@
+// The console talks to Berth only through the ECS API (awsJson1_1 on POST /), like any ECS client.
+
+const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
+
+/** An ECS error answer: `code` is ECS's error code (`__type`), `message` its text. */
+export class EcsError extends Error {
+  constructor(code, message) {
+    super(message ? `${code}: ${message}` : code);
+    this.code = code;
+    this.detail = message;
+  }
+}
+
+/** Calls one ECS action and returns its JSON answer; throws EcsError on an error answer. */
+export async function ecs(action, input = {}) {
+  let res;
+  try {
+    res = await fetch("/", {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": TARGET_PREFIX + action },
+      body: JSON.stringify(input),
+    });
+  } catch {
+    throw new EcsError("NetworkError", "The control plane cannot be reached.");
+  }
+  const text = await res.text();
+  let body = {};
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    throw new EcsError("ServerException", `Unreadable answer (HTTP ${res.status}).`);
+  }
+  if (!res.ok) {
+    const code = String(body.__type ?? `HTTP ${res.status}`).split("#").pop();
+    throw new EcsError(code, body.message ?? body.Message ?? "");
+  }
+  return body;
+}
+
+/** Every item of a paginated List* action. */
+export async function listAll(action, input, key) {
+  const out = [];
+  let nextToken;
+  do {
+    const page = await ecs(action, { ...input, ...(nextToken ? { nextToken } : {}) });
+    out.push(...(page[key] ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+/** A Describe* action over many ids, in the batch size ECS accepts. */
+export async function describeAll(action, input, idsKey, ids, batch, resultKey) {
+  const out = [];
+  for (let i = 0; i < ids.length; i += batch) {
+    const page = await ecs(action, { ...input, [idsKey]: ids.slice(i, i + batch) });
+    out.push(...(page[resultKey] ?? []));
+  }
+  return out;
+}
+
+export async function clusters() {
+  const arns = await listAll("ListClusters", {}, "clusterArns");
+  const found = await describeAll("DescribeClusters", { include: ["STATISTICS"] }, "clusters", arns, 100, "clusters");
+  return found.sort((a, b) => a.clusterName.localeCompare(b.clusterName));
+}
+
+export async function services(cluster) {
+  const arns = await listAll("ListServices", { cluster, maxResults: 100 }, "serviceArns");
+  const found = await describeAll("DescribeServices", { cluster }, "services", arns, 10, "services");
+  return found.sort((a, b) => a.serviceName.localeCompare(b.serviceName));
+}
+
+export async function service(cluster, name) {
+  const r = await ecs("DescribeServices", { cluster, services: [name] });
+  return r.services?.[0];
+}
+
+/** Tasks desired RUNNING and recently STOPPED (ECS keeps stopped tasks visible for a while). */
+export async function tasks(cluster, filter = {}) {
+  const [running, stopped] = await Promise.all([
+    listAll("ListTasks", { cluster, desiredStatus: "RUNNING", maxResults: 100, ...filter }, "taskArns"),
+    listAll("ListTasks", { cluster, desiredStatus: "STOPPED", maxResults: 100, ...filter }, "taskArns"),
+  ]);
+  const found = await describeAll("DescribeTasks", { cluster }, "tasks", [...running, ...stopped], 100, "tasks");
+  return found.sort(byTaskRecency);
+}
+
+const RANK = { PROVISIONING: 1, PENDING: 1, ACTIVATING: 1, RUNNING: 0, DEACTIVATING: 2, STOPPING: 2, DEPROVISIONING: 2, STOPPED: 3 };
+
+/** Live tasks first (running, then starting, then stopping), then stopped ones, newest first. */
+function byTaskRecency(a, b) {
+  return (RANK[a.lastStatus] ?? 4) - (RANK[b.lastStatus] ?? 4) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
+}
+
+export async function instances(cluster) {
+  const arns = await listAll("ListContainerInstances", { cluster, maxResults: 100 }, "containerInstanceArns");
+  return describeAll("DescribeContainerInstances", { cluster }, "containerInstances", arns, 100, "containerInstances");
+}
+
+/** Active task definition revisions, newest first. */
+export async function taskDefinitions() {
+  return listAll("ListTaskDefinitions", { status: "ACTIVE", sort: "DESC", maxResults: 100 }, "taskDefinitionArns");
+}

@@ -1,0 +1,265 @@
+import { createHash } from "node:crypto";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { arns } from "../../events/arns.ts";
+import type { Envelope } from "../../events/envelope.ts";
+import { type EcsDetailType, parseEventSubject, subjects } from "../../events/names.ts";
+import type { ServiceEvent } from "../../events/service.events.ts";
+import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
+import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
+import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { instanceTaskCounts } from "../api/handlers/instances.ts";
+import { compact, renderInstance, renderTask } from "../api/render.ts";
+import type { Agg, ReadModel } from "./read-model.ts";
+
+/**
+ * ECS EventBridge-shaped events, published on core NATS (`subjects.ecsEvent(region, detailType)`)
+ * as the control plane folds the log, so tools built for ECS's EventBridge events work unchanged.
+ *
+ *   log ─► follower ─► read model ─► ecsEventsFor(before, after, event) ─► berth.ecs.<region>.<type>
+ *
+ * - Task and container-instance events are sent when the resource's `version` changes (the same
+ *   counter DescribeTasks / DescribeContainerInstances show), so `detail.version` orders them and
+ *   a repeat shares its version. Their `detail` is the API object with ISO-8601 timestamps.
+ * - Service actions come from the service's event messages; deployment events from rollout facts.
+ * - Only events folded after the start-up replay are published, and only by the scheduler-lease
+ *   holder, so N control planes publish each event once. Core NATS is fire-and-forget: the log
+ *   stays the durable record; a consumer that must not miss anything follows the stream itself.
+ * - Per resource, events are published in log order (one NATS connection keeps publish order).
+ */
+
+export interface EcsEvent {
+  version: "0";
+  id: string;
+  "detail-type": EcsDetailType;
+  source: "aws.ecs";
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+type AnyAgg = Agg<TaskSnapshot> | Agg<InstanceSnapshot> | Agg<ServiceSnapshot>;
+
+const NO_INCLUDE: ReadonlySet<string> = new Set();
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+/** EventBridge's envelope time has whole seconds ("2020-01-23T17:57:58Z"). */
+const envelopeTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
+/**
+ * A UUID derived from the log event and the detail type, so the same fact always yields the same
+ * event id: a consumer can deduplicate a repeat (e.g. around a lease hand-over) by id.
+ */
+export function eventUuid(envelopeId: string, detailType: string): string {
+  const h = createHash("sha1").update(`${detailType}\n${envelopeId}`).digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x50; // version 5 (name-based, SHA-1)
+  h[8] = ((h[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
+  const x = h.subarray(0, 16).toString("hex");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** The ECS events one folded log event yields, given the aggregate before and after it. Pure. */
+export function ecsEventsFor(
+  model: ReadModel,
+  account: string,
+  subject: string,
+  env: Envelope,
+  before: AnyAgg | undefined,
+  after: AnyAgg | undefined,
+): EcsEvent[] {
+  const parsed = parseEventSubject(subject);
+  if (!parsed || !after) return [];
+  const at = typeof env.data.at === "number" ? env.data.at : Date.parse(env.time);
+  const make = (detailType: EcsDetailType, resource: string, detail: Record<string, unknown>): EcsEvent => ({
+    version: "0",
+    id: eventUuid(env.id, detailType),
+    "detail-type": detailType,
+    source: "aws.ecs",
+    account,
+    time: envelopeTime(at),
+    region: parsed.region,
+    resources: [resource],
+    detail,
+  });
+  switch (parsed.kind) {
+    case "task": {
+      const a = after as Agg<TaskSnapshot>;
+      const t = a.snapshot.context;
+      if (t.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return [];
+      return [make("ECS Task State Change", t.taskArn, taskDetail(a, at))];
+    }
+    case "instance": {
+      const a = after as Agg<InstanceSnapshot>;
+      const i = a.snapshot.context;
+      if (i.version === (before as Agg<InstanceSnapshot> | undefined)?.snapshot.context.version) return [];
+      const detail = compact({
+        ...renderInstance(a, model.usage.get(subject), instanceTaskCounts(model, subject), NO_INCLUDE),
+        clusterArn: arns.cluster({ region: a.region, account }, i.cluster),
+        registeredAt: iso(i.registeredAt),
+        updatedAt: iso(at),
+      });
+      return [make("ECS Container Instance State Change", i.containerInstanceArn, detail)];
+    }
+    case "service": {
+      const s = (after as Agg<ServiceSnapshot>).snapshot.context;
+      return serviceEvents(env.data as unknown as ServiceEvent, s, account, parsed.region).map((d) =>
+        make(d.detailType, s.serviceArn, d.detail),
+      );
+    }
+    default:
+      return [];
+  }
+}
+
+/** DescribeTasks' Task with ISO timestamps and `updatedAt`, as ECS's task events carry it. */
+function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown> {
+  const t = agg.snapshot.context;
+  return compact({
+    ...renderTask(agg, NO_INCLUDE),
+    createdAt: iso(t.createdAt),
+    connectivityAt: iso(t.connectivityAt),
+    pullStartedAt: iso(t.pullStartedAt),
+    pullStoppedAt: iso(t.pullStoppedAt),
+    startedAt: iso(t.startedAt),
+    stoppingAt: iso(t.stoppingAt),
+    stoppedAt: iso(t.stoppedAt),
+    executionStoppedAt: iso(t.executionStoppedAt),
+    updatedAt: iso(at),
+  });
+}
+
+type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
+
+function serviceEvents(e: ServiceEvent, s: ServiceSnapshot["context"], account: string, region: string): ServiceDetail[] {
+  const deployment = (eventType: "INFO" | "ERROR", eventName: string, deploymentId: string, reason: string): ServiceDetail => ({
+    detailType: "ECS Deployment State Change",
+    detail: { eventType, eventName, deploymentId, updatedAt: iso(e.at), reason },
+  });
+  switch (e.type) {
+    case "ServiceCreated":
+      return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deployment.id, `ECS deployment ${e.deployment.id} in progress.`)];
+    case "DeploymentStarted": {
+      const id = e.deployment.id;
+      const target = s.lastCompleted?.id;
+      const reason =
+        e.deployment.rollbackOf && target
+          ? `ECS deployment circuit breaker: rolling back to deploymentId ${target}.`
+          : `ECS deployment ${id} in progress.`;
+      return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", id, reason)];
+    }
+    case "DeploymentRolloutChanged":
+      if (e.rolloutState === "COMPLETED") return [deployment("INFO", "SERVICE_DEPLOYMENT_COMPLETED", e.deploymentId, e.reason)];
+      if (e.rolloutState === "FAILED") return [deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason)];
+      return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deploymentId, e.reason)];
+    case "ServiceEventRecorded": {
+      const action = serviceAction(e.key, e.message);
+      if (!action) return [];
+      const closest = /\(container-instance ([0-9a-f]+)\)/.exec(e.message)?.[1];
+      return [
+        {
+          detailType: "ECS Service Action",
+          detail: compact({
+            eventType: action.eventType,
+            eventName: action.eventName,
+            clusterArn: s.clusterArn,
+            createdAt: iso(e.at),
+            reason: action.reason,
+            containerInstanceArns: closest && action.eventType === "ERROR" ? [arns.instance({ region, account }, s.cluster, closest)] : undefined,
+          }),
+        },
+      ];
+    }
+    case "ServiceSettingsChanged":
+    case "DeploymentRetired":
+    case "ServiceTasksPlaced":
+    case "ServiceDeleted":
+    case "ServiceDrained":
+    case "ServiceTagsChanged":
+      return [];
+    default:
+      return unknownEvent(e);
+  }
+}
+
+const unknownEvent = (_: never): [] => [];
+
+/**
+ * Service messages that ECS also reports as service actions, keyed by the scheduler's message key.
+ * Messages about started/stopped tasks and deployment progress have no service action (deployment
+ * progress has its own event type).
+ */
+function serviceAction(key: string, message: string): { eventType: "INFO" | "WARN" | "ERROR"; eventName: string; reason?: string } | undefined {
+  switch (key) {
+    case "steady":
+      return { eventType: "INFO", eventName: "SERVICE_STEADY_STATE" };
+    case "throttle":
+      return { eventType: "WARN", eventName: "SERVICE_TASK_START_IMPAIRED" };
+    case "placement":
+      return { eventType: "ERROR", eventName: "SERVICE_TASK_PLACEMENT_FAILURE", reason: placementReason(message) };
+    case "taskdef":
+      return { eventType: "ERROR", eventName: "SERVICE_TASK_CONFIGURATION_FAILURE", reason: message };
+    default:
+      return undefined;
+  }
+}
+
+/** ECS's placement failure reasons, recovered from the scheduler's message wording (scheduler.ts unplacedMessage). */
+function placementReason(message: string): string | undefined {
+  if (message.includes("insufficient memory")) return "RESOURCE:MEMORY";
+  if (message.includes("insufficient CPU")) return "RESOURCE:CPU";
+  if (message.includes("already using a port")) return "RESOURCE:PORTS";
+  if (message.includes("missing an attribute")) return "ATTRIBUTE";
+  return undefined;
+}
+
+export interface EcsEventPublisherOptions {
+  nc: NatsConnection;
+  model: ReadModel;
+  account: string;
+  log: Logger;
+  /** True while this process holds the scheduler lease (the one publisher of a region set). */
+  leading: () => boolean;
+  /** Counts what was published (metrics). */
+  published?: (detailType: EcsDetailType) => void;
+}
+
+/**
+ * Publishes the ECS events of folded log events. Used from the log follower's handler:
+ * `const emit = publisher.capture(seq, subject)` before the read model folds the message (it keeps
+ * the aggregate as it was), then `emit?.(data)` after. Never throws into the fold.
+ */
+export class EcsEventPublisher {
+  /** Log sequence after which events are live (set once the start-up replay is done). */
+  private liveAfter = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly o: EcsEventPublisherOptions) {}
+
+  /** Events after `seq` are live; everything up to it was replay and is never published. */
+  goLive(seq: number) {
+    this.liveAfter = seq;
+  }
+
+  capture(seq: number, subject: string): ((data: Uint8Array) => void) | undefined {
+    if (seq <= this.liveAfter || !this.o.leading()) return undefined;
+    const before = this.aggregate(subject);
+    return (data) => {
+      try {
+        const env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
+        if (typeof env?.data?.type !== "string") return;
+        for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, this.aggregate(subject))) {
+          this.o.nc.publish(subjects.ecsEvent(e.region, e["detail-type"]), JSON.stringify(e));
+          this.o.published?.(e["detail-type"]);
+        }
+      } catch (err) {
+        this.o.log.warn({ err, seq, subject }, "ECS event not published");
+      }
+    };
+  }
+
+  private aggregate(subject: string): AnyAgg | undefined {
+    const m = this.o.model;
+    return m.tasks.get(subject) ?? m.instances.get(subject) ?? m.services.get(subject);
+  }
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createInbox, type NatsConnection, RequestError } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { type LogChunk, LogsReply, type LogsRequest, LogStreamMessage } from "../../events/agent.ts";
+import { subjects } from "../../events/names.ts";
+import { taskIdOf } from "../api/resolve.ts";
+import { type HttpRoute, send } from "../api/server.ts";
+import type { ReadModel } from "./read-model.ts";
+
+export const LOGS_PATH = "/berth/v1/logs";
+
+/** How long the agent has to answer a log request (it reads up to the tail from Docker first). */
+const AGENT_REPLY_MS = 15_000;
+/** A followed log asks the agent for its longest follow; `berth logs -f` asks again when it ends. */
+const FOLLOW_MS = 60 * 60_000;
+/** If the agent dies mid-follow no `end` ever comes; the stream is closed this long after its deadline. */
+const FOLLOW_GRACE_MS = 30_000;
+
+const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const REGION = /^[a-z0-9-]{1,32}$/;
+
+class RouteError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+interface Query {
+  region: string;
+  cluster: string;
+  task: string;
+  container?: string;
+  tail?: number;
+  follow: boolean;
+  text: boolean;
+}
+
+function parseQuery(req: IncomingMessage, defaultRegion: string): Query {
+  const q = new URL(req.url ?? "/", "http://berth").searchParams;
+  const region = q.get("region") || defaultRegion;
+  const cluster = q.get("cluster") || "default";
+  const task = q.get("task");
+  const tail = q.get("tail");
+  if (!REGION.test(region)) throw new RouteError("InvalidParameterException", "region is not a valid region name.");
+  if (!NAME.test(cluster)) throw new RouteError("ClusterNotFoundException", "Cluster not found.");
+  if (!task) throw new RouteError("InvalidParameterException", "task is required: a task id or ARN.");
+  if (tail !== null && !/^\d{1,9}$/.test(tail)) throw new RouteError("InvalidParameterException", "tail must be a whole number of lines.");
+  const follow = q.get("follow");
+  return {
+    region,
+    cluster,
+    task,
+    container: q.get("container") || undefined,
+    tail: tail === null ? undefined : Number(tail),
+    follow: follow === "1" || follow === "true",
+    text: q.get("format") === "text",
+  };
+}
+
+/**
+ * GET /berth/v1/logs?cluster=&task=&container=&tail=&follow=1[&region=][&format=text]
+ *
+ * Finds the task's container instance in the read model and asks that instance's agent for the
+ * container's output over NATS (`subjects.logs`). The answer is NDJSON, one object a line:
+ * `{"stream":"stdout"|"stderr","data":"…"}` for output, then `{"end":"complete"|"stopped"|
+ * "deadline"|"error","message"?}` as the last line. With follow=1 the response is chunked and
+ * lines arrive as the container writes them, until it stops or the follow deadline. With
+ * format=text the body is the raw output (stdout and stderr interleaved) for curl and friends.
+ * Errors are ECS-style JSON: `{"__type": code, "message": …}` with a 4xx/5xx status.
+ */
+export function logsRoute(d: { nc: NatsConnection; model: ReadModel; defaultRegion: string; log: Logger }): HttpRoute {
+  return {
+    method: "GET",
+    path: LOGS_PATH,
+    handle: async (req, res) => {
+      const requestId = randomUUID();
+      try {
+        const q = parseQuery(req, d.defaultRegion);
+        const { request, subject } = locate(q, d.model);
+        if (q.follow) await follow(d, q, subject, request, res, requestId);
+        else await once(d, q, subject, request, res);
+      } catch (err) {
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        if (err instanceof RouteError) send(res, requestId, err.status, { __type: err.code, message: err.message });
+        else {
+          d.log.error({ err, requestId }, "log request failed");
+          send(res, requestId, 500, { __type: "ServerException", message: "Internal error." });
+        }
+      }
+    },
+  };
+}
+
+function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: string } {
+  const cluster = model.clusters.get(subjects.cluster(q.region, q.cluster));
+  if (cluster?.snapshot.value !== "ACTIVE") throw new RouteError("ClusterNotFoundException", "Cluster not found.");
+  const id = taskIdOf(q.task, q.cluster);
+  const task = id ? model.tasks.get(subjects.task(q.region, q.cluster, id)) : undefined;
+  if (!task) throw new RouteError("InvalidParameterException", "The referenced task was not found.");
+  const t = task.snapshot.context;
+  if (!t.instanceId) throw new RouteError("InvalidParameterException", "The task has not been placed on a container instance yet, so it has no output.");
+  if (q.container !== undefined && !t.containers.some((c) => c.name === q.container))
+    throw new RouteError("InvalidParameterException", `The task has no container named ${q.container}.`);
+  return {
+    subject: subjects.logs(q.region, t.instanceId),
+    request: {
+      taskArn: t.taskArn,
+      // Without a name the agent would pick any container; the task's first one is the stable choice.
+      container: q.container ?? t.containers[0]?.name,
+      ...(q.tail !== undefined ? { tail: q.tail } : {}),
+    },
+  };
+}
+
+async function ask(nc: NatsConnection, subject: string, request: LogsRequest): Promise<Extract<LogsReply, { ok: true }>> {
+  let raw: unknown;
+  try {
+    raw = (await nc.request(subject, JSON.stringify(request), { timeout: AGENT_REPLY_MS })).json();
+  } catch (err) {
+    const noAgent = err instanceof RequestError && err.isNoResponders();
+    throw new RouteError(
+      "TargetNotConnectedException",
+      noAgent
+        ? "The agent of the task's container instance is not connected, so the task's output cannot be read now."
+        : `The agent of the task's container instance did not answer within ${AGENT_REPLY_MS / 1000} s.`,
+    );
+  }
+  const reply = LogsReply.safeParse(raw);
+  if (!reply.success) throw new RouteError("ServerException", "The agent sent an unreadable answer.", 500);
+  if (!reply.data.ok) throw new RouteError(reply.data.code, reply.data.message, reply.data.code === "ServerException" ? 500 : 400);
+  return reply.data;
+}
+
+const line = (q: Query, c: LogChunk) => (q.text ? c.data : `${JSON.stringify({ stream: c.stream, data: c.data })}\n`);
+const endLine = (q: Query, reason: string, message?: string) =>
+  q.text ? "" : `${JSON.stringify(message === undefined ? { end: reason } : { end: reason, message })}\n`;
+
+function head(res: ServerResponse, q: Query, requestId: string) {
+  res.writeHead(200, {
+    "content-type": q.text ? "text/plain; charset=utf-8" : "application/x-ndjson",
+    "cache-control": "no-store",
+    "x-amzn-requestid": requestId,
+  });
+}
+
+async function once(d: { nc: NatsConnection }, q: Query, subject: string, request: LogsRequest, res: ServerResponse) {
+  const reply = await ask(d.nc, subject, request);
+  const body = reply.chunks.map((c) => line(q, c)).join("") + endLine(q, "complete");
+  res.writeHead(200, {
+    "content-type": q.text ? "text/plain; charset=utf-8" : "application/x-ndjson",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+async function follow(
+  d: { nc: NatsConnection; log: Logger },
+  q: Query,
+  subject: string,
+  request: LogsRequest,
+  res: ServerResponse,
+  requestId: string,
+) {
+  const inbox = createInbox();
+  // Subscribed before the request goes out, so no chunk can arrive unheard.
+  const sub = d.nc.subscribe(inbox);
+  let finished = false;
+  const finish = (reason: string, message?: string) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(watchdog);
+    sub.unsubscribe();
+    if (!res.writableEnded) res.end(endLine(q, reason, message));
+  };
+  const watchdog = setTimeout(() => finish("deadline"), FOLLOW_MS + FOLLOW_GRACE_MS);
+  // The client went away (Ctrl-C): stop relaying. The agent's follow ends at its own deadline.
+  res.on("close", () => finish("closed"));
+  try {
+    await ask(d.nc, subject, { ...request, follow: true, inbox, followMs: FOLLOW_MS });
+  } catch (err) {
+    finished = true;
+    clearTimeout(watchdog);
+    sub.unsubscribe();
+    throw err;
+  }
+  head(res, q, requestId);
+  res.flushHeaders();
+  for await (const m of sub) {
+    let body: unknown;
+    try {
+      body = m.json();
+    } catch {
+      body = undefined;
+    }
+    const parsed = LogStreamMessage.safeParse(body);
+    if (!parsed.success) {
+      d.log.warn({ inbox }, "unreadable log stream message ignored");
+      continue;
+    }
+    const msg = parsed.data;
+    if (msg.type === "end") {
+      finish(msg.reason, msg.message);
+      break;
+    }
+    res.write(line(q, msg));
+  }
+  finish("closed");
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CreateServiceCommand,
+  DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
+  ListContainerInstancesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+} from "@aws-sdk/client-ecs";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { type BerthFixture, startBerth } from "../support/berth.ts";
+import { dockerClient, TEST_IMAGE } from "../support/docker.ts";
+import { type ManagedProcess, spawnBerth } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+let b: BerthFixture;
+let agent2: ManagedProcess | undefined;
+
+beforeAll(async () => {
+  b = await startBerth("t-lost");
+  agent2 = spawnBerth(
+    ["agent", "--nats", b.nats.url, "--cluster", b.cluster, "--data-dir", mkdtempSync(join(tmpdir(), "agent2-")), "--name", `${b.cluster}-2`],
+    { name: `${b.cluster}-agent2`, env: { BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "1" } },
+  );
+  await waitFor(
+    async () => ((await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns?.length === 2 ? true : undefined),
+    { timeoutMs: 60_000, what: "two registered instances" },
+  );
+});
+afterAll(async () => {
+  if (b?.agent.running()) process.kill(b.agent.pid, "SIGCONT");
+  await agent2?.stop().catch(() => {});
+  await b?.close();
+});
+
+test("an agent paused past the lost-agent timeout: its service task is replaced once, and its stale container stopped when it returns", { timeout: 240_000 }, async () => {
+  const td = await b.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "lost",
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 8, stopTimeout: 1 }],
+    }),
+  );
+  await b.ecs.send(
+    new CreateServiceCommand({
+      cluster: b.cluster,
+      serviceName: "lost",
+      taskDefinition: td.taskDefinition?.taskDefinitionArn,
+      desiredCount: 2,
+      // The default spread puts one task on each instance; the replacement may then share the survivor.
+    }),
+  );
+  const running = () =>
+    waitFor(
+      async () => {
+        const s = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: ["lost"] }))).services?.[0];
+        return s?.runningCount === 2 && s.pendingCount === 0 ? s : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: "service lost at 2 RUNNING" },
+    );
+  await running();
+  const instances = (await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns ?? [];
+  const tasksBefore = (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost" }))).taskArns ?? [];
+  expect(tasksBefore).toHaveLength(2);
+
+  // Pause agent 1 (the fixture's): its heartbeats stop, its containers keep running.
+  process.kill(b.agent.pid, "SIGSTOP");
+  const lostInstance = await waitFor(
+    async () => {
+      const d = await b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: instances }));
+      return d.containerInstances?.find((i) => i.agentConnected === false);
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: "an instance marked agentConnected=false" },
+  );
+  const onLost = await waitFor(
+    async () => {
+      const all = await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost", desiredStatus: "STOPPED" }));
+      return all.taskArns?.length === 1 ? all.taskArns[0] : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: "the task on the lost instance written off" },
+  );
+  const stale = await b.task(onLost);
+  expect(stale.containerInstanceArn).toBe(lostInstance.containerInstanceArn);
+  // Replaced exactly once, on the other instance.
+  await waitFor(
+    async () => {
+      const live = (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost" }))).taskArns ?? [];
+      return live.length === 2 && !live.includes(onLost) ? live : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: "a replacement task" },
+  );
+  const staleId = onLost.split("/").pop() as string;
+  expect((await dockerClient().listContainers({ filters: { label: [`berth.task-id=${staleId}`] } })).length).toBe(1);
+
+  // The agent returns: it reconnects and stops the container of the task that was replaced.
+  process.kill(b.agent.pid, "SIGCONT");
+  await b.waitTask(onLost, "STOPPED after the agent returned", (t) => t.lastStatus === "STOPPED", 90_000);
+  await waitFor(async () => ((await dockerClient().listContainers({ filters: { label: [`berth.task-id=${staleId}`] } })).length === 0 ? true : undefined), {
+    timeoutMs: 60_000,
+    what: "the stale container gone",
+  });
+  await waitFor(
+    async () => {
+      const d = await b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [lostInstance.containerInstanceArn!] }));
+      return d.containerInstances?.[0]?.agentConnected === true ? true : undefined;
+    },
+    { timeoutMs: 60_000, what: "the agent connected again" },
+  );
+  const final = (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost" }))).taskArns ?? [];
+  expect(final).toHaveLength(2);
+});
