@@ -115,3 +115,28 @@ export const heartbeatKey = (region: string, instanceId: string) => `${token(reg
 
 /** Header carrying the event type on every stored message, so followers can filter without decoding. */
 export const EVENT_TYPE_HEADER = "Berth-Event-Type";
+
+/**
+ * NATS's own JetStream API and KV subjects, for Berth's streams, consumers and buckets. Only the
+ * NATS permissions of `berth up` use them (clients reach these through the JetStream library).
+ */
+export const jsApi = {
+  info: "$JS.API.INFO",
+  streamInfo: (stream: string) => `$JS.API.STREAM.INFO.${stream}`,
+  streamMsgGet: (stream: string) => `$JS.API.STREAM.MSG.GET.${stream}`,
+  /** Creating one named consumer with one filter subject (the subject carries both). */
+  consumerCreate: (stream: string, consumer: string, filter: string) =>
+    `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${filter}`,
+  consumerCreateAny: (stream: string) => `$JS.API.CONSUMER.CREATE.${stream}.>`,
+  consumerInfo: (stream: string, consumer: string) => `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
+  consumerInfoAny: (stream: string) => `$JS.API.CONSUMER.INFO.${stream}.*`,
+  consumerNext: (stream: string, consumer: string) => `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+  consumerNextAny: (stream: string) => `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+  /** Acknowledgements (ack, nak, working, term) of one consumer's messages. */
+  acks: (stream: string, consumer: string) => `$JS.ACK.${stream}.${consumer}.>`,
+  kvStream: (bucket: string) => `KV_${bucket}`,
+  kvKey: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
+} as const;
+
+/** Inbox prefix of a NATS user: with permissions on, each client may read only its own replies. */
+export const inboxPrefix = (user: string) => `_INBOX_${token(user)}`;

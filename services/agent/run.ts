@@ -5,7 +5,8 @@
  *   BERTH_NATS_URL (nats://127.0.0.1:4222) BERTH_REGION (us-east-1) BERTH_CLUSTER (default)
  *   BERTH_DATA_DIR (./.berth) BERTH_AGENT_NAME (default) BERTH_CONTAINER_STOP_TIMEOUT (30)
  *   BERTH_HEARTBEAT_MS (5000) BERTH_IMAGE_PULL_BEHAVIOR (default) BERTH_ALLOW_PRIVILEGED (false)
- *   BERTH_LOG_LEVEL (info)
+ *   BERTH_PAUSE_IMAGE (amazon/amazon-ecs-pause:0.1.0) BERTH_PAUSE_COMMAND (JSON array, e.g. ["sleep","2147483647"])
+ *   BERTH_STATS_MS (30000; 0 disables) BERTH_LOG_LEVEL (info)
  *
  *   node --import tsx services/agent/run.ts
  */
@@ -33,6 +34,17 @@ const agent = await startAgent({
   heartbeatIntervalMs: Number(env("BERTH_HEARTBEAT_MS", "5000")),
   imagePullBehavior: env("BERTH_IMAGE_PULL_BEHAVIOR", "default") as ImagePullBehavior,
   allowPrivileged: env("BERTH_ALLOW_PRIVILEGED", "false") === "true",
+  statsIntervalMs: Number(env("BERTH_STATS_MS", "30000")),
+  ...(process.env.BERTH_PAUSE_IMAGE
+    ? {
+        pauseContainer: {
+          image: process.env.BERTH_PAUSE_IMAGE,
+          ...(process.env.BERTH_PAUSE_COMMAND
+            ? { command: JSON.parse(process.env.BERTH_PAUSE_COMMAND) as string[] }
+            : {}),
+        },
+      }
+    : {}),
 });
 logger.info({ containerInstanceArn: agent.containerInstanceArn, instanceId: agent.instanceId }, "agent running");
 

@@ -32,6 +32,8 @@ export interface RequestContext {
   now: number;
   log: Logger;
   principal?: string;
+  /** The base URL this request reached (`http://host:port/`): Berth's own endpoint, for DiscoverPollEndpoint. */
+  endpoint?: string;
 }
 
 export type Handler = (input: Record<string, unknown>, ctx: RequestContext, s: ApiServices) => Promise<unknown>;

@@ -84,6 +84,7 @@ async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerRe
       now: opts.services.clock(),
       log: opts.log.child({ action, requestId }),
       ...(identity ? { principal: identity.principal } : {}),
+      ...(req.headers.host ? { endpoint: `http://${req.headers.host}/` } : {}),
     };
     const out = await handler(input, ctx, opts.services);
     send(res, requestId, 200, out ?? {});

@@ -1,4 +1,6 @@
+import { createHash, createHmac } from "node:crypto";
 import { ECSClient } from "@aws-sdk/client-ecs";
+import { amzDate, canonicalRequest, signingKey } from "../api/auth/sigv4.ts";
 import { env, UsageError } from "./args.ts";
 
 /**
@@ -125,3 +127,35 @@ export function intOption(value: unknown, name: string, fallback: number, min = 
 
 /** The last path segment of an ARN (a task id, service name, instance id); the value itself otherwise. */
 export const idOf = (arnOrId: string | undefined): string => (arnOrId ? (arnOrId.split("/").pop() ?? arnOrId) : "");
+
+/**
+ * GETs one of Berth's own HTTP routes (outside the ECS API), SigV4-signed with the client's
+ * credentials exactly as an ECS call would be, so a server that requires signatures accepts it
+ * and one in open development mode ignores it.
+ */
+export async function signedGet(ecs: ECSClient, t: Target, pathAndQuery: string, signal?: AbortSignal): Promise<Response> {
+  const url = new URL(pathAndQuery, `${t.endpoint}/`);
+  const creds = await ecs.config.credentials();
+  const now = Date.now();
+  const date = amzDate(now);
+  const headers: Record<string, string> = { host: url.host, "x-amz-date": date };
+  if (creds.sessionToken) headers["x-amz-security-token"] = creds.sessionToken;
+  const names = Object.keys(headers).sort();
+  const canonical = canonicalRequest(
+    { method: "GET", url: `${url.pathname}${url.search}`, headers: Object.fromEntries(names.map((n) => [n, [headers[n] as string]])), body: Buffer.alloc(0) },
+    names,
+    createHash("sha256").update("").digest("hex"),
+  );
+  const scope = `${date.slice(0, 8)}/${t.region}/ecs/aws4_request`;
+  const toSign = ["AWS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
+  const signature = createHmac("sha256", signingKey(creds.secretAccessKey, date.slice(0, 8), t.region, "ecs")).update(toSign).digest("hex");
+  const { host: _host, ...sent } = headers;
+  try {
+    return await fetch(url, {
+      headers: { ...sent, authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}` },
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    throw toApiError((err as { cause?: unknown }).cause ?? err, t.endpoint);
+  }
+}

@@ -24,17 +24,30 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** A configuration file for the server (authorization) and the user the start-up probe connects as. */
+export interface EmbeddedNatsAuth {
+  configFile: string;
+  user: string;
+  pass: string;
+}
+
 /**
  * Runs `nats-server` with JetStream as a child process on loopback, its store under `dataDir`.
  * Stops it when this process stops; the store survives, so the next start resumes the log.
  */
-export async function startEmbeddedNats(dataDir: string, port: number, log: Logger): Promise<EmbeddedNats> {
+export async function startEmbeddedNats(
+  dataDir: string,
+  port: number,
+  log: Logger,
+  auth?: EmbeddedNatsAuth,
+): Promise<EmbeddedNats> {
   const bin = natsServerBinary();
   if (!bin) throw new Error("nats-server not found: install it (apt-get install nats-server) or set BERTH_NATS_URL");
   if (!(await portFree(port))) throw new Error(`port ${port} is taken: set BERTH_NATS_PORT or BERTH_NATS_URL`);
   const store = join(dataDir, "nats");
   mkdirSync(store, { recursive: true });
-  const child: ChildProcess = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, ...(auth ? ["-c", auth.configFile] : [])];
+  const child: ChildProcess = spawn(bin, args, {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let exited = false;
@@ -48,7 +61,7 @@ export async function startEmbeddedNats(dataDir: string, port: number, log: Logg
   for (;;) {
     if (exited) throw new Error("nats-server exited during start; see its log with BERTH_LOG_LEVEL=debug");
     try {
-      const nc = await connect({ servers: url, timeout: 500 });
+      const nc = await connect({ servers: url, timeout: 500, ...(auth ? { user: auth.user, pass: auth.pass } : {}) });
       await nc.close();
       break;
     } catch {

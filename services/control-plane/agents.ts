@@ -14,6 +14,7 @@ import {
 } from "../../events/agent.ts";
 import { arns, parseArn } from "../../events/arns.ts";
 import type { InstanceRegistered } from "../../events/instance.events.ts";
+import type { Tag } from "../../events/shapes.ts";
 import { regionOfControlSubject, subjects } from "../../events/names.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { decideInstance, initialInstance, type InstanceCommand } from "../../machines/instance/instance.decide.ts";
@@ -74,65 +75,7 @@ export class AgentGateway {
   async register(region: string, body: unknown): Promise<RegisterReply> {
     const parsed = RegisterRequest.safeParse(body);
     if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
-    const req = parsed.data;
-    const { model, bus, clock, account } = this.o;
-    const scope = { region, account };
-    const now = clock();
-    const clusterSubject = subjects.cluster(region, req.cluster);
-    if (model.clusters.get(clusterSubject)?.snapshot.value !== "ACTIVE") {
-      if (req.cluster !== "default") return { ok: false, code: "ClusterNotFoundException", message: "Cluster not found." };
-      const created = await bus.execute({
-        subject: clusterSubject,
-        resource: arns.cluster(scope, "default"),
-        get: () => model.clusters.get(clusterSubject),
-        initial: initialCluster,
-        decide: (s) =>
-          decideCluster(
-            {
-              type: "CreateCluster",
-              event: {
-                type: "ClusterCreated",
-                at: now,
-                clusterArn: arns.cluster(scope, "default"),
-                clusterName: "default",
-                settings: [],
-                capacityProviders: [],
-                defaultCapacityProviderStrategy: [],
-                tags: [],
-              },
-            },
-            s,
-          ),
-      });
-      if (!created.ok) return { ok: false, ...created.rejection };
-    }
-    const known = req.instanceId ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId)) : undefined;
-    const live = known && (known.snapshot.value === "ACTIVE" || known.snapshot.value === "DRAINING");
-    const instanceId = live || (req.instanceId && !known) ? (req.instanceId as string) : this.o.ids.hex32();
-    const subject = subjects.instance(region, req.cluster, instanceId);
-    const arn = arns.instance(scope, req.cluster, instanceId);
-    const command: InstanceCommand = live
-      ? {
-          type: "Reregister",
-          event: {
-            type: "InstanceReregistered",
-            at: now,
-            registeredResources: req.totalResources,
-            attributes: req.attributes,
-            versionInfo: req.versionInfo,
-            capacity: req.capacity,
-          },
-        }
-      : { type: "Register", event: registered(req, arn, instanceId, now) };
-    const r = await bus.execute({
-      subject,
-      resource: arn,
-      get: () => model.instances.get(subject),
-      initial: initialInstance,
-      decide: (s) => decideInstance(command, s),
-    });
-    if (!r.ok) return { ok: false, ...r.rejection };
-    return { ok: true, containerInstanceArn: arn, instanceId };
+    return registerInstance(this.o, region, parsed.data);
   }
 
   /** Every task placed on the instance and not yet STOPPED, with what the agent must do about it. */
@@ -254,7 +197,80 @@ export class AgentGateway {
   }
 }
 
-function registered(req: RegisterRequest, arn: string, instanceId: string, at: number): InstanceRegistered {
+/** What registering a host needs (the agent protocol and RegisterContainerInstance both use it). */
+export type RegistrationDeps = Pick<AgentSideOptions, "model" | "bus" | "clock" | "account" | "ids">;
+
+/**
+ * Registers a host, or re-registers the live instance `req.instanceId` names (resources,
+ * attributes and versions refreshed). `tags` apply to a new registration only.
+ */
+export async function registerInstance(
+  d: RegistrationDeps,
+  region: string,
+  req: RegisterRequest,
+  tags: Tag[] = [],
+): Promise<RegisterReply> {
+  const { model, bus, clock, account } = d;
+  const scope = { region, account };
+  const now = clock();
+  const clusterSubject = subjects.cluster(region, req.cluster);
+  if (model.clusters.get(clusterSubject)?.snapshot.value !== "ACTIVE") {
+    if (req.cluster !== "default") return { ok: false, code: "ClusterNotFoundException", message: "Cluster not found." };
+    const created = await bus.execute({
+      subject: clusterSubject,
+      resource: arns.cluster(scope, "default"),
+      get: () => model.clusters.get(clusterSubject),
+      initial: initialCluster,
+      decide: (s) =>
+        decideCluster(
+          {
+            type: "CreateCluster",
+            event: {
+              type: "ClusterCreated",
+              at: now,
+              clusterArn: arns.cluster(scope, "default"),
+              clusterName: "default",
+              settings: [],
+              capacityProviders: [],
+              defaultCapacityProviderStrategy: [],
+              tags: [],
+            },
+          },
+          s,
+        ),
+    });
+    if (!created.ok) return { ok: false, ...created.rejection };
+  }
+  const known = req.instanceId ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId)) : undefined;
+  const live = known && (known.snapshot.value === "ACTIVE" || known.snapshot.value === "DRAINING");
+  const instanceId = live || (req.instanceId && !known) ? (req.instanceId as string) : d.ids.hex32();
+  const subject = subjects.instance(region, req.cluster, instanceId);
+  const arn = arns.instance(scope, req.cluster, instanceId);
+  const command: InstanceCommand = live
+    ? {
+        type: "Reregister",
+        event: {
+          type: "InstanceReregistered",
+          at: now,
+          registeredResources: req.totalResources,
+          attributes: req.attributes,
+          versionInfo: req.versionInfo,
+          capacity: req.capacity,
+        },
+      }
+    : { type: "Register", event: registered(req, arn, instanceId, now, tags) };
+  const r = await bus.execute({
+    subject,
+    resource: arn,
+    get: () => model.instances.get(subject),
+    initial: initialInstance,
+    decide: (s) => decideInstance(command, s),
+  });
+  if (!r.ok) return { ok: false, ...r.rejection };
+  return { ok: true, containerInstanceArn: arn, instanceId };
+}
+
+function registered(req: RegisterRequest, arn: string, instanceId: string, at: number, tags: Tag[]): InstanceRegistered {
   return {
     type: "InstanceRegistered",
     at,
@@ -267,7 +283,7 @@ function registered(req: RegisterRequest, arn: string, instanceId: string, at: n
     attributes: req.attributes,
     versionInfo: req.versionInfo,
     capacity: req.capacity,
-    tags: [],
+    tags,
   };
 }
 

@@ -19,6 +19,7 @@ import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
+import { logsRoute } from "./logs-route.ts";
 import { MeasuredEventStore, Metrics } from "./metrics.ts";
 import { ReadModel } from "./read-model.ts";
 import { Reactor } from "./reactor.ts";
@@ -201,7 +202,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     handlers: opts.handlers ?? ecsHandlers,
     defaultRegion: opts.defaultRegion ?? "us-east-1",
     log: log.child({ component: "api" }),
-    routes: [health, metrics.route(log), ...consoleRoutes(parts, log.child({ component: "console" })), ...(opts.routes?.(parts) ?? [])],
+    routes: [
+      health,
+      metrics.route(log),
+      logsRoute({ nc, services, defaultRegion: opts.defaultRegion ?? "us-east-1", log: log.child({ component: "logs" }), auth: opts.auth }),
+      ...consoleRoutes(parts, log.child({ component: "console" })),
+      ...(opts.routes?.(parts) ?? []),
+    ],
     observe: metrics.observeRequest,
     ...(opts.auth ? { auth: opts.auth } : {}),
   });

@@ -4,6 +4,9 @@ import { createInbox, type NatsConnection, RequestError } from "@nats-io/transpo
 import type { Logger } from "pino";
 import { type LogChunk, LogsReply, type LogsRequest, LogStreamMessage } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
+import type { ApiAuth } from "../api/auth/authenticator.ts";
+import type { ApiServices } from "../api/context.ts";
+import { EcsError } from "../api/errors.ts";
 import { taskIdOf } from "../api/resolve.ts";
 import { type HttpRoute, send } from "../api/server.ts";
 import type { ReadModel } from "./read-model.ts";
@@ -20,16 +23,6 @@ const FOLLOW_GRACE_MS = 30_000;
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const REGION = /^[a-z0-9-]{1,32}$/;
 
-class RouteError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 interface Query {
   region: string;
   cluster: string;
@@ -40,16 +33,17 @@ interface Query {
   text: boolean;
 }
 
-function parseQuery(req: IncomingMessage, defaultRegion: string): Query {
+/** The region is the signature's when there is one, else the query's, else the default. */
+function parseQuery(req: IncomingMessage, signedRegion: string | undefined, defaultRegion: string): Query {
   const q = new URL(req.url ?? "/", "http://berth").searchParams;
-  const region = q.get("region") || defaultRegion;
+  const region = signedRegion ?? (q.get("region") || defaultRegion);
   const cluster = q.get("cluster") || "default";
   const task = q.get("task");
   const tail = q.get("tail");
-  if (!REGION.test(region)) throw new RouteError("InvalidParameterException", "region is not a valid region name.");
-  if (!NAME.test(cluster)) throw new RouteError("ClusterNotFoundException", "Cluster not found.");
-  if (!task) throw new RouteError("InvalidParameterException", "task is required: a task id or ARN.");
-  if (tail !== null && !/^\d{1,9}$/.test(tail)) throw new RouteError("InvalidParameterException", "tail must be a whole number of lines.");
+  if (!REGION.test(region)) throw new EcsError("InvalidParameterException", "region is not a valid region name.");
+  if (!NAME.test(cluster)) throw new EcsError("ClusterNotFoundException", "Cluster not found.");
+  if (!task) throw new EcsError("InvalidParameterException", "task is required: a task id or ARN.");
+  if (tail !== null && !/^\d{1,9}$/.test(tail)) throw new EcsError("InvalidParameterException", "tail must be a whole number of lines.");
   const follow = q.get("follow");
   return {
     region,
@@ -73,15 +67,27 @@ function parseQuery(req: IncomingMessage, defaultRegion: string): Query {
  * format=text the body is the raw output (stdout and stderr interleaved) for curl and friends.
  * Errors are ECS-style JSON: `{"__type": code, "message": …}` with a 4xx/5xx status.
  */
-export function logsRoute(d: { nc: NatsConnection; model: ReadModel; defaultRegion: string; log: Logger }): HttpRoute {
+export function logsRoute(d: {
+  nc: NatsConnection;
+  services: ApiServices;
+  defaultRegion: string;
+  log: Logger;
+  auth?: ApiAuth;
+}): HttpRoute {
   return {
     method: "GET",
     path: LOGS_PATH,
     handle: async (req, res) => {
       const requestId = randomUUID();
       try {
-        const q = parseQuery(req, d.defaultRegion);
-        const { request, subject } = locate(q, d.model);
+        // With credentials configured, reading output needs a SigV4-signed request from a
+        // principal allowed to DescribeTasks on the task: the same gate as the task's details.
+        const identity = d.auth?.authenticate(req, Buffer.alloc(0));
+        const q = parseQuery(req, identity?.region, d.defaultRegion);
+        if (identity) {
+          d.auth?.authorize(identity, "DescribeTasks", { cluster: q.cluster, tasks: [q.task] }, { region: q.region, account: d.services.account }, d.services);
+        }
+        const { request, subject } = locate(q, d.services.model);
         if (q.follow) await follow(d, q, subject, request, res, requestId);
         else await once(d, q, subject, request, res);
       } catch (err) {
@@ -89,7 +95,7 @@ export function logsRoute(d: { nc: NatsConnection; model: ReadModel; defaultRegi
           res.end();
           return;
         }
-        if (err instanceof RouteError) send(res, requestId, err.status, { __type: err.code, message: err.message });
+        if (err instanceof EcsError) send(res, requestId, err.status, { __type: err.code, message: err.message, ...err.extra });
         else {
           d.log.error({ err, requestId }, "log request failed");
           send(res, requestId, 500, { __type: "ServerException", message: "Internal error." });
@@ -101,14 +107,14 @@ export function logsRoute(d: { nc: NatsConnection; model: ReadModel; defaultRegi
 
 function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: string } {
   const cluster = model.clusters.get(subjects.cluster(q.region, q.cluster));
-  if (cluster?.snapshot.value !== "ACTIVE") throw new RouteError("ClusterNotFoundException", "Cluster not found.");
+  if (cluster?.snapshot.value !== "ACTIVE") throw new EcsError("ClusterNotFoundException", "Cluster not found.");
   const id = taskIdOf(q.task, q.cluster);
   const task = id ? model.tasks.get(subjects.task(q.region, q.cluster, id)) : undefined;
-  if (!task) throw new RouteError("InvalidParameterException", "The referenced task was not found.");
+  if (!task) throw new EcsError("InvalidParameterException", "The referenced task was not found.");
   const t = task.snapshot.context;
-  if (!t.instanceId) throw new RouteError("InvalidParameterException", "The task has not been placed on a container instance yet, so it has no output.");
+  if (!t.instanceId) throw new EcsError("InvalidParameterException", "The task has not been placed on a container instance yet, so it has no output.");
   if (q.container !== undefined && !t.containers.some((c) => c.name === q.container))
-    throw new RouteError("InvalidParameterException", `The task has no container named ${q.container}.`);
+    throw new EcsError("InvalidParameterException", `The task has no container named ${q.container}.`);
   return {
     subject: subjects.logs(q.region, t.instanceId),
     request: {
@@ -126,7 +132,7 @@ async function ask(nc: NatsConnection, subject: string, request: LogsRequest): P
     raw = (await nc.request(subject, JSON.stringify(request), { timeout: AGENT_REPLY_MS })).json();
   } catch (err) {
     const noAgent = err instanceof RequestError && err.isNoResponders();
-    throw new RouteError(
+    throw new EcsError(
       "TargetNotConnectedException",
       noAgent
         ? "The agent of the task's container instance is not connected, so the task's output cannot be read now."
@@ -134,8 +140,8 @@ async function ask(nc: NatsConnection, subject: string, request: LogsRequest): P
     );
   }
   const reply = LogsReply.safeParse(raw);
-  if (!reply.success) throw new RouteError("ServerException", "The agent sent an unreadable answer.", 500);
-  if (!reply.data.ok) throw new RouteError(reply.data.code, reply.data.message, reply.data.code === "ServerException" ? 500 : 400);
+  if (!reply.success) throw new EcsError("ServerException", "The agent sent an unreadable answer.", 500);
+  if (!reply.data.ok) throw new EcsError(reply.data.code, reply.data.message, reply.data.code === "ServerException" ? 500 : 400);
   return reply.data;
 }
 

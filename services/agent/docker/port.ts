@@ -162,7 +162,7 @@ export interface ContainerEvent {
 }
 
 export interface EventStream {
-  /** Ends when the stream breaks (the engine restarted, the socket closed); `closed` says why. */
+  /** Iteration ends when the stream breaks (engine restart, socket closed): the signal to reconnect and repair. */
   [Symbol.asyncIterator](): AsyncIterator<ContainerEvent>;
   close(): void;
 }

@@ -46,7 +46,7 @@ export const upCommand: CommandSpec = {
       ? undefined
       : await startAgent({
           nc,
-          log: log.child({ component: "agent" }),
+          log,
           region,
           cluster: "default",
           dataDir: join(dataDir, "agent"),

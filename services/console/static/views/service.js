@@ -1,0 +1,108 @@
+// One service: its counts, deployments with their progress, its tasks and its event messages.
+// Actions: scale, force a new deployment.
+
+import * as api from "../api.js";
+import { badge, button, emptyState, field, h, openDialog, pageHeader, table, taskDefName, timeCell, toast } from "../ui.js";
+import { progress } from "./services.js";
+import { taskTable } from "./tasks.js";
+
+function scaleDialog(ctx, cluster, s) {
+  const count = h("input", { name: "desiredCount", type: "number", min: 0, max: 1000, value: String(s.desiredCount), required: true, "data-testid": "scale-count" });
+  openDialog({
+    title: `Scale ${s.serviceName}`,
+    body: [field("Desired tasks", count, `Now ${s.desiredCount}; ${s.runningCount} running.`)],
+    submitLabel: "Update desired count",
+    async submit() {
+      await api.ecs("UpdateService", { cluster, service: s.serviceName, desiredCount: Number(count.value) });
+      toast(`${s.serviceName}: desired count set to ${count.value}.`);
+      ctx.refresh();
+    },
+  });
+}
+
+function redeployDialog(ctx, cluster, s) {
+  openDialog({
+    title: `Force a new deployment of ${s.serviceName}?`,
+    body: [h("p", { class: "muted" }, "Every task is replaced by a new one from the same task definition, within the service's deployment configuration.")],
+    submitLabel: "Force new deployment",
+    async submit() {
+      await api.ecs("UpdateService", { cluster, service: s.serviceName, forceNewDeployment: true });
+      toast(`${s.serviceName}: new deployment started.`);
+      ctx.refresh();
+    },
+  });
+}
+
+const number = (label, value, tone) => h("div", { class: `stat ${tone ? `tone-text-${tone}` : ""}`, "data-stat": label.toLowerCase() }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+
+export default {
+  nav: "services",
+
+  async load({ cluster, service }) {
+    const [s, tasks] = await Promise.all([api.service(cluster, service), api.tasks(cluster, { serviceName: service }).catch(() => [])]);
+    return { s, tasks };
+  },
+
+  interested: (event, { cluster, service }) => event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
+
+  render({ s, tasks }, ctx) {
+    const { cluster, service } = ctx.params;
+    const back = h("a", { class: "crumb", href: `#/services/${encodeURIComponent(cluster)}` }, `← Services of ${cluster}`);
+    if (!s) return h("section", {}, back, emptyState(`Service ${service} not found.`, "It may have been deleted."));
+    const active = s.status === "ACTIVE";
+    const head = pageHeader(
+      s.serviceName,
+      h("span", {}, badge(s.status), " ", h("code", {}, taskDefName(s.taskDefinition)), ` · ${s.schedulingStrategy ?? "REPLICA"} · ${s.launchType ?? "capacity provider"}`),
+      active
+        ? [
+            button("Scale", () => scaleDialog(ctx, cluster, s), { action: "scale", kind: "primary" }),
+            button("Force new deployment", () => redeployDialog(ctx, cluster, s), { action: "force-deployment" }),
+          ]
+        : [],
+    );
+    const deployments = table(
+      ["Deployment", "Status", "Task definition", "Progress", "Pending", "Failed", "Rollout", "Updated"],
+      (s.deployments ?? []).map((d) =>
+        h(
+          "tr",
+          { "data-testid": "deployment-row", "data-rollout": d.rolloutState ?? "", "data-deployment": d.id },
+          h("td", {}, h("code", {}, d.id)),
+          h("td", {}, badge(d.status)),
+          h("td", {}, h("code", {}, taskDefName(d.taskDefinition))),
+          h("td", {}, progress(d)),
+          h("td", { class: "num" }, d.pendingCount ?? 0),
+          h("td", { class: "num" }, d.failedTasks ?? 0),
+          h("td", {}, badge(d.rolloutState ?? "IN_PROGRESS"), d.rolloutStateReason ? h("div", { class: "muted small" }, d.rolloutStateReason) : null),
+          h("td", {}, timeCell(d.updatedAt)),
+        ),
+      ),
+    );
+    const events = (s.events ?? []).slice(0, 50);
+    return h(
+      "section",
+      { "data-testid": "service-page", "data-service": s.serviceName },
+      back,
+      head,
+      h(
+        "div",
+        { class: "stats stats-wide" },
+        number("Desired", s.desiredCount),
+        number("Running", s.runningCount, s.runningCount === s.desiredCount ? "ok" : undefined),
+        number("Pending", s.pendingCount, s.pendingCount ? "warn" : undefined),
+        number("Deployments", s.deployments?.length ?? 0),
+      ),
+      h("h2", { class: "section-title" }, "Deployments"),
+      deployments,
+      h("h2", { class: "section-title" }, "Tasks"),
+      tasks.length ? taskTable(tasks, ctx, cluster, { showGroup: false }) : emptyState("No tasks yet.", active && s.desiredCount > 0 ? "The scheduler is placing them." : null),
+      h("h2", { class: "section-title" }, "Events"),
+      events.length
+        ? h(
+            "ol",
+            { class: "events", "data-testid": "service-events" },
+            events.map((e) => h("li", {}, timeCell(e.createdAt), h("span", {}, e.message))),
+          )
+        : h("p", { class: "muted" }, "No events yet."),
+    );
+  },
+};

@@ -1,0 +1,157 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { inboxPrefix } from "../../events/names.ts";
+import { AgentStateStore } from "../agent/state.ts";
+import {
+  agentPermissions,
+  authorizationConfig,
+  type ConfigUser,
+  controlPlanePermissions,
+  readerPermissions,
+} from "./nats-permissions.ts";
+
+/**
+ * The NATS users of a `berth up` installation, kept in `<dataDir>/security/nats-users.json`
+ * (mode 0600, created on first start, reused after), and the nats-server configuration made from
+ * them on every start:
+ *
+ *   berth-control-plane      everything
+ *   berth-agent-<name>       one per agent, bound to the instance id it registers with
+ *   berth-reader             reads events (`berth events`, integrations)
+ *
+ * Agent identity: permissions are static in the server configuration, so the instance id an agent
+ * may publish and consume for is fixed when its user is minted. The agent mints its instance id
+ * before it first registers and keeps it in its state file; minting the user reads that file, or
+ * writes a new id into it when there is none, so the agent registers exactly the id its user is
+ * allowed to speak for.
+ */
+
+export interface NatsUser {
+  user: string;
+  password: string;
+}
+
+export interface AgentUser extends NatsUser {
+  region: string;
+  cluster: string;
+  instanceId: string;
+}
+
+const User = z.object({ user: z.string(), password: z.string().min(16) });
+const NatsUsersFile = z.object({
+  controlPlane: User,
+  reader: User,
+  agents: z.record(z.string(), User.extend({ region: z.string(), cluster: z.string(), instanceId: z.string() })),
+});
+export type NatsUsers = z.infer<typeof NatsUsersFile>;
+
+export const securityDir = (dataDir: string) => join(dataDir, "security");
+const usersFile = (dataDir: string) => join(securityDir(dataDir), "nats-users.json");
+
+/** 192 random bits, URL-safe: no quoting trouble in a configuration file or a URL. */
+const password = () => randomBytes(24).toString("base64url");
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+export interface AgentSpec {
+  /** Agent name (its state file is `agent-<name>.json` in `stateDir`). */
+  name: string;
+  region: string;
+  cluster: string;
+  /** The agent's data directory. */
+  stateDir: string;
+}
+
+/**
+ * The instance id the agent will register with: the one in its state file when that file is for
+ * the same region and cluster (the agent reuses it), else a new one written there.
+ */
+async function agentInstanceId(a: AgentSpec): Promise<string> {
+  const store = new AgentStateStore(a.stateDir, a.name);
+  const saved = await store.loadInstance();
+  if (saved && saved.region === a.region && saved.cluster === a.cluster) return saved.instanceId;
+  const instanceId = randomUUID().replaceAll("-", "");
+  await mkdir(a.stateDir, { recursive: true });
+  await store.saveInstance({ region: a.region, cluster: a.cluster, instanceId });
+  return instanceId;
+}
+
+/** Loads the installation's NATS users, creating missing ones (and the file) as needed. */
+export async function ensureNatsUsers(dataDir: string, agents: readonly AgentSpec[]): Promise<NatsUsers> {
+  await mkdir(securityDir(dataDir), { recursive: true, mode: 0o700 });
+  const path = usersFile(dataDir);
+  let users: NatsUsers | undefined;
+  if (existsSync(path)) {
+    const parsed = NatsUsersFile.safeParse(JSON.parse(await readFile(path, "utf8")));
+    if (parsed.success) users = parsed.data;
+  }
+  const next: NatsUsers = users ?? {
+    controlPlane: { user: "berth-control-plane", password: password() },
+    reader: { user: "berth-reader", password: password() },
+    agents: {},
+  };
+  for (const a of agents) {
+    const instanceId = await agentInstanceId(a);
+    const known = next.agents[a.name];
+    next.agents[a.name] = {
+      user: `berth-agent-${a.name}`,
+      password: known?.password ?? password(),
+      region: a.region,
+      cluster: a.cluster,
+      instanceId,
+    };
+  }
+  const text = `${JSON.stringify(next, null, 2)}\n`;
+  if (!users || JSON.stringify(users, null, 2) !== JSON.stringify(next, null, 2)) await writePrivate(path, text);
+  return next;
+}
+
+/** The users with their permissions, as the server configuration lists them. */
+export function configUsers(users: NatsUsers): ConfigUser[] {
+  return [
+    { ...users.controlPlane, permissions: controlPlanePermissions() },
+    { ...users.reader, permissions: readerPermissions(users.reader.user) },
+    ...Object.values(users.agents).map((a) => ({
+      user: a.user,
+      password: a.password,
+      permissions: agentPermissions(a.user, { region: a.region, instanceId: a.instanceId }),
+    })),
+  ];
+}
+
+/** Writes `<dataDir>/security/nats-server.conf` (0600) and returns its path. */
+export async function writeNatsServerConfig(dataDir: string, users: NatsUsers): Promise<string> {
+  const path = join(securityDir(dataDir), "nats-server.conf");
+  const header = "# Written by `berth up` on every start from nats-users.json; edits here are replaced.\n";
+  await writePrivate(path, header + authorizationConfig(configUsers(users)));
+  return path;
+}
+
+/** Connection options of one NATS user: credentials and the inbox prefix its permissions allow. */
+export function clientAuth(u: NatsUser): { user: string; pass: string; inboxPrefix: string } {
+  return { user: u.user, pass: u.password, inboxPrefix: inboxPrefix(u.user) };
+}
+
+/**
+ * Credentials for a command connecting to NATS: $BERTH_NATS_USER / $BERTH_NATS_PASSWORD when set,
+ * else (for `role`) the users file of a local `berth up` in `dataDir` when there is one, else none.
+ */
+export function natsClientAuth(
+  role: "controlPlane" | "reader",
+  dataDir: string,
+): { user: string; pass: string; inboxPrefix: string } | Record<string, never> {
+  const user = process.env.BERTH_NATS_USER;
+  if (user) return clientAuth({ user, password: process.env.BERTH_NATS_PASSWORD ?? "" });
+  const path = usersFile(dataDir);
+  if (!existsSync(path)) return {};
+  const parsed = NatsUsersFile.safeParse(JSON.parse(readFileSync(path, "utf8")));
+  return parsed.success ? clientAuth(parsed.data[role]) : {};
+}
