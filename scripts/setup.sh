@@ -79,10 +79,11 @@ if [ "$mode" = test ] || [ -z "${BERTH_NATS_URL:-}" ]; then
   have_sbin nats-server || need nats-server
 fi
 { have docker && have_sbin dockerd; } || need docker.io
+# The pause image that holds an awsvpc task's network namespace, and the test image, are built
+# from a static busybox: the dynamic `busybox` package would not run inside them.
+package_installed busybox-static || need busybox-static
 if [ "$mode" = test ]; then
   [ -x /usr/bin/aws ] || need awscli
-  # The test image must hold a static busybox: the dynamic `busybox` package would not run in it.
-  package_installed busybox-static || need busybox-static
   have_sbin docker-registry || need docker-registry
   # Installed without recommends, so the fonts that pages render with are asked for by name.
   [ -x /usr/bin/chromium ] || { need chromium && need fonts-liberation; }
@@ -159,6 +160,19 @@ if ! docker_answers; then
     fi
     sleep 0.5
   done
+fi
+
+# --- the pause image (awsvpc tasks' network namespace holder) ---------------------------------
+
+readonly PAUSE_IMAGE="berth/pause:1"
+if ! docker image inspect "$PAUSE_IMAGE" >/dev/null 2>&1; then
+  pausefs="$(mktemp -d "${TMPDIR:-/tmp}/berth-pause.XXXXXX")"
+  cleanup_files+=("$pausefs")
+  mkdir -p "$pausefs/bin"
+  cp /bin/busybox "$pausefs/bin/busybox"
+  tar --numeric-owner --owner=0 --group=0 -C "$pausefs" -cf - . |
+    quietly docker import -c 'CMD ["/bin/busybox","sleep","2147483647"]' - "$PAUSE_IMAGE"
+  say "built $PAUSE_IMAGE"
 fi
 
 [ "$mode" = test ] || exit 0

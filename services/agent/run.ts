@@ -5,7 +5,7 @@
  *   BERTH_NATS_URL (nats://127.0.0.1:4222) BERTH_REGION (us-east-1) BERTH_CLUSTER (default)
  *   BERTH_DATA_DIR (./.berth) BERTH_AGENT_NAME (default) BERTH_CONTAINER_STOP_TIMEOUT (30)
  *   BERTH_HEARTBEAT_MS (5000) BERTH_IMAGE_PULL_BEHAVIOR (default) BERTH_ALLOW_PRIVILEGED (false)
- *   BERTH_PAUSE_IMAGE (amazon/amazon-ecs-pause:0.1.0) BERTH_PAUSE_COMMAND (JSON array, e.g. ["sleep","2147483647"])
+ *   BERTH_PAUSE_IMAGE (berth/pause:1) BERTH_PAUSE_COMMAND (JSON array, e.g. ["sleep","2147483647"])
  *   BERTH_STATS_MS (30000; 0 disables) BERTH_LOG_LEVEL (info)
  *
  *   node --import tsx services/agent/run.ts

@@ -36,8 +36,11 @@ export interface PauseContainer {
   command?: string[];
 }
 
-/** ECS's pause image name; a host without it must be given another (AgentOptions.pauseContainer). */
-export const DEFAULT_PAUSE: PauseContainer = { image: "amazon/amazon-ecs-pause:0.1.0" };
+/**
+ * The pause image `scripts/setup.sh` builds locally from Debian's busybox-static (it sleeps
+ * forever, holding the task's network namespace); another can be configured (AgentOptions.pauseContainer).
+ */
+export const DEFAULT_PAUSE: PauseContainer = { image: "berth/pause:1" };
 
 /** Docker names allow '.', ECS container names do not: no task container can collide with these. */
 export const pauseContainerName = (taskId: string) => `berth-${taskId}.pause`;

@@ -140,18 +140,22 @@ export function clientAuth(u: NatsUser): { user: string; pass: string; inboxPref
   return { user: u.user, pass: u.password, inboxPrefix: inboxPrefix(u.user) };
 }
 
-/**
- * Credentials for a command connecting to NATS: $BERTH_NATS_USER / $BERTH_NATS_PASSWORD when set,
- * else (for `role`) the users file of a local `berth up` in `dataDir` when there is one, else none.
- */
-export function natsClientAuth(
-  role: "controlPlane" | "reader",
-  dataDir: string,
-): { user: string; pass: string; inboxPrefix: string } | Record<string, never> {
+type ClientAuth = { user: string; pass: string; inboxPrefix: string } | Record<string, never>;
+
+/** Credentials from $BERTH_NATS_USER / $BERTH_NATS_PASSWORD, for a NATS that requires them; else none. */
+export function natsEnvAuth(): ClientAuth {
   const user = process.env.BERTH_NATS_USER;
-  if (user) return clientAuth({ user, password: process.env.BERTH_NATS_PASSWORD ?? "" });
+  return user ? clientAuth({ user, password: process.env.BERTH_NATS_PASSWORD ?? "" }) : {};
+}
+
+/**
+ * Credentials of a reader of the event log: from the environment when set, else the reader user
+ * of a local `berth up` whose data directory is `dataDir`, else none.
+ */
+export function readerAuth(dataDir: string): ClientAuth {
+  if (process.env.BERTH_NATS_USER) return natsEnvAuth();
   const path = usersFile(dataDir);
   if (!existsSync(path)) return {};
   const parsed = NatsUsersFile.safeParse(JSON.parse(readFileSync(path, "utf8")));
-  return parsed.success ? clientAuth(parsed.data[role]) : {};
+  return parsed.success ? clientAuth(parsed.data.reader) : {};
 }

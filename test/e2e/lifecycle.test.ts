@@ -108,6 +108,18 @@ describe("task lifecycle on real Docker through the AWS SDK", () => {
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: keeps }));
   });
 
+  test("RunTask that fits nowhere returns ECS's failure reasons and places nothing", async () => {
+    const big = await register("too-big-mem", [container("app", ["true"], { memory: 10_000_000 })]);
+    const r1 = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: big }));
+    expect(r1.tasks).toEqual([]);
+    expect(r1.failures?.[0]?.reason).toBe("RESOURCE:MEMORY");
+    expect(r1.failures?.[0]?.arn).toMatch(/:container-instance\//);
+    const cpu = await register("too-big-cpu", [container("app", ["true"], { cpu: 1_000_000 })]);
+    const r2 = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: cpu, count: 2 }));
+    expect(r2.tasks).toEqual([]);
+    expect(r2.failures?.map((f) => f.reason)).toEqual(["RESOURCE:CPU", "RESOURCE:CPU"]);
+  });
+
   test("invalid task definitions are refused with ECS's errors and leave nothing in the log", async () => {
     const nc = await connect({ servers: b.nats.url });
     const jsm = await jetstreamManager(nc);

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
+import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
@@ -27,6 +28,7 @@ export const agentCommand: CommandSpec = {
     ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
+    ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
   ],
   async run(v) {
     const log = rootLogger("berth-agent");
@@ -34,6 +36,7 @@ export const agentCommand: CommandSpec = {
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
       name: "berth-agent",
       maxReconnectAttempts: -1,
+      ...natsEnvAuth(),
     });
     const agent = await startAgent({
       nc,

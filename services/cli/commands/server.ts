@@ -1,5 +1,7 @@
 import { connect } from "@nats-io/transport-node";
+import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
+import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
@@ -15,6 +17,7 @@ export const serverCommand: CommandSpec = {
     region: { type: "string" },
     replicas: { type: "string" },
     "lost-agent-timeout": { type: "string" },
+    credentials: { type: "string" },
   },
   help: [
     ["--nats URL", "NATS server(s), comma-separated (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
@@ -23,6 +26,8 @@ export const serverCommand: CommandSpec = {
     ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
     ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
+    ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
+    ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
   async run(v) {
     const log = rootLogger("berth-server");
@@ -30,14 +35,22 @@ export const serverCommand: CommandSpec = {
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
       name: "berth-server",
       maxReconnectAttempts: -1,
+      ...natsEnvAuth(),
     });
+    const account = env("BERTH_ACCOUNT_ID", "000000000000");
+    const auth = await apiAuthFromFile(
+      v.credentials === undefined ? process.env.BERTH_CREDENTIALS_FILE : String(v.credentials),
+      account,
+      log,
+    );
     const cp = await startControlPlane({
       nc,
       log,
       host: String(v.host ?? env("BERTH_HOST", "127.0.0.1")),
       port: Number(v.port ?? env("BERTH_PORT", "8417")),
       defaultRegion: String(v.region ?? env("BERTH_REGION", "us-east-1")),
-      account: env("BERTH_ACCOUNT_ID", "000000000000"),
+      account,
+      ...(auth ? { auth } : {}),
       replicas: Number(v.replicas ?? 1),
       lostAgentTimeoutMs: Number(v["lost-agent-timeout"] ?? 30) * 1000,
     });

@@ -1,7 +1,9 @@
 import { join, resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
+import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
+import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { startEmbeddedNats } from "../nats-embed.ts";
@@ -17,6 +19,7 @@ export const upCommand: CommandSpec = {
     "nats-port": { type: "string" },
     region: { type: "string" },
     "no-agent": { type: "boolean" },
+    credentials: { type: "string" },
   },
   help: [
     ["--port N", "ECS API port on 127.0.0.1 (default $BERTH_PORT or 8417)"],
@@ -24,28 +27,52 @@ export const upCommand: CommandSpec = {
     ["--nats-port N", "port of the embedded nats-server (default $BERTH_NATS_PORT or 4222); ignored with $BERTH_NATS_URL"],
     ["--region R", "default region (default $BERTH_REGION or us-east-1)"],
     ["--no-agent", "do not run a local agent"],
+    ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
   ],
   async run(v) {
     const log = rootLogger("berth");
     const dataDir = resolve(String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth")));
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
     const external = process.env.BERTH_NATS_URL;
-    const nats = external
-      ? undefined
-      : await startEmbeddedNats(dataDir, Number(v["nats-port"] ?? env("BERTH_NATS_PORT", "4222")), log.child({ component: "nats" }));
+    const account = env("BERTH_ACCOUNT_ID", "000000000000");
+    const auth = await apiAuthFromFile(
+      v.credentials === undefined ? process.env.BERTH_CREDENTIALS_FILE : String(v.credentials),
+      account,
+      log,
+    );
+    // The embedded nats-server requires a user per role; the local agent gets its own, bound to its instance.
+    const agentSpec = { name: "default", region, cluster: "default", stateDir: join(dataDir, "agent") };
+    const users = external ? undefined : await ensureNatsUsers(dataDir, v["no-agent"] ? [] : [agentSpec]);
+    const nats = users
+      ? await startEmbeddedNats(dataDir, Number(v["nats-port"] ?? env("BERTH_NATS_PORT", "4222")), log.child({ component: "nats" }), {
+          configFile: await writeNatsServerConfig(dataDir, users),
+          user: users.controlPlane.user,
+          pass: users.controlPlane.password,
+        })
+      : undefined;
     const natsUrl = external ?? (nats as { url: string }).url;
-    const nc = await connect({ servers: natsUrl.split(","), name: "berth-up", maxReconnectAttempts: -1 });
+    const nc = await connect({
+      servers: natsUrl.split(","),
+      name: "berth-up",
+      maxReconnectAttempts: -1,
+      ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
+    });
+    const agentUser = users?.agents[agentSpec.name];
+    const agentNc = agentUser
+      ? await connect({ servers: natsUrl.split(","), name: "berth-agent", maxReconnectAttempts: -1, ...clientAuth(agentUser) })
+      : nc;
     const cp = await startControlPlane({
       nc,
       log,
       port: Number(v.port ?? env("BERTH_PORT", "8417")),
       defaultRegion: region,
-      account: env("BERTH_ACCOUNT_ID", "000000000000"),
+      account,
+      ...(auth ? { auth } : {}),
     });
     const agent = v["no-agent"]
       ? undefined
       : await startAgent({
-          nc,
+          nc: agentNc,
           log,
           region,
           cluster: "default",
@@ -58,8 +85,12 @@ export const upCommand: CommandSpec = {
         `Berth is up. ECS API: ${cp.url}   NATS: ${natsUrl}`,
         agent ? `Local agent: ${agent.containerInstanceArn}` : "No local agent.",
         "",
-        "Use it with the AWS CLI (any credentials work in open development mode):",
-        `  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=${region}`,
+        ...(auth
+          ? ["Use it with the AWS CLI and an access key from the credentials file:"]
+          : [
+              "Use it with the AWS CLI (any credentials work in open development mode):",
+              `  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=${region}`,
+            ]),
         `  aws ecs list-clusters --endpoint-url ${cp.url}`,
         "",
         "Follow the event log:  npx berth events --follow",
@@ -71,6 +102,7 @@ export const upCommand: CommandSpec = {
     log.info("stopping");
     await agent?.stop();
     await cp.stop();
+    if (agentNc !== nc) await agentNc.drain();
     await nc.drain();
     await nats?.stop();
     return 0;
