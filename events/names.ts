@@ -51,6 +51,8 @@ export const subjects = {
 
   observations: (region: string, instanceId: string) => `berth.obs.${token(region)}.${token(instanceId)}`,
   directives: (region: string, instanceId: string) => `berth.dir.${token(region)}.${token(instanceId)}`,
+  /** Every instance's directives in one region (the simulated fleet consumes them all at once). */
+  directivesOfRegion: (region: string) => `berth.dir.${token(region)}.>`,
 
   /** Agent registers its host; reply carries the container instance ARN. */
   register: (region: string) => `berth.ctl.${token(region)}.register`,
@@ -95,6 +97,8 @@ export const consumers = {
   observations: "control-plane-observations",
   /** Each agent's durable consumer of its own directives. */
   directives: (instanceId: string) => `agent-${token(instanceId)}`,
+  /** The simulated fleet's one durable consumer of a region's directives (services/sim). */
+  simDirectives: (region: string) => `sim-${token(region)}`,
 } as const;
 
 export const buckets = {

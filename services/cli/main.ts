@@ -2,10 +2,11 @@ import { type CommandSpec, helpText, parse, UsageError } from "./args.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { eventsCommand } from "./commands/events.ts";
 import { serverCommand } from "./commands/server.ts";
+import { simCommand } from "./commands/sim.ts";
 import { upCommand } from "./commands/up.ts";
 
 /** Entry point of the `berth` command. Exit codes: 0 ok, 1 failure, 2 usage error. */
-const commands: CommandSpec[] = [upCommand, serverCommand, agentCommand, eventsCommand];
+const commands: CommandSpec[] = [upCommand, serverCommand, agentCommand, eventsCommand, simCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

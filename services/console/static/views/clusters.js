@@ -3,7 +3,13 @@
 import * as api from "../api.js";
 import { badge, emptyState, h, pageHeader } from "../ui.js";
 
-const stat = (label, value, tone) => h("div", { class: `stat ${tone ? `tone-text-${tone}` : ""}` }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+const stat = (label, value, tone) =>
+  h(
+    "div",
+    { class: `stat ${tone ? `tone-text-${tone}` : ""}`, "data-stat": label.toLowerCase().replaceAll(" ", "-") },
+    h("span", { class: "stat-value" }, value),
+    h("span", { class: "stat-label" }, label),
+  );
 
 export default {
   nav: "clusters",
@@ -15,7 +21,15 @@ export default {
   render(clusters, ctx) {
     const head = pageHeader("Clusters", "Every cluster of this region, with its instances, services and tasks.");
     if (clusters.length === 0)
-      return h("section", {}, head, emptyState("No clusters yet.", "Create one with the AWS CLI: aws ecs create-cluster --cluster-name demo --endpoint-url …"));
+      return h(
+        "section",
+        {},
+        head,
+        emptyState(
+          "No clusters yet.",
+          "Create one with the AWS CLI: aws ecs create-cluster --cluster-name demo --endpoint-url …",
+        ),
+      );
     return h(
       "section",
       {},

@@ -1,0 +1,112 @@
+import { connect } from "@nats-io/transport-node";
+import { startFleet } from "../../sim/fleet.ts";
+import { type CommandSpec, env, UsageError } from "../args.ts";
+import { rootLogger } from "../logger.ts";
+import { untilSignal } from "../signals.ts";
+
+const STATUS_EVERY_MS = 10_000;
+
+export const simCommand: CommandSpec = {
+  name: "sim",
+  summary: "register a simulated fleet of hollow instances, to try placement and services at scale",
+  usage:
+    "berth sim --instances N --cluster C [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
+  options: {
+    instances: { type: "string" },
+    cluster: { type: "string" },
+    "start-latency": { type: "string" },
+    "failure-rate": { type: "string" },
+    attributes: { type: "string" },
+    "az-count": { type: "string" },
+    cpu: { type: "string" },
+    memory: { type: "string" },
+    "heartbeat-interval": { type: "string" },
+    seed: { type: "string" },
+    nats: { type: "string" },
+    region: { type: "string" },
+  },
+  help: [
+    ["--instances N", "hollow container instances to register (required)"],
+    ["--cluster C", "cluster to join; it must exist, except `default` (default $BERTH_CLUSTER or default)"],
+    ["--start-latency MS", "mean time from StartTask to RUNNING; each start takes 0.5–1.5× it (default 0)"],
+    ["--failure-rate P", "probability, 0–1, that a task fails to start (default 0)"],
+    ["--attributes k=v,…", "custom attributes on every instance, for memberOf constraints"],
+    ["--az-count N", "spread instances over N availability zones <region>a, b, … (default 3)"],
+    ["--cpu UNITS", "CPU units per instance, 1024 per vCPU (default 2048)"],
+    ["--memory MIB", "memory per instance in MiB (default 8192)"],
+    ["--heartbeat-interval MS", "heartbeat interval per instance (default 5000, as a real agent)"],
+    ["--seed N", "seeds start latencies and failures (default 1)"],
+    ["--nats URL", "NATS server(s) (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
+    ["--region R", "region; no real agent may run in it, the fleet takes all its directives (default $BERTH_REGION or us-east-1)"],
+    ["", "Hollow instances run no containers: they answer directives with the observations a real agent"],
+    ["", "would publish, through the real control plane. Ctrl-C stops them (they are then marked lost)."],
+  ],
+  examples: [
+    "aws ecs create-cluster --cluster-name sim --endpoint-url http://127.0.0.1:8417",
+    "berth sim --instances 10000 --cluster sim --start-latency 2000 --failure-rate 0.01 --az-count 3",
+    "berth sim --instances 50 --cluster sim --attributes rack=r1,gpu=none",
+  ],
+  async run(v) {
+    const instances = integer(v.instances, "--instances", 1);
+    if (instances === undefined) throw new UsageError("--instances is required");
+    const failureRate = v["failure-rate"] === undefined ? 0 : Number(v["failure-rate"]);
+    if (!(failureRate >= 0 && failureRate <= 1)) throw new UsageError("--failure-rate must be a number from 0 to 1");
+    const log = rootLogger("berth-sim");
+    const nc = await connect({
+      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
+      name: "berth-sim",
+      maxReconnectAttempts: -1,
+    });
+    const cluster = String(v.cluster ?? env("BERTH_CLUSTER", "default"));
+    const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
+    const started = performance.now();
+    const fleet = await startFleet({
+      nc,
+      log,
+      region,
+      cluster,
+      instances,
+      startLatencyMs: integer(v["start-latency"], "--start-latency", 0) ?? 0,
+      failureRate,
+      attributes: attributes(v.attributes),
+      azCount: integer(v["az-count"], "--az-count", 1) ?? 3,
+      cpu: integer(v.cpu, "--cpu", 1) ?? 2048,
+      memory: integer(v.memory, "--memory", 1) ?? 8192,
+      heartbeatIntervalMs: integer(v["heartbeat-interval"], "--heartbeat-interval", 100) ?? 5_000,
+      seed: integer(v.seed, "--seed", 0) ?? 1,
+    });
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`berth sim: ${fleet.instances.length} hollow instances registered in cluster ${cluster} (${region}) in ${secs} s`);
+    const status = setInterval(() => {
+      const s = fleet.stats();
+      console.log(`berth sim: running ${s.running} · started ${s.started} · failed ${s.failed} · stopped ${s.stopped} · directives ${s.directives}`);
+    }, STATUS_EVERY_MS);
+    await untilSignal();
+    clearInterval(status);
+    await fleet.stop();
+    await nc.drain();
+    return 0;
+  },
+};
+
+function integer(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}`);
+  return n;
+}
+
+/** `k=v,k2=v2` → { k: "v", k2: "v2" }. */
+export function attributes(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value === undefined || value === "") return out;
+  for (const pair of String(value).split(",")) {
+    const eq = pair.indexOf("=");
+    const name = pair.slice(0, Math.max(eq, 0)).trim();
+    const val = pair.slice(eq + 1).trim();
+    if (eq < 0 || !/^[A-Za-z0-9._/-]{1,128}$/.test(name) || val === "")
+      throw new UsageError(`--attributes: ${JSON.stringify(pair)} is not name=value`);
+    out[name] = val;
+  }
+  return out;
+}

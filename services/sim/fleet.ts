@@ -1,0 +1,308 @@
+import { randomUUID } from "node:crypto";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { Directive, type Observation, RegisterReply } from "../../events/agent.ts";
+import { buckets, consumers, streams, subjects } from "../../events/names.ts";
+import { seededRandom } from "../../machines/placement/rankers.ts";
+import { observationMsgId } from "../agent/observation.ts";
+import { registerRequest } from "../agent/registration.ts";
+import { Aborted, retry } from "../agent/retry.ts";
+import { FleetHeartbeats } from "./heartbeats.ts";
+import { HollowInstance, type HollowTask } from "./hollow.ts";
+
+export interface FleetOptions {
+  nc: NatsConnection;
+  log: Logger;
+  region: string;
+  cluster: string;
+  /** How many hollow instances to register. */
+  instances: number;
+  /** Mean time from StartTask to RUNNING, ms; each start takes 0.5–1.5× this (seeded). Default 0. */
+  startLatencyMs?: number;
+  /** Probability that a start fails (every container STOPPED, CannotStartContainerError). Default 0. */
+  failureRate?: number;
+  /** Custom attributes on every instance. */
+  attributes?: Record<string, string>;
+  /** Instances are spread round-robin over this many availability zones (<region>a, b, …). Default 3. */
+  azCount?: number;
+  /** CPU units (1024 per vCPU) and MiB of memory per instance. Default 2048 and 8192. */
+  cpu?: number;
+  memory?: number;
+  /** Heartbeat interval, ms (a real agent's default is 5000). */
+  heartbeatIntervalMs?: number;
+  /** Seeds start latency and failures, so a run can be repeated. */
+  seed?: number;
+  /** Registrations in flight at once. Default 64. */
+  registerConcurrency?: number;
+  clock?: () => number;
+}
+
+export interface FleetStats {
+  instances: number;
+  directives: number;
+  /** Tasks whose start was simulated to completion (RUNNING or failed). */
+  started: number;
+  failed: number;
+  stopped: number;
+  running: number;
+  /** Observations stored in BERTH_OBSERVATIONS. */
+  observations: number;
+}
+
+export interface Fleet {
+  readonly instances: readonly HollowInstance[];
+  stats(): FleetStats;
+  /** Simulates the task's containers exiting with `exitCode` (a crash). False when no instance runs it. */
+  exit(taskArn: string, exitCode?: number): Promise<boolean>;
+  /** Stops heartbeats and the directive consumer (and removes the consumer); instances stay registered. */
+  stop(): Promise<void>;
+}
+
+const MIB = 1024 * 1024;
+const NS_PER_MS = 1_000_000;
+/** Directives accepted but not yet acknowledged; a large fleet starts many tasks at once. */
+const MAX_ACK_PENDING = 20_000;
+/** Stopped tasks are forgotten after this long (a StopTask repeat after that is answered as for an unknown task). */
+const FORGET_STOPPED_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+/** JetStream API error: a work-queue stream allows one consumer per subject. */
+const OVERLAPPING_CONSUMER = 10100;
+
+/**
+ * A simulated fleet: many hollow container instances in one process that speak the real agent
+ * protocol (events/agent.ts) to a real control plane, so placement and the scheduler can be tried
+ * on 10,000 instances from one machine.
+ *
+ *   register   request/reply on berth.ctl.<r>.register, one per instance (bounded concurrency)
+ *   heartbeats one loop puts every instance's KV heartbeat, spread over the interval
+ *   directives ONE durable consumer over berth.dir.<r>.> for the whole fleet, dispatched by the
+ *              subject's instance token (a consumer per instance is too many at 10,000)
+ *   observations published to berth.obs.<r>.<instanceId> with the real agent's msgIDs
+ *
+ * Because the consumer takes every directive of the region, a fleet needs a region in which no
+ * real agent runs (JetStream refuses the overlapping consumer; the error says so).
+ */
+export async function startFleet(o: FleetOptions): Promise<Fleet> {
+  const clock = o.clock ?? Date.now;
+  const bootAt = clock();
+  const log = o.log.child({ component: "sim", cluster: o.cluster, region: o.region });
+  const controller = new AbortController();
+  const { signal } = controller;
+  const js = jetstream(o.nc);
+  const jsm = await jetstreamManager(o.nc);
+  const random = seededRandom(o.seed ?? 1);
+  const latency = o.startLatencyMs ?? 0;
+  const failureRate = o.failureRate ?? 0;
+  const azCount = Math.max(1, Math.min(26, o.azCount ?? 3));
+  const byId = new Map<string, HollowInstance>();
+  const instances: HollowInstance[] = [];
+  const stats: FleetStats = { instances: 0, directives: 0, started: 0, failed: 0, stopped: 0, running: 0, observations: 0 };
+  const timers = new Set<NodeJS.Timeout>();
+
+  // Directives first: the consumer must exist before the first task can be placed on an instance.
+  const durable = consumers.simDirectives(o.region);
+  try {
+    await jsm.consumers.add(streams.directives, {
+      durable_name: durable,
+      filter_subject: subjects.directivesOfRegion(o.region),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 30_000 * NS_PER_MS,
+      max_ack_pending: MAX_ACK_PENDING,
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code === OVERLAPPING_CONSUMER || /not unique/i.test((err as Error).message))
+      throw new Error(
+        `directives of region ${o.region} are already consumed by a real agent or another simulation; run the simulator in a region of its own (--region)`,
+      );
+    throw err;
+  }
+
+  const publish = (instanceId: string, obs: Observation): Promise<void> =>
+    retry(
+      async () => {
+        await js.publish(subjects.observations(o.region, instanceId), JSON.stringify(obs), { msgID: observationMsgId(obs), timeout: 10_000 });
+        stats.observations++;
+      },
+      { signal, onError: (err, attempt) => log.warn({ err, attempt, instanceId }, "observation not stored yet; retrying") },
+    );
+  const publishAll = async (instanceId: string, list: Observation[]) => {
+    for (const obs of list) await publish(instanceId, obs);
+  };
+
+  const finishStart = (inst: HollowInstance, task: HollowTask) => {
+    const fail = failureRate > 0 && random() < failureRate;
+    const facts = inst.complete(task, clock(), fail);
+    if (facts.length === 0) return;
+    stats.started++;
+    if (fail) stats.failed++;
+    else stats.running++;
+    void publishAll(inst.instanceId, facts).catch(ignoreAbort(log));
+  };
+
+  const onDirective = async (m: JsMsg) => {
+    stats.directives++;
+    const inst = byId.get(m.subject.split(".")[3] ?? "");
+    const parsed = Directive.safeParse(safeJson(m.data));
+    if (!inst || !parsed.success) {
+      // Left over from an earlier simulation (instances are new every run) or not a directive.
+      m.term();
+      return;
+    }
+    const d = parsed.data;
+    if (d.type === "StartTask") {
+      const { task, fresh } = inst.accept(d.spec);
+      m.ack();
+      if (!fresh) {
+        await publishAll(inst.instanceId, inst.facts(task, clock()).filter((f) => f.type !== "ContainerObserved" || f.status !== "PENDING"));
+        return;
+      }
+      if (latency <= 0) return finishStart(inst, task);
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          finishStart(inst, task);
+        },
+        Math.round(latency * (0.5 + random())),
+      );
+      timers.add(t);
+      return;
+    }
+    const before = inst.tasks.get(d.taskArn);
+    const wasRunning = before?.containers.some((c) => c.status === "RUNNING") ?? false;
+    const facts = inst.stop(d.taskArn, d.containers ?? [], clock());
+    if (wasRunning) stats.running--;
+    stats.stopped++;
+    await publishAll(inst.instanceId, facts);
+    m.ack();
+  };
+
+  const consumer = await js.consumers.get(streams.directives, durable);
+  const messages = await consumer.consume({ max_messages: 2_000 });
+  const consuming = (async () => {
+    for await (const m of messages) {
+      void onDirective(m).catch((err) => {
+        if (err instanceof Aborted) return;
+        log.warn({ err, subject: m.subject }, "directive not handled; redelivered later");
+        m.nak(1_000);
+      });
+    }
+  })();
+
+  // Register every instance, a bounded number at a time.
+  const resources = { cpu: o.cpu ?? 2048, memory: o.memory ?? 8192 };
+  const started = performance.now();
+  let next = 0;
+  const registerOne = async (i: number) => {
+    const instanceId = randomUUID().replaceAll("-", "");
+    const az = `${o.region}${String.fromCharCode(97 + (i % azCount))}`;
+    const req = {
+      ...registerRequest({
+        cluster: o.cluster,
+        instanceId,
+        info: {
+          ncpu: resources.cpu / 1024,
+          memTotalBytes: resources.memory * MIB,
+          architecture: "x86_64",
+          osType: "linux",
+          logDrivers: ["json-file"],
+          cgroupDriver: "systemd",
+          cgroupVersion: "2",
+          name: `sim-${i}`,
+        },
+        version: { version: "simulated", apiVersion: "1.41", minApiVersion: "1.12" },
+        availabilityZone: az,
+        attributes: o.attributes,
+      }),
+      hostname: `sim-${i}.${o.cluster}`,
+    };
+    const reply = await retry(
+      async () => {
+        const m = await o.nc.request(subjects.register(o.region), JSON.stringify(req), { timeout: 30_000 });
+        const r = RegisterReply.parse(m.json());
+        if (!r.ok) throw new RegistrationRefused(`${r.code}: ${r.message}`);
+        return r;
+      },
+      {
+        signal,
+        retriable: (err) => !(err instanceof RegistrationRefused),
+        onError: (err, attempt) => log.warn({ err, attempt, instance: i }, "registration not answered; retrying"),
+      },
+    );
+    const inst = new HollowInstance(reply.instanceId, reply.containerInstanceArn);
+    byId.set(inst.instanceId, inst);
+    instances.push(inst);
+    stats.instances++;
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(o.registerConcurrency ?? 64, o.instances) }, async () => {
+        while (next < o.instances) await registerOne(next++);
+      }),
+    );
+  } catch (err) {
+    controller.abort();
+    await messages.close().catch(() => {});
+    await jsm.consumers.delete(streams.directives, durable).catch(() => {});
+    throw err;
+  }
+  log.info({ instances: instances.length, ms: Math.round(performance.now() - started) }, "hollow instances registered");
+
+  const kv = await new Kvm(js).open(buckets.heartbeats);
+  const heartbeats = new FleetHeartbeats(
+    kv,
+    { region: o.region, cluster: o.cluster, intervalMs: o.heartbeatIntervalMs ?? 5_000, bootAt, clock, log },
+    () => instances,
+  );
+  await heartbeats.beatAll();
+  heartbeats.start();
+
+  const prune = setInterval(() => {
+    const before = clock() - FORGET_STOPPED_MS;
+    for (const inst of instances) inst.prune(before);
+  }, PRUNE_EVERY_MS);
+  prune.unref();
+
+  return {
+    instances,
+    stats: () => ({ ...stats }),
+    async exit(taskArn, exitCode = 1) {
+      for (const inst of instances) {
+        if (!inst.tasks.has(taskArn)) continue;
+        const facts = inst.exit(taskArn, exitCode, clock());
+        if (facts.length === 0) return false;
+        stats.running--;
+        await publishAll(inst.instanceId, facts);
+        return true;
+      }
+      return false;
+    },
+    async stop() {
+      clearInterval(prune);
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await heartbeats.stop();
+      controller.abort();
+      await messages.close().catch(() => {});
+      await consuming.catch(() => {});
+      // The next simulation in this region creates it again; a real agent may want the region later.
+      await jsm.consumers.delete(streams.directives, durable).catch(() => {});
+    },
+  };
+}
+
+class RegistrationRefused extends Error {}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
+const ignoreAbort = (log: Logger) => (err: unknown) => {
+  if (!(err instanceof Aborted)) log.warn({ err }, "observations not published");
+};

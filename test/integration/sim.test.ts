@@ -1,0 +1,161 @@
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListContainerInstancesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
+import { type Fleet, startFleet } from "../../services/sim/fleet.ts";
+import { SIMULATED_FAILURE } from "../../services/sim/hollow.ts";
+import { uniqueName } from "../support/docker.ts";
+import { ecsClient } from "../support/ecs.ts";
+import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
+import { waitFor } from "../support/wait.ts";
+
+/**
+ * The simulated fleet against the real control plane: hollow instances register over NATS, the
+ * real scheduler places RunTask and service tasks on them, and their observations drive the
+ * tasks through the real task machine.
+ */
+
+const log = pino({ level: "silent" });
+const INSTANCES = 20;
+let nats: NatsServerHandle;
+let cpConn: NatsConnection;
+let simConn: NatsConnection;
+let cp: ControlPlane;
+let ecs: ECSClient;
+let fleet: Fleet;
+let failing: Fleet | undefined;
+const cluster = uniqueName("sim");
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  cpConn = await connect({ servers: nats.url });
+  simConn = await connect({ servers: nats.url });
+  cp = await startControlPlane({ nc: cpConn, log, port: 0, lostAgentTimeoutMs: 120_000 });
+  ecs = ecsClient(cp.url);
+  await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "hollow",
+      containerDefinitions: [{ name: "app", image: "berth-test/busybox:latest", cpu: 64, memory: 128 }],
+    }),
+  );
+  fleet = await startFleet({ nc: simConn, log, region: "us-east-1", cluster, instances: INSTANCES, startLatencyMs: 20, azCount: 2 });
+});
+
+afterAll(async () => {
+  await failing?.stop();
+  await fleet?.stop();
+  await cp?.stop();
+  await simConn?.close();
+  await cpConn?.close();
+  await nats?.stop();
+});
+
+async function describeTasks(client: ECSClient, clusterName: string, arns: string[]): Promise<Task[]> {
+  const r = await client.send(new DescribeTasksCommand({ cluster: clusterName, tasks: arns }));
+  return r.tasks ?? [];
+}
+
+function waitTasks(arns: string[], what: string, ok: (t: Task) => boolean, client = ecs, clusterName = cluster) {
+  return waitFor(
+    async () => {
+      const tasks = await describeTasks(client, clusterName, arns);
+      return tasks.length === arns.length && tasks.every(ok) ? tasks : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `${arns.length} tasks ${what}` },
+  );
+}
+
+describe("a simulated fleet on the real control plane", () => {
+  test("every hollow instance registers with its availability zone", async () => {
+    const listed = await ecs.send(new ListContainerInstancesCommand({ cluster }));
+    expect(listed.containerInstanceArns).toHaveLength(INSTANCES);
+    const described = await ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: listed.containerInstanceArns }));
+    const zones = new Set(
+      described.containerInstances?.map((i) => i.attributes?.find((a) => a.name === "ecs.availability-zone")?.value),
+    );
+    expect(zones).toEqual(new Set(["us-east-1a", "us-east-1b"]));
+    expect(described.containerInstances?.every((i) => i.agentConnected && i.status === "ACTIVE")).toBe(true);
+  });
+
+  test("RunTask tasks reach RUNNING on hollow instances and stop on StopTask", async () => {
+    const run = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: "hollow", count: 10 }));
+    expect(run.failures).toEqual([]);
+    const arns = (run.tasks ?? []).map((t) => t.taskArn as string);
+    expect(arns).toHaveLength(10);
+    const running = await waitTasks(arns, "RUNNING", (t) => t.lastStatus === "RUNNING");
+    const fleetArns = new Set(fleet.instances.map((i) => i.containerInstanceArn));
+    expect(running.every((t) => fleetArns.has(t.containerInstanceArn as string))).toBe(true);
+
+    const victim = arns[0] as string;
+    await ecs.send(new StopTaskCommand({ cluster, task: victim, reason: "done with it" }));
+    const [stopped] = await waitTasks([victim], "STOPPED", (t) => t.lastStatus === "STOPPED");
+    expect(stopped?.stopCode).toBe("UserInitiated");
+    expect(stopped?.containers?.[0]?.lastStatus).toBe("STOPPED");
+  });
+
+  test("a service reaches its desired count, and a task that dies is replaced", async () => {
+    const created = await ecs.send(new CreateServiceCommand({ cluster, serviceName: "web", taskDefinition: "hollow", desiredCount: 6 }));
+    const serviceArn = created.service?.serviceArn as string;
+    const steady = () =>
+      waitFor(
+        async () => {
+          const s = (await ecs.send(new DescribeServicesCommand({ cluster, services: [serviceArn] }))).services?.[0];
+          return s?.runningCount === 6 && s.pendingCount === 0 ? s : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: "service web with 6 RUNNING tasks" },
+      );
+    await steady();
+    const before = (await ecs.send(new ListTasksCommand({ cluster, serviceName: "web" }))).taskArns ?? [];
+    expect(before).toHaveLength(6);
+
+    const victim = before[0] as string;
+    expect(await fleet.exit(victim, 137)).toBe(true);
+    const [dead] = await waitTasks([victim], "STOPPED", (t) => t.lastStatus === "STOPPED");
+    expect(dead?.stopCode).toBe("EssentialContainerExited");
+    expect(dead?.containers?.[0]?.exitCode).toBe(137);
+
+    const replaced = await waitFor(
+      async () => {
+        const now = (await ecs.send(new ListTasksCommand({ cluster, serviceName: "web" }))).taskArns ?? [];
+        if (now.length !== 6 || now.includes(victim)) return undefined;
+        const tasks = await describeTasks(ecs, cluster, now);
+        return tasks.every((t) => t.lastStatus === "RUNNING") ? now : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "a replacement for the dead service task, RUNNING" },
+    );
+    expect(replaced.filter((a) => !before.includes(a))).toHaveLength(1);
+  });
+
+  test("with a failure rate of 1 every start fails as Docker's would", async () => {
+    const region = "eu-west-1";
+    const eu = ecsClient(cp.url, region);
+    await eu.send(new CreateClusterCommand({ clusterName: cluster }));
+    await eu.send(
+      new RegisterTaskDefinitionCommand({ family: "hollow", containerDefinitions: [{ name: "app", image: "berth-test/busybox:latest", memory: 64 }] }),
+    );
+    failing = await startFleet({ nc: simConn, log, region, cluster, instances: 2, failureRate: 1 });
+    const run = await eu.send(new RunTaskCommand({ cluster, taskDefinition: "hollow", count: 2 }));
+    const arns = (run.tasks ?? []).map((t) => t.taskArn as string);
+    const stopped = await waitTasks(arns, "STOPPED", (t) => t.lastStatus === "STOPPED", eu, cluster);
+    for (const t of stopped) {
+      expect(t.stopCode).toBe("TaskFailedToStart");
+      expect(t.containers?.[0]?.reason).toBe(SIMULATED_FAILURE);
+    }
+    expect(failing.stats().failed).toBe(2);
+  });
+});
