@@ -194,6 +194,19 @@ function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): TaskC
   };
 }
 
+/** Container and network facts land in every live state. */
+const facts = {
+  TaskContainerChanged: { actions: "container" },
+  TaskAttachmentsChanged: { actions: "attachments" },
+} as const;
+const health = { TaskHealthChanged: { actions: "health" } } as const;
+const start = { TaskStarted: { guard: "wantsRunning", target: "RUNNING", actions: "started" } } as const;
+const stopRequest = {
+  TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
+} as const;
+const stopping = { TaskStopping: { target: "STOPPING", actions: "stopping" } } as const;
+const stopped = { TaskStopped: { target: "STOPPED", actions: "stopped" } } as const;
+
 export const taskMachine = setup({
   types: {
     context: {} as TaskContext,
@@ -251,6 +264,7 @@ export const taskMachine = setup({
     stopOnAgent: () => {},
   },
 }).createMachine({
+  // Transitions shared by several states (see the diagram above for which states have which).
   id: "task",
   initial: "NEW",
   context: EMPTY,
@@ -269,62 +283,18 @@ export const taskMachine = setup({
     },
     PROVISIONING: {
       on: {
+        ...facts,
         TaskAttachmentsChanged: { target: "PENDING", actions: "attachments" },
-        TaskContainerChanged: { actions: "container" },
-        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
+        ...stopRequest,
+        ...stopped,
       },
     },
-    PENDING: {
-      on: {
-        TaskAttachmentsChanged: { actions: "attachments" },
-        TaskContainerChanged: { actions: "container" },
-        TaskStarted: { guard: "wantsRunning", target: "RUNNING", actions: "started" },
-        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
-        TaskStopping: { target: "STOPPING", actions: "stopping" },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
-    ACTIVATING: {
-      on: {
-        TaskContainerChanged: { actions: "container" },
-        TaskStarted: { guard: "wantsRunning", target: "RUNNING", actions: "started" },
-        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
-        TaskStopping: { target: "STOPPING", actions: "stopping" },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
-    RUNNING: {
-      on: {
-        TaskAttachmentsChanged: { actions: "attachments" },
-        TaskContainerChanged: { actions: "container" },
-        TaskHealthChanged: { actions: "health" },
-        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
-        TaskStopping: { target: "STOPPING", actions: "stopping" },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
-    DEACTIVATING: {
-      on: {
-        TaskContainerChanged: { actions: "container" },
-        TaskStopping: { target: "STOPPING", actions: "stopping" },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
-    STOPPING: {
-      on: {
-        TaskAttachmentsChanged: { actions: "attachments" },
-        TaskContainerChanged: { actions: "container" },
-        TaskHealthChanged: { actions: "health" },
-        TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
-    DEPROVISIONING: {
-      on: {
-        TaskStopped: { target: "STOPPED", actions: "stopped" },
-      },
-    },
+    PENDING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...stopped } },
+    ACTIVATING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...stopped } },
+    RUNNING: { on: { ...facts, ...health, ...stopRequest, ...stopping, ...stopped } },
+    DEACTIVATING: { on: { ...facts, ...stopping, ...stopped } },
+    STOPPING: { on: { ...facts, ...health, ...stopRequest, ...stopped } },
+    DEPROVISIONING: { on: { ...stopped } },
     STOPPED: {
       on: {
         // Late container facts (exit codes reported after the task was declared stopped) still land.
