@@ -55,6 +55,11 @@ export interface ServiceContext {
 }
 
 export const MAX_MESSAGES = 100;
+/**
+ * Slots kept in the service's context. Only slots whose task is not created yet matter (they are
+ * in flight or being repaired), and those are always among the most recent placements.
+ */
+export const MAX_PLACED_SLOTS = 1_000;
 
 const EMPTY: ServiceContext = {
   serviceArn: "",
@@ -149,7 +154,7 @@ export const serviceMachine = setup({
     placed: assign(({ context, event }) => {
       const e = event as E<"ServiceTasksPlaced">;
       return {
-        placed: [...context.placed, ...e.tasks.map((t) => ({ ...t, deploymentId: e.deploymentId, at: e.at }))],
+        placed: [...context.placed, ...e.tasks.map((t) => ({ ...t, deploymentId: e.deploymentId, at: e.at }))].slice(-MAX_PLACED_SLOTS),
         deployments: context.deployments.map((d) => (d.id === e.deploymentId ? { ...d, updatedAt: e.at } : d)),
       };
     }),

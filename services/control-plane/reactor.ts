@@ -73,6 +73,9 @@ export class Reactor {
     let msgID: string;
     switch (intent.name) {
       case "startOnAgent":
+        // Stopped before its start went out (or replayed after it stopped): never start it; the
+        // stop directive that follows lets the agent report each container STOPPED.
+        if (t.desiredStatus === "STOPPED") return;
         directive = { type: "StartTask", at: this.clock(), taskArn: t.taskArn, spec: t.spec };
         msgID = `${t.taskId}:start`;
         break;
