@@ -172,6 +172,27 @@ describe("services keep their desired count on real Docker", () => {
     expect((failed?.env.data as { reason?: string } | undefined)?.reason).toMatch(/circuit breaker/);
   });
 
+  test("a service whose task fits nowhere says so in ECS's words, once", async () => {
+    const big = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "huge",
+        containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 10_000_000 }],
+      }),
+    );
+    await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: "huge", taskDefinition: big.taskDefinition?.taskDefinitionArn, desiredCount: 1 }),
+    );
+    const s = await waitService("huge", "reporting the placement failure", (s) =>
+      (s.events ?? []).some((e) => /unable to place a task because no container instance met all of its requirements/.test(e.message ?? "")),
+    );
+    const msg = s.events?.find((e) => /unable to place/.test(e.message ?? ""))?.message ?? "";
+    expect(msg).toMatch(/^service huge was unable to place a task because no container instance met all of its requirements\. The closest matching \(container-instance [0-9a-f]{32}\) has insufficient memory available\. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide\.$/);
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "huge", forceNewDeployment: true }));
+    const again = await describe1("huge");
+    expect(again.events?.filter((e) => /unable to place/.test(e.message ?? ""))).toHaveLength(1);
+    expect(again.runningCount).toBe(0);
+  });
+
   test("deleting a service with force drains it to INACTIVE", async () => {
     const r = await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "web", force: true }));
     expect(r.service?.status).toBe("DRAINING");
