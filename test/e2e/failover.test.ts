@@ -13,12 +13,15 @@ import { waitFor } from "../support/wait.ts";
 
 let b: BerthFixture;
 let second: ManagedProcess | undefined;
+let third: ManagedProcess | undefined;
 
 beforeAll(async () => {
   b = await startBerth("t-failover");
 });
 afterAll(async () => {
+  if (second?.running()) process.kill(second.pid, "SIGCONT");
   await second?.stop().catch(() => {});
+  await third?.stop().catch(() => {});
   await b?.close();
 });
 
@@ -55,7 +58,50 @@ test("with two control planes, kill -9 of the leader during a scale from 2 to 10
   await b.server.kill9();
   await steady(ecs2, 10);
 
-  // The log: every slot placed for the service is distinct, and exactly 10 tasks were ever created.
+  const log = await placementsInLog();
+  expect(new Set(log.slots).size).toBe(log.slots.length);
+  expect(log.slots).toHaveLength(10);
+  expect(new Set(log.created).size).toBe(10);
+  expect(log.stops).toBe(0);
+  ecs2Endpoint = `http://127.0.0.1:${port}`;
+});
+
+let ecs2Endpoint = "";
+
+test("a paused former leader that wakes up after losing its lease does not place", async () => {
+  // The second server leads now. Start a third, pause the leader, scale through the third.
+  const port = await freePort();
+  third = spawnBerth(["server", "--nats", b.nats.url, "--port", String(port)], { name: `${b.cluster}-server3`, env: { BERTH_LOG_FORMAT: "json" } });
+  await third.waitForHttp(`http://127.0.0.1:${port}/health`, 60_000);
+  const ecs3 = ecsClient(`http://127.0.0.1:${port}`);
+  const leader = second as ManagedProcess;
+  process.kill(leader.pid, "SIGSTOP");
+  await ecs3.send(new UpdateServiceCommand({ cluster: b.cluster, service: "fo", desiredCount: 14 }));
+  await waitFor(
+    async () => {
+      const s = (await ecs3.send(new DescribeServicesCommand({ cluster: b.cluster, services: ["fo"] }))).services?.[0];
+      return s?.runningCount === 14 && s.pendingCount === 0 ? s : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: "service fo steady at 14 via the third server" },
+  );
+  // Wake the former leader: it must notice its lease is gone instead of acting on stale state.
+  process.kill(leader.pid, "SIGCONT");
+  await waitFor(() => (/no longer leads the scheduler/.test(leader.readLog()) ? true : undefined), {
+    timeoutMs: 60_000,
+    what: "the former leader to step down",
+  });
+  const ecs2 = ecsClient(ecs2Endpoint);
+  const s = (await ecs2.send(new DescribeServicesCommand({ cluster: b.cluster, services: ["fo"] }))).services?.[0];
+  expect(s?.runningCount).toBe(14);
+  const log = await placementsInLog();
+  expect(new Set(log.slots).size).toBe(log.slots.length);
+  expect(log.slots).toHaveLength(14);
+  expect(new Set(log.created).size).toBe(14);
+  expect(log.stops).toBe(0);
+});
+
+/** Every slot the scheduler recorded for service fo, every task created for it, and every stop, from the log. */
+async function placementsInLog() {
   const nc = await connect({ servers: b.nats.url });
   const consumer = await jetstream(nc).consumers.get(streams.events, { deliver_policy: DeliverPolicy.All });
   const slots: string[] = [];
@@ -69,8 +115,5 @@ test("with two control planes, kill -9 of the leader during a scale from 2 to 10
     if (m.info.pending === 0) break;
   }
   await nc.close();
-  expect(new Set(slots).size).toBe(slots.length);
-  expect(slots).toHaveLength(10);
-  expect(new Set(created).size).toBe(10);
-  expect(stops).toBe(0);
-});
+  return { slots, created, stops };
+}
