@@ -83,6 +83,17 @@ export const CapacityProviderDeleted = z.strictObject({
   name: z.string(),
 });
 
+/**
+ * DeleteCapacityProvider while a cluster still has the provider: ECS keeps it ACTIVE and records
+ * the failure in its updateStatus (DELETE_FAILED) and updateStatusReason.
+ */
+export const CapacityProviderDeleteFailed = z.strictObject({
+  type: z.literal("CapacityProviderDeleteFailed"),
+  at: Millis,
+  name: z.string(),
+  reason: z.string(),
+});
+
 /** TagResource / UntagResource on a capacity provider; `tags` is the complete list after the change. */
 export const CapacityProviderTagsChanged = z.strictObject({
   type: z.literal("CapacityProviderTagsChanged"),
@@ -97,6 +108,7 @@ export const AccountEvent = z.discriminatedUnion("type", [
   CapacityProviderCreated,
   CapacityProviderUpdated,
   CapacityProviderDeleted,
+  CapacityProviderDeleteFailed,
   CapacityProviderTagsChanged,
 ]);
 export type AccountEvent = z.infer<typeof AccountEvent>;

@@ -195,3 +195,44 @@ export const LogStreamMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("end"), reason: z.enum(["stopped", "deadline", "error"]), message: z.string().optional() }),
 ]);
 export type LogStreamMessage = z.infer<typeof LogStreamMessage>;
+
+// ── secrets (agent → control plane, request/reply on subjects.secrets) ───────────────────────
+
+/**
+ * Asks for the secret values a task placed on the asking instance refers to. The agent names the
+ * task only: which secrets it gets is decided by the control plane from the task's own definition.
+ * The reply is sealed to `publicKey` (an ephemeral X25519 key, SPKI DER in base64), so no other
+ * NATS client can read the values in transit.
+ */
+export const SecretsRequest = z.object({
+  cluster: z.string(),
+  taskArn: z.string(),
+  publicKey: z.string(),
+});
+export type SecretsRequest = z.infer<typeof SecretsRequest>;
+
+/** A sealed box: AES-256-GCM under a key agreed from the two ephemeral X25519 keys. */
+export const SealedBox = z.object({ iv: z.string(), ciphertext: z.string(), tag: z.string() });
+export type SealedBox = z.infer<typeof SealedBox>;
+
+export const SecretsReply = z.discriminatedUnion("ok", [
+  /** `box` opens to a JSON object: valueFrom (or credentialsParameter) → value. */
+  z.object({ ok: z.literal(true), publicKey: z.string(), box: SealedBox }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type SecretsReply = z.infer<typeof SecretsReply>;
+
+/**
+ * Every secret reference of a task, without duplicates: container `secrets`, log configuration
+ * `secretOptions` and `repositoryCredentials.credentialsParameter`. Values are resolved once per
+ * reference, however many containers use it.
+ */
+export function taskSecretRefs(spec: Pick<TaskRuntimeSpec, "containers">): string[] {
+  const refs = new Set<string>();
+  for (const c of spec.containers) {
+    for (const s of c.secrets ?? []) refs.add(s.valueFrom);
+    for (const s of c.logConfiguration?.secretOptions ?? []) refs.add(s.valueFrom);
+    if (c.repositoryCredentials) refs.add(c.repositoryCredentials.credentialsParameter);
+  }
+  return [...refs];
+}

@@ -63,6 +63,13 @@ export const subjects = {
   syncAnyRegion: "berth.ctl.*.sync",
   /** Control plane asks one agent for a task's container logs. */
   logs: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logs.${token(instanceId)}`,
+  /**
+   * Agent asks for the secret values of a task placed on it. The instance id is in the subject so
+   * NATS permissions let an agent speak only for its own instance (the control plane checks the
+   * task is placed there).
+   */
+  secrets: (region: string, instanceId: string) => `berth.ctl.${token(region)}.secrets.${token(instanceId)}`,
+  secretsAnyInstance: "berth.ctl.*.secrets.*",
 
   /** ECS EventBridge-shaped events: detail-type "ECS Task State Change" → `task-state-change`. */
   ecsEvent: (region: string, detailType: EcsDetailType) => `berth.ecs.${token(region)}.${ecsDetailTokens[detailType]}`,
@@ -110,6 +117,8 @@ export const buckets = {
   snapshots: "berth_snapshots",
   /** Positions of log followers that execute intents (at-least-once). */
   checkpoints: "berth_checkpoints",
+  /** The secret store: key = base64url(name), value = AES-256-GCM ciphertext (services/control-plane/secrets.ts). */
+  secrets: "berth_secrets",
 } as const;
 
 /** Region token of a `berth.ctl.<region>.<verb>` subject. */

@@ -25,8 +25,10 @@ export interface CapacityProviderRecord {
   status: "ACTIVE" | "INACTIVE";
   autoScalingGroupProvider: AutoScalingGroupProvider;
   tags: Tag[];
-  /** What the last change was: ECS reports it as updateStatus (…_COMPLETE). */
-  lastChange: "CREATE" | "UPDATE" | "DELETE";
+  /** What the last change was: ECS reports it as updateStatus (…_COMPLETE, DELETE_FAILED). */
+  lastChange: "CREATE" | "UPDATE" | "DELETE" | "DELETE_FAILED";
+  /** Why the last change failed (DELETE_FAILED). */
+  failureReason?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -78,6 +80,7 @@ export const accountMachine = setup({
           ...p,
           autoScalingGroupProvider: e.autoScalingGroupProvider,
           lastChange: "UPDATE",
+          failureReason: undefined,
           updatedAt: e.at,
         })),
       };
@@ -87,9 +90,21 @@ export const accountMachine = setup({
         ...p,
         status: "INACTIVE",
         lastChange: "DELETE",
+        failureReason: undefined,
         updatedAt: event.at,
       })),
     })),
+    deleteFailed: assign(({ context, event }) => {
+      const e = event as E<"CapacityProviderDeleteFailed">;
+      return {
+        capacityProviders: withProvider(context.capacityProviders, e.name, (p) => ({
+          ...p,
+          lastChange: "DELETE_FAILED",
+          failureReason: e.reason,
+          updatedAt: e.at,
+        })),
+      };
+    }),
     tagProvider: assign(({ context, event }) => {
       const e = event as E<"CapacityProviderTagsChanged">;
       return { capacityProviders: withProvider(context.capacityProviders, e.name, (p) => ({ ...p, tags: e.tags })) };
@@ -107,6 +122,7 @@ export const accountMachine = setup({
         CapacityProviderCreated: { actions: "createProvider" },
         CapacityProviderUpdated: { actions: "updateProvider" },
         CapacityProviderDeleted: { actions: "deleteProvider" },
+        CapacityProviderDeleteFailed: { actions: "deleteFailed" },
         CapacityProviderTagsChanged: { actions: "tagProvider" },
       },
     },

@@ -54,7 +54,11 @@ const PRINCIPAL = /^arn:aws:iam::(\d{12}):(root|user\/[\w+=,.@/-]{1,512}|role\/[
 
 export function validPrincipal(principalArn: string, account: string): Rejection | undefined {
   const m = PRINCIPAL.exec(principalArn);
-  if (!m) return { code: "InvalidParameterException", message: `principalArn ${principalArn} is not a valid IAM user, role or root ARN.` };
+  if (!m)
+    return {
+      code: "InvalidParameterException",
+      message: `principalArn ${principalArn} is not a valid IAM user, role or root ARN.`,
+    };
   if (m[1] !== account)
     return { code: "InvalidParameterException", message: "principalArn must belong to this account." };
   return undefined;

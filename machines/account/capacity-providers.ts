@@ -21,8 +21,11 @@ const invalid = (message: string): Rejection => ({ code: "InvalidParameterExcept
 
 export function validateProviderName(name: string): Rejection | undefined {
   if (!NAME.test(name))
-    return invalid("The capacity provider name can only contain letters, numbers, underscores and hyphens (1-255 characters).");
-  if (/^(aws|ecs|fargate)/i.test(name)) return invalid('The capacity provider name can\'t be prefixed with "aws", "ecs", or "fargate".');
+    return invalid(
+      "The capacity provider name can only contain letters, numbers, underscores and hyphens (1-255 characters).",
+    );
+  if (/^(aws|ecs|fargate)/i.test(name))
+    return invalid('The capacity provider name can\'t be prefixed with "aws", "ecs", or "fargate".');
   return undefined;
 }
 
@@ -30,7 +33,9 @@ export function validateProviderName(name: string): Rejection | undefined {
 export function validateManagedScaling(m: ManagedScaling | undefined): Rejection | undefined {
   if (!m) return undefined;
   const range = (v: number | undefined, lo: number, hi: number, what: string) =>
-    v !== undefined && (v < lo || v > hi) ? invalid(`managedScaling.${what} must be between ${lo} and ${hi}.`) : undefined;
+    v !== undefined && (v < lo || v > hi)
+      ? invalid(`managedScaling.${what} must be between ${lo} and ${hi}.`)
+      : undefined;
   return (
     range(m.targetCapacity, 1, 100, "targetCapacity") ??
     range(m.minimumScalingStepSize, 1, 10000, "minimumScalingStepSize") ??
@@ -76,7 +81,9 @@ export function updatedAutoScalingGroupProvider(
   return {
     ...current,
     ...(managedScaling ? { managedScaling } : {}),
-    ...(update.managedTerminationProtection ? { managedTerminationProtection: update.managedTerminationProtection } : {}),
+    ...(update.managedTerminationProtection
+      ? { managedTerminationProtection: update.managedTerminationProtection }
+      : {}),
     ...(update.managedDraining ? { managedDraining: update.managedDraining } : {}),
   };
 }
@@ -98,15 +105,21 @@ export function validateStrategy(
       return fail(
         `The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster (${item.capacityProvider}). Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`,
       );
-    if (seen.has(item.capacityProvider)) return fail(`The capacity provider ${item.capacityProvider} appears more than once in the strategy.`);
+    if (seen.has(item.capacityProvider))
+      return fail(`The capacity provider ${item.capacityProvider} appears more than once in the strategy.`);
     seen.add(item.capacityProvider);
-    if (item.weight !== undefined && (item.weight < 0 || item.weight > 1000)) return fail("weight must be between 0 and 1000.");
-    if (item.base !== undefined && (item.base < 0 || item.base > 100000)) return fail("base must be between 0 and 100000.");
+    if (item.weight !== undefined && (item.weight < 0 || item.weight > 1000))
+      return fail("weight must be between 0 and 1000.");
+    if (item.base !== undefined && (item.base < 0 || item.base > 100000))
+      return fail("base must be between 0 and 100000.");
   }
   if (strategy.filter((i) => (i.base ?? 0) > 0).length > 1)
     return fail("Only one capacity provider in a capacity provider strategy can have a base defined.");
   const fargate = strategy.filter((i) => isBuiltIn(i.capacityProvider)).length;
   if (fargate > 0 && fargate < strategy.length)
     return fail("A capacity provider strategy cannot contain both Fargate and Auto Scaling group capacity providers.");
-  return { ok: true, strategy: strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 })) };
+  return {
+    ok: true,
+    strategy: strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 })),
+  };
 }

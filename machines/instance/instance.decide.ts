@@ -1,8 +1,9 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import type { InstanceEvent, InstanceRegistered } from "../../events/instance.events.ts";
 import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { instanceMachine } from "./instance.machine.ts";
 
 export type InstanceSnapshot = SnapshotFrom<typeof instanceMachine>;
@@ -22,10 +23,12 @@ export type InstanceCommand =
 /** ECS allows at most 10 custom attributes per resource. */
 export const MAX_CUSTOM_ATTRIBUTES = 10;
 
-export const initialInstance = (): InstanceSnapshot => initialTransition(instanceMachine)[0];
+const instanceTransitions = pureTransitions(instanceMachine);
+
+export const initialInstance = (): InstanceSnapshot => instanceTransitions.initial();
 
 export function evolveInstance(s: InstanceSnapshot, e: InstanceEvent): InstanceSnapshot {
-  return transition(instanceMachine, s, e)[0];
+  return instanceTransitions.transition(s, e)[0];
 }
 
 export function foldInstance(events: readonly InstanceEvent[]): InstanceSnapshot {

@@ -1,8 +1,9 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import type { DeploymentSpec, RolloutState, ServiceCreated, ServiceEvent, ServiceSettings } from "../../events/service.events.ts";
 import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { serviceMachine } from "./service.machine.ts";
 
 export type ServiceSnapshot = SnapshotFrom<typeof serviceMachine>;
@@ -22,8 +23,10 @@ export type ServiceCommand =
 /** ECS suppresses a repeated service message until something else happened or 6 hours passed. */
 export const MESSAGE_REPEAT_WINDOW_MS = 6 * 3600_000;
 
-export const initialService = (): ServiceSnapshot => initialTransition(serviceMachine)[0];
-export const evolveService = (s: ServiceSnapshot, e: ServiceEvent): ServiceSnapshot => transition(serviceMachine, s, e)[0];
+const serviceTransitions = pureTransitions(serviceMachine);
+
+export const initialService = (): ServiceSnapshot => serviceTransitions.initial();
+export const evolveService = (s: ServiceSnapshot, e: ServiceEvent): ServiceSnapshot => serviceTransitions.transition(s, e)[0];
 export const foldService = (events: readonly ServiceEvent[]) => events.reduce(evolveService, initialService());
 
 const active = (s: ServiceSnapshot) => s.value === "ACTIVE";

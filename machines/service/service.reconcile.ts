@@ -26,6 +26,8 @@ export interface ServiceTaskView {
   startedAt?: number;
   stoppedAt?: number;
   stopCode?: StopCode;
+  /** Scale-in protection (UpdateTaskProtection) lasts until this time. */
+  protectedUntil?: number;
 }
 
 export interface ReconcileInput {
@@ -84,6 +86,11 @@ export function reconcile(input: ReconcileInput): Plan {
     live(t) && t.lastStatus === "RUNNING" && !lost(t) && (!t.hasHealthCheck || t.health === "HEALTHY");
   const unhealthy = (t: ServiceTaskView) =>
     live(t) && t.lastStatus === "RUNNING" && t.hasHealthCheck && t.health === "UNHEALTHY" && graceOver(t);
+  // Protected tasks are not stopped by scale-in or deployments until their protection expires (ECS).
+  const shielded = (t: ServiceTaskView) => t.protectedUntil !== undefined && t.protectedUntil > now;
+  const wakeAt = (at: number) => {
+    plan.retryAt = plan.retryAt === undefined ? at : Math.min(plan.retryAt, at);
+  };
   const stop = (t: ServiceTaskView, reason: string) => {
     if (!plan.stop.some((s) => s.taskArn === t.taskArn)) plan.stop.push({ taskArn: t.taskArn, reason });
   };
@@ -137,8 +144,11 @@ export function reconcile(input: ReconcileInput): Plan {
   }
   // 2. Scale the primary down: PENDING tasks first, then the newest.
   if (have > desired) {
-    const extra = [...primaryKept].sort((a, b) => rankForScaleIn(a) - rankForScaleIn(b) || b.createdAt - a.createdAt);
+    const extra = [...primaryKept]
+      .filter((t) => !shielded(t))
+      .sort((a, b) => rankForScaleIn(a) - rankForScaleIn(b) || b.createdAt - a.createdAt);
     for (const t of extra.slice(0, have - desired)) stop(t, scaling(primary));
+    for (const t of primaryKept) if (shielded(t)) wakeAt(t.protectedUntil as number);
   }
 
   // 3. Stop leaving tasks: not-healthy ones freely, healthy ones while healthy stays ≥ minimumHealthy.
@@ -146,6 +156,10 @@ export function reconcile(input: ReconcileInput): Plan {
   const byDeployment = new Map(service.deployments.map((d) => [d.id, d]));
   for (const t of [...leaving].sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
     if (failed && !moving(t)) continue; // a FAILED rollout without rollback keeps the old tasks serving
+    if (shielded(t)) {
+      wakeAt(t.protectedUntil as number);
+      continue;
+    }
     const dep = byDeployment.get(t.deploymentId) ?? primary;
     if (!healthy(t)) stop(t, scaling(dep));
     else if (spare > 0) {

@@ -1,9 +1,10 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import type { ContainerObserved } from "../../events/agent.ts";
 import type { Attachment, Tag } from "../../events/shapes.ts";
 import type { StopCode, TaskCreated, TaskEvent } from "../../events/task.events.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { type ContainerRecord, type TaskContext, taskMachine } from "./task.machine.ts";
 import { advancesContainer, taskStatusBefore } from "./task.status.ts";
 
@@ -21,12 +22,69 @@ export type TaskCommand =
 
 export const ESSENTIAL_EXITED = "Essential container in task exited";
 
-export const initialTask = (): TaskSnapshot => initialTransition(taskMachine)[0];
+const taskTransitions = pureTransitions(taskMachine);
+
+export const initialTask = (): TaskSnapshot => taskTransitions.initial();
 
 /** evolve: one decided event applied to the snapshot; `intents` are the machine's effect actions. */
 export function evolveTask(snapshot: TaskSnapshot, event: TaskEvent): { snapshot: TaskSnapshot; intents: string[] } {
-  const [next, actions] = transition(taskMachine, snapshot, event);
+  const [next, actions] = taskTransitions.transition(snapshot, event);
+  // The snapshot is new and not yet shared: giving it the compact copy of its context is invisible.
+  if (next.context !== snapshot.context) (next as { context: TaskContext }).context = compactContext(next.context);
   return { snapshot: next, intents: actions.map((a) => a.type) };
+}
+
+/**
+ * The same context as an object of one fixed shape. XState's assign builds each new context with
+ * `Object.assign({}, context, update)`; with this many fields V8 then keeps it as a hash table
+ * ("dictionary mode"), several times larger and slower to read than a literal of fixed shape.
+ * A control plane holds one task context per task, so this is most of its memory. Listing every
+ * key (the mapped type makes leaving one out a type error) keeps the copy complete.
+ */
+function compactContext(c: TaskContext): TaskContext {
+  const out: { [K in keyof Required<TaskContext>]: TaskContext[K] } = {
+    taskArn: c.taskArn,
+    taskId: c.taskId,
+    clusterArn: c.clusterArn,
+    cluster: c.cluster,
+    taskDefinitionArn: c.taskDefinitionArn,
+    family: c.family,
+    revision: c.revision,
+    containerInstanceArn: c.containerInstanceArn,
+    instanceId: c.instanceId,
+    launchType: c.launchType,
+    group: c.group,
+    startedBy: c.startedBy,
+    cpu: c.cpu,
+    memory: c.memory,
+    overrides: c.overrides,
+    tags: c.tags,
+    clientToken: c.clientToken,
+    capacityProviderName: c.capacityProviderName,
+    availabilityZone: c.availabilityZone,
+    platformVersion: c.platformVersion,
+    enableExecuteCommand: c.enableExecuteCommand,
+    createdAt: c.createdAt,
+    desiredStatus: c.desiredStatus,
+    healthStatus: c.healthStatus,
+    connectivity: c.connectivity,
+    connectivityAt: c.connectivityAt,
+    pullStartedAt: c.pullStartedAt,
+    pullStoppedAt: c.pullStoppedAt,
+    startedAt: c.startedAt,
+    stoppingAt: c.stoppingAt,
+    stoppedAt: c.stoppedAt,
+    executionStoppedAt: c.executionStoppedAt,
+    stopCode: c.stopCode,
+    stoppedReason: c.stoppedReason,
+    version: c.version,
+    containers: c.containers,
+    attachments: c.attachments,
+    reservation: c.reservation,
+    spec: c.spec,
+    protection: c.protection,
+  };
+  return out;
 }
 
 export function foldTask(events: readonly TaskEvent[]): TaskSnapshot {

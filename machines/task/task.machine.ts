@@ -124,10 +124,14 @@ const EMPTY: TaskContext = {
 
 type E<T extends TaskEvent["type"]> = Extract<TaskEvent, { type: T }>;
 
-function created(e: E<"TaskCreated">): TaskContext {
+/**
+ * The fields TaskCreated sets; assign merges them over the NEW state's context (EMPTY). Not
+ * spread over EMPTY here: V8 gives every object built as `{ ...EMPTY, <fields EMPTY lacks> }` a
+ * hidden class of its own, which costs tens of microseconds and a kilobyte per task.
+ */
+function created(e: E<"TaskCreated">): Partial<TaskContext> {
   const { spec } = e;
   return {
-    ...EMPTY,
     taskArn: e.taskArn,
     taskId: spec.taskId,
     clusterArn: spec.clusterArn,

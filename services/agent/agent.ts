@@ -13,8 +13,10 @@ import type { ImagePullBehavior } from "./images.ts";
 import { serveLogs } from "./logs.ts";
 import { ObservationPublisher } from "./publisher.ts";
 import { fetchDesired, reconcile } from "./reconcile.ts";
+import type { RegistryAuthMap } from "./registry-auth.ts";
 import { register } from "./registration.ts";
 import { Aborted, retry } from "./retry.ts";
+import { natsSecretsFetcher } from "./secrets.ts";
 import { AgentStateStore } from "./state.ts";
 import { statsLoop } from "./stats.ts";
 import type { PauseContainer } from "./task-resources.ts";
@@ -42,6 +44,12 @@ export interface AgentBaseOptions {
   name?: string;
   /** Run containers with `privileged: true` (ECS_DISABLE_PRIVILEGED=false). Default false. */
   allowPrivileged?: boolean;
+  /** Run tasks in the host network mode (they reach the host's loopback services). Default false. */
+  allowHostNetwork?: boolean;
+  /** Run tasks with volumes that bind-mount host paths (`host.sourcePath`). Default false. */
+  allowHostMounts?: boolean;
+  /** Registry host → credentials for pulls (ECS_ENGINE_AUTH_DATA); see registry-auth.ts. */
+  registryAuth?: RegistryAuthMap;
   /** ECS_IMAGE_PULL_BEHAVIOR; default "default" (pull, fall back to the cached image). */
   imagePullBehavior?: ImagePullBehavior;
   /** How often per-task stats (TaskStatsObserved) are sampled; 0 disables. Default 30000. */
@@ -50,6 +58,19 @@ export interface AgentBaseOptions {
   pauseContainer?: PauseContainer;
   clock?: () => number;
 }
+
+/**
+ * What this agent implements beyond the base set, as the attributes ECS's agent advertises for
+ * them; task definitions using these features require them (machines/taskdef/rules/attributes.ts).
+ */
+const EXTRA_CAPABILITIES = [
+  "ecs.capability.secrets.asm.environment-variables",
+  "ecs.capability.secrets.ssm.environment-variables",
+  "ecs.capability.secrets.asm.bootstrap.log-driver",
+  "ecs.capability.secrets.ssm.bootstrap.log-driver",
+  "ecs.capability.private-registry-authentication.secretsmanager",
+  "ecs.capability.container-restart-policy",
+];
 
 export interface Agent {
   instanceId: string;
@@ -95,6 +116,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       attributes: opts.attributes,
       capacity: opts.capacity,
       allowPrivileged: opts.allowPrivileged,
+      extraCapabilities: EXTRA_CAPABILITIES,
     },
     baseLog,
     signal,
@@ -118,7 +140,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     cluster,
     stopTimeoutSeconds: opts.stopTimeoutSeconds ?? 30,
     allowPrivileged: opts.allowPrivileged ?? false,
+    allowHostNetwork: opts.allowHostNetwork ?? false,
+    allowHostMounts: opts.allowHostMounts ?? false,
     imagePullBehavior: opts.imagePullBehavior ?? "default",
+    ...(opts.registryAuth ? { registryAuth: opts.registryAuth } : {}),
+    secrets: natsSecretsFetcher(nc, region, instanceId),
     ...(opts.pauseContainer ? { pauseContainer: opts.pauseContainer } : {}),
     clock,
     signal,

@@ -50,6 +50,36 @@ export interface ContainerConfigContext {
    * `awsfirelens` is not a Docker driver at all and always becomes json-file.
    */
   awslogsFallback?: boolean;
+  /**
+   * The task's secret values by valueFrom (secrets.ts): `secrets` become environment variables
+   * (over an `environment` entry of the same name), `logConfiguration.secretOptions` log options.
+   */
+  secrets?: ReadonlyMap<string, string>;
+}
+
+/** What the agent lets a task reach of its host (`berth agent --allow-…`). */
+export interface HostAccess {
+  privileged: boolean;
+  hostNetwork: boolean;
+  hostMounts: boolean;
+}
+
+/**
+ * Why this agent refuses a task, or undefined. Privileged containers, the host's network
+ * namespace and bind mounts of host paths each give a task the host itself (its loopback services,
+ * its Docker socket, its files), so each runs only where the agent's operator allowed it. Checked
+ * before anything of the task is pulled or created.
+ */
+export function hostAccessRefusal(spec: TaskRuntimeSpec, allow: HostAccess): string | undefined {
+  const refuse = (what: string, flag: string) =>
+    `CannotCreateContainerError: ${what} disabled on this container instance (berth agent ${flag})`;
+  if (!allow.privileged && spec.containers.some((c) => c.privileged))
+    return refuse("privileged containers are", "--allow-privileged");
+  if (!allow.hostNetwork && spec.networkMode === "host") return refuse("the host network mode is", "--allow-host-network");
+  const bind = spec.volumes.find((v) => v.host?.sourcePath);
+  if (!allow.hostMounts && bind)
+    return refuse(`host bind mounts (volume ${bind.name ?? ""}: ${bind.host?.sourcePath}) are`, "--allow-host-mounts");
+  return undefined;
 }
 
 /** Docker volume name of a task volume: task-scoped volumes are per task, shared ones keep their name. */
@@ -103,6 +133,13 @@ export function containerConfig(
   if (def.environment?.length) {
     req.Env = def.environment.filter((e) => e.name).map((e) => `${e.name}=${e.value ?? ""}`);
   }
+  if (def.secrets?.length) {
+    const names = new Set(def.secrets.map((s) => s.name));
+    req.Env = [
+      ...(req.Env ?? []).filter((e) => !names.has(e.slice(0, e.indexOf("=")))),
+      ...def.secrets.map((s) => `${s.name}=${secretValue(ctx, s.valueFrom)}`),
+    ];
+  }
   if (def.workingDirectory) req.WorkingDir = def.workingDirectory;
   if (def.user) req.User = def.user;
   // Docker refuses a hostname in host mode and in a joined namespace (awsvpc); ECS rejects both too.
@@ -135,9 +172,12 @@ export function containerConfig(
   if (def.logConfiguration) {
     const driver = def.logConfiguration.logDriver;
     const replace = driver === "awsfirelens" || (driver === "awslogs" && (ctx.awslogsFallback ?? true));
+    const secretOptions = Object.fromEntries(
+      (def.logConfiguration.secretOptions ?? []).map((o) => [o.name, secretValue(ctx, o.valueFrom)]),
+    );
     hc.LogConfig = replace
       ? { Type: "json-file", Config: {} }
-      : { Type: driver, Config: def.logConfiguration.options ?? {} };
+      : { Type: driver, Config: { ...(def.logConfiguration.options ?? {}), ...secretOptions } };
   }
   linuxParameters(def, hc);
   if (def.systemControls?.length) {
@@ -149,6 +189,12 @@ export function containerConfig(
   if (spec.ipcMode === "host") hc.IpcMode = "host";
   else if (spec.ipcMode === "none") hc.IpcMode = "none";
   return req;
+}
+
+function secretValue(ctx: ContainerConfigContext, valueFrom: string): string {
+  const v = ctx.secrets?.get(valueFrom);
+  if (v === undefined) throw new ContainerConfigError(`the secret ${valueFrom} was not resolved`);
+  return v;
 }
 
 function numeric(v: string | undefined): number | undefined {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type DockerPort, isDockerError } from "./docker/port.ts";
+import { type DockerPort, isDockerError, type RegistryCredentials } from "./docker/port.ts";
 
 /**
  * Image pull behaviour, as ECS's agent (ECS_IMAGE_PULL_BEHAVIOR):
@@ -24,6 +24,8 @@ export async function ensureImage(
   clock: () => number,
   log: Logger,
   signal?: AbortSignal,
+  /** The registry's credentials, when the task or the agent has some for it. */
+  auth?: RegistryCredentials,
 ): Promise<PullOutcome> {
   const cached = async () => {
     try {
@@ -37,7 +39,7 @@ export async function ensureImage(
   if ((behavior === "once" || behavior === "prefer-cached") && (await cached())) return {};
   const pullStartedAt = clock();
   try {
-    await docker.pullImage(image, { signal });
+    await docker.pullImage(image, { signal, ...(auth ? { auth } : {}) });
     return { pullStartedAt, pullStoppedAt: clock() };
   } catch (err) {
     // An engine that cannot be reached is not a pull failure: the caller retries the whole start.

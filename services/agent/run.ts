@@ -5,6 +5,7 @@
  *   BERTH_NATS_URL (nats://127.0.0.1:4222) BERTH_REGION (us-east-1) BERTH_CLUSTER (default)
  *   BERTH_DATA_DIR (./.berth) BERTH_AGENT_NAME (default) BERTH_CONTAINER_STOP_TIMEOUT (30)
  *   BERTH_HEARTBEAT_MS (5000) BERTH_IMAGE_PULL_BEHAVIOR (default) BERTH_ALLOW_PRIVILEGED (false)
+ *   BERTH_ALLOW_HOST_NETWORK (false) BERTH_ALLOW_HOST_MOUNTS (false) BERTH_REGISTRY_AUTH_FILE (none)
  *   BERTH_PAUSE_IMAGE (berth/pause:1) BERTH_PAUSE_COMMAND (JSON array, e.g. ["sleep","2147483647"])
  *   BERTH_STATS_MS (30000; 0 disables) BERTH_LOG_LEVEL (info)
  *
@@ -15,6 +16,7 @@ import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { startAgent } from "./agent.ts";
 import type { ImagePullBehavior } from "./images.ts";
+import { loadRegistryAuth } from "./registry-auth.ts";
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const logger = pino({ level: env("BERTH_LOG_LEVEL", "info"), base: { name: "berth-agent" } });
@@ -34,6 +36,9 @@ const agent = await startAgent({
   heartbeatIntervalMs: Number(env("BERTH_HEARTBEAT_MS", "5000")),
   imagePullBehavior: env("BERTH_IMAGE_PULL_BEHAVIOR", "default") as ImagePullBehavior,
   allowPrivileged: env("BERTH_ALLOW_PRIVILEGED", "false") === "true",
+  allowHostNetwork: env("BERTH_ALLOW_HOST_NETWORK", "false") === "true",
+  allowHostMounts: env("BERTH_ALLOW_HOST_MOUNTS", "false") === "true",
+  ...(process.env.BERTH_REGISTRY_AUTH_FILE ? { registryAuth: await loadRegistryAuth(process.env.BERTH_REGISTRY_AUTH_FILE) } : {}),
   statsIntervalMs: Number(env("BERTH_STATS_MS", "30000")),
   ...(process.env.BERTH_PAUSE_IMAGE
     ? {

@@ -12,8 +12,9 @@ import { TaskRuntimeSpec } from "../../events/task.events.ts";
  *   <dataDir>/agent-<name>/tasks/<id>.json one record per task the agent has been asked to run
  *
  * The task record is what lets the agent keep ECS's promise that a task's containers are never
- * restarted: once a container was started, a later StartTask (a redelivered directive, or a sync
- * after a restart) reports it instead of starting it again, even after the container is removed.
+ * started twice (only a restartPolicy restarts one, in place): once a container was started, a
+ * later StartTask (a redelivered directive, or a sync after a restart) reports it instead of
+ * starting it again, even after the container is removed. Secret values are never part of it.
  */
 
 export const InstanceState = z.object({
@@ -32,6 +33,9 @@ export const ContainerRecord = z.object({
   pullStoppedAt: z.number().optional(),
   /** The last STOPPED observation published for it, acknowledged by JetStream. */
   stopped: ContainerObserved.optional(),
+  /** Restarts in place under the definition's restartPolicy (restart-policy.ts). */
+  restartCount: z.number().int().optional(),
+  lastRestartAt: z.number().optional(),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecord>;
 

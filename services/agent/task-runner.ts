@@ -1,14 +1,17 @@
 import type { Logger } from "pino";
-import { containerName, labels } from "../../events/agent.ts";
+import { containerName, labels, taskSecretRefs } from "../../events/agent.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
-import { ContainerConfigError, containerConfig } from "./container-config.ts";
+import { ContainerConfigError, containerConfig, hostAccessRefusal } from "./container-config.ts";
 import { ContainerReporter, containerRecord } from "./container-reporter.ts";
 import { conditionState, startOrder, stopOrder } from "./dependencies.ts";
 import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
 import { ensureImage, type ImagePullBehavior } from "./images.ts";
 import type { ObservationPublisher } from "./publisher.ts";
+import { pullCredentials, type RegistryAuthMap, RegistryAuthError, repositoryCredentials } from "./registry-auth.ts";
+import { shouldRestart } from "./restart-policy.ts";
 import { Aborted, KeyedSerial, sleep } from "./retry.ts";
+import { SECRETS_REASON, type SecretsFetcher, SecretsUnavailable, type TaskSecrets } from "./secrets.ts";
 import type { AgentStateStore, TaskRecord } from "./state.ts";
 import { type PauseContainer, type TaskAttachment, type TaskResources, taskResources } from "./task-resources.ts";
 
@@ -21,7 +24,15 @@ export interface TaskRunnerOptions {
   cluster: string;
   stopTimeoutSeconds: number;
   allowPrivileged: boolean;
+  /** Tasks in the host network mode (`--allow-host-network`). */
+  allowHostNetwork: boolean;
+  /** Volumes bind-mounting host paths (`--allow-host-mounts`). */
+  allowHostMounts: boolean;
   imagePullBehavior: ImagePullBehavior;
+  /** The agent's registry credentials (registry-auth.ts). */
+  registryAuth?: RegistryAuthMap;
+  /** Where a task's secret values come from (secrets.ts); without it a task with secrets cannot start. */
+  secrets?: SecretsFetcher;
   /** Image (and command) of the awsvpc pause container. */
   pauseContainer?: PauseContainer;
   clock: () => number;
@@ -89,7 +100,7 @@ export class TaskRunner {
     return this.serial.run(taskArn, async () => {
       const rec = await this.record(taskArn, taskId);
       if (rec.removed) return; // our own cleanup emits destroy events
-      await this.report.observe(rec, containerId, name);
+      await this.observe(rec, containerId, name);
       await this.maybeCleanup(rec);
     });
   }
@@ -116,6 +127,11 @@ export class TaskRunner {
       return;
     }
     const existing = await this.containersOf(spec.taskArn);
+    const toCreate = spec.containers.filter(
+      (d) => !existing.has(d.name) && !rec.containers[d.name]?.started && !rec.containers[d.name]?.stopped,
+    );
+    const secrets = await this.admit(rec, spec, toCreate, log);
+    if (!secrets) return this.maybeCleanup(rec);
     if (!(await this.prepareResources(rec, spec, log))) return;
     const abort = new AbortController();
     this.startAborts.set(spec.taskArn, abort);
@@ -135,12 +151,48 @@ export class TaskRunner {
             continue;
           }
         }
-        await this.startContainer(rec, spec, def, row, log);
+        await this.startContainer(rec, spec, def, row, secrets, log);
       }
     } finally {
       if (this.startAborts.get(spec.taskArn) === abort) this.startAborts.delete(spec.taskArn);
     }
     await this.maybeCleanup(rec);
+  }
+
+  /**
+   * Whether the containers still to be created may be: the host access the agent allows, then the
+   * task's secrets (fetched once per start, kept in memory only). Undefined when they may not —
+   * each of them is then reported STOPPED with the reason.
+   */
+  private async admit(
+    rec: TaskRecord,
+    spec: TaskRuntimeSpec,
+    toCreate: ContainerDefinition[],
+    log: Logger,
+  ): Promise<TaskSecrets | undefined> {
+    if (toCreate.length === 0) return new Map();
+    const refuse = async (reason: string) => {
+      for (const def of toCreate) await this.report.reportFailure(rec, def.name, reason);
+      return undefined;
+    };
+    const refusal = hostAccessRefusal(spec, {
+      privileged: this.o.allowPrivileged,
+      hostNetwork: this.o.allowHostNetwork,
+      hostMounts: this.o.allowHostMounts,
+    });
+    if (refusal) {
+      log.warn({ reason: refusal }, "task refused by this agent's host access settings");
+      return refuse(refusal);
+    }
+    if (taskSecretRefs(spec).length === 0) return new Map();
+    if (!this.o.secrets) return refuse(`${SECRETS_REASON}: this agent has no secret store`);
+    try {
+      return await this.o.secrets(spec, this.o.signal);
+    } catch (err) {
+      if (!(err instanceof SecretsUnavailable)) throw err; // no answer: the directive is retried
+      log.warn({ reason: err.reason }, "task secrets unavailable");
+      return refuse(err.reason);
+    }
   }
 
   /** Task volumes and the awsvpc network; false when they cannot be made (every container reported). */
@@ -201,7 +253,7 @@ export class TaskRunner {
           const now = `${info.state.status}:${info.state.health ?? ""}`;
           if (now !== seen) {
             seen = now;
-            await this.report.observe(rec, info.id, dep.containerName);
+            await this.observe(rec, info.id, dep.containerName);
           }
         }
         const state =
@@ -226,6 +278,7 @@ export class TaskRunner {
     spec: TaskRuntimeSpec,
     def: ContainerDefinition,
     existing: ContainerSummary | undefined,
+    secrets: TaskSecrets,
     log: Logger,
   ): Promise<void> {
     const cr = containerRecord(rec, def.name);
@@ -235,12 +288,22 @@ export class TaskRunner {
       if (info.state.status === "created" && !info.state.error && !cr.started && !cr.stopped) {
         await this.startCreated(rec, def.name, info.id, log);
       }
-      await this.report.observe(rec, info.id, def.name);
+      await this.observe(rec, info.id, def.name);
       return;
     }
     if (cr.started || cr.stopped) {
       // It ran before and is gone now: report it; ECS never restarts a task's container.
       await this.report.reportAbsent(rec, def.name, "Container no longer exists on the host");
+      return;
+    }
+    let auth: ReturnType<typeof pullCredentials>;
+    try {
+      const param = def.repositoryCredentials?.credentialsParameter;
+      const fromTask = param === undefined ? undefined : repositoryCredentials(secrets.get(param) ?? "", param);
+      auth = pullCredentials(def.image, this.o.registryAuth ?? new Map(), fromTask);
+    } catch (err) {
+      if (!(err instanceof RegistryAuthError)) throw err;
+      await this.report.reportFailure(rec, def.name, `${SECRETS_REASON}: ${err.message}`);
       return;
     }
     const pull = await ensureImage(
@@ -250,6 +313,7 @@ export class TaskRunner {
       this.o.clock,
       log,
       this.o.signal,
+      auth,
     );
     cr.pullStartedAt = pull.pullStartedAt;
     cr.pullStoppedAt = pull.pullStoppedAt;
@@ -265,6 +329,7 @@ export class TaskRunner {
         cluster: this.o.cluster,
         stopTimeoutSeconds: this.o.stopTimeoutSeconds,
         allowPrivileged: this.o.allowPrivileged,
+        secrets,
         ...this.resources.containerOverrides(spec),
       });
       id = (await this.o.docker.createContainer(req, { signal: this.o.signal })).id;
@@ -279,7 +344,54 @@ export class TaskRunner {
     await this.report.save(rec);
     await this.report.observe(rec, id, def.name); // PENDING, with the pull times
     await this.startCreated(rec, def.name, id, log);
-    await this.report.observe(rec, id, def.name);
+    await this.observe(rec, id, def.name);
+  }
+
+  // ── restart policy ─────────────────────────────────────────────────────────────────────────
+
+  /** Observes a container, restarting it in place first when its restartPolicy says so. */
+  private async observe(rec: TaskRecord, id: string, name: string) {
+    await this.maybeRestart(rec, id, name);
+    return this.report.observe(rec, id, name);
+  }
+
+  private async maybeRestart(rec: TaskRecord, id: string, name: string): Promise<void> {
+    const def = rec.spec?.containers.find((d) => d.name === name);
+    const cr = containerRecord(rec, name);
+    if (!def?.restartPolicy?.enabled || cr.stopped) return;
+    let info: ContainerInfo;
+    try {
+      info = await this.o.docker.inspectContainer(id, { signal: this.o.signal });
+    } catch (err) {
+      if (isDockerError(err, "not-found")) return;
+      throw err;
+    }
+    if (info.state.status !== "exited") return;
+    const now = this.o.clock();
+    const log = this.o.log.child({ taskArn: rec.taskArn, container: name, exitCode: info.state.exitCode });
+    const verdict = shouldRestart({
+      policy: def.restartPolicy,
+      exitCode: info.state.exitCode,
+      startedAt: info.state.startedAt,
+      lastRestartAt: cr.lastRestartAt,
+      stopRequested: rec.stopRequested ?? false,
+      now,
+    });
+    if (!verdict.restart) {
+      log.info({ why: verdict.why }, "container exited; not restarting it");
+      return;
+    }
+    try {
+      await this.o.docker.startContainer(id, { signal: this.o.signal });
+    } catch (err) {
+      if (isDockerError(err, "retriable")) throw err;
+      log.warn({ err: (err as Error).message }, "restart failed; reporting the exit");
+      return;
+    }
+    cr.restartCount = (cr.restartCount ?? 0) + 1;
+    cr.lastRestartAt = now;
+    await this.report.save(rec);
+    log.info({ restartCount: cr.restartCount }, "container restarted in place (restartPolicy)");
   }
 
   private async startCreated(rec: TaskRecord, name: string, id: string, log: Logger): Promise<void> {

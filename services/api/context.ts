@@ -31,6 +31,7 @@ export interface RequestContext {
   /** Request time, epoch ms; one value for the whole request. */
   now: number;
   log: Logger;
+  /** ARN of the caller's access key (credentials configured); absent in open development mode. */
   principal?: string;
   /** The base URL this request reached (`http://host:port/`): Berth's own endpoint, for DiscoverPollEndpoint. */
   endpoint?: string;

@@ -64,6 +64,8 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
     capacityProviders: c.capacityProviders,
     defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy,
     serviceConnectDefaults: c.serviceConnectDefaults,
+    // ECS's attachments are Auto Scaling policies of capacity providers; Berth has none.
+    attachments: include.has("ATTACHMENTS") ? [] : undefined,
   });
 }
 

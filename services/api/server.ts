@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { StoreUnavailableError } from "../store/event-store.ts";
+import { LogFullError, StoreUnavailableError } from "../store/event-store.ts";
 import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
@@ -84,7 +84,7 @@ async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerRe
       now: opts.services.clock(),
       log: opts.log.child({ action, requestId }),
       ...(identity ? { principal: identity.principal } : {}),
-      ...(req.headers.host ? { endpoint: `http://${req.headers.host}/` } : {}),
+      ...(/^[\w.:[\]-]{1,255}$/.test(req.headers.host ?? "") ? { endpoint: `http://${req.headers.host}/` } : {}),
     };
     const out = await handler(input, ctx, opts.services);
     send(res, requestId, 200, out ?? {});
@@ -99,6 +99,14 @@ async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerRe
 
 function toEcsError(err: unknown, log: Logger, action: string, requestId: string): EcsError {
   if (err instanceof EcsError) return err;
+  if (err instanceof LogFullError) {
+    log.error({ err, action, requestId }, "event log full");
+    return new EcsError(
+      "ServerException",
+      "The event log is full: it reached its storage limit, so no change can be recorded. Reads still work. Raise the limit (berth server --max-log-bytes) or free JetStream storage, then retry the request.",
+      500,
+    );
+  }
   if (err instanceof StoreUnavailableError) {
     log.warn({ err, action, requestId }, "event log unavailable");
     return new EcsError("ServerException", "The event log is unavailable. Retry the request.", 500);
@@ -107,8 +115,30 @@ function toEcsError(err: unknown, log: Logger, action: string, requestId: string
   return new EcsError("ServerException", "Internal error.", 500);
 }
 
+/** ECS's deepest request shapes nest about 8 levels; deeper input is refused before recursive code sees it. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Deepest array/object nesting of a JSON text, by one scan (no recursion, strings skipped). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 function parseJson(body: string): Record<string, unknown> {
   if (body.trim() === "") return {};
+  if (jsonDepth(body) > MAX_JSON_DEPTH)
+    throw new EcsError("SerializationException", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
   let v: unknown;
   try {
     v = JSON.parse(body);

@@ -133,18 +133,32 @@ export const idOf = (arnOrId: string | undefined): string => (arnOrId ? (arnOrId
  * credentials exactly as an ECS call would be, so a server that requires signatures accepts it
  * and one in open development mode ignores it.
  */
-export async function signedGet(ecs: ECSClient, t: Target, pathAndQuery: string, signal?: AbortSignal): Promise<Response> {
+export function signedGet(ecs: ECSClient, t: Target, pathAndQuery: string, signal?: AbortSignal): Promise<Response> {
+  return signedRequest(ecs, t, "GET", pathAndQuery, undefined, signal);
+}
+
+/** Any method on one of Berth's own HTTP routes, signed as signedGet; `body` is sent as JSON. */
+export async function signedRequest(
+  ecs: ECSClient,
+  t: Target,
+  method: string,
+  pathAndQuery: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
   const url = new URL(pathAndQuery, `${t.endpoint}/`);
+  const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), "utf8");
   const creds = await ecs.config.credentials();
   const now = Date.now();
   const date = amzDate(now);
   const headers: Record<string, string> = { host: url.host, "x-amz-date": date };
+  if (body !== undefined) headers["content-type"] = "application/json";
   if (creds.sessionToken) headers["x-amz-security-token"] = creds.sessionToken;
   const names = Object.keys(headers).sort();
   const canonical = canonicalRequest(
-    { method: "GET", url: `${url.pathname}${url.search}`, headers: Object.fromEntries(names.map((n) => [n, [headers[n] as string]])), body: Buffer.alloc(0) },
+    { method, url: `${url.pathname}${url.search}`, headers: Object.fromEntries(names.map((n) => [n, [headers[n] as string]])), body: payload },
     names,
-    createHash("sha256").update("").digest("hex"),
+    createHash("sha256").update(payload).digest("hex"),
   );
   const scope = `${date.slice(0, 8)}/${t.region}/ecs/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
@@ -152,7 +166,9 @@ export async function signedGet(ecs: ECSClient, t: Target, pathAndQuery: string,
   const { host: _host, ...sent } = headers;
   try {
     return await fetch(url, {
+      method,
       headers: { ...sent, authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}` },
+      ...(body === undefined ? {} : { body: payload }),
       ...(signal ? { signal } : {}),
     });
   } catch (err) {

@@ -1,12 +1,46 @@
 import { type CommandSpec, helpText, parse, UsageError } from "./args.ts";
 import { agentCommand } from "./commands/agent.ts";
+import { composeCommand } from "./commands/compose.ts";
+import { deployCommand } from "./commands/deploy.ts";
+import { drainCommand } from "./commands/drain.ts";
 import { eventsCommand } from "./commands/events.ts";
+import { instancesCommand } from "./commands/instances.ts";
+import { logsCommand } from "./commands/logs.ts";
+import { psCommand, tasksCommand } from "./commands/ps.ts";
+import { runCommand } from "./commands/run.ts";
+import { scaleCommand } from "./commands/scale.ts";
+import { secretCommand } from "./commands/secret.ts";
 import { serverCommand } from "./commands/server.ts";
+import { servicesCommand } from "./commands/services.ts";
 import { simCommand } from "./commands/sim.ts";
+import { stateCommand } from "./commands/state.ts";
+import { stopCommand } from "./commands/stop.ts";
 import { upCommand } from "./commands/up.ts";
+import { waitCommand } from "./commands/wait.ts";
 
 /** Entry point of the `berth` command. Exit codes: 0 ok, 1 failure, 2 usage error. */
-const commands: CommandSpec[] = [upCommand, serverCommand, agentCommand, eventsCommand, simCommand];
+const commands: CommandSpec[] = [
+  upCommand,
+  serverCommand,
+  agentCommand,
+  eventsCommand,
+  simCommand,
+  // Resource commands: ECS API clients for the people who run Berth.
+  runCommand,
+  psCommand,
+  tasksCommand,
+  stopCommand,
+  logsCommand,
+  servicesCommand,
+  scaleCommand,
+  deployCommand,
+  instancesCommand,
+  drainCommand,
+  waitCommand,
+  stateCommand,
+  composeCommand,
+  secretCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

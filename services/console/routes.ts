@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { type HttpRoute, send } from "../api/server.ts";
+import type { ApiAuth } from "../api/auth/authenticator.ts";
+import { EcsError } from "../api/errors.ts";
+import { type HttpRoute, regionOf, send } from "../api/server.ts";
 import type { ControlPlaneParts } from "../control-plane/control-plane.ts";
 import { FoldedEventStream } from "./stream.ts";
 
@@ -76,7 +78,11 @@ function staticPath(url: string | undefined): string {
 
 const wantsHtml = (accept: string | undefined) => (accept ?? "").includes("text/html");
 
-export function consoleRoutes(parts: ControlPlaneParts, log: Logger): HttpRoute[] {
+/**
+ * `auth`: with credentials configured, the stream is served only to a SigV4-signed request from
+ * a principal allowed to ListClusters (it names every cluster's resources as they change).
+ */
+export function consoleRoutes(parts: ControlPlaneParts, log: Logger, auth?: ApiAuth): HttpRoute[] {
   const files = loadStatic(STATIC_DIR);
   const stream = new FoldedEventStream(parts.onFolded, () => parts.follower.seq, log);
   return [
@@ -90,7 +96,10 @@ export function consoleRoutes(parts: ControlPlaneParts, log: Logger): HttpRoute[
           res.end();
           return;
         }
-        send(res, randomUUID(), 404, { __type: "UnknownOperationException", message: "Only POST requests are served here." });
+        send(res, randomUUID(), 404, {
+          __type: "UnknownOperationException",
+          message: "Only POST requests are served here.",
+        });
       },
     },
     {
@@ -129,7 +138,21 @@ export function consoleRoutes(parts: ControlPlaneParts, log: Logger): HttpRoute[
     {
       method: "GET",
       path: "/berth/v1/stream",
-      handle: (req, res) => stream.handle(req, res),
+      handle: (req, res) => {
+        if (auth) {
+          try {
+            const identity = auth.authenticate(req, Buffer.alloc(0));
+            const region = regionOf(req) ?? identity.region;
+            auth.authorize(identity, "ListClusters", {}, { region, account: parts.services.account }, parts.services);
+          } catch (err) {
+            const e = err instanceof EcsError ? err : new EcsError("ServerException", "Internal error.", 500);
+            if (!(err instanceof EcsError)) log.error({ err }, "stream authentication failed");
+            send(res, randomUUID(), e.status, { __type: e.code, message: e.message, ...e.extra });
+            return;
+          }
+        }
+        stream.handle(req, res);
+      },
     },
   ];
 }

@@ -11,18 +11,21 @@ import { createApiServer, type HttpRoute } from "../api/server.ts";
 import { consoleRoutes } from "../console/routes.ts";
 import type { EventStore } from "../store/event-store.ts";
 import { LogFollower } from "../store/log-follower.ts";
+import { followBucket } from "../store/kv-follow.ts";
 import { ensureStreams } from "../store/topology.ts";
 import { Lease } from "../scheduler/lease.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
+import { EndOfTurn } from "./end-of-turn.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { logsRoute } from "./logs-route.ts";
 import { MeasuredEventStore, Metrics } from "./metrics.ts";
 import { ReadModel } from "./read-model.ts";
 import { Reactor } from "./reactor.ts";
+import { type MasterKeyOptions, masterKey, SecretStore, secretsRoutes, serveAgentSecrets } from "./secrets.ts";
 
 export interface ControlPlaneOptions {
   nc: NatsConnection;
@@ -33,6 +36,8 @@ export interface ControlPlaneOptions {
   account?: string;
   /** Stream and bucket replicas (3 on a three-server NATS cluster). */
   replicas?: number;
+  /** Storage limit of the event log in bytes; once reached, writes fail with ServerException (default: none). */
+  maxLogBytes?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
   clock?: () => number;
@@ -44,6 +49,8 @@ export interface ControlPlaneOptions {
   handlers?: Record<string, Handler>;
   /** SigV4 + policies for the ECS API; without it the API runs in open development mode. */
   auth?: ApiAuth;
+  /** The secret store's master key (default $BERTH_SECRETS_KEY, else `$BERTH_DATA_DIR/secrets.key`). */
+  secrets?: MasterKeyOptions;
 }
 
 export interface ControlPlaneParts {
@@ -79,12 +86,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { nc } = opts;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
+  await ensureStreams(jsm, { replicas: opts.replicas ?? 1, ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}) });
   const kvm = new Kvm(nc);
   const heartbeats = await kvm.create(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS, replicas: opts.replicas ?? 1 });
   const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;
   const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
+  const secretsKey = masterKey(opts.secrets); // a malformed $BERTH_SECRETS_KEY stops the start here
+  const secretsKv = await kvm.create(buckets.secrets, { history: 1, replicas: opts.replicas ?? 1 });
 
   const model = new ReadModel(log.child({ component: "read-model" }));
   let reactor: Reactor | undefined;
@@ -116,23 +125,26 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   log.info({ events: head, ms: Math.round(performance.now() - replayStarted) }, "read model rebuilt from the log");
   ecsEvents.goLive(head);
 
-  // Heartbeats: the watch delivers every current value first, then updates.
+  // Heartbeats: the watch delivers every current value first, then updates (and recovers from a
+  // NATS failover by itself; a heartbeat may then come twice).
   const lastBeat = new Map<string, number>();
-  const watch = await heartbeats.watch();
-  void (async () => {
-    for await (const e of watch) {
-      if (e.operation !== "PUT") continue;
+  const watch = await followBucket(
+    heartbeats,
+    jsm,
+    async (e) => {
+      if (e.operation !== "PUT") return;
       const [region] = e.key.split(".");
       try {
         const value = e.json<{ at: number; instanceId: string }>();
-        lastBeat.set(e.key, value.at);
+        lastBeat.set(e.key, Math.max(lastBeat.get(e.key) ?? 0, value.at));
         metrics.heartbeat(region as string);
         await gateway.heartbeat(region as string, value);
       } catch (err) {
         log.warn({ err, key: e.key }, "bad heartbeat ignored");
       }
-    }
-  })();
+    },
+    log.child({ component: "heartbeats" }),
+  );
   const timeout = opts.lostAgentTimeoutMs ?? 30_000;
   const sweep = setInterval(() => {
     if (!lease?.held()) return;
@@ -152,10 +164,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const obsConsumer = await js.consumers.get(streams.observations, consumers.observations);
   const observations = await obsConsumer.consume({ max_messages: 1_000 });
   void (async () => {
+    const acks = new EndOfTurn((err) => log.warn({ err }, "observation not acknowledged; it will be redelivered"));
     for await (const m of observations) {
       void gateway
         .observe(m)
-        .then((verdict) => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack()))
+        .then((verdict) => acks.run(() => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack())))
         .catch((err) => {
           log.warn({ err, seq: m.seq }, "observation not folded; will be redelivered");
           m.nak(1_000);
@@ -164,6 +177,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   })();
 
   gateway.start();
+  const secrets = new SecretStore(secretsKv, secretsKey, clock);
+  const secretsSub = serveAgentSecrets({
+    nc,
+    model,
+    store: secrets,
+    catchUp: async () => follower.waitFor(await store.head()),
+    log: log.child({ component: "secrets" }),
+  });
 
   const services: ApiServices = {
     model,
@@ -206,7 +227,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       health,
       metrics.route(log),
       logsRoute({ nc, services, defaultRegion: opts.defaultRegion ?? "us-east-1", log: log.child({ component: "logs" }), auth: opts.auth }),
-      ...consoleRoutes(parts, log.child({ component: "console" })),
+      ...consoleRoutes(parts, log.child({ component: "console" }), opts.auth),
+      ...secretsRoutes({ store: secrets, services, log: log.child({ component: "secrets" }), ...(opts.auth ? { auth: opts.auth } : {}) }),
       ...(opts.routes?.(parts) ?? []),
     ],
     observe: metrics.observeRequest,
@@ -229,11 +251,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       scheduler?.stop();
       await lease?.stop();
       gateway.stop();
+      secretsSub.unsubscribe();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
       await observations.close().catch(() => {});
-      watch.stop();
+      await watch.stop();
       await reactor?.stop();
       await follower.stop();
     },

@@ -10,6 +10,7 @@ import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
 import { compact, renderInstance, renderTask } from "../api/render.ts";
+import { EndOfTurn } from "./end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
 /**
@@ -132,14 +133,31 @@ function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown>
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
 
-function serviceEvents(e: ServiceEvent, s: ServiceSnapshot["context"], account: string, region: string): ServiceDetail[] {
-  const deployment = (eventType: "INFO" | "ERROR", eventName: string, deploymentId: string, reason: string): ServiceDetail => ({
+function serviceEvents(
+  e: ServiceEvent,
+  s: ServiceSnapshot["context"],
+  account: string,
+  region: string,
+): ServiceDetail[] {
+  const deployment = (
+    eventType: "INFO" | "ERROR",
+    eventName: string,
+    deploymentId: string,
+    reason: string,
+  ): ServiceDetail => ({
     detailType: "ECS Deployment State Change",
     detail: { eventType, eventName, deploymentId, updatedAt: iso(e.at), reason },
   });
   switch (e.type) {
     case "ServiceCreated":
-      return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deployment.id, `ECS deployment ${e.deployment.id} in progress.`)];
+      return [
+        deployment(
+          "INFO",
+          "SERVICE_DEPLOYMENT_IN_PROGRESS",
+          e.deployment.id,
+          `ECS deployment ${e.deployment.id} in progress.`,
+        ),
+      ];
     case "DeploymentStarted": {
       const id = e.deployment.id;
       const target = s.lastCompleted?.id;
@@ -150,8 +168,10 @@ function serviceEvents(e: ServiceEvent, s: ServiceSnapshot["context"], account: 
       return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", id, reason)];
     }
     case "DeploymentRolloutChanged":
-      if (e.rolloutState === "COMPLETED") return [deployment("INFO", "SERVICE_DEPLOYMENT_COMPLETED", e.deploymentId, e.reason)];
-      if (e.rolloutState === "FAILED") return [deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason)];
+      if (e.rolloutState === "COMPLETED")
+        return [deployment("INFO", "SERVICE_DEPLOYMENT_COMPLETED", e.deploymentId, e.reason)];
+      if (e.rolloutState === "FAILED")
+        return [deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason)];
       return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deploymentId, e.reason)];
     case "ServiceEventRecorded": {
       const action = serviceAction(e.key, e.message);
@@ -166,7 +186,10 @@ function serviceEvents(e: ServiceEvent, s: ServiceSnapshot["context"], account: 
             clusterArn: s.clusterArn,
             createdAt: iso(e.at),
             reason: action.reason,
-            containerInstanceArns: closest && action.eventType === "ERROR" ? [arns.instance({ region, account }, s.cluster, closest)] : undefined,
+            containerInstanceArns:
+              closest && action.eventType === "ERROR"
+                ? [arns.instance({ region, account }, s.cluster, closest)]
+                : undefined,
           }),
         },
       ];
@@ -190,7 +213,10 @@ const unknownEvent = (_: never): [] => [];
  * Messages about started/stopped tasks and deployment progress have no service action (deployment
  * progress has its own event type).
  */
-function serviceAction(key: string, message: string): { eventType: "INFO" | "WARN" | "ERROR"; eventName: string; reason?: string } | undefined {
+function serviceAction(
+  key: string,
+  message: string,
+): { eventType: "INFO" | "WARN" | "ERROR"; eventName: string; reason?: string } | undefined {
   switch (key) {
     case "steady":
       return { eventType: "INFO", eventName: "SERVICE_STEADY_STATE" };
@@ -233,6 +259,8 @@ export interface EcsEventPublisherOptions {
 export class EcsEventPublisher {
   /** Log sequence after which events are live (set once the start-up replay is done). */
   private liveAfter = Number.POSITIVE_INFINITY;
+  /** Publishes leave together at the end of the turn (in order), not one socket write each. */
+  private readonly sends = new EndOfTurn((err) => this.o.log.warn({ err }, "ECS event not published"));
 
   constructor(private readonly o: EcsEventPublisherOptions) {}
 
@@ -249,7 +277,9 @@ export class EcsEventPublisher {
         const env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
         if (typeof env?.data?.type !== "string") return;
         for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, this.aggregate(subject))) {
-          this.o.nc.publish(subjects.ecsEvent(e.region, e["detail-type"]), JSON.stringify(e));
+          const to = subjects.ecsEvent(e.region, e["detail-type"]);
+          const payload = JSON.stringify(e);
+          this.sends.run(() => this.o.nc.publish(to, payload));
           this.o.published?.(e["detail-type"]);
         }
       } catch (err) {

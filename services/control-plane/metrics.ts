@@ -4,6 +4,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Envelope } from "../../events/envelope.ts";
 import type { EcsDetailType } from "../../events/names.ts";
 import { subjects } from "../../events/names.ts";
+import { ECS_OPERATIONS } from "../api/operations.ts";
 import type { HttpRoute } from "../api/server.ts";
 import { daemonInstances } from "../scheduler/views.ts";
 import { type Appended, ConcurrencyError, EventStore } from "../store/event-store.ts";
@@ -118,7 +119,12 @@ export class Metrics {
     });
 
     const serviceCounts = () => {
-      const out: { labels: { region: string; cluster: string; service: string }; desired: number; running: number; pending: number }[] = [];
+      const out: {
+        labels: { region: string; cluster: string; service: string };
+        desired: number;
+        running: number;
+        pending: number;
+      }[] = [];
       for (const agg of model.services.values()) {
         const status = String(agg.snapshot.value);
         if (status !== "ACTIVE" && status !== "DRAINING") continue;
@@ -128,7 +134,12 @@ export class Metrics {
           status === "DRAINING"
             ? 0
             : s.schedulingStrategy === "DAEMON"
-              ? daemonInstances(model, clusterSubject, s.settings.placementConstraints, s.deployments[0]?.launchType ?? "EC2").length
+              ? daemonInstances(
+                  model,
+                  clusterSubject,
+                  s.settings.placementConstraints,
+                  s.deployments[0]?.launchType ?? "EC2",
+                ).length
               : s.settings.desiredCount;
         let running = 0;
         let pending = 0;
@@ -137,7 +148,12 @@ export class Metrics {
           if (v === "RUNNING") running++;
           else if (v === "PENDING" || v === "PROVISIONING" || v === "ACTIVATING") pending++;
         }
-        out.push({ labels: { region: agg.region, cluster: s.cluster, service: s.serviceName }, desired, running, pending });
+        out.push({
+          labels: { region: agg.region, cluster: s.cluster, service: s.serviceName },
+          desired,
+          running,
+          pending,
+        });
       }
       return out;
     };
@@ -223,7 +239,9 @@ export class Metrics {
   }
 
   /** The API edge's hook (createApiServer `observe`). */
-  observeRequest = (action: string, code: string | undefined, ms: number) => {
+  observeRequest = (rawAction: string, code: string | undefined, ms: number) => {
+    // Any client can name any action: only ECS's own names become label values (bounded cardinality).
+    const action = ECS_OPERATIONS.has(rawAction) ? rawAction : "unknown";
     this.apiRequests.inc({ action, error_code: code ?? "" });
     this.apiDuration.observe({ action }, ms / 1000);
   };

@@ -1,3 +1,4 @@
+import { parseEventSubject, subjects } from "../../events/names.ts";
 import type { LaunchType, PlacementConstraint, PlacementStrategy } from "../../events/shapes.ts";
 import type { Reservation } from "../../events/task.events.ts";
 import { place } from "../../machines/placement/place.ts";
@@ -30,95 +31,172 @@ export interface PlacementRequest<T> {
   allowEmptyCluster?: boolean;
 }
 
+type Outcome<T> = { tasks: T[]; failures: { arn: string; reason: string; detail?: string }[] };
+
+interface Waiting {
+  ctx: RequestContext;
+  req: PlacementRequest<unknown>;
+  resolve: (o: Outcome<unknown>) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Per control plane (its placement lock) and cluster: requests waiting to be placed together. */
+const waiting = new WeakMap<object, Map<string, Waiting[]>>();
+
 /**
  * Places tasks on a cluster's instances and records them. Placement is pure
- * (machines/placement); this shell builds the instance views from the read model and holds the
+ * (machines/placement); this shell reads the instance views from the read model and holds the
  * cluster's lock until the created tasks are in the read model, so the next placement in this
  * process sees their reservations and never overcommits an instance.
+ *
+ * Group commit: requests that arrive while the cluster's lock is held wait together and are then
+ * placed in one pass, one after another as if each had waited its turn (every task sees the ones
+ * placed before it), and created concurrently. Under load this turns N placements — each a pass
+ * over every instance of the cluster — into one.
  */
-export async function placeTasks<T>(
+export function placeTasks<T>(
   s: ApiServices,
   ctx: RequestContext,
   cluster: { name: string; arn: string; subject: string },
   req: PlacementRequest<T>,
-): Promise<{ tasks: T[]; failures: { arn: string; reason: string; detail?: string }[] }> {
-  return s.placementLock.run(cluster.subject, async () => {
-    const started = performance.now();
-    const instances = instanceViews(s.model, cluster.subject);
-    if (!req.allowEmptyCluster && req.launchType === "EC2" && !instances.some((i) => i.status === "ACTIVE" || i.status === "DRAINING"))
-      throw invalid("No Container Instances were found in your cluster.");
-    const demand: TaskDemand = {
-      cpu: req.reservation.cpu,
-      memory: req.reservation.memory,
-      ports: req.reservation.ports,
-      portsUdp: req.reservation.portsUdp,
-      requiresAttributes: req.requiresAttributes,
-      group: req.group,
-      launchType: req.launchType === "MANAGED_INSTANCES" ? "EC2" : req.launchType,
-      constraints: req.constraints,
-      strategies: req.strategies,
-    };
-    const opts = { seed: ctx.now, clusterArn: cluster.arn };
-    const results = req.onlyInstances
-      ? req.onlyInstances.flatMap((id) => place({ demand, count: 1 }, instances.filter((v) => v.id === id), opts))
-      : place({ demand, count: req.count }, instances, opts);
-    const failures: { arn: string; reason: string; detail?: string }[] = [];
-    const placed: { i: number; placement: Placement }[] = [];
-    results.forEach((r, i) => {
-      if ("placed" in r) {
-        const view = instances.find((v) => v.id === r.placed.instanceId);
-        const az = view?.attributes["ecs.availability-zone"] ?? undefined;
-        placed.push({ i, placement: { ...r.placed, ...(az ? { availabilityZone: az } : {}) } });
-      } else failures.push(r.failed);
+): Promise<Outcome<T>> {
+  return new Promise<Outcome<T>>((resolve, reject) => {
+    let byCluster = waiting.get(s.placementLock);
+    if (!byCluster) {
+      byCluster = new Map();
+      waiting.set(s.placementLock, byCluster);
+    }
+    const me: Waiting = { ctx, req: req as PlacementRequest<unknown>, resolve: resolve as Waiting["resolve"], reject };
+    const queued = byCluster.get(cluster.subject);
+    if (queued) {
+      queued.push(me);
+      return;
+    }
+    const group = [me];
+    byCluster.set(cluster.subject, group);
+    void s.placementLock.run(cluster.subject, async () => {
+      // From here on, newcomers form the next group, queued behind this one.
+      byCluster.delete(cluster.subject);
+      await placeGroup(s, cluster, group);
     });
-    if (placed.length > 0) await req.record?.(placed.map((p) => p.placement));
-    const tasks = await Promise.all(placed.map((p, n) => req.create(n, p.placement)));
-    s.onPlacement?.({ launchType: req.launchType, placed: tasks.length, failures: failures.map((f) => f.reason), ms: performance.now() - started });
-    return { tasks, failures };
   });
 }
 
-/** The placement engine's view of every registered instance of a cluster. */
-export function instanceViews(model: ReadModel, clusterSubject: string): InstanceView[] {
-  const out: InstanceView[] = [];
-  for (const subject of model.instancesByCluster.get(clusterSubject) ?? []) {
-    const agg = model.instances.get(subject);
-    if (!agg) continue;
-    const i = agg.snapshot.context;
-    const status = agg.snapshot.value as InstanceView["status"];
-    if (status === "INACTIVE" || (status as string) === "NEW") continue;
-    const usage = model.usage.get(subject);
-    const reg = (name: string) => i.registeredResources.find((r) => r.name === name);
-    const attributes: Record<string, string | null> = {};
-    for (const a of i.attributes) attributes[a.name] = a.value ?? null;
-    for (const a of i.customAttributes) attributes[a.name] = a.value ?? null;
-    const groups: Record<string, number> = {};
-    let running = 0;
-    for (const t of model.liveTasksByInstance.get(subject) ?? []) {
-      const task = model.tasks.get(t);
-      if (!task) continue;
-      groups[task.snapshot.context.group] = (groups[task.snapshot.context.group] ?? 0) + 1;
-      if (task.snapshot.value === "RUNNING") running++;
-    }
-    out.push({
-      arn: i.containerInstanceArn,
-      id: i.instanceId,
-      status,
-      agentConnected: i.agentConnected,
-      attributes,
-      ec2InstanceId: i.ec2InstanceId,
-      agentVersion: i.versionInfo.agentVersion,
-      registeredAt: i.registeredAt,
-      runningTasksCount: running,
-      remaining: {
-        cpu: (reg("CPU")?.integerValue ?? 0) - (usage?.cpu ?? 0),
-        memory: (reg("MEMORY")?.integerValue ?? 0) - (usage?.memory ?? 0),
-        ports: [...(reg("PORTS")?.stringSetValue ?? []).map(Number), ...(usage?.ports.keys() ?? [])],
-        portsUdp: [...(reg("PORTS_UDP")?.stringSetValue ?? []).map(Number), ...(usage?.portsUdp.keys() ?? [])],
-      },
-      taskGroups: groups,
-      capacity: i.capacity,
-    });
+/** Places a group in order: runs of ordinary requests in one pass each; a DAEMON request alone. */
+async function placeGroup(s: ApiServices, cluster: { name: string; arn: string; subject: string }, group: Waiting[]) {
+  let run: Waiting[] = [];
+  for (const w of group) {
+    if (w.req.onlyInstances) {
+      if (run.length > 0) await settle(run, () => placeRun(s, cluster, run));
+      run = [];
+      await settle([w], () => placeRun(s, cluster, [w]));
+    } else run.push(w);
   }
-  return out;
+  if (run.length > 0) await settle(run, () => placeRun(s, cluster, run));
+}
+
+async function settle(run: Waiting[], work: () => Promise<void>) {
+  try {
+    await work();
+  } catch (err) {
+    for (const w of run) w.reject(err);
+  }
+}
+
+/** One placement pass over the cluster for `run`, then each request's record and creates. */
+async function placeRun(s: ApiServices, cluster: { name: string; arn: string; subject: string }, run: Waiting[]) {
+  const started = performance.now();
+  const instances = instanceViews(s.model, cluster.subject);
+  const anyActive = instances.some((i) => i.status === "ACTIVE" || i.status === "DRAINING");
+  const live: Waiting[] = [];
+  for (const w of run) {
+    if (!w.req.allowEmptyCluster && w.req.launchType === "EC2" && !anyActive)
+      w.reject(invalid("No Container Instances were found in your cluster."));
+    else live.push(w);
+  }
+  if (live.length === 0) return;
+  // Identical demands share one object, so placement prepares each distinct demand once.
+  const demands = new Map<string, TaskDemand>();
+  const tasks: TaskDemand[] = [];
+  const spans: { from: number; to: number }[] = [];
+  for (const w of live) {
+    const d = demandOf(w.req);
+    const key = JSON.stringify(d);
+    const shared = demands.get(key) ?? d;
+    demands.set(key, shared);
+    const n = Number.isFinite(w.req.count) ? Math.max(0, Math.floor(w.req.count)) : 0;
+    spans.push({ from: tasks.length, to: tasks.length + (w.req.onlyInstances ? 0 : n) });
+    if (!w.req.onlyInstances) for (let k = 0; k < n; k++) tasks.push(shared);
+  }
+  const first = live[0] as Waiting;
+  const opts = { seed: first.ctx.now, clusterArn: cluster.arn };
+  const only = first.req.onlyInstances;
+  const results = only
+    ? placeOnEach(demands.values().next().value as TaskDemand, only, instances, opts)
+    : place(tasks, instances, opts);
+
+  await Promise.all(
+    live.map(async (w, n) => {
+      try {
+        const span = spans[n] as { from: number; to: number };
+        const mine = only ? results : results.slice(span.from, span.to);
+        const failures: Outcome<unknown>["failures"] = [];
+        const placed: Placement[] = [];
+        for (const r of mine) {
+          if ("placed" in r) placed.push(withZone(s.model, cluster.subject, r.placed));
+          else failures.push(r.failed);
+        }
+        if (placed.length > 0) await w.req.record?.(placed);
+        const created = await Promise.all(placed.map((p, i) => w.req.create(i, p)));
+        s.onPlacement?.({
+          launchType: w.req.launchType,
+          placed: created.length,
+          failures: failures.map((f) => f.reason),
+          ms: performance.now() - started,
+        });
+        w.resolve({ tasks: created, failures });
+      } catch (err) {
+        w.reject(err);
+      }
+    }),
+  );
+}
+
+function demandOf(req: PlacementRequest<unknown>): TaskDemand {
+  return {
+    cpu: req.reservation.cpu,
+    memory: req.reservation.memory,
+    ports: req.reservation.ports,
+    portsUdp: req.reservation.portsUdp,
+    requiresAttributes: req.requiresAttributes,
+    group: req.group,
+    launchType: req.launchType === "MANAGED_INSTANCES" ? "EC2" : req.launchType,
+    constraints: req.constraints,
+    strategies: req.strategies,
+  };
+}
+
+/** DAEMON: one task on each named instance. */
+function placeOnEach(demand: TaskDemand, ids: string[], instances: readonly InstanceView[], opts: { seed: number; clusterArn: string }) {
+  const byId = new Map(instances.map((v) => [v.id, v]));
+  return ids.flatMap((id) => {
+    const v = byId.get(id);
+    return place({ demand, count: 1 }, v ? [v] : [], opts);
+  });
+}
+
+/** The placement with the instance's availability zone, read from its aggregate (no scan of the cluster). */
+function withZone(model: ReadModel, clusterSubject: string, p: { instanceArn: string; instanceId: string }): Placement {
+  const parsed = parseEventSubject(clusterSubject);
+  const subject = parsed ? subjects.instance(parsed.region, parsed.ids[0] as string, p.instanceId) : "";
+  const az = model.instances.get(subject)?.snapshot.context.attributes.find((a) => a.name === "ecs.availability-zone")?.value;
+  return { ...p, ...(az ? { availabilityZone: az } : {}) };
+}
+
+/**
+ * The placement engine's view of every registered instance of a cluster, in ARN order. Kept
+ * current by the read model (instance-views.ts); read it synchronously and do not modify it.
+ */
+export function instanceViews(model: ReadModel, clusterSubject: string): readonly InstanceView[] {
+  return model.views.of(clusterSubject);
 }

@@ -8,6 +8,8 @@ const CHECKPOINT_KEY = "reactor";
 /** Checkpoint writes are batched: at most one KV write per interval. */
 const CHECKPOINT_INTERVAL_MS = 250;
 const RETRY_DELAY_MS = 500;
+/** Intents executed concurrently; far below what a directive msgID's duplicate window absorbs. */
+const WINDOW = 256;
 
 /**
  * Executes the intents machines return when events are folded — today: start or stop a task on
@@ -47,14 +49,21 @@ export class Reactor {
     this.draining = true;
     try {
       while (this.queue.length > 0 && !this.stopped) {
-        const intent = this.queue[0] as Intent;
-        try {
-          await this.execute(intent);
-          this.queue.shift();
-          this.done = Math.max(this.done, intent.seq);
+        // A window of intents at once: their directives leave in order on one connection (a
+        // task's start still precedes its stop) and in one write, and their acks are awaited
+        // together instead of one round trip each.
+        const window = this.queue.slice(0, WINDOW);
+        const results = await Promise.allSettled(window.map((intent) => this.execute(intent)));
+        const failed = results.findIndex((r) => r.status === "rejected");
+        const ok = failed < 0 ? window.length : failed;
+        if (ok > 0) {
+          this.queue.splice(0, ok);
+          this.done = Math.max(this.done, (window[ok - 1] as Intent).seq);
           this.scheduleSave();
-        } catch (err) {
-          this.log.warn({ err, intent }, "intent failed; retrying");
+        }
+        if (failed >= 0) {
+          // The intents after it run again too: a repeated directive is deduplicated by its msgID.
+          this.log.warn({ err: (results[failed] as PromiseRejectedResult).reason, intent: window[failed] }, "intent failed; retrying");
           await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
         }
       }

@@ -13,6 +13,8 @@ import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../ma
 import { evolveService, initialService, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { evolveTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { evolveTaskDefinition, foldTaskDefinition, type TaskDefinitionSnapshot } from "../../machines/taskdef/taskdef.decide.ts";
+import { InstanceViewIndex } from "./instance-views.ts";
+import { Interner } from "./intern.ts";
 
 /** One aggregate as the read model holds it: its snapshot and its position in the log. */
 export interface Agg<S> {
@@ -43,6 +45,10 @@ export interface Usage {
   ports: Map<number, number>;
   portsUdp: Map<number, number>;
   tasks: number;
+  /** Live tasks per task group ("service:web", "family:api"). */
+  groups: Map<string, number>;
+  /** Live tasks whose lastStatus is RUNNING (ECS's runningTasksCount). */
+  running: number;
 }
 
 const KNOWN_KINDS = new Set(["cluster", "taskdef", "task", "instance", "service", "account"]);
@@ -81,8 +87,11 @@ export class ReadModel {
   readonly usage = new Map<string, Usage>();
   /** `${clusterSubject}|${clientToken}` → task subjects created by that RunTask call. */
   readonly clientTokens = new Map<string, string[]>();
+  /** Placement's view of each instance, kept current as instances and their tasks change. */
+  readonly views = new InstanceViewIndex(this);
 
   skipped = 0;
+  private readonly interner = new Interner();
 
   /** Envelope id of the last event folded for an aggregate subject. */
   lastEventId(subject: string): string | undefined {
@@ -102,7 +111,7 @@ export class ReadModel {
     }
     if (!parsed || !KNOWN_KINDS.has(parsed.kind) || typeof env?.data?.type !== "string")
       return this.skip(seq, subject, "not a known Berth event");
-    const region = parsed.region;
+    const region = this.interner.string(parsed.region);
     switch (parsed.kind) {
       case "cluster":
         this.fold(this.clusters, subject, region, seq, env, initialCluster, (s) =>
@@ -120,6 +129,7 @@ export class ReadModel {
         this.fold(this.instances, subject, region, seq, env, initialInstance, (s) =>
           evolveInstance(s, env.data as unknown as InstanceEvent),
         );
+        this.views.touch(clusterSubject, subject);
         return [];
       }
       case "service": {
@@ -141,6 +151,7 @@ export class ReadModel {
 
   private applyTask(region: string, ids: string[], subject: string, seq: number, env: Envelope): Intent[] {
     const event = env.data as unknown as TaskEvent;
+    this.interner.taskEvent(event);
     const before = this.tasks.get(subject);
     let intents: string[] = [];
     const after = this.fold(this.tasks, subject, region, seq, env, initialTask, (s) => {
@@ -155,35 +166,55 @@ export class ReadModel {
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
       if (event.clientToken) {
-        const key = `${clusterSubject}|${event.clientToken}`;
+        // RunTask stores `<token>#<fingerprint of the parameters>`; callers look up by the token alone.
+        const hash = event.clientToken.lastIndexOf("#");
+        const key = `${clusterSubject}|${hash < 0 ? event.clientToken : event.clientToken.slice(0, hash)}`;
         this.clientTokens.set(key, [...(this.clientTokens.get(key) ?? []), subject]);
       }
       if (ctx.instanceId) {
         const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
-        this.reserve(inst, ctx.reservation, +1);
+        this.reserve(inst, ctx.reservation, ctx.group, +1);
+        this.views.touch(clusterSubject, inst);
       }
     }
     const stoppedNow = before?.snapshot.value !== "STOPPED" && after.snapshot.value === "STOPPED";
-    if (stoppedNow && ctx.instanceId) {
+    const runningBefore = before?.snapshot.value === "RUNNING";
+    const runningAfter = after.snapshot.value === "RUNNING";
+    if ((stoppedNow || runningBefore !== runningAfter) && ctx.instanceId) {
       const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
-      this.liveTasksByInstance.get(inst)?.delete(subject);
-      this.reserve(inst, ctx.reservation, -1);
+      if (stoppedNow) {
+        this.liveTasksByInstance.get(inst)?.delete(subject);
+        this.reserve(inst, ctx.reservation, ctx.group, -1);
+      }
+      if (runningBefore !== runningAfter) this.usageOf(inst).running += runningAfter ? 1 : -1;
+      this.views.touch(clusterSubject, inst);
     }
     return intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
   }
 
-  private reserve(instance: string, r: { cpu: number; memory: number; ports: number[]; portsUdp: number[] }, sign: 1 | -1) {
+  private usageOf(instance: string): Usage {
     let u = this.usage.get(instance);
     if (!u) {
-      u = { cpu: 0, memory: 0, ports: new Map(), portsUdp: new Map(), tasks: 0 };
+      u = { cpu: 0, memory: 0, ports: new Map(), portsUdp: new Map(), tasks: 0, groups: new Map(), running: 0 };
       this.usage.set(instance, u);
     }
+    return u;
+  }
+
+  private reserve(
+    instance: string,
+    r: { cpu: number; memory: number; ports: number[]; portsUdp: number[] },
+    group: string,
+    sign: 1 | -1,
+  ) {
+    const u = this.usageOf(instance);
     u.cpu += sign * r.cpu;
     u.memory += sign * r.memory;
     u.tasks += sign;
     for (const p of r.ports) bump(u.ports, p, sign);
     for (const p of r.portsUdp) bump(u.portsUdp, p, sign);
+    bump(u.groups, group, sign);
   }
 
   private fold<S>(
@@ -224,7 +255,7 @@ function index(map: Map<string, Set<string>>, key: string, value: string) {
   set.add(value);
 }
 
-function bump(m: Map<number, number>, key: number, by: number) {
+function bump<K>(m: Map<K, number>, key: K, by: number) {
   const n = (m.get(key) ?? 0) + by;
   if (n <= 0) m.delete(key);
   else m.set(key, n);

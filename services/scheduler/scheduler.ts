@@ -24,6 +24,21 @@ import { daemonInstances, instanceSets, serviceTaskViews } from "./views.ts";
 const RESYNC_MS = 10_000;
 /** A reconcile that failed (log unavailable, lost race) is retried after this. */
 const RETRY_MS = 1_000;
+/**
+ * Tasks one reconcile places at most; the service's own events wake it for the rest. Keeps the
+ * ServiceTasksPlaced record well inside NATS's 1 MB message limit and within the slots the
+ * service aggregate remembers (MAX_PLACED_SLOTS), and lets the first tasks start while the
+ * others are still being placed.
+ */
+const MAX_PLACEMENTS_PER_PASS = 500;
+/**
+ * Reconciles of one busy service are spaced by this many times the last one's duration, times
+ * the number of services reconciling: a service with 5,000 tasks whose every task event wakes it
+ * must not spend the control plane on passes that mostly find nothing to do. A small service's
+ * pass takes microseconds, so it is not delayed in practice.
+ */
+const PASS_SPACING_FACTOR = 4;
+const MAX_PASS_SPACING_MS = 250;
 
 /** ECS's default placement for service tasks: spread over availability zones, then over instances. */
 const DEFAULT_SERVICE_STRATEGY: PlacementStrategy[] = [
@@ -47,6 +62,12 @@ export class Scheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** The latest event that woke each service: the causation of what its reconcile writes. */
   private readonly causes = new Map<string, string>();
+  /** Draining and lost instances per cluster subject; dropped when an instance event of the cluster is folded. */
+  private readonly instanceSetsCache = new Map<string, ReturnType<typeof instanceSets>>();
+  /** `${region}|${cluster}|${group}` → the service subject a task of that group wakes. */
+  private readonly serviceOfGroup = new Map<string, string>();
+  /** A placed slot's task subject (slots are immutable values of the service aggregate). */
+  private readonly slotSubjects = new WeakMap<PlacedSlot, string>();
   private resync: NodeJS.Timeout | undefined;
   private leading: () => boolean = () => false;
 
@@ -84,9 +105,17 @@ export class Scheduler {
     if (parsed.kind === "service") wake(subject);
     else if (parsed.kind === "task") {
       const group = this.s.model.tasks.get(subject)?.snapshot.context.group;
-      if (group?.startsWith(SERVICE_GROUP_PREFIX))
-        wake(subjects.service(parsed.region, parsed.ids[0] as string, group.slice(SERVICE_GROUP_PREFIX.length)));
+      if (group?.startsWith(SERVICE_GROUP_PREFIX)) {
+        const key = `${parsed.region}|${parsed.ids[0]}|${group}`;
+        let svc = this.serviceOfGroup.get(key);
+        if (svc === undefined) {
+          svc = subjects.service(parsed.region, parsed.ids[0] as string, group.slice(SERVICE_GROUP_PREFIX.length));
+          this.serviceOfGroup.set(key, svc);
+        }
+        wake(svc);
+      }
     } else if (parsed.kind === "instance") {
+      this.instanceSetsCache.delete(subjects.cluster(parsed.region, parsed.ids[0] as string));
       for (const svc of this.s.model.servicesByCluster.get(subjects.cluster(parsed.region, parsed.ids[0] as string)) ?? [])
         wake(svc);
     }
@@ -116,6 +145,7 @@ export class Scheduler {
     try {
       while (this.dirty.has(subject) && this.leading()) {
         this.dirty.delete(subject);
+        const started = performance.now();
         try {
           const retryAt = await this.reconcileOne(subject);
           if (retryAt !== undefined) this.after(subject, retryAt);
@@ -124,6 +154,8 @@ export class Scheduler {
           this.log[race ? "debug" : "warn"]({ err, subject }, race ? "service changed under the scheduler; reconciling again" : "reconcile failed; retrying");
           this.after(subject, this.s.clock() + (race ? 0 : RETRY_MS));
         }
+        const spacing = Math.min(MAX_PASS_SPACING_MS, (performance.now() - started) * PASS_SPACING_FACTOR * this.running.size);
+        if (spacing >= 1 && this.dirty.has(subject)) await new Promise((r) => setTimeout(r, spacing));
       }
     } finally {
       this.running.delete(subject);
@@ -137,8 +169,13 @@ export class Scheduler {
     const svc = agg.snapshot.context;
     const now = this.s.clock();
     const clusterSubject = subjects.cluster(agg.region, svc.cluster);
-    const { draining, lost } = instanceSets(this.s.model, clusterSubject);
-    const pendingSlots = svc.placed.filter((p) => !this.s.model.tasks.has(subjects.task(agg.region, svc.cluster, p.taskId)));
+    let sets = this.instanceSetsCache.get(clusterSubject);
+    if (!sets) {
+      sets = instanceSets(this.s.model, clusterSubject);
+      this.instanceSetsCache.set(clusterSubject, sets);
+    }
+    const { draining, lost } = sets;
+    const pendingSlots = svc.placed.filter((p) => !this.s.model.tasks.has(this.slotSubject(agg.region, svc.cluster, p)));
     const plan = reconcile({
       status: agg.snapshot.value as "ACTIVE" | "DRAINING",
       service: svc,
@@ -156,6 +193,15 @@ export class Scheduler {
     await this.repair(agg, pendingSlots, now);
     await this.execute(agg, plan, now);
     return plan.retryAt;
+  }
+
+  private slotSubject(region: string, cluster: string, slot: PlacedSlot): string {
+    let subject = this.slotSubjects.get(slot);
+    if (subject === undefined) {
+      subject = subjects.task(region, cluster, slot.taskId);
+      this.slotSubjects.set(slot, subject);
+    }
+    return subject;
   }
 
   private service(subject: string, command: ServiceCommand) {
@@ -177,7 +223,12 @@ export class Scheduler {
     const svc = agg.snapshot.context;
     const name = svc.serviceName;
     // Placement first: it is fenced on the service's sequence as read for this reconcile.
-    for (const p of plan.place) await this.place(agg, p.deploymentId, p.count, p.instanceIds, now);
+    for (const p of plan.place) {
+      const count = Math.min(p.count, MAX_PLACEMENTS_PER_PASS);
+      // The rest is placed by the next pass, which the events of this one wake.
+      if (count < p.count) this.dirty.add(subject);
+      await this.place(agg, p.deploymentId, count, p.instanceIds?.slice(0, count), now);
+    }
     for (const r of plan.rollout)
       await this.service(subject, { type: "SetRollout", at: now, deploymentId: r.deploymentId, rolloutState: r.rolloutState, reason: r.reason, ...(r.rollback ? { rollback: r.rollback } : {}) });
     for (const id of plan.retire) await this.service(subject, { type: "RetireDeployment", at: now, deploymentId: id });

@@ -4,14 +4,26 @@ import type { ServiceTaskView } from "../../machines/service/service.reconcile.t
 import { instanceViews } from "../control-plane/placement.ts";
 import type { ReadModel } from "../control-plane/read-model.ts";
 
+/**
+ * A task's view, per folded state: the read model replaces a task's Agg on every event, so a view
+ * made for an Agg stays right, and a reconcile of a large service rebuilds only the views of the
+ * tasks that changed since the last one.
+ */
+const viewOfAgg = new WeakMap<object, ServiceTaskView>();
+
 /** The reconcile's view of every task of a service, from the read model. */
 export function serviceTaskViews(model: ReadModel, serviceSubject: string): ServiceTaskView[] {
   const out: ServiceTaskView[] = [];
   for (const subject of model.tasksByService.get(serviceSubject) ?? []) {
     const agg = model.tasks.get(subject);
     if (!agg) continue;
+    const known = viewOfAgg.get(agg);
+    if (known) {
+      out.push(known);
+      continue;
+    }
     const t = agg.snapshot.context;
-    out.push({
+    const view: ServiceTaskView = {
       taskArn: t.taskArn,
       taskId: t.taskId,
       deploymentId: t.startedBy ?? "",
@@ -24,7 +36,10 @@ export function serviceTaskViews(model: ReadModel, serviceSubject: string): Serv
       startedAt: t.startedAt,
       stoppedAt: t.stoppedAt,
       stopCode: t.stopCode,
-    });
+      ...(t.protection?.enabled && t.protection.expiresAt !== undefined ? { protectedUntil: t.protection.expiresAt } : {}),
+    };
+    viewOfAgg.set(agg, view);
+    out.push(view);
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { buckets, consumers, inboxPrefix, jsApi, streams, subjects } from "../..
  *   control plane   everything (it owns the streams, buckets and every decision)
  *   agent <r>/<id>  publish  berth.obs.<r>.<id>                  its own observations
  *                            berth.ctl.<r>.register|sync         registration and sync requests
+ *                            berth.ctl.<r>.secrets.<id>          secrets of tasks placed on it
  *                            $KV.berth_heartbeats.<r>.<id>       its own heartbeat
  *                            JetStream API for its own durable consumer agent-<id> on
  *                            BERTH_DIRECTIVES, filtered to berth.dir.<r>.<id> (create, info,
@@ -53,6 +54,7 @@ export function agentPermissions(user: string, a: AgentGrant): Permissions {
         subjects.observations(a.region, a.instanceId),
         subjects.register(a.region),
         subjects.sync(a.region),
+        subjects.secrets(a.region, a.instanceId),
         jsApi.kvKey(buckets.heartbeats, `${a.region}.${a.instanceId}`),
         jsApi.info,
         jsApi.streamInfo(heartbeatStream),

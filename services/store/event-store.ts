@@ -4,7 +4,9 @@ import {
   type JetStreamManager,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamPublishOptions,
   type JsMsg,
+  type PubAck,
 } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -24,6 +26,14 @@ export class ConcurrencyError extends Error {
 /** The log could not be written (NATS down, stream full, timeout). Retriable from the client's view. */
 export class StoreUnavailableError extends Error {}
 
+/**
+ * The log reached its storage limit (the stream's max bytes, or JetStream's storage on the
+ * server): the append was refused and nothing of it was stored. Stored events are untouched —
+ * the events stream discards new messages, never old ones — and appends succeed again once the
+ * limit is raised or space is freed.
+ */
+export class LogFullError extends StoreUnavailableError {}
+
 export interface Appended {
   seq: number;
   duplicate: boolean;
@@ -37,6 +47,14 @@ const APPEND_TIMEOUT_MS = 5_000;
  * msgID (the envelope id), so a retried append is stored once.
  */
 export class EventStore {
+  private outbox: {
+    subject: string;
+    data: string;
+    opts: Partial<JetStreamPublishOptions>;
+    resolve: (ack: PubAck) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -59,7 +77,7 @@ export class EventStore {
       const h = headers();
       h.set(EVENT_TYPE_HEADER, env.type);
       try {
-        const ack = await this.js.publish(subject, JSON.stringify(env), {
+        const ack = await this.batched(subject, JSON.stringify(env), {
           msgID: env.id,
           expect: { lastSubjectSequence: expect },
           headers: h,
@@ -69,11 +87,34 @@ export class EventStore {
         expect = ack.seq;
       } catch (err) {
         if (isWrongLastSequence(err)) throw new ConcurrencyError(subject, expect);
+        if (isStorageFull(err)) {
+          this.log.error({ err, subject }, "event log full: append refused");
+          throw new LogFullError(`event log full: ${(err as Error).message}`, { cause: err });
+        }
         this.log.warn({ err, subject }, "append failed");
         throw new StoreUnavailableError(`event log unavailable: ${(err as Error).message}`, { cause: err });
       }
     }
     return out;
+  }
+
+  /**
+   * Group commit of appends: publishes asked for during one turn of the event loop go out together
+   * at its end, in order, in one socket write, and each caller still gets its own ack. Commands
+   * on different aggregates run concurrently, each from its own callback; sent one by one, every
+   * append was a write of its own, a large part of the control plane's time under load.
+   */
+  private batched(subject: string, data: string, opts: Partial<JetStreamPublishOptions>): Promise<PubAck> {
+    return new Promise((resolve, reject) => {
+      this.outbox.push({ subject, data, opts, resolve, reject });
+      if (this.outbox.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush() {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const p of batch) this.js.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
   }
 
   /** Stream sequence of the last message on a subject, 0 when there is none. */
@@ -110,6 +151,22 @@ export class EventStore {
     const info = await this.jsm.streams.info(this.stream);
     return info.state.last_seq;
   }
+}
+
+/**
+ * JetStream's "storage full" refusals (nats-server error codes): 10077 wraps the store's own
+ * error, here "maximum bytes/messages exceeded" (a stream limit with discard new); 10047 is
+ * "insufficient storage resources" and 10023 "insufficient resources" (the server's or the
+ * account's JetStream storage is used up).
+ */
+const STORE_FAILED = 10077;
+const STORAGE_RESOURCES_EXCEEDED = 10047;
+const INSUFFICIENT_RESOURCES = 10023;
+
+function isStorageFull(err: unknown): boolean {
+  if (!(err instanceof JetStreamApiError)) return false;
+  if (err.code === STORAGE_RESOURCES_EXCEEDED || err.code === INSUFFICIENT_RESOURCES) return true;
+  return err.code === STORE_FAILED && /maximum (bytes|messages) exceeded/i.test(err.message);
 }
 
 function isWrongLastSequence(err: unknown): boolean {

@@ -72,7 +72,16 @@ test("kill -9 of the control plane under 1,000 RunTask calls: every answered tas
 
   // From the log: one TaskCreated per task, one task per clientToken (a retry across the crash
   // found the first attempt's task), and no task the callers were not told about.
-  const created = tasksCreated(await readEventLog(nats.url), cluster);
+  const logged = await readEventLog(nats.url);
+  const created = tasksCreated(logged, cluster);
+  {
+    const byToken = new Map<string, string[]>();
+    for (const t of created) byToken.set(t.clientToken ?? "", [...(byToken.get(t.clientToken ?? "") ?? []), t.taskArn]);
+    for (const [tok, list] of byToken) if (list.length > 1) {
+      console.log("DUP", tok, list, "answered", load.answered.get(tok));
+      for (const e of logged) if (list.some((a) => e.envelope.subject === a)) console.log(e.seq, e.envelope.type, e.envelope.time, e.envelope.source, e.envelope.correlationid);
+    }
+  }
   expect(created).toHaveLength(TOTAL);
   expect(new Set(created.map((t) => t.subject)).size).toBe(TOTAL);
   expect(new Set(created.map((t) => t.clientToken)).size).toBe(TOTAL);

@@ -41,6 +41,8 @@ beforeAll(async () => {
     stopTimeoutSeconds: 2,
     statsIntervalMs: 1_000,
     imagePullBehavior: "prefer-cached",
+    allowHostNetwork: true,
+    allowHostMounts: true,
     pauseContainer: { image: TEST_IMAGE, command: ["sleep", "2147483647"] },
   });
 });

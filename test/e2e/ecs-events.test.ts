@@ -1,5 +1,6 @@
 import {
   CreateServiceCommand,
+  DeleteServiceCommand,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
   ListContainerInstancesCommand,
@@ -38,7 +39,9 @@ beforeAll(async () => {
   nc = await connect({ servers: b.nats.url });
   // A plain subscriber, as an integration written for ECS's events would run one.
   sub = nc.subscribe(subjects.allEcsEvents, {
-    callback: (_err, m) => received.push({ subject: m.subject, event: m.json<EcsEvent>() }),
+    callback: (_err, m) => {
+      received.push({ subject: m.subject, event: m.json<EcsEvent>() });
+    },
   });
   await nc.flush();
 });
@@ -48,11 +51,15 @@ afterAll(async () => {
   await b?.close();
 });
 
-const of = (type: string, resource: string) => received.filter((r) => r.event["detail-type"] === type && r.event.resources[0] === resource);
+const of = (type: string, resource: string) =>
+  received.filter((r) => r.event["detail-type"] === type && r.event.resources[0] === resource);
 
 async function register(family: string, command: string[]) {
   const r = await b.ecs.send(
-    new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: "app", image: TEST_IMAGE, command, memory: 16, stopTimeout: 1 }] }),
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command, memory: 16, stopTimeout: 1 }],
+    }),
   );
   return r.taskDefinition?.taskDefinitionArn as string;
 }
@@ -71,7 +78,9 @@ describe("ECS EventBridge-shaped events on NATS", () => {
     const events = await waitFor(
       () => {
         const e = of("ECS Task State Change", arn);
-        return e.some((x) => x.event.detail.lastStatus === "STOPPED" && x.event.detail.version === stopped.version) ? e : undefined;
+        return e.some((x) => x.event.detail.lastStatus === "STOPPED" && x.event.detail.version === stopped.version)
+          ? e
+          : undefined;
       },
       { timeoutMs: 10_000, what: "the task's STOPPED event at its final version" },
     );
@@ -89,7 +98,13 @@ describe("ECS EventBridge-shaped events on NATS", () => {
     expect(new Set(events.map((e) => e.event.id)).size).toBe(events.length);
 
     // Detail: the DescribeTasks object with ISO timestamps.
-    expect(first.detail).toMatchObject({ taskArn: arn, clusterArn: expect.stringContaining(b.cluster), lastStatus: "PENDING", desiredStatus: "RUNNING", version: 1 });
+    expect(first.detail).toMatchObject({
+      taskArn: arn,
+      clusterArn: expect.stringContaining(b.cluster),
+      lastStatus: "PENDING",
+      desiredStatus: "RUNNING",
+      version: 1,
+    });
     expect(first.detail.createdAt).toMatch(ISO_MS);
     expect(first.detail.updatedAt).toMatch(ISO_MS);
     expect((first.detail.containers as { name: string }[])[0]?.name).toBe("app");
@@ -106,13 +121,21 @@ describe("ECS EventBridge-shaped events on NATS", () => {
     const running = events.find((e) => e.event.detail.lastStatus === "RUNNING")!.event.detail;
     expect(running.startedAt).toMatch(ISO_MS);
     const last = events[events.length - 1]!.event.detail;
-    expect(last).toMatchObject({ lastStatus: "STOPPED", desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "events test", version: stopped.version });
+    expect(last).toMatchObject({
+      lastStatus: "STOPPED",
+      desiredStatus: "STOPPED",
+      stopCode: "UserInitiated",
+      stoppedReason: "events test",
+      version: stopped.version,
+    });
     expect(last.stoppedAt).toMatch(ISO_MS);
   });
 
   test("a service reports its deployment (in progress, completed) and reaching a steady state", async () => {
     const td = await register("evweb", ["sleep", "3600"]);
-    const created = await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: "evweb", taskDefinition: td, desiredCount: 1 }));
+    const created = await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: "evweb", taskDefinition: td, desiredCount: 1 }),
+    );
     const serviceArn = created.service?.serviceArn as string;
     const deploymentId = created.service?.deployments?.[0]?.id as string;
 
@@ -123,10 +146,21 @@ describe("ECS EventBridge-shaped events on NATS", () => {
       },
       { timeoutMs: 90_000, intervalMs: 200, what: "SERVICE_DEPLOYMENT_COMPLETED" },
     );
-    expect(deployment.map((e) => e.event.detail.eventName)).toEqual(["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"]);
+    expect(deployment.map((e) => e.event.detail.eventName)).toEqual([
+      "SERVICE_DEPLOYMENT_IN_PROGRESS",
+      "SERVICE_DEPLOYMENT_COMPLETED",
+    ]);
     expect(deployment[0]!.subject).toBe(subjects.ecsEvent("us-east-1", "ECS Deployment State Change"));
-    expect(deployment[0]!.event.detail).toMatchObject({ eventType: "INFO", deploymentId, reason: `ECS deployment ${deploymentId} in progress.` });
-    expect(deployment[1]!.event.detail).toMatchObject({ eventType: "INFO", deploymentId, reason: `ECS deployment ${deploymentId} completed.` });
+    expect(deployment[0]!.event.detail).toMatchObject({
+      eventType: "INFO",
+      deploymentId,
+      reason: `ECS deployment ${deploymentId} in progress.`,
+    });
+    expect(deployment[1]!.event.detail).toMatchObject({
+      eventType: "INFO",
+      deploymentId,
+      reason: `ECS deployment ${deploymentId} completed.`,
+    });
     expect(deployment[1]!.event.detail.updatedAt).toMatch(ISO_MS);
     const described = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: ["evweb"] }));
     expect(described.services?.[0]?.deployments?.[0]?.rolloutState).toBe("COMPLETED");
@@ -136,17 +170,62 @@ describe("ECS EventBridge-shaped events on NATS", () => {
       { timeoutMs: 30_000, intervalMs: 200, what: "SERVICE_STEADY_STATE" },
     );
     expect(steady.subject).toBe(subjects.ecsEvent("us-east-1", "ECS Service Action"));
-    expect(steady.event).toMatchObject({ version: "0", source: "aws.ecs", region: "us-east-1", resources: [serviceArn] });
-    expect(steady.event.detail).toMatchObject({ eventType: "INFO", eventName: "SERVICE_STEADY_STATE", clusterArn: created.service?.clusterArn });
+    expect(steady.event).toMatchObject({
+      version: "0",
+      source: "aws.ecs",
+      region: "us-east-1",
+      resources: [serviceArn],
+    });
+    expect(steady.event.detail).toMatchObject({
+      eventType: "INFO",
+      eventName: "SERVICE_STEADY_STATE",
+      clusterArn: created.service?.clusterArn,
+    });
     expect(steady.event.detail.createdAt).toMatch(ISO_MS);
     expect(steady.event.detail.version).toBeUndefined();
+  });
+
+  test("a service task that fits no instance yields SERVICE_TASK_PLACEMENT_FAILURE with ECS's reason", async () => {
+    const r = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "evhuge",
+        containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 4_000_000 }],
+      }),
+    );
+    const created = await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: "evhuge",
+        taskDefinition: r.taskDefinition?.taskDefinitionArn,
+        desiredCount: 1,
+      }),
+    );
+    const serviceArn = created.service?.serviceArn as string;
+    const failure = await waitFor(
+      () =>
+        of("ECS Service Action", serviceArn).find((x) => x.event.detail.eventName === "SERVICE_TASK_PLACEMENT_FAILURE"),
+      { timeoutMs: 30_000, intervalMs: 200, what: "SERVICE_TASK_PLACEMENT_FAILURE" },
+    );
+    const list = await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }));
+    expect(failure.event.detail).toMatchObject({
+      eventType: "ERROR",
+      eventName: "SERVICE_TASK_PLACEMENT_FAILURE",
+      clusterArn: created.service?.clusterArn,
+      reason: "RESOURCE:MEMORY",
+      containerInstanceArns: list.containerInstanceArns,
+    });
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "evhuge", force: true }));
   });
 
   test("an agent that re-registers (restart) yields a Container Instance State Change at the instance's new version", async () => {
     const list = await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }));
     const instanceArn = list.containerInstanceArns?.[0] as string;
     const describe = async () =>
-      (await b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [instanceArn] }))).containerInstances?.[0];
+      (
+        await b.ecs.send(
+          new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [instanceArn] }),
+        )
+      ).containerInstances?.[0];
     const before = (await describe())?.version as number;
 
     await b.agent.stop();

@@ -97,7 +97,9 @@ describe("the generated users and configuration", () => {
   test("credentials and configuration are private files; a second start reuses the users", async () => {
     expect(statSync(join(dir, "security", "nats-users.json")).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, "security", "nats-server.conf")).mode & 0o777).toBe(0o600);
-    const again = await ensureNatsUsers(dir, [{ name: "a", region: REGION, cluster: "default", stateDir: join(dir, "agent") }]);
+    const again = await ensureNatsUsers(dir, [
+      { name: "a", region: REGION, cluster: "default", stateDir: join(dir, "agent") },
+    ]);
     expect(again.controlPlane).toEqual(users.controlPlane);
     expect(again.agents.a).toEqual(A);
     expect(A.instanceId).not.toBe(B.instanceId);
@@ -146,7 +148,10 @@ describe("an agent", () => {
 
     const kv = await new Kvm(js).open(buckets.heartbeats);
     await kv.status();
-    await kv.put(`${REGION}.${A.instanceId}`, JSON.stringify({ cluster: "default", instanceId: A.instanceId, at: 1, bootAt: 1 }));
+    await kv.put(
+      `${REGION}.${A.instanceId}`,
+      JSON.stringify({ cluster: "default", instanceId: A.instanceId, at: 1, bootAt: 1 }),
+    );
 
     const jsm = await jetstreamManager(nc);
     const durable = consumers.directives(A.instanceId);

@@ -15,6 +15,8 @@ export interface AwsCliOptions {
   cwd?: string;
   /** Deadline for the command (default 60 s); the CLI is killed after it. */
   timeoutMs?: number;
+  /** Access key to sign with (default the dummy TEST_CREDENTIALS). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface AwsCliResult {
@@ -46,8 +48,9 @@ export function awsCli(args: string[], opts: AwsCliOptions): Promise<AwsCliResul
     PATH: "/usr/bin:/bin",
     HOME: emptyHome(),
     LANG: "C.UTF-8",
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: (opts.credentials ?? TEST_CREDENTIALS).accessKeyId,
+    AWS_SECRET_ACCESS_KEY: (opts.credentials ?? TEST_CREDENTIALS).secretAccessKey,
+    ...(opts.credentials?.sessionToken ? { AWS_SESSION_TOKEN: opts.credentials.sessionToken } : {}),
     AWS_DEFAULT_REGION: region,
     AWS_REGION: region,
     AWS_PAGER: "",

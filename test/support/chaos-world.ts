@@ -29,13 +29,15 @@ export async function serverProcess(o: { name: string; nats: string | string[]; 
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const nats = Array.isArray(o.nats) ? o.nats.join(",") : o.nats;
+  // One log per run (test-artifacts/<name>-<unique>.log), kept across the restarts of that run.
+  const name = uniqueName(o.name);
   const h: ServerHandle = {
     endpoint,
     ecs: ecsClient(endpoint),
     proc: undefined,
     async start() {
       const p = spawnBerth(["server", "--nats", nats, "--port", String(port), ...(o.args ?? [])], {
-        name: o.name,
+        name,
         env: { BERTH_LOG_FORMAT: "json", BERTH_LOG_LEVEL: "info" },
       });
       h.proc = p;

@@ -21,14 +21,26 @@ describe("resourcesFor", () => {
     ["RunTask", { taskDefinition: "web" }, [`${P}:task-definition/web:7`]],
     ["RunTask", { taskDefinition: "batch" }, [`${P}:task-definition/batch:*`]],
     ["RunTask", { taskDefinition: `${P}:task-definition/web:2` }, [`${P}:task-definition/web:2`]],
-    ["StopTask", { cluster: "prod", task: "0123456789abcdef0123456789abcdef" }, [`${P}:task/prod/0123456789abcdef0123456789abcdef`]],
+    [
+      "StopTask",
+      { cluster: "prod", task: "0123456789abcdef0123456789abcdef" },
+      [`${P}:task/prod/0123456789abcdef0123456789abcdef`],
+    ],
     ["DescribeTasks", { tasks: ["abc"] }, [`${P}:task/default/abc`]],
     ["CreateService", { cluster: "prod", serviceName: "web" }, [`${P}:service/prod/web`]],
     ["UpdateService", { service: `${P}:service/prod/web` }, [`${P}:service/prod/web`]],
-    ["DescribeServices", { cluster: "prod", services: ["web", "api"] }, [`${P}:service/prod/web`, `${P}:service/prod/api`]],
+    [
+      "DescribeServices",
+      { cluster: "prod", services: ["web", "api"] },
+      [`${P}:service/prod/web`, `${P}:service/prod/api`],
+    ],
     ["DescribeContainerInstances", { cluster: "c", containerInstances: ["i1"] }, [`${P}:container-instance/c/i1`]],
     ["TagResource", { resourceArn: `${P}:cluster/prod` }, [`${P}:cluster/prod`]],
-    ["DeleteTaskDefinitions", { taskDefinitions: ["web:1", "web:2"] }, [`${P}:task-definition/web:1`, `${P}:task-definition/web:2`]],
+    [
+      "DeleteTaskDefinitions",
+      { taskDefinitions: ["web:1", "web:2"] },
+      [`${P}:task-definition/web:1`, `${P}:task-definition/web:2`],
+    ],
   ])("%s %j", (action, input, expected) => {
     expect(resourcesFor(action, input, SCOPE, lookup)).toEqual(expected);
   });

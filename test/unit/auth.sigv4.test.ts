@@ -12,7 +12,10 @@ const TOKEN_KEY: SigningCredentials = {
 };
 const KEYS = new Map<string, KeyRecord>([
   [KEY.accessKeyId, { secretAccessKey: KEY.secretAccessKey, sessionTokens: [] }],
-  [TOKEN_KEY.accessKeyId, { secretAccessKey: TOKEN_KEY.secretAccessKey, sessionTokens: [TOKEN_KEY.sessionToken as string] }],
+  [
+    TOKEN_KEY.accessKeyId,
+    { secretAccessKey: TOKEN_KEY.secretAccessKey, sessionTokens: [TOKEN_KEY.sessionToken as string] },
+  ],
 ]);
 
 const BASE: RawRequest = {
@@ -30,7 +33,12 @@ function received(r: RawRequest, headers: Record<string, string>): SignedRequest
   const query = new URLSearchParams(r.query ?? {}).toString();
   const h: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(headers)) h[k.toLowerCase()] = [v];
-  return { method: r.method ?? "POST", url: `${r.path ?? "/"}${query ? `?${query}` : ""}`, headers: h, body: Buffer.from(r.body) };
+  return {
+    method: r.method ?? "POST",
+    url: `${r.path ?? "/"}${query ? `?${query}` : ""}`,
+    headers: h,
+    body: Buffer.from(r.body),
+  };
 }
 
 async function signed(
@@ -41,7 +49,8 @@ async function signed(
   return received(r, await signRequest(r, creds, { at: new Date(NOW), ...opts }));
 }
 
-const verify = (req: SignedRequest, now = NOW) => verifySigV4(req, { service: "ecs", now, lookup: (id) => KEYS.get(id) });
+const verify = (req: SignedRequest, now = NOW) =>
+  verifySigV4(req, { service: "ecs", now, lookup: (id) => KEYS.get(id) });
 
 function refusal(req: SignedRequest, now = NOW): { code: string; message: string; status: number } {
   try {
@@ -113,7 +122,9 @@ describe("refusals, in AWS's words (all HTTP 400)", () => {
     const r = refusal(await signed(BASE, { ...KEY, secretAccessKey: "wrong" }));
     expect(r.code).toBe("InvalidSignatureException");
     expect(r.status).toBe(400);
-    expect(r.message).toMatch(/^The request signature we calculated does not match the signature you provided\. Check your AWS Secret Access Key and signing method\. Consult the service documentation for details\./);
+    expect(r.message).toMatch(
+      /^The request signature we calculated does not match the signature you provided\. Check your AWS Secret Access Key and signing method\. Consult the service documentation for details\./,
+    );
     expect(r.message).toContain("The Canonical String for this request should have been\n'POST\n/\n\n");
   });
 
@@ -139,7 +150,8 @@ describe("refusals, in AWS's words (all HTTP 400)", () => {
   test("a signature more than 5 minutes in the future", async () => {
     expect(refusal(await signed(), NOW - 6 * 60_000)).toEqual({
       code: "InvalidSignatureException",
-      message: "Signature not yet current: 20260115T120000Z is still later than 20260115T115900Z (20260115T115400Z + 5 min.)",
+      message:
+        "Signature not yet current: 20260115T120000Z is still later than 20260115T115900Z (20260115T115400Z + 5 min.)",
       status: 400,
     });
   });
@@ -153,7 +165,7 @@ describe("refusals, in AWS's words (all HTTP 400)", () => {
 
   test("a credential scope date that is not the request's date", async () => {
     const req = await signed();
-    const auth = (req.headers.authorization?.[0] as string).replace("/20260115/", "/20260114/");
+    const auth = String(req.headers.authorization?.[0]).replace("/20260115/", "/20260114/");
     expect(refusal(withHeader(req, "authorization", auth)).message).toMatch(/^Date in Credential scope does not match/);
   });
 
@@ -164,7 +176,10 @@ describe("refusals, in AWS's words (all HTTP 400)", () => {
 
   test.each([
     ["another scheme", "Bearer abc"],
-    ["another algorithm", "AWS4-HMAC-SHA512 Credential=a/20260115/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=00"],
+    [
+      "another algorithm",
+      "AWS4-HMAC-SHA512 Credential=a/20260115/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=00",
+    ],
     ["no Credential", "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00"],
     ["no Signature", "AWS4-HMAC-SHA256 Credential=a/20260115/us-east-1/ecs/aws4_request, SignedHeaders=host"],
     ["a pair without '='", "AWS4-HMAC-SHA256 Credential"],
@@ -181,7 +196,7 @@ describe("refusals, in AWS's words (all HTTP 400)", () => {
 
   test("an unsigned Host header", async () => {
     const req = await signed();
-    const auth = (req.headers.authorization?.[0] as string).replace(/SignedHeaders=[^,]+/, "SignedHeaders=x-amz-date");
+    const auth = String(req.headers.authorization?.[0]).replace(/SignedHeaders=[^,]+/, "SignedHeaders=x-amz-date");
     expect(refusal(withHeader(req, "authorization", auth)).message).toBe(
       "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
     );

@@ -78,6 +78,19 @@ describe("service reconcile", () => {
     throw new Error("rollout never completed");
   });
 
+  test("scale-in and deployments leave protected tasks alone until their protection expires", () => {
+    const w = new World(serviceContext(1));
+    const a = w.add("ecs-svc/1");
+    const b = w.add("ecs-svc/1");
+    a.protectedUntil = w.now + 60_000;
+    b.protectedUntil = w.now + 30_000;
+    const plan = reconcileOnce(w);
+    expect(plan.stop).toEqual([]);
+    expect(plan.retryAt).toBe(w.now + 30_000);
+    b.protectedUntil = undefined;
+    expect(reconcileOnce(w).stop.map((s) => s.taskArn)).toEqual([b.taskArn]);
+  });
+
   test("unhealthy tasks are stopped after the grace period, not before", () => {
     const w = new World(serviceContext(1, 100, 200, { healthCheckGracePeriodSeconds: 60 }));
     const t = w.add("ecs-svc/1");

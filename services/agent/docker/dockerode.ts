@@ -110,7 +110,10 @@ export function dockerodePort(opts: DockerodeOptions = {}): DockerPort {
 
     pullImage: (ref, o) =>
       call("pull image", async () => {
-        const stream = (await docker.pull(withTag(ref), { abortSignal: signalOf(o, PULL_TIMEOUT_MS) })) as Readable;
+        const stream = (await docker.pull(withTag(ref), {
+          abortSignal: signalOf(o, PULL_TIMEOUT_MS),
+          ...(o?.auth ? { authconfig: o.auth } : {}),
+        })) as Readable;
         await new Promise<void>((resolve, reject) => {
           docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
         });

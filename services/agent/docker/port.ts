@@ -129,6 +129,14 @@ export interface ContainerSummary {
   state: ContainerRunState;
 }
 
+/** Credentials for one pull (Docker's X-Registry-Auth): never stored, never logged. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+  /** The registry host the credentials are for, e.g. `registry.example.com:5000`. */
+  serveraddress: string;
+}
+
 export interface ImageInfo {
   id: string;
   repoDigests: string[];
@@ -195,7 +203,7 @@ export interface DockerPort {
   containerEvents(labels: string[], o?: CallOptions & { since?: number }): Promise<EventStream>;
   inspectImage(ref: string, o?: CallOptions): Promise<ImageInfo>;
   /** Pulls and waits for the pull to finish; the engine's error text is the DockerError message. */
-  pullImage(ref: string, o?: CallOptions): Promise<void>;
+  pullImage(ref: string, o?: CallOptions & { auth?: RegistryCredentials }): Promise<void>;
   info(o?: CallOptions): Promise<EngineInfo>;
   version(o?: CallOptions): Promise<EngineVersion>;
   /** Demultiplexed output; with `follow`, `onChunk` is called until the container stops or the signal aborts. */

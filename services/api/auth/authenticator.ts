@@ -53,7 +53,8 @@ export function createApiAuth(keys: ReadonlyMap<string, AccessKey>, opts: ApiAut
       for (const resource of resourcesFor(action, input, scope, lookupIn(services))) {
         const request = { action: `${SERVICE}:${action}`, resource };
         const decision = evaluate(policies, request);
-        if (decision !== "Allow") throw new EcsError("AccessDeniedException", deniedMessage(who.principal, request, decision));
+        if (decision !== "Allow")
+          throw new EcsError("AccessDeniedException", deniedMessage(who.principal, request, decision));
       }
     },
   };
@@ -73,7 +74,11 @@ function lookupIn(services: ApiServices): ResourceLookup {
  * The gate for a server: from the credentials file when one is configured, else none (open
  * development mode, which the API server announces when it starts).
  */
-export async function apiAuthFromFile(path: string | undefined, account: string, log: Logger): Promise<ApiAuth | undefined> {
+export async function apiAuthFromFile(
+  path: string | undefined,
+  account: string,
+  log: Logger,
+): Promise<ApiAuth | undefined> {
   if (!path) return undefined;
   const keys = await loadCredentials(path, account);
   const withoutPolicy = [...keys.values()].filter((k) => k.policies.length === 0).map((k) => k.accessKeyId);

@@ -26,7 +26,10 @@ const ACCESS_KEY_ID = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 const KeyEntry = z
   .object({
     secretAccessKey: z.string().min(1),
-    principal: z.string().regex(/^arn:[^\s]+$/, "must be an ARN").optional(),
+    principal: z
+      .string()
+      .regex(/^arn:[^\s]+$/, "must be an ARN")
+      .optional(),
     sessionToken: z.string().min(1).optional(),
     sessionTokens: z.array(z.string().min(1)).optional(),
     policies: z.array(PolicyDocument).optional(),

@@ -84,7 +84,11 @@ function taskDefinitionArn(v: unknown, scope: Scope, lookup: ResourceLookup): st
 }
 
 const each =
-  (member: string, one: (v: unknown, input: Input, scope: Scope, lookup: ResourceLookup) => string, fallback?: Resolver): Resolver =>
+  (
+    member: string,
+    one: (v: unknown, input: Input, scope: Scope, lookup: ResourceLookup) => string,
+    fallback?: Resolver,
+  ): Resolver =>
   (input, scope, lookup) => {
     const values = strings(input[member]);
     if (values) return values.map((v) => one(v, input, scope, lookup));
@@ -104,7 +108,11 @@ const RESOLVERS: Record<string, Resolver> = {
   PutClusterCapacityProviders: ofCluster("cluster"),
   ListContainerInstances: ofCluster("cluster"),
   DeregisterContainerInstance: ofCluster("cluster"),
-  DescribeClusters: each("clusters", (v, _i, scope) => clusterArn(v, scope), (_i, scope) => [arns.cluster(scope, "default")]),
+  DescribeClusters: each(
+    "clusters",
+    (v, _i, scope) => clusterArn(v, scope),
+    (_i, scope) => [arns.cluster(scope, "default")],
+  ),
 
   RunTask: (input, scope, lookup) => [taskDefinitionArn(input.taskDefinition, scope, lookup)],
   StartTask: (input, scope, lookup) => [taskDefinitionArn(input.taskDefinition, scope, lookup)],

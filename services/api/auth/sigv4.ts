@@ -80,7 +80,8 @@ export function parseAuthorization(value: string): AuthorizationHeader {
     const text = part.trim();
     if (text === "") continue;
     const eq = text.indexOf("=");
-    if (eq < 0) throw incomplete(`'${clip(text)}' not a valid key=value pair (missing equal-sign) in Authorization header.`);
+    if (eq < 0)
+      throw incomplete(`'${clip(text)}' not a valid key=value pair (missing equal-sign) in Authorization header.`);
     params.set(text.slice(0, eq), text.slice(eq + 1));
   }
   const missing = ["Credential", "SignedHeaders", "Signature"].filter((k) => !params.get(k));
@@ -122,7 +123,11 @@ function parseAmzDate(value: string): number | undefined {
   return same ? ms : undefined;
 }
 
-export const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+export const amzDate = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 
 /** RFC 3986 percent-encoding, as AWS's canonical forms use it (encodeURIComponent plus !'()*). */
 function escapeUri(value: string): string {
@@ -181,9 +186,14 @@ export function canonicalRequest(req: SignedRequest, signedHeaders: readonly str
     const values = req.headers[name] ?? [];
     return `${name}:${values.map((v) => v.trim().replace(/\s+/g, " ")).join(",")}\n`;
   });
-  return [req.method, canonicalUri(path), canonicalQuery(query), headers.join(""), signedHeaders.join(";"), payloadHash].join(
-    "\n",
-  );
+  return [
+    req.method,
+    canonicalUri(path),
+    canonicalQuery(query),
+    headers.join(""),
+    signedHeaders.join(";"),
+    payloadHash,
+  ].join("\n");
 }
 
 /**
@@ -217,9 +227,12 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): Verified {
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${clip(auth.date)}' != '${stamp.slice(0, 8)}', from '${stamp}'.`,
     );
   }
-  if (auth.service !== opts.service) throw invalidSignature(`Credential should be scoped to correct service: '${opts.service}'.`);
+  if (auth.service !== opts.service)
+    throw invalidSignature(`Credential should be scoped to correct service: '${opts.service}'.`);
   if (auth.terminator !== "aws4_request") {
-    throw invalidSignature(`Credential should be scoped with a valid terminator: 'aws4_request', not '${clip(auth.terminator)}'.`);
+    throw invalidSignature(
+      `Credential should be scoped with a valid terminator: 'aws4_request', not '${clip(auth.terminator)}'.`,
+    );
   }
   if (!REGION.test(auth.region)) throw invalidSignature("Credential should be scoped to a valid region.");
   if (!auth.signedHeaders.includes("host")) {

@@ -1,8 +1,19 @@
 import { z } from "zod";
 import { SettingName } from "../../../events/account.events.ts";
 import { subjects } from "../../../events/names.ts";
-import { type AccountCommand, type AccountSnapshot, decideAccount, initialAccount } from "../../../machines/account/account.decide.ts";
-import { listSettings, rootArn, settingType, validPrincipal } from "../../../machines/account/account.settings.ts";
+import {
+  type AccountCommand,
+  type AccountSnapshot,
+  decideAccount,
+  initialAccount,
+} from "../../../machines/account/account.decide.ts";
+import {
+  effectiveSetting,
+  listSettings,
+  rootArn,
+  settingType,
+  validPrincipal,
+} from "../../../machines/account/account.settings.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
@@ -22,7 +33,12 @@ export function accountSnapshot(s: ApiServices, region: string): AccountSnapshot
 }
 
 /** Decides and appends one command on the region's account aggregate; ECS's error on refusal. */
-export async function runAccountCommand(command: AccountCommand, resource: string, ctx: RequestContext, s: ApiServices) {
+export async function runAccountCommand(
+  command: AccountCommand,
+  resource: string,
+  ctx: RequestContext,
+  s: ApiServices,
+) {
   const subject = subjects.account(ctx.region);
   await unwrap(
     s.bus.execute({
@@ -55,6 +71,21 @@ function principalOf(named: string | undefined, ctx: RequestContext): string {
   return ctx.principal && validPrincipal(ctx.principal, ctx.scope.account) === undefined ? ctx.principal : root;
 }
 
+/** A new cluster's settings when CreateCluster names none: Container Insights as the account has it. */
+export function defaultClusterSettings(
+  s: ApiServices,
+  ctx: RequestContext,
+): { name: "containerInsights"; value: string }[] {
+  const root = rootArn(ctx.scope.account);
+  const e = effectiveSetting(
+    accountSnapshot(s, ctx.region).context.settings,
+    "containerInsights",
+    principalOf(undefined, ctx),
+    root,
+  );
+  return e.value === "disabled" ? [] : [{ name: "containerInsights", value: e.value }];
+}
+
 const renderSetting = (x: { name: SettingName; value: string; principalArn: string }) => ({
   name: x.name,
   value: x.value,
@@ -62,14 +93,29 @@ const renderSetting = (x: { name: SettingName; value: string; principalArn: stri
   type: settingType(x.name),
 });
 
-async function put(name: SettingName, value: string, principalArn: string, viaDefault: boolean, ctx: RequestContext, s: ApiServices) {
+async function put(
+  name: SettingName,
+  value: string,
+  principalArn: string,
+  viaDefault: boolean,
+  ctx: RequestContext,
+  s: ApiServices,
+) {
   const forRoot = principalArn === rootArn(ctx.scope.account);
-  await runAccountCommand({ type: "PutSetting", at: ctx.now, name, value, principalArn, viaDefault, forRoot }, principalArn, ctx, s);
+  await runAccountCommand(
+    { type: "PutSetting", at: ctx.now, name, value, principalArn, viaDefault, forRoot },
+    principalArn,
+    ctx,
+    s,
+  );
   return { setting: renderSetting({ name, value, principalArn }) };
 }
 
 export const PutAccountSetting: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ name: SettingName, value: z.string(), principalArn: z.string().optional() }), raw);
+  const input = parseInput(
+    z.object({ name: SettingName, value: z.string(), principalArn: z.string().optional() }),
+    raw,
+  );
   return put(input.name, input.value, principalOf(input.principalArn, ctx), false, ctx, s);
 };
 
@@ -81,7 +127,9 @@ export const PutAccountSettingDefault: Handler = async (raw, ctx, s) => {
 export const DeleteAccountSetting: Handler = async (raw, ctx, s) => {
   const input = parseInput(z.object({ name: SettingName, principalArn: z.string().optional() }), raw);
   const principalArn = principalOf(input.principalArn, ctx);
-  const before = accountSnapshot(s, ctx.region).context.settings.find((x) => x.name === input.name && x.principalArn === principalArn);
+  const before = accountSnapshot(s, ctx.region).context.settings.find(
+    (x) => x.name === input.name && x.principalArn === principalArn,
+  );
   await runAccountCommand({ type: "DeleteSetting", at: ctx.now, name: input.name, principalArn }, principalArn, ctx, s);
   // The answer is the setting as it was (ECS shows what was deleted).
   return { setting: renderSetting(before ?? { name: input.name, value: "", principalArn }) };

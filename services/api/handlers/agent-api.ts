@@ -39,7 +39,8 @@ export const DiscoverPollEndpoint: Handler = async (raw, ctx, s) => {
   const input = parseInput(z.object({ containerInstance: z.string().optional(), cluster: z.string().optional() }), raw);
   if (input.containerInstance !== undefined) {
     const cluster = activeCluster(input.cluster, ctx, s);
-    if (!instanceIdOf(input.containerInstance, cluster.name)) throw invalid("The container instance identifier is invalid.");
+    if (!instanceIdOf(input.containerInstance, cluster.name))
+      throw invalid("The container instance identifier is invalid.");
   }
   const endpoint = ctx.endpoint ?? "http://127.0.0.1:8417/";
   return { endpoint, telemetryEndpoint: endpoint, serviceConnectEndpoint: endpoint };
@@ -49,7 +50,11 @@ export const DiscoverPollEndpoint: Handler = async (raw, ctx, s) => {
 function taskOf(value: string | undefined, clusterValue: string | undefined, ctx: RequestContext, s: ApiServices) {
   if (!value) throw invalid("task is required.");
   const p = isArn(value) ? parseArn(value) : null;
-  const cluster = activeCluster(clusterValue ?? (p?.kind === "task" && p.path.length === 2 ? p.path[0] : undefined), ctx, s);
+  const cluster = activeCluster(
+    clusterValue ?? (p?.kind === "task" && p.path.length === 2 ? p.path[0] : undefined),
+    ctx,
+    s,
+  );
   const id = taskIdOf(value, cluster.name);
   if (!id) throw invalid("Task Identifier is invalid");
   const subject = subjects.task(ctx.region, cluster.name, id);
@@ -124,7 +129,12 @@ function withAttachments(current: readonly Attachment[], changes: { id: string; 
   return out;
 }
 
-async function changeAttachments(subject: string, changes: { id: string; status: string }[], ctx: RequestContext, s: ApiServices) {
+async function changeAttachments(
+  subject: string,
+  changes: { id: string; status: string }[],
+  ctx: RequestContext,
+  s: ApiServices,
+) {
   const agg = s.model.tasks.get(subject)!;
   if (agg.snapshot.value === "PROVISIONING" && !changes.some((c) => c.status === "ATTACHED")) return;
   const attachments = withAttachments(agg.snapshot.context.attachments, changes);
@@ -163,7 +173,14 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
       containers: z.array(ContainerChange).optional(),
       attachments: z.array(AttachmentChange).optional(),
       managedAgents: z
-        .array(z.object({ containerName: z.string(), managedAgentName: z.literal("ExecuteCommandAgent"), status: z.string(), reason: z.string().optional() }))
+        .array(
+          z.object({
+            containerName: z.string(),
+            managedAgentName: z.literal("ExecuteCommandAgent"),
+            status: z.string(),
+            reason: z.string().optional(),
+          }),
+        )
         .optional(),
       pullStartedAt: Seconds.optional(),
       pullStoppedAt: Seconds.optional(),
@@ -171,8 +188,10 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
     }),
     raw,
   );
-  const status = input.status === undefined ? undefined : ContainerStatus.or(z.literal("STOPPING")).safeParse(input.status);
-  if (status && !status.success) throw invalid(`Invalid task status ${input.status}: use PENDING, RUNNING, STOPPING or STOPPED.`);
+  const status =
+    input.status === undefined ? undefined : ContainerStatus.or(z.literal("STOPPING")).safeParse(input.status);
+  if (status && !status.success)
+    throw invalid(`Invalid task status ${input.status}: use PENDING, RUNNING, STOPPING or STOPPED.`);
   const t = taskOf(input.task, input.cluster, ctx, s);
   const containers = (input.containers ?? []).map((c) => {
     const containerName = checkContainer(t.subject, c.containerName, s);
@@ -182,14 +201,26 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
   const pulls = { pullStartedAt: millis(input.pullStartedAt), pullStoppedAt: millis(input.pullStoppedAt) };
 
   if (input.attachments?.length)
-    await changeAttachments(t.subject, input.attachments.map((a) => ({ id: attachmentId(a.attachmentArn), status: a.status })), ctx, s);
+    await changeAttachments(
+      t.subject,
+      input.attachments.map((a) => ({ id: attachmentId(a.attachmentArn), status: a.status })),
+      ctx,
+      s,
+    );
   for (const c of containers)
-    await apply(t.subject, t.taskArn, { type: "ObserveContainer", at: ctx.now, observation: observed(s, t.subject, c, ctx.now, pulls) }, ctx, s);
+    await apply(
+      t.subject,
+      t.taskArn,
+      { type: "ObserveContainer", at: ctx.now, observation: observed(s, t.subject, c, ctx.now, pulls) },
+      ctx,
+      s,
+    );
 
   // A task status speaks for the containers it does not list: RUNNING starts those still PENDING,
   // STOPPED stops every one not yet stopped (with the task's reason).
   const taskStatus = status?.success ? status.data : undefined;
-  if (taskStatus === "STOPPING") await apply(t.subject, t.taskArn, { type: "ObserveTaskStopping", at: ctx.now }, ctx, s);
+  if (taskStatus === "STOPPING")
+    await apply(t.subject, t.taskArn, { type: "ObserveTaskStopping", at: ctx.now }, ctx, s);
   if (taskStatus === "RUNNING" || taskStatus === "STOPPED") {
     const listed = new Set(containers.map((c) => c.containerName));
     const rest = s.model.tasks
@@ -197,8 +228,18 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
       .snapshot.context.containers.filter((c) => !listed.has(c.name))
       .filter((c) => (taskStatus === "RUNNING" ? c.lastStatus === "PENDING" : c.lastStatus !== "STOPPED"));
     for (const c of rest) {
-      const change = { containerName: c.name, status: taskStatus, ...(taskStatus === "STOPPED" && input.reason ? { reason: input.reason } : {}) };
-      await apply(t.subject, t.taskArn, { type: "ObserveContainer", at: ctx.now, observation: observed(s, t.subject, change, ctx.now, pulls) }, ctx, s);
+      const change = {
+        containerName: c.name,
+        status: taskStatus,
+        ...(taskStatus === "STOPPED" && input.reason ? { reason: input.reason } : {}),
+      };
+      await apply(
+        t.subject,
+        t.taskArn,
+        { type: "ObserveContainer", at: ctx.now, observation: observed(s, t.subject, change, ctx.now, pulls) },
+        ctx,
+        s,
+      );
     }
   }
   return { acknowledgment: ACK };

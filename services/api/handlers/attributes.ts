@@ -23,7 +23,9 @@ type Attr = z.infer<typeof Attribute>;
 
 function checkAttribute(a: Attr, withValue: boolean) {
   if (!NAME.test(a.name))
-    throw invalid(`Attribute name ${a.name} is invalid: use 1-128 letters, numbers, hyphens, underscores, periods and slashes.`);
+    throw invalid(
+      `Attribute name ${a.name} is invalid: use 1-128 letters, numbers, hyphens, underscores, periods and slashes.`,
+    );
   if (withValue && a.value !== undefined && (!VALUE.test(a.value) || a.value.trim() !== a.value))
     throw invalid(
       `Attribute value ${a.value} is invalid: use 1-128 letters, numbers, hyphens, underscores, periods, at signs, colons, slashes and spaces (not leading or trailing).`,
@@ -34,7 +36,13 @@ function checkAttribute(a: Attr, withValue: boolean) {
 }
 
 /** Groups the attributes by the instance they target; every target must exist and be registered. */
-function byTarget(attrs: readonly Attr[], withValue: boolean, ctx: RequestContext, s: ApiServices, clusterValue: string | undefined) {
+function byTarget(
+  attrs: readonly Attr[],
+  withValue: boolean,
+  ctx: RequestContext,
+  s: ApiServices,
+  clusterValue: string | undefined,
+) {
   if (attrs.length === 0) throw invalid("attributes cannot be empty.");
   if (attrs.length > MAX_PER_CALL) throw invalid(`You can specify up to ${MAX_PER_CALL} attributes in a single call.`);
   const cluster = activeCluster(clusterValue, ctx, s);
@@ -81,7 +89,12 @@ export const DeleteAttributes: Handler = async (raw, ctx, s) => {
   const input = parseInput(z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) }), raw);
   const groups = byTarget(input.attributes, false, ctx, s, input.cluster);
   for (const g of groups)
-    await runInstanceCommand(g.target, { type: "DeleteAttributes", at: ctx.now, names: g.attrs.map((a) => a.name) }, ctx, s);
+    await runInstanceCommand(
+      g.target,
+      { type: "DeleteAttributes", at: ctx.now, names: g.attrs.map((a) => a.name) },
+      ctx,
+      s,
+    );
   return { attributes: input.attributes };
 };
 
@@ -110,7 +123,12 @@ export const ListAttributes: Handler = async (raw, ctx, s) => {
     for (const a of [...i.attributes.filter((x) => !custom.has(x.name)), ...custom.values()]) {
       if (input.attributeName !== undefined && a.name !== input.attributeName) continue;
       if (input.attributeValue !== undefined && a.value !== input.attributeValue) continue;
-      out.push({ name: a.name, ...(a.value !== undefined ? { value: a.value } : {}), targetType: "container-instance", targetId: i.containerInstanceArn });
+      out.push({
+        name: a.name,
+        ...(a.value !== undefined ? { value: a.value } : {}),
+        targetType: "container-instance",
+        targetId: i.containerInstanceArn,
+      });
     }
   }
   const filters = { c: cluster.name, n: input.attributeName, v: input.attributeValue };

@@ -63,7 +63,12 @@ function renderBuiltIn(scope: Scope, name: string, tags: boolean) {
   });
 }
 
-const UPDATE_STATUS = { CREATE: "CREATE_COMPLETE", UPDATE: "UPDATE_COMPLETE", DELETE: "DELETE_COMPLETE" } as const;
+const UPDATE_STATUS = {
+  CREATE: "CREATE_COMPLETE",
+  UPDATE: "UPDATE_COMPLETE",
+  DELETE: "DELETE_COMPLETE",
+  DELETE_FAILED: "DELETE_FAILED",
+} as const;
 
 export function renderProvider(p: CapacityProviderRecord, tags: boolean) {
   return compact({
@@ -72,7 +77,7 @@ export function renderProvider(p: CapacityProviderRecord, tags: boolean) {
     status: p.status,
     autoScalingGroupProvider: p.autoScalingGroupProvider,
     updateStatus: UPDATE_STATUS[p.lastChange],
-    updateStatusReason: NO_AUTO_SCALING,
+    updateStatusReason: p.failureReason ?? NO_AUTO_SCALING,
     tags: tags ? p.tags : undefined,
     type: "EC2_AUTOSCALING",
   });
@@ -150,7 +155,8 @@ export const UpdateCapacityProvider: Handler = async (raw, ctx, s) => {
   if (input.managedInstancesProvider !== undefined)
     throw new EcsError("UnsupportedFeatureException", "Berth has no Amazon ECS Managed Instances capacity providers.");
   const name = providerName(input.name, ctx);
-  if (!input.autoScalingGroupProvider) throw invalid("autoScalingGroupProvider is required to update a capacity provider.");
+  if (!input.autoScalingGroupProvider)
+    throw invalid("autoScalingGroupProvider is required to update a capacity provider.");
   reject(validateManagedScaling(input.autoScalingGroupProvider.managedScaling));
   const state = await runAccountCommand(
     { type: "UpdateCapacityProvider", at: ctx.now, name, update: input.autoScalingGroupProvider },
@@ -186,7 +192,10 @@ export const DescribeCapacityProviders: Handler = async (raw, ctx, s) => {
   );
   smallPageSize(input.maxResults);
   const tags = input.include?.includes("TAGS") ?? false;
-  const associated = input.cluster !== undefined ? activeCluster(input.cluster, ctx, s).agg.snapshot.context.capacityProviders : undefined;
+  const associated =
+    input.cluster !== undefined
+      ? activeCluster(input.cluster, ctx, s).agg.snapshot.context.capacityProviders
+      : undefined;
   const inScope = (name: string) => associated === undefined || associated.includes(name);
   const render = (name: string) => {
     if (isBuiltIn(name)) return renderBuiltIn(ctx.scope, name, tags);

@@ -25,7 +25,9 @@ const ExecuteCommandConfiguration = z.looseObject({
   logging: z.enum(["NONE", "DEFAULT", "OVERRIDE"]).optional(),
   logConfiguration: z.looseObject({}).optional(),
 });
-const Configuration = ClusterConfiguration.extend({ executeCommandConfiguration: ExecuteCommandConfiguration.optional() });
+const Configuration = ClusterConfiguration.extend({
+  executeCommandConfiguration: ExecuteCommandConfiguration.optional(),
+});
 
 type ClusterRef = ReturnType<typeof activeCluster>;
 
@@ -51,7 +53,9 @@ function rendered(ref: ClusterRef, s: ApiServices) {
 function checkConfiguration(c: z.infer<typeof Configuration> | undefined) {
   const exec = c?.executeCommandConfiguration;
   if (exec?.logging === "OVERRIDE" && !exec.logConfiguration)
-    throw invalid("When logging is OVERRIDE, a logConfiguration must be specified in the execute command configuration.");
+    throw invalid(
+      "When logging is OVERRIDE, a logConfiguration must be specified in the execute command configuration.",
+    );
   if (exec && exec.logging !== "OVERRIDE" && exec.logConfiguration)
     throw invalid("A logConfiguration can only be specified when logging is OVERRIDE.");
 }
@@ -85,7 +89,12 @@ export const UpdateClusterSettings: Handler = async (raw, ctx, s) => {
   const input = parseInput(z.object({ cluster: z.string(), settings: Settings }), raw);
   const ref = activeCluster(input.cluster, ctx, s);
   if (input.settings.length === 0) throw invalid("settings cannot be empty.");
-  await runClusterCommand(ref, { type: "UpdateCluster", event: { type: "ClusterUpdated", at: ctx.now, settings: input.settings } }, ctx, s);
+  await runClusterCommand(
+    ref,
+    { type: "UpdateCluster", event: { type: "ClusterUpdated", at: ctx.now, settings: input.settings } },
+    ctx,
+    s,
+  );
   return { cluster: rendered(ref, s) };
 };
 
@@ -103,22 +112,31 @@ export const PutClusterCapacityProviders: Handler = async (raw, ctx, s) => {
   if (wanted.length > 20) throw invalid("A cluster can have at most 20 capacity providers.");
   for (const name of wanted) {
     if (!capacityProviderExists(s, ctx.region, name))
-      throw invalid(`The specified capacity provider ${name} is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
+      throw invalid(
+        `The specified capacity provider ${name} is not in an ACTIVE state. Specify a valid capacity provider and try again.`,
+      );
     const elsewhere = isBuiltIn(name) ? [] : clustersUsing(s, ctx.region, name).filter((c) => c !== ref.name);
     if (elsewhere.length > 0)
-      throw invalid(`The capacity provider ${name} is already associated with the cluster ${elsewhere[0]}. An Auto Scaling group capacity provider can be associated with one cluster only.`);
+      throw invalid(
+        `The capacity provider ${name} is already associated with the cluster ${elsewhere[0]}. An Auto Scaling group capacity provider can be associated with one cluster only.`,
+      );
   }
   const strategy = validateStrategy(input.defaultCapacityProviderStrategy, wanted);
   if (!strategy.ok) throw new EcsError(strategy.rejection.code, strategy.rejection.message);
   const removed = ref.agg.snapshot.context.capacityProviders.filter((p) => !wanted.includes(p));
   for (const name of removed)
     if (providerInUse(s, ref.subject, name))
-      throw new EcsError("ResourceInUseException", `The specified capacity provider ${name} is in use and cannot be removed.`);
+      throw new EcsError("ResourceInUseException", "The specified capacity provider is in use and cannot be removed.");
   await runClusterCommand(
     ref,
     {
       type: "PutCapacityProviders",
-      event: { type: "ClusterCapacityProvidersPut", at: ctx.now, capacityProviders: wanted, defaultCapacityProviderStrategy: strategy.strategy },
+      event: {
+        type: "ClusterCapacityProvidersPut",
+        at: ctx.now,
+        capacityProviders: wanted,
+        defaultCapacityProviderStrategy: strategy.strategy,
+      },
     },
     ctx,
     s,
@@ -135,7 +153,10 @@ function providerInUse(s: ApiServices, clusterSubject: string, name: string): bo
   for (const sv of s.model.servicesByCluster.get(clusterSubject) ?? []) {
     const svc = s.model.services.get(sv);
     if (!svc || svc.snapshot.value === "INACTIVE" || svc.snapshot.value === "NEW") continue;
-    if (svc.snapshot.context.deployments.some((d) => d.capacityProviderStrategy?.some((i) => i.capacityProvider === name))) return true;
+    if (
+      svc.snapshot.context.deployments.some((d) => d.capacityProviderStrategy?.some((i) => i.capacityProvider === name))
+    )
+      return true;
   }
   return false;
 }

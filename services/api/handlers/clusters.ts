@@ -2,6 +2,7 @@ import { z } from "zod";
 import { arns } from "../../../events/arns.ts";
 import { ClusterConfiguration, ClusterSetting } from "../../../events/cluster.events.ts";
 import { CapacityProviderStrategyItem } from "../../../events/shapes.ts";
+import { validateStrategy } from "../../../machines/account/capacity-providers.ts";
 import { decideCluster, initialCluster } from "../../../machines/cluster/cluster.decide.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { clusterCounts, liveTaskCount } from "../counts.ts";
@@ -10,6 +11,8 @@ import { paginate } from "../paging.ts";
 import { renderCluster } from "../render.ts";
 import { activeCluster, clusterRef } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
+import { defaultClusterSettings } from "./account.ts";
+import { capacityProviderExists } from "./capacity-providers.ts";
 
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const Include = z.array(z.enum(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"])).optional();
@@ -37,7 +40,9 @@ export const CreateCluster: Handler = async (raw, ctx, s) => {
     throw invalid("Cluster name can only contain letters, numbers, hyphens and underscores (1-255 characters).");
   const tags = validateTags(input.tags);
   for (const p of input.capacityProviders ?? [])
-    if (!["FARGATE", "FARGATE_SPOT"].includes(p)) throw invalid(`The specified capacity provider ${p} does not exist.`);
+    if (!capacityProviderExists(s, ctx.region, p)) throw invalid(`The specified capacity provider ${p} does not exist.`);
+  const strategy = validateStrategy(input.defaultCapacityProviderStrategy ?? [], input.capacityProviders ?? []);
+  if (!strategy.ok) throw invalid(strategy.rejection.message);
   const ref = clusterRef(name, ctx, s);
   await unwrap(
     s.bus.execute({
@@ -54,10 +59,10 @@ export const CreateCluster: Handler = async (raw, ctx, s) => {
               at: ctx.now,
               clusterArn: ref.arn,
               clusterName: name,
-              settings: input.settings ?? [],
+              settings: input.settings ?? defaultClusterSettings(s, ctx),
               configuration: input.configuration,
               capacityProviders: input.capacityProviders ?? [],
-              defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
+              defaultCapacityProviderStrategy: strategy.strategy,
               serviceConnectDefaults: input.serviceConnectDefaults,
               tags,
             },

@@ -3,7 +3,12 @@ import type { RegisterRequest } from "../../../events/agent.ts";
 import { arns } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { Attribute, Resource } from "../../../events/shapes.ts";
-import { decideInstance, initialInstance, type InstanceCommand, type InstanceSnapshot } from "../../../machines/instance/instance.decide.ts";
+import {
+  decideInstance,
+  initialInstance,
+  type InstanceCommand,
+  type InstanceSnapshot,
+} from "../../../machines/instance/instance.decide.ts";
 import { registerInstance } from "../../control-plane/agents.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
@@ -29,12 +34,22 @@ export interface InstanceTarget {
 }
 
 /** An instance id or long ARN in `cluster`; null when the value is not an instance identifier. */
-export function instanceTarget(value: string, cluster: ClusterRef, ctx: RequestContext, s: ApiServices): InstanceTarget | null {
+export function instanceTarget(
+  value: string,
+  cluster: ClusterRef,
+  ctx: RequestContext,
+  s: ApiServices,
+): InstanceTarget | null {
   const id = instanceIdOf(value, cluster.name);
   if (!id) return null;
   const subject = subjects.instance(ctx.region, cluster.name, id);
   const agg = s.model.instances.get(subject);
-  return { id, arn: arns.instance(ctx.scope, cluster.name, id), subject, agg: agg?.snapshot.value === "NEW" ? undefined : agg };
+  return {
+    id,
+    arn: arns.instance(ctx.scope, cluster.name, id),
+    subject,
+    agg: agg?.snapshot.value === "NEW" ? undefined : agg,
+  };
 }
 
 export function renderInstanceOf(s: ApiServices, subject: string, include: ReadonlySet<string> = new Set()) {
@@ -43,7 +58,12 @@ export function renderInstanceOf(s: ApiServices, subject: string, include: Reado
   return renderInstance(agg, s.model.usage.get(subject), instanceTaskCounts(s.model, subject), include);
 }
 
-export async function runInstanceCommand(t: InstanceTarget, command: InstanceCommand, ctx: RequestContext, s: ApiServices) {
+export async function runInstanceCommand(
+  t: InstanceTarget,
+  command: InstanceCommand,
+  ctx: RequestContext,
+  s: ApiServices,
+) {
   await unwrap(
     s.bus.execute({
       subject: t.subject,
@@ -87,7 +107,13 @@ export const RegisterContainerInstance: Handler = async (raw, ctx, s) => {
       instanceIdentityDocument: z.string().optional(),
       instanceIdentityDocumentSignature: z.string().optional(),
       totalResources: z.array(Resource).optional(),
-      versionInfo: z.object({ agentVersion: z.string().optional(), agentHash: z.string().optional(), dockerVersion: z.string().optional() }).optional(),
+      versionInfo: z
+        .object({
+          agentVersion: z.string().optional(),
+          agentHash: z.string().optional(),
+          dockerVersion: z.string().optional(),
+        })
+        .optional(),
       containerInstanceArn: z.string().optional(),
       attributes: z.array(Attribute).optional(),
       platformDevices: z.array(z.object({ id: z.string(), type: z.string() })).optional(),
@@ -129,11 +155,20 @@ export const RegisterContainerInstance: Handler = async (raw, ctx, s) => {
   };
   const reply = await registerInstance(s, ctx.region, req, tags);
   if (!reply.ok) throw new EcsError(reply.code, reply.message);
-  return { containerInstance: renderInstanceOf(s, subjects.instance(ctx.region, cluster.name, reply.instanceId), new Set(["TAGS"])) };
+  return {
+    containerInstance: renderInstanceOf(
+      s,
+      subjects.instance(ctx.region, cluster.name, reply.instanceId),
+      new Set(["TAGS"]),
+    ),
+  };
 };
 
 export const DeregisterContainerInstance: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ containerInstance: z.string(), cluster: z.string().optional(), force: z.boolean().optional() }), raw);
+  const input = parseInput(
+    z.object({ containerInstance: z.string(), cluster: z.string().optional(), force: z.boolean().optional() }),
+    raw,
+  );
   const cluster = activeCluster(input.cluster, ctx, s);
   const t = instanceTarget(input.containerInstance, cluster, ctx, s);
   if (!t?.agg) throw invalid("The referenced container instance was not found.");

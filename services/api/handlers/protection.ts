@@ -25,7 +25,11 @@ function protectedTask(agg: Agg<TaskSnapshot>, now: number) {
   const t = agg.snapshot.context;
   const p = t.protection;
   const on = p?.enabled === true && (p.expiresAt === undefined || now < p.expiresAt);
-  return { taskArn: t.taskArn, protectionEnabled: on, ...(on && p?.expiresAt !== undefined ? { expirationDate: seconds(p.expiresAt) } : {}) };
+  return {
+    taskArn: t.taskArn,
+    protectionEnabled: on,
+    ...(on && p?.expiresAt !== undefined ? { expirationDate: seconds(p.expiresAt) } : {}),
+  };
 }
 
 const notValid = (arn: string): Failure => ({
@@ -34,10 +38,19 @@ const notValid = (arn: string): Failure => ({
   detail: "Task scale-in protection applies only to running tasks of a service.",
 });
 
-function lookup(value: string, cluster: ReturnType<typeof activeCluster>, ctx: RequestContext, s: Parameters<Handler>[2]) {
+function lookup(
+  value: string,
+  cluster: ReturnType<typeof activeCluster>,
+  ctx: RequestContext,
+  s: Parameters<Handler>[2],
+) {
   const id = taskIdOf(value, cluster.name);
   const subject = id ? subjects.task(ctx.region, cluster.name, id) : undefined;
-  return { arn: id ? arns.task(ctx.scope, cluster.name, id) : value, subject, agg: subject ? s.model.tasks.get(subject) : undefined };
+  return {
+    arn: id ? arns.task(ctx.scope, cluster.name, id) : value,
+    subject,
+    agg: subject ? s.model.tasks.get(subject) : undefined,
+  };
 }
 
 export const GetTaskProtection: Handler = async (raw, ctx, s) => {
@@ -66,7 +79,12 @@ export const GetTaskProtection: Handler = async (raw, ctx, s) => {
 
 export const UpdateTaskProtection: Handler = async (raw, ctx, s) => {
   const input = parseInput(
-    z.object({ cluster: z.string(), tasks: z.array(z.string()), protectionEnabled: z.boolean(), expiresInMinutes: z.number().int().optional() }),
+    z.object({
+      cluster: z.string(),
+      tasks: z.array(z.string()),
+      protectionEnabled: z.boolean(),
+      expiresInMinutes: z.number().int().optional(),
+    }),
     raw,
   );
   if (input.tasks.length === 0) throw invalid("tasks cannot be empty.");
@@ -90,7 +108,15 @@ export const UpdateTaskProtection: Handler = async (raw, ctx, s) => {
       get: () => s.model.tasks.get(subject),
       initial: initialTask,
       decide: (state) =>
-        decideTask({ type: "SetProtection", at: ctx.now, enabled: input.protectionEnabled, expiresAt: ctx.now + minutes * 60_000 }, state),
+        decideTask(
+          {
+            type: "SetProtection",
+            at: ctx.now,
+            enabled: input.protectionEnabled,
+            expiresAt: ctx.now + minutes * 60_000,
+          },
+          state,
+        ),
       meta: { correlationid: ctx.requestId },
     });
     if (!r.ok) {

@@ -22,6 +22,9 @@ import { activeCluster, requireName } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
 import { resolveTaskDefinition } from "./taskdefs.ts";
 
+/** ECS's "tasks per service" quota (5,000): a larger desired count is refused, as ECS refuses it. */
+const MAX_DESIRED_COUNT = 5_000;
+
 const serviceNotFound = () => new EcsError("ServiceNotFoundException", "Service not found.");
 
 /** Deployment ids look like ECS's: `ecs-svc/` and 19 digits. */
@@ -124,6 +127,7 @@ export const CreateService: Handler = async (raw, ctx, s) => {
     if (input.launchType === "FARGATE") throw invalid("The daemon scheduling strategy is not supported with the FARGATE launch type.");
   } else if (input.desiredCount === undefined) throw invalid("desiredCount is required for services with the REPLICA scheduling strategy.");
   if (input.desiredCount !== undefined && input.desiredCount < 0) throw invalid("desiredCount must be 0 or more.");
+  if (input.desiredCount !== undefined && input.desiredCount > MAX_DESIRED_COUNT) throw invalid("Desired count exceeds limit.");
   if (!input.taskDefinition) throw invalid("taskDefinition is required.");
   validateDeploymentConfiguration(input.deploymentConfiguration, strategy === "DAEMON");
   validatePlacement(input.placementConstraints, input.placementStrategy);
@@ -235,6 +239,7 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
   if (daemon && input.desiredCount !== undefined)
     throw invalid("The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again");
   if (input.desiredCount !== undefined && input.desiredCount < 0) throw invalid("desiredCount must be 0 or more.");
+  if (input.desiredCount !== undefined && input.desiredCount > MAX_DESIRED_COUNT) throw invalid("Desired count exceeds limit.");
   const merged = input.deploymentConfiguration
     ? { ...current.settings.deploymentConfiguration, ...input.deploymentConfiguration }
     : undefined;

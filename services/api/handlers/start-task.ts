@@ -69,7 +69,15 @@ export const StartTask: Handler = async (raw, ctx, s) => {
   const taskTags = input.propagateTags === "TASK_DEFINITION" ? merge(definition.tags, tags) : tags;
   const overrides = input.overrides ?? {};
   // The overrides are checked once, before anything is placed.
-  const probe = runtimeSpec({ taskArn: "", taskId: "", clusterArn: cluster.arn, cluster: cluster.name, definition, overrides, launchType: "EC2" });
+  const probe = runtimeSpec({
+    taskArn: "",
+    taskId: "",
+    clusterArn: cluster.arn,
+    cluster: cluster.name,
+    definition,
+    overrides,
+    launchType: "EC2",
+  });
   if (!probe.ok) throw new EcsError(probe.rejection.code, probe.rejection.message);
 
   const tasks: unknown[] = [];
@@ -85,7 +93,11 @@ export const StartTask: Handler = async (raw, ctx, s) => {
         failures.push({ arn, reason: known?.snapshot.value === "INACTIVE" ? "INACTIVE" : "MISSING" });
         continue;
       }
-      const launchType: CapacityKind = view.capacity.includes("EC2") ? "EC2" : view.capacity.includes("EXTERNAL") ? "EXTERNAL" : "EC2";
+      const launchType: CapacityKind = view.capacity.includes("EC2")
+        ? "EC2"
+        : view.capacity.includes("EXTERNAL")
+          ? "EXTERNAL"
+          : "EC2";
       const taskId = s.ids.hex32();
       const built = runtimeSpec({
         taskArn: arns.task(ctx.scope, cluster.name, taskId),
@@ -108,7 +120,11 @@ export const StartTask: Handler = async (raw, ctx, s) => {
       };
       const [result] = place([demand], [{ ...view, status: "ACTIVE" }], { seed: ctx.now, clusterArn: cluster.arn });
       if (!result || "failed" in result) {
-        failures.push({ arn: view.arn, reason: result?.failed.reason ?? "MISSING", ...(result?.failed.detail ? { detail: result.failed.detail } : {}) });
+        failures.push({
+          arn: view.arn,
+          reason: result?.failed.reason ?? "MISSING",
+          ...(result?.failed.detail ? { detail: result.failed.detail } : {}),
+        });
         continue;
       }
       const az = view.attributes["ecs.availability-zone"] ?? undefined;

@@ -54,7 +54,12 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
               get: () => s.model.clusters.get(ref.subject),
               initial: initialCluster,
               decide: (st) =>
-                decideCluster("add" in c ? { type: "TagCluster", at: ctx.now, tags: c.add } : { type: "UntagCluster", at: ctx.now, tagKeys: c.remove }, st),
+                decideCluster(
+                  "add" in c
+                    ? { type: "TagCluster", at: ctx.now, tags: c.add }
+                    : { type: "UntagCluster", at: ctx.now, tagKeys: c.remove },
+                  st,
+                ),
               meta,
             }),
           );
@@ -80,7 +85,9 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
               initial: () => foldTaskDefinition([]),
               decide: (st) =>
                 decideTaskDefinition(
-                  "add" in c ? { type: "TagRevision", revision, tags: c.add } : { type: "UntagRevision", revision, tagKeys: c.remove },
+                  "add" in c
+                    ? { type: "TagRevision", revision, tags: c.add }
+                    : { type: "UntagRevision", revision, tagKeys: c.remove },
                   st,
                   { scope: ctx.scope, now: ctx.now },
                 ),
@@ -106,7 +113,12 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
               get: () => s.model.tasks.get(subject),
               initial: initialTask,
               decide: (st) =>
-                decideTask("add" in c ? { type: "TagTask", at: ctx.now, tags: c.add } : { type: "UntagTask", at: ctx.now, tagKeys: c.remove }, st),
+                decideTask(
+                  "add" in c
+                    ? { type: "TagTask", at: ctx.now, tags: c.add }
+                    : { type: "UntagTask", at: ctx.now, tagKeys: c.remove },
+                  st,
+                ),
               meta,
             }),
           );
@@ -117,7 +129,9 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
       const cluster = activeCluster(p.path[0], ctx, s);
       const name = p.path[1] as string;
-      const subject = /^[A-Za-z0-9_-]{1,255}$/.test(name) ? subjects.service(ctx.region, cluster.name, name) : undefined;
+      const subject = /^[A-Za-z0-9_-]{1,255}$/.test(name)
+        ? subjects.service(ctx.region, cluster.name, name)
+        : undefined;
       const agg = subject ? s.model.services.get(subject) : undefined;
       if (!agg || !subject || agg.snapshot.value === "NEW") throw notFound();
       return {
@@ -131,7 +145,9 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
               initial: initialService,
               decide: (st) =>
                 decideService(
-                  "add" in c ? { type: "TagService", at: ctx.now, tags: c.add } : { type: "UntagService", at: ctx.now, tagKeys: c.remove },
+                  "add" in c
+                    ? { type: "TagService", at: ctx.now, tags: c.add }
+                    : { type: "UntagService", at: ctx.now, tagKeys: c.remove },
                   st,
                 ),
               meta,
@@ -157,7 +173,12 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
               get: () => s.model.instances.get(subject),
               initial: initialInstance,
               decide: (st) =>
-                decideInstance("add" in c ? { type: "Tag", at: ctx.now, tags: c.add } : { type: "Untag", at: ctx.now, tagKeys: c.remove }, st),
+                decideInstance(
+                  "add" in c
+                    ? { type: "Tag", at: ctx.now, tags: c.add }
+                    : { type: "Untag", at: ctx.now, tagKeys: c.remove },
+                  st,
+                ),
               meta,
             }),
           );
@@ -180,7 +201,9 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
         tags: () => provider.tags,
         change: async (c) => {
           await runAccountCommand(
-            "add" in c ? { type: "TagCapacityProvider", at: ctx.now, name, tags: c.add } : { type: "UntagCapacityProvider", at: ctx.now, name, tagKeys: c.remove },
+            "add" in c
+              ? { type: "TagCapacityProvider", at: ctx.now, name, tags: c.add }
+              : { type: "UntagCapacityProvider", at: ctx.now, name, tagKeys: c.remove },
             resourceArn,
             ctx,
             s,
@@ -197,7 +220,10 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
 const counted = (tags: readonly Tag[]) => tags.filter((t) => !t.key.toLowerCase().startsWith("aws:")).length;
 
 export const TagResource: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ resourceArn: z.string(), tags: z.array(z.object({ key: z.string(), value: z.string().optional() })) }), raw);
+  const input = parseInput(
+    z.object({ resourceArn: z.string(), tags: z.array(z.object({ key: z.string(), value: z.string().optional() })) }),
+    raw,
+  );
   const tags = validateTags(input.tags.map((t) => ({ key: t.key, value: t.value ?? "" })));
   const target = resolve(input.resourceArn, ctx, s);
   const keys = new Set(tags.map((t) => t.key));
@@ -223,9 +249,9 @@ export const ListTagsForResource: Handler = async (raw, ctx, s) => {
     target = resolve(input.resourceArn, ctx, s);
   } catch (err) {
     // ListTagsForResource has no ResourceNotFoundException in ECS's model: an unknown resource is an invalid parameter.
-    if (err instanceof EcsError && err.code === "ResourceNotFoundException") throw invalid("The specified resource could not be found.");
+    if (err instanceof EcsError && err.code === "ResourceNotFoundException")
+      throw invalid("The specified resource could not be found.");
     throw err;
   }
   return { tags: target.tags() };
 };
-

@@ -91,8 +91,8 @@ export const RunTask: Handler = async (raw, ctx, s) => {
     throw new EcsError("InvalidParameterException", "Task definition does not support launch_type FARGATE.");
 
   // Build the tasks first (pure), then place and append under the cluster's placement lock.
-  const built = Array.from({ length: count }, () => {
-    const taskId = s.ids.hex32();
+  const built = Array.from({ length: count }, (_, i) => {
+    const taskId = input.clientToken ? tokenTaskId(ctx.scope, cluster.name, input.clientToken, i) : s.ids.hex32();
     const taskArn = arns.task(ctx.scope, cluster.name, taskId);
     const r = runtimeSpec({
       taskArn,
@@ -139,11 +139,33 @@ export const RunTask: Handler = async (raw, ctx, s) => {
         s.ids,
       );
       const r = await createTask(s.bus, s.model, ctx.region, event, ctx.requestId);
-      if (!r.ok) throw new EcsError(r.rejection.code, r.rejection.message);
+      if (!r.ok) {
+        // The task exists: an earlier attempt with this clientToken was stored after all (its
+        // answer was lost to a crash, or its append outlived a timeout). It is this call's task.
+        const existing = s.model.tasks.get(subjects.task(ctx.region, cluster.name, built[i]!.taskId));
+        if (input.clientToken && existing) {
+          if (existing.snapshot.context.clientToken === event.clientToken) return renderTask(existing, new Set());
+          throw new EcsError("ConflictException", "The specified client token has already been used with different parameters.", 400, {
+            resourceIds: [existing.snapshot.context.taskArn],
+          });
+        }
+        throw new EcsError(r.rejection.code, r.rejection.message);
+      }
       return renderTask(r.agg, new Set());
     },
   });
 };
+
+/**
+ * The id of the i-th task of a RunTask call with a clientToken. Derived from the token, so every
+ * retry of the call names the same task subject: the append's expected-sequence check then
+ * refuses a second TaskCreated even when the first attempt's write landed after its caller was
+ * told it failed.
+ */
+function tokenTaskId(scope: { region: string; account: string }, cluster: string, token: string, i: number): string {
+  const key = JSON.stringify([scope.account, scope.region, cluster, token, i]);
+  return (contentHash(`a${key}`) + contentHash(`b${key}`) + contentHash(`c${key}`)).slice(0, 32);
+}
 
 function launchTypeOf(input: RunTaskInput, clusterDefault: { capacityProvider: string }[]): LaunchType {
   if (input.launchType) return input.launchType;

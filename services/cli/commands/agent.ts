@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
+import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
@@ -9,7 +10,7 @@ import { untilSignal } from "../signals.ts";
 export const agentCommand: CommandSpec = {
   name: "agent",
   summary: "run the container agent for this Docker host",
-  usage: "berth agent [--nats URL] [--cluster NAME] [--data-dir DIR] [--region R]",
+  usage: "berth agent [--nats URL] [--cluster NAME] [--data-dir DIR] [--region R] [--allow-…] [--registry-auth FILE]",
   options: {
     nats: { type: "string" },
     cluster: { type: "string" },
@@ -18,6 +19,10 @@ export const agentCommand: CommandSpec = {
     name: { type: "string" },
     "availability-zone": { type: "string" },
     fargate: { type: "boolean" },
+    "allow-privileged": { type: "boolean" },
+    "allow-host-network": { type: "boolean" },
+    "allow-host-mounts": { type: "boolean" },
+    "registry-auth": { type: "string" },
   },
   help: [
     ["--nats URL", "NATS server(s) (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
@@ -27,11 +32,18 @@ export const agentCommand: CommandSpec = {
     ["--name NAME", "distinguishes several agents on one Docker engine (default agent)"],
     ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
+    ["--allow-privileged", "run privileged containers (default: refused; $BERTH_ALLOW_PRIVILEGED=true)"],
+    ["--allow-host-network", "run tasks in the host network mode (default: refused; $BERTH_ALLOW_HOST_NETWORK=true)"],
+    ["--allow-host-mounts", "run tasks that bind-mount host paths (default: refused; $BERTH_ALLOW_HOST_MOUNTS=true)"],
+    ["--registry-auth FILE", "private registry credentials, JSON {\"host[:port]\": {\"username\", \"password\"}} (default $BERTH_REGISTRY_AUTH_FILE)"],
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
     ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
   ],
   async run(v) {
     const log = rootLogger("berth-agent");
+    const flag = (name: string, envName: string) => Boolean(v[name]) || env(envName, "false") === "true";
+    const authFile = v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
+    const registryAuth = authFile ? await loadRegistryAuth(authFile) : undefined;
     const nc = await connect({
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
       name: "berth-agent",
@@ -49,6 +61,11 @@ export const agentCommand: CommandSpec = {
       capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
       // Default stop timeout for containers without stopTimeout (ECS_CONTAINER_STOP_TIMEOUT in ECS's agent).
       stopTimeoutSeconds: Number(env("BERTH_CONTAINER_STOP_TIMEOUT", "30")),
+      // Each of these gives a task the host itself; off unless the operator allows it.
+      allowPrivileged: flag("allow-privileged", "BERTH_ALLOW_PRIVILEGED"),
+      allowHostNetwork: flag("allow-host-network", "BERTH_ALLOW_HOST_NETWORK"),
+      allowHostMounts: flag("allow-host-mounts", "BERTH_ALLOW_HOST_MOUNTS"),
+      ...(registryAuth ? { registryAuth } : {}),
     });
     console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
     await untilSignal();

@@ -56,6 +56,7 @@ export const simCommand: CommandSpec = {
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
       name: "berth-sim",
       maxReconnectAttempts: -1,
+      noAsyncTraces: true,
     });
     const cluster = String(v.cluster ?? env("BERTH_CLUSTER", "default"));
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));

@@ -10,6 +10,7 @@ import { ReadModel } from "../../control-plane/read-model.ts";
 import { daemonInstances } from "../../scheduler/views.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
 import {
+  byNewest,
   CLUSTER_HEADERS,
   type ClusterLike,
   clusterRow,
@@ -78,11 +79,11 @@ export async function rebuild(nc: NatsConnection, cut: Cut, model: ReadModel): P
   const messages = await consumer.consume({ max_messages: 1_000 });
   try {
     for await (const m of messages) {
-      const at = Number(m.info.timestampNanos / 1_000_000n);
+      const at = m.info.timestampNanos / 1e6;
       if (cut.time !== undefined && at > cut.time) break;
       model.apply(m.seq, m.subject, m.data);
       out.seq = m.seq;
-      out.time = at;
+      out.time = Math.floor(at);
       if (m.seq >= end || m.info.pending === 0) break;
     }
   } finally {
@@ -158,8 +159,8 @@ export function isoTimestamps<T>(value: T): T {
 const clusterOf = (arn: unknown) => String(arn ?? "").split("/").pop() ?? "";
 
 function print(v: StateView, at: string): void {
-  const where = v.sequence === 0 ? "before the first event" : `sequence ${v.sequence}, stored ${v.time}`;
-  console.log(`State at ${at}: ${where} — rebuilt from the event log\n`);
+  const where = v.sequence === 0 ? "before the first event" : `after event ${v.sequence} (stored ${v.time})`;
+  console.log(`State at ${at}: ${where}, rebuilt from the event log\n`);
   const now = v.time ? Date.parse(v.time) : Date.now();
   const section = (title: string, headers: readonly string[], rows: string[][]) => {
     console.log(rows.length ? table(headers, rows) : `No ${title}.`);
@@ -174,7 +175,7 @@ function print(v: StateView, at: string): void {
   section(
     "tasks",
     ["CLUSTER", ...TASK_HEADERS],
-    v.tasks.map((t) => [clusterOf(t.clusterArn), ...taskRow(t as TaskLike, now)]),
+    byNewest(v.tasks as TaskLike[]).map((t) => [clusterOf((t as Record<string, unknown>).clusterArn), ...taskRow(t, now)]),
   );
   const instanceCluster = (i: Record<string, unknown>) => String(i.containerInstanceArn ?? "").split("/").at(-2) ?? "";
   section(

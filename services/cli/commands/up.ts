@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
+import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
 import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
@@ -20,6 +21,8 @@ export const upCommand: CommandSpec = {
     region: { type: "string" },
     "no-agent": { type: "boolean" },
     credentials: { type: "string" },
+    "allow-privileged": { type: "boolean" },
+    "registry-auth": { type: "string" },
   },
   help: [
     ["--port N", "ECS API port on 127.0.0.1 (default $BERTH_PORT or 8417)"],
@@ -28,11 +31,16 @@ export const upCommand: CommandSpec = {
     ["--region R", "default region (default $BERTH_REGION or us-east-1)"],
     ["--no-agent", "do not run a local agent"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
+    ["--allow-privileged", "let the local agent run privileged containers (host networking and host bind mounts are allowed)"],
+    ["--registry-auth FILE", "private registry credentials for the local agent (default $BERTH_REGISTRY_AUTH_FILE); see berth agent --help"],
+    ["", "Secrets (berth secret) are encrypted under $BERTH_SECRETS_KEY, else under DIR/secrets.key, created on first use."],
   ],
   async run(v) {
     const log = rootLogger("berth");
     const dataDir = resolve(String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth")));
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
+    const authFile = v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
+    const registryAuth = authFile ? await loadRegistryAuth(authFile) : undefined;
     const external = process.env.BERTH_NATS_URL;
     const account = env("BERTH_ACCOUNT_ID", "000000000000");
     const auth = await apiAuthFromFile(
@@ -55,6 +63,8 @@ export const upCommand: CommandSpec = {
       servers: natsUrl.split(","),
       name: "berth-up",
       maxReconnectAttempts: -1,
+      // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
+      noAsyncTraces: true,
       ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
     });
     const agentUser = users?.agents[agentSpec.name];
@@ -68,6 +78,7 @@ export const upCommand: CommandSpec = {
       defaultRegion: region,
       account,
       ...(auth ? { auth } : {}),
+      secrets: { keyFile: join(dataDir, "secrets.key") },
     });
     const agent = v["no-agent"]
       ? undefined
@@ -78,6 +89,12 @@ export const upCommand: CommandSpec = {
           cluster: "default",
           dataDir: join(dataDir, "agent"),
           capacity: ["EC2", "FARGATE"],
+          // One machine, one user: local development needs the host's network and files (compose
+          // bind mounts, network_mode: host); privileged containers stay opt-in.
+          allowHostNetwork: true,
+          allowHostMounts: true,
+          allowPrivileged: Boolean(v["allow-privileged"]),
+          ...(registryAuth ? { registryAuth } : {}),
         });
     console.log(
       [

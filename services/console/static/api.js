@@ -1,5 +1,8 @@
 // The console talks to Berth only through the ECS API (awsJson1_1 on POST /), like any ECS client.
 
+import { AUTH_ERRORS, credentials, signIn } from "./auth.js";
+import { sign } from "./sigv4.js";
+
 const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 
 /** An ECS error answer: `code` is ECS's error code (`__type`), `message` its text. */
@@ -11,30 +14,49 @@ export class EcsError extends Error {
   }
 }
 
-/** Calls one ECS action and returns its JSON answer; throws EcsError on an error answer. */
+/**
+ * Calls one ECS action and returns its JSON answer; throws EcsError on an error answer. When the
+ * server requires signed requests, asks for an access key once and retries.
+ */
 export async function ecs(action, input = {}) {
+  try {
+    return await call(action, input);
+  } catch (err) {
+    if (!(err instanceof EcsError) || !AUTH_ERRORS.has(err.code)) throw err;
+    await signIn(credentials() ? `The access key was refused: ${err.detail || err.code}` : undefined);
+    return call(action, input);
+  }
+}
+
+async function call(action, input) {
+  const body = JSON.stringify(input);
+  const headers = { "content-type": "application/x-amz-json-1.1", "x-amz-target": TARGET_PREFIX + action };
+  const creds = credentials();
+  if (creds)
+    Object.assign(
+      headers,
+      sign({ method: "POST", path: "/", body, headers, host: location.host, credentials: creds, region: creds.region }),
+    );
   let res;
   try {
-    res = await fetch("/", {
-      method: "POST",
-      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": TARGET_PREFIX + action },
-      body: JSON.stringify(input),
-    });
+    res = await fetch("/", { method: "POST", headers, body });
   } catch {
     throw new EcsError("NetworkError", "The control plane cannot be reached.");
   }
   const text = await res.text();
-  let body = {};
+  let answer = {};
   try {
-    body = text ? JSON.parse(text) : {};
+    answer = text ? JSON.parse(text) : {};
   } catch {
     throw new EcsError("ServerException", `Unreadable answer (HTTP ${res.status}).`);
   }
   if (!res.ok) {
-    const code = String(body.__type ?? `HTTP ${res.status}`).split("#").pop();
-    throw new EcsError(code, body.message ?? body.Message ?? "");
+    const code = String(answer.__type ?? `HTTP ${res.status}`)
+      .split("#")
+      .pop();
+    throw new EcsError(code, answer.message ?? answer.Message ?? "");
   }
-  return body;
+  return answer;
 }
 
 /** Every item of a paginated List* action. */
@@ -86,7 +108,16 @@ export async function tasks(cluster, filter = {}) {
   return found.sort(byTaskRecency);
 }
 
-const RANK = { PROVISIONING: 1, PENDING: 1, ACTIVATING: 1, RUNNING: 0, DEACTIVATING: 2, STOPPING: 2, DEPROVISIONING: 2, STOPPED: 3 };
+const RANK = {
+  PROVISIONING: 1,
+  PENDING: 1,
+  ACTIVATING: 1,
+  RUNNING: 0,
+  DEACTIVATING: 2,
+  STOPPING: 2,
+  DEPROVISIONING: 2,
+  STOPPED: 3,
+};
 
 /** Live tasks first (running, then starting, then stopping), then stopped ones, newest first. */
 function byTaskRecency(a, b) {

@@ -6,6 +6,7 @@
 // A view is {nav, load(params) → data, render(data, ctx) → Node, interested(event, params) → bool}.
 
 import * as api from "./api.js";
+import { CHANGED, credentials, signOut } from "./auth.js";
 import { Feed } from "./feed.js";
 import { connectLive } from "./live.js";
 import { emptyState, h, toast } from "./ui.js";
@@ -39,7 +40,9 @@ function route() {
   const selected = cluster ?? currentCluster();
   switch (section) {
     case "services":
-      return service ? { view: serviceView, params: { cluster: selected, service } } : { view: servicesView, params: { cluster: selected } };
+      return service
+        ? { view: serviceView, params: { cluster: selected, service } }
+        : { view: servicesView, params: { cluster: selected } };
     case "tasks":
       return { view: tasksView, params: { cluster: selected } };
     case "instances":
@@ -82,7 +85,8 @@ async function show() {
   for (const a of document.querySelectorAll("[data-nav]")) {
     a.classList.toggle("active", a.dataset.nav === view.nav);
     const section = a.dataset.nav;
-    if (section !== "clusters") a.href = params.cluster ? `#/${section}/${encodeURIComponent(params.cluster)}` : `#/${section}`;
+    if (section !== "clusters")
+      a.href = params.cluster ? `#/${section}/${encodeURIComponent(params.cluster)}` : `#/${section}`;
   }
   main.replaceChildren(h("div", { class: "loading" }, "Loading…"));
   await refresh();
@@ -99,20 +103,29 @@ async function refresh() {
   state.loading = true;
   try {
     if (view.nav !== "clusters" && !params.cluster) {
-      main.replaceChildren(emptyState("No cluster yet.", "Create one with `aws ecs create-cluster --cluster-name NAME --endpoint-url …`; it appears here at once."));
+      main.replaceChildren(
+        emptyState(
+          "No cluster yet.",
+          "Create one with `aws ecs create-cluster --cluster-name NAME --endpoint-url …`; it appears here at once.",
+        ),
+      );
       return;
     }
     let node;
     try {
       node = view.render(await view.load(params), { ...ctx, params });
     } catch (err) {
-      node = h("div", { class: "load-error", role: "alert" }, h("p", {}, "Could not load this page."), h("p", { class: "muted" }, err.message));
+      node = h(
+        "div",
+        { class: "load-error", role: "alert" },
+        h("p", {}, "Could not load this page."),
+        h("p", { class: "muted" }, err.message),
+      );
     }
     if (generation !== state.generation) return;
     const scroll = window.scrollY;
     main.replaceChildren(node);
     window.scrollTo({ top: scroll });
-    main.dataset.loadedAt = String(Date.now());
   } finally {
     state.loading = false;
     if (state.dirty) {
@@ -149,11 +162,17 @@ function renderPicker() {
 
 picker.addEventListener("change", () => {
   selectCluster(picker.value);
-  const section = state.view?.nav === "clusters" ? "services" : state.view?.nav === "services" ? "services" : state.view?.nav;
+  // The same section for the newly picked cluster (a service's page goes to that cluster's services).
+  const section = !state.view || state.view.nav === "clusters" ? "services" : state.view.nav;
   location.hash = `#/${section}/${encodeURIComponent(picker.value)}`;
 });
 
-const feed = new Feed(document.getElementById("feed"), document.getElementById("feed-count"), document.getElementById("feed-empty"));
+const feed = new Feed(
+  document.getElementById("feed"),
+  document.getElementById("feed-count"),
+  document.getElementById("feed-empty"),
+  () => state.params.cluster ?? currentCluster(),
+);
 const live = document.getElementById("live");
 
 connectLive({
@@ -171,6 +190,17 @@ connectLive({
     live.querySelector(".label").textContent = connected ? `Live · event ${seq}` : "Reconnecting…";
   },
 });
+
+// Who the requests are signed as, when the server requires credentials.
+const identity = document.getElementById("identity");
+function showIdentity() {
+  const c = credentials();
+  identity.hidden = !c;
+  if (c) identity.querySelector(".label").textContent = `${c.accessKeyId} · ${c.region}`;
+}
+document.getElementById("sign-out").addEventListener("click", signOut);
+window.addEventListener(CHANGED, showIdentity);
+showIdentity();
 
 window.addEventListener("hashchange", () => void show());
 await loadClusters();

@@ -5,14 +5,23 @@ import { h, shortId } from "./ui.js";
 
 const MAX_ITEMS = 150;
 
-const KIND_LABEL = { task: "Task", service: "Service", instance: "Instance", cluster: "Cluster", taskdef: "Task definition" };
+const KIND_LABEL = {
+  task: "Task",
+  service: "Service",
+  instance: "Instance",
+  cluster: "Cluster",
+  taskdef: "Task definition",
+};
 
 /** `TaskContainerChanged` → `Task container changed`. */
-const words = (type) => type.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/^(\w)(.*)$/, (_, a, b) => a + b.toLowerCase());
+const words = (type) =>
+  type.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/^(\w)(.*)$/, (_, a, b) => a + b.toLowerCase());
 
 export class Feed {
-  constructor(list, count, empty) {
+  /** `selectedCluster()` names the cluster the page shows; events of other clusters say which. */
+  constructor(list, count, empty, selectedCluster) {
     this.list = list;
+    this.selectedCluster = selectedCluster;
     this.count = count;
     this.empty = empty;
     this.total = 0;
@@ -46,7 +55,7 @@ export class Feed {
           KIND_LABEL[s?.kind] ?? "Event",
           " ",
           h("code", {}, shortId(s?.id ?? "", 12)),
-          s?.cluster && s.kind !== "cluster" ? h("span", { class: "muted" }, ` in ${s.cluster}`) : null,
+          s?.cluster && s.kind !== "cluster" && s.cluster !== this.selectedCluster() ? ` in ${s.cluster}` : null,
         ),
       ),
     );

@@ -28,10 +28,16 @@ function append(el, children) {
 }
 
 /** The last path segment of an ARN (a task, instance or service id). */
-export const idOf = (arn) => String(arn ?? "").split("/").pop();
+export const idOf = (arn) =>
+  String(arn ?? "")
+    .split("/")
+    .pop();
 
 /** `arn:…:task-definition/web:3` → `web:3`. */
-export const taskDefName = (arn) => String(arn ?? "").split("/").pop();
+export const taskDefName = (arn) =>
+  String(arn ?? "")
+    .split("/")
+    .pop();
 
 export const shortId = (id, n = 8) => (id && id.length > n + 2 ? id.slice(0, n) : id);
 
@@ -48,7 +54,12 @@ export function fullTime(seconds) {
   return seconds === undefined || seconds === null ? "" : new Date(seconds * 1000).toLocaleString();
 }
 
-export const timeCell = (seconds) => h("time", { datetime: seconds ? new Date(seconds * 1000).toISOString() : false, title: fullTime(seconds) }, fmtTime(seconds));
+export const timeCell = (seconds) =>
+  h(
+    "time",
+    { datetime: seconds ? new Date(seconds * 1000).toISOString() : false, title: fullTime(seconds) },
+    fmtTime(seconds),
+  );
 
 const TONES = {
   RUNNING: "ok",
@@ -73,21 +84,38 @@ const TONES = {
 
 /** A status pill coloured by what the status means (running, in progress, attention, failed, gone). */
 export function badge(status, extra = {}) {
-  return h("span", { class: `badge tone-${TONES[status] ?? "off"}`, ...extra }, String(status ?? "—").replaceAll("_", " "));
+  return h(
+    "span",
+    { class: `badge tone-${TONES[status] ?? "off"}`, ...extra },
+    String(status ?? "—").replaceAll("_", " "),
+  );
 }
 
 /** A horizontal bar: `parts` are [{value, tone, label}] over `total`. */
 export function bar(parts, total, label) {
-  const sum = Math.max(total, parts.reduce((n, p) => n + p.value, 0), 1);
+  const sum = Math.max(
+    total,
+    parts.reduce((n, p) => n + p.value, 0),
+    1,
+  );
   return h(
     "div",
     { class: "bar", role: "img", "aria-label": label },
-    parts.filter((p) => p.value > 0).map((p) => h("span", { class: `bar-seg tone-${p.tone}`, style: { width: `${(100 * p.value) / sum}%` }, title: p.label })),
+    parts
+      .filter((p) => p.value > 0)
+      .map((p) =>
+        h("span", { class: `bar-seg tone-${p.tone}`, style: { width: `${(100 * p.value) / sum}%` }, title: p.label }),
+      ),
   );
 }
 
 export function emptyState(title, hint) {
-  return h("div", { class: "empty" }, h("p", { class: "empty-title" }, title), hint ? h("p", { class: "muted" }, hint) : null);
+  return h(
+    "div",
+    { class: "empty" },
+    h("p", { class: "empty-title" }, title),
+    hint ? h("p", { class: "muted" }, hint) : null,
+  );
 }
 
 export function pageHeader(title, subtitle, actions = []) {
@@ -100,26 +128,56 @@ export function pageHeader(title, subtitle, actions = []) {
 }
 
 export function button(label, onClick, opts = {}) {
-  return h("button", { type: "button", class: `btn ${opts.kind ?? ""}`.trim(), onclick: onClick, "data-action": opts.action, title: opts.title }, label);
+  return h(
+    "button",
+    {
+      type: "button",
+      class: `btn ${opts.kind ?? ""}`.trim(),
+      onclick: onClick,
+      "data-action": opts.action,
+      title: opts.title,
+    },
+    label,
+  );
 }
+
+const TOAST_MS = 4000;
+const MAX_TOASTS = 3;
 
 /** Shows a short message in the corner; errors stay until dismissed. */
 export function toast(message, kind = "info") {
   const box = document.getElementById("toasts");
-  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: () => item.remove() }, "×");
-  const item = h("div", { class: `toast toast-${kind}`, "data-testid": `toast-${kind}` }, h("span", {}, message), close);
+  const close = h(
+    "button",
+    { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: () => item.remove() },
+    "×",
+  );
+  const item = h(
+    "div",
+    { class: `toast toast-${kind}`, "data-testid": `toast-${kind}` },
+    h("span", {}, message),
+    close,
+  );
   box.append(item);
-  if (kind !== "error") setTimeout(() => item.remove(), 5000);
+  if (kind !== "error") setTimeout(() => item.remove(), TOAST_MS);
+  // The newest few are enough; older ones make way.
+  while (box.childElementCount > MAX_TOASTS) box.firstElementChild.remove();
 }
 
 /**
- * Opens the page's modal dialog with a form. `fields` build the body; `submit(form)` runs on
- * submit; its error is shown in the dialog, which stays open so nothing typed is lost.
+ * Opens a modal dialog with a form (a new <dialog> each time, so one can open over another, e.g. a
+ * sign-in over a form). `submit(form)` runs on submit; its error is shown in the dialog, which
+ * stays open so nothing typed is lost. `onCancel` runs when it is closed without a submit.
  */
-export function openDialog({ title, body, submitLabel, submit, danger = false }) {
-  const dialog = document.getElementById("dialog");
+export function openDialog({ title, body, submitLabel, submit, danger = false, onCancel }) {
+  const dialog = h("dialog", { class: "dialog" });
+  let submitted = false;
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  const submitBtn = h("button", { type: "submit", class: `btn ${danger ? "danger" : "primary"}`, "data-action": "submit" }, submitLabel);
+  const submitBtn = h(
+    "button",
+    { type: "submit", class: `btn ${danger ? "danger" : "primary"}`, "data-action": "submit" },
+    submitLabel,
+  );
   const form = h(
     "form",
     {
@@ -130,6 +188,7 @@ export function openDialog({ title, body, submitLabel, submit, danger = false })
         submitBtn.disabled = true;
         try {
           await submit(form);
+          submitted = true;
           dialog.close();
         } catch (err) {
           error.textContent = err.message;
@@ -142,18 +201,52 @@ export function openDialog({ title, body, submitLabel, submit, danger = false })
     h("h2", {}, title),
     body,
     error,
-    h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "btn", onclick: () => dialog.close() }, "Cancel"), submitBtn),
+    h(
+      "div",
+      { class: "dialog-actions" },
+      h("button", { type: "button", class: "btn", "data-action": "cancel", onclick: () => dialog.close() }, "Cancel"),
+      submitBtn,
+    ),
   );
-  dialog.replaceChildren(form);
+  dialog.append(form);
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (!submitted) onCancel?.();
+  });
+  document.body.append(dialog);
   dialog.showModal();
-  form.querySelector("input, select, textarea")?.focus();
+  form.querySelector("input, select")?.focus();
+  return dialog;
 }
 
 export function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control, hint ? h("span", { class: "field-hint" }, hint) : null);
+  return h(
+    "label",
+    { class: "field" },
+    h("span", { class: "field-label" }, label),
+    control,
+    hint ? h("span", { class: "field-hint" }, hint) : null,
+  );
 }
 
 /** A table with a header row; `rows` are <tr> nodes. */
 export function table(headers, rows, attrs = {}) {
-  return h("div", { class: "table-wrap" }, h("table", attrs, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))), h("tbody", {}, rows)));
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      attrs,
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((x) => h("th", {}, x)),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
+  );
 }

@@ -1,7 +1,20 @@
 // Container instances of a cluster with their remaining resources; draining and activating them.
 
 import * as api from "../api.js";
-import { badge, bar, button, emptyState, h, idOf, openDialog, pageHeader, shortId, table, timeCell, toast } from "../ui.js";
+import {
+  badge,
+  bar,
+  button,
+  emptyState,
+  h,
+  idOf,
+  openDialog,
+  pageHeader,
+  shortId,
+  table,
+  timeCell,
+  toast,
+} from "../ui.js";
 
 const resource = (list, name) => list?.find((r) => r.name === name);
 const amount = (r) => r?.integerValue ?? r?.longValue ?? r?.doubleValue ?? 0;
@@ -14,8 +27,17 @@ function usage(i, name, unit) {
   return h(
     "div",
     { class: "usage", "data-resource": name, "data-remaining": left },
-    bar([{ value: used, tone: used / Math.max(total, 1) > 0.85 ? "warn" : "info", label: `${used} ${unit} reserved` }], total, `${left} of ${total} ${unit} remaining`),
-    h("span", { class: "usage-label" }, h("strong", {}, left.toLocaleString()), ` of ${total.toLocaleString()} ${unit} free`),
+    bar(
+      [{ value: used, tone: used / Math.max(total, 1) > 0.85 ? "warn" : "info", label: `${used} ${unit} reserved` }],
+      total,
+      `${left} of ${total} ${unit} remaining`,
+    ),
+    h(
+      "span",
+      { class: "usage-label" },
+      h("strong", {}, left.toLocaleString()),
+      ` of ${total.toLocaleString()} ${unit} free`,
+    ),
   );
 }
 
@@ -48,27 +70,55 @@ export default {
 
   load: ({ cluster }) => api.instances(cluster),
 
-  interested: (event, { cluster }) => event.subject.includes(`.instance.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),
+  interested: (event, { cluster }) =>
+    event.subject.includes(`.instance.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),
 
   render(instances, ctx) {
     const { cluster } = ctx.params;
     const head = pageHeader("Container instances", `Cluster ${cluster} · hosts running a Berth agent`);
-    if (instances.length === 0) return h("section", {}, head, emptyState("No container instances.", `Start an agent: berth agent --cluster ${cluster}`));
+    if (instances.length === 0)
+      return h(
+        "section",
+        {},
+        head,
+        emptyState("No container instances.", `Start an agent: berth agent --cluster ${cluster}`),
+      );
     const rows = instances.map((i) => {
       const id = idOf(i.containerInstanceArn);
       const ports = resource(i.remainingResources, "PORTS")?.stringSetValue ?? [];
       return h(
         "tr",
         { "data-testid": "instance-row", "data-instance": id, "data-status": i.status },
-        h("td", {}, h("code", { title: i.containerInstanceArn }, shortId(id, 12)), i.ec2InstanceId ? h("div", { class: "muted small" }, i.ec2InstanceId) : null),
+        h(
+          "td",
+          {},
+          h("code", { title: i.containerInstanceArn }, shortId(id, 12)),
+          h(
+            "div",
+            { class: "muted small" },
+            i.ec2InstanceId ? `${i.ec2InstanceId} · ` : "",
+            "registered ",
+            timeCell(i.registeredAt),
+          ),
+        ),
         h("td", {}, badge(i.status)),
-        h("td", {}, i.agentConnected ? badge("CONNECTED", { class: "badge tone-ok" }) : badge("DISCONNECTED")),
-        h("td", { class: "num" }, `${i.runningTasksCount ?? 0}`, i.pendingTasksCount ? h("span", { class: "muted" }, ` +${i.pendingTasksCount} pending`) : null),
+        h(
+          "td",
+          {},
+          i.agentConnected ? badge("CONNECTED", { class: "badge tone-ok" }) : badge("DISCONNECTED"),
+          i.versionInfo?.agentVersion
+            ? h("div", { class: "muted small" }, `agent ${i.versionInfo.agentVersion}`)
+            : null,
+        ),
+        h(
+          "td",
+          { class: "num" },
+          `${i.runningTasksCount ?? 0}`,
+          i.pendingTasksCount ? h("span", { class: "muted" }, ` +${i.pendingTasksCount} pending`) : null,
+        ),
         h("td", {}, usage(i, "CPU", "CPU units")),
         h("td", {}, usage(i, "MEMORY", "MiB")),
         h("td", { class: "muted small", title: ports.join(", ") }, ports.length ? `${ports.length} in use` : "none"),
-        h("td", { class: "muted small" }, i.versionInfo?.agentVersion ?? ""),
-        h("td", {}, timeCell(i.registeredAt)),
         h(
           "td",
           { class: "row-actions" },
@@ -84,7 +134,7 @@ export default {
       "section",
       {},
       head,
-      table(["Instance", "Status", "Agent", "Tasks", "CPU", "Memory", "Ports", "Agent version", "Registered"].concat([""]), rows, { class: "instances" }),
+      table(["Instance", "Status", "Agent", "Tasks", "CPU", "Memory", "Ports", ""], rows, { class: "instances" }),
     );
   },
 };

@@ -2,12 +2,32 @@
 // Actions: scale, force a new deployment.
 
 import * as api from "../api.js";
-import { badge, button, emptyState, field, h, openDialog, pageHeader, table, taskDefName, timeCell, toast } from "../ui.js";
+import {
+  badge,
+  button,
+  emptyState,
+  field,
+  h,
+  openDialog,
+  pageHeader,
+  table,
+  taskDefName,
+  timeCell,
+  toast,
+} from "../ui.js";
 import { progress } from "./services.js";
 import { taskTable } from "./tasks.js";
 
 function scaleDialog(ctx, cluster, s) {
-  const count = h("input", { name: "desiredCount", type: "number", min: 0, max: 1000, value: String(s.desiredCount), required: true, "data-testid": "scale-count" });
+  const count = h("input", {
+    name: "desiredCount",
+    type: "number",
+    min: 0,
+    max: 1000,
+    value: String(s.desiredCount),
+    required: true,
+    "data-testid": "scale-count",
+  });
   openDialog({
     title: `Scale ${s.serviceName}`,
     body: [field("Desired tasks", count, `Now ${s.desiredCount}; ${s.runningCount} running.`)],
@@ -23,7 +43,13 @@ function scaleDialog(ctx, cluster, s) {
 function redeployDialog(ctx, cluster, s) {
   openDialog({
     title: `Force a new deployment of ${s.serviceName}?`,
-    body: [h("p", { class: "muted" }, "Every task is replaced by a new one from the same task definition, within the service's deployment configuration.")],
+    body: [
+      h(
+        "p",
+        { class: "muted" },
+        "Every task is replaced by a new one from the same task definition, within the service's deployment configuration.",
+      ),
+    ],
     submitLabel: "Force new deployment",
     async submit() {
       await api.ecs("UpdateService", { cluster, service: s.serviceName, forceNewDeployment: true });
@@ -33,26 +59,51 @@ function redeployDialog(ctx, cluster, s) {
   });
 }
 
-const number = (label, value, tone) => h("div", { class: `stat ${tone ? `tone-text-${tone}` : ""}`, "data-stat": label.toLowerCase() }, h("span", { class: "stat-value" }, value), h("span", { class: "stat-label" }, label));
+/** A rollout reason worth showing: not ECS's routine "ECS deployment <id> in progress/completed." */
+const unusual = (d) =>
+  d.rolloutStateReason && !/^ECS deployment \S+ (in progress|completed)\.$/.test(d.rolloutStateReason);
+
+const number = (label, value, tone) =>
+  h(
+    "div",
+    { class: `stat ${tone ? `tone-text-${tone}` : ""}`, "data-stat": label.toLowerCase() },
+    h("span", { class: "stat-value" }, value),
+    h("span", { class: "stat-label" }, label),
+  );
 
 export default {
   nav: "services",
 
   async load({ cluster, service }) {
-    const [s, tasks] = await Promise.all([api.service(cluster, service), api.tasks(cluster, { serviceName: service }).catch(() => [])]);
+    const [s, tasks] = await Promise.all([
+      api.service(cluster, service),
+      api.tasks(cluster, { serviceName: service }).catch(() => []),
+    ]);
     return { s, tasks };
   },
 
-  interested: (event, { cluster, service }) => event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
+  interested: (event, { cluster, service }) =>
+    event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
 
   render({ s, tasks }, ctx) {
     const { cluster, service } = ctx.params;
-    const back = h("a", { class: "crumb", href: `#/services/${encodeURIComponent(cluster)}` }, `← Services of ${cluster}`);
+    const back = h(
+      "a",
+      { class: "crumb", href: `#/services/${encodeURIComponent(cluster)}` },
+      `← Services of ${cluster}`,
+    );
     if (!s) return h("section", {}, back, emptyState(`Service ${service} not found.`, "It may have been deleted."));
     const active = s.status === "ACTIVE";
     const head = pageHeader(
       s.serviceName,
-      h("span", {}, badge(s.status), " ", h("code", {}, taskDefName(s.taskDefinition)), ` · ${s.schedulingStrategy ?? "REPLICA"} · ${s.launchType ?? "capacity provider"}`),
+      h(
+        "span",
+        {},
+        badge(s.status),
+        " ",
+        h("code", {}, taskDefName(s.taskDefinition)),
+        ` · ${s.schedulingStrategy ?? "REPLICA"} · ${s.launchType ?? "capacity provider"}`,
+      ),
       active
         ? [
             button("Scale", () => scaleDialog(ctx, cluster, s), { action: "scale", kind: "primary" }),
@@ -61,18 +112,22 @@ export default {
         : [],
     );
     const deployments = table(
-      ["Deployment", "Status", "Task definition", "Progress", "Pending", "Failed", "Rollout", "Updated"],
+      ["Deployment", "Status", "Task definition", "Running / desired", "Failed", "Rollout", "Updated"],
       (s.deployments ?? []).map((d) =>
         h(
           "tr",
           { "data-testid": "deployment-row", "data-rollout": d.rolloutState ?? "", "data-deployment": d.id },
-          h("td", {}, h("code", {}, d.id)),
+          h("td", {}, h("code", { class: "nowrap" }, d.id)),
           h("td", {}, badge(d.status)),
           h("td", {}, h("code", {}, taskDefName(d.taskDefinition))),
           h("td", {}, progress(d)),
-          h("td", { class: "num" }, d.pendingCount ?? 0),
           h("td", { class: "num" }, d.failedTasks ?? 0),
-          h("td", {}, badge(d.rolloutState ?? "IN_PROGRESS"), d.rolloutStateReason ? h("div", { class: "muted small" }, d.rolloutStateReason) : null),
+          h(
+            "td",
+            { title: d.rolloutStateReason ?? "" },
+            badge(d.rolloutState ?? "IN_PROGRESS"),
+            unusual(d) ? h("div", { class: "muted small reason-text" }, d.rolloutStateReason) : null,
+          ),
           h("td", {}, timeCell(d.updatedAt)),
         ),
       ),
@@ -94,7 +149,9 @@ export default {
       h("h2", { class: "section-title" }, "Deployments"),
       deployments,
       h("h2", { class: "section-title" }, "Tasks"),
-      tasks.length ? taskTable(tasks, ctx, cluster, { showGroup: false }) : emptyState("No tasks yet.", active && s.desiredCount > 0 ? "The scheduler is placing them." : null),
+      tasks.length
+        ? taskTable(tasks, ctx, cluster, { showGroup: false })
+        : emptyState("No tasks yet.", active && s.desiredCount > 0 ? "The scheduler is placing them." : null),
       h("h2", { class: "section-title" }, "Events"),
       events.length
         ? h(

@@ -1,7 +1,20 @@
 // Services of a cluster, with each one's deployment progress, and creating a service.
 
 import * as api from "../api.js";
-import { badge, bar, button, emptyState, field, h, openDialog, pageHeader, table, taskDefName, timeCell, toast } from "../ui.js";
+import {
+  badge,
+  bar,
+  button,
+  emptyState,
+  field,
+  h,
+  openDialog,
+  pageHeader,
+  table,
+  taskDefName,
+  timeCell,
+  toast,
+} from "../ui.js";
 
 /** The PRIMARY deployment's progress: running and pending against desired. */
 export function progress(d) {
@@ -19,15 +32,45 @@ export function progress(d) {
       desired,
       `${running} of ${desired} running`,
     ),
-    h("span", { class: "progress-label" }, `${running}/${desired}`),
+    h(
+      "span",
+      { class: "progress-label" },
+      `${running}/${desired}`,
+      pending ? h("span", { class: "pending" }, ` +${pending}`) : null,
+    ),
   );
 }
 
 export function createServiceDialog(ctx, cluster) {
-  const family = h("select", { name: "taskDefinition", required: true, "data-testid": "create-taskdef" }, h("option", { value: "" }, "Loading…"));
-  const name = h("input", { name: "serviceName", required: true, maxlength: 255, pattern: "[A-Za-z0-9_-]+", autocomplete: "off", "data-testid": "create-name" });
-  const count = h("input", { name: "desiredCount", type: "number", min: 0, max: 1000, value: "1", required: true, "data-testid": "create-count" });
-  const launch = h("select", { name: "launchType" }, h("option", { value: "EC2" }, "EC2"), h("option", { value: "FARGATE" }, "FARGATE"), h("option", { value: "EXTERNAL" }, "EXTERNAL"));
+  const family = h(
+    "select",
+    { name: "taskDefinition", required: true, "data-testid": "create-taskdef" },
+    h("option", { value: "" }, "Loading…"),
+  );
+  const name = h("input", {
+    name: "serviceName",
+    required: true,
+    maxlength: 255,
+    pattern: "[A-Za-z0-9_\\-]+",
+    autocomplete: "off",
+    "data-testid": "create-name",
+  });
+  const count = h("input", {
+    name: "desiredCount",
+    type: "number",
+    min: 0,
+    max: 1000,
+    value: "1",
+    required: true,
+    "data-testid": "create-count",
+  });
+  const launch = h(
+    "select",
+    { name: "launchType" },
+    h("option", { value: "EC2" }, "EC2"),
+    h("option", { value: "FARGATE" }, "FARGATE"),
+    h("option", { value: "EXTERNAL" }, "EXTERNAL"),
+  );
   openDialog({
     title: `Create a service in ${cluster}`,
     body: [
@@ -71,14 +114,21 @@ export default {
 
   load: ({ cluster }) => api.services(cluster),
 
-  interested: (event, { cluster }) => event.subject.includes(`.service.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),
+  interested: (event, { cluster }) =>
+    event.subject.includes(`.service.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),
 
   render(services, ctx) {
     const { cluster } = ctx.params;
     const head = pageHeader("Services", `Cluster ${cluster}`, [
       button("Create service", () => createServiceDialog(ctx, cluster), { kind: "primary", action: "create-service" }),
     ]);
-    if (services.length === 0) return h("section", {}, head, emptyState("No services in this cluster.", "Create one from a registered task definition."));
+    if (services.length === 0)
+      return h(
+        "section",
+        {},
+        head,
+        emptyState("No services in this cluster.", "Create one from a registered task definition."),
+      );
     const rows = services.map((s) => {
       const primary = s.deployments?.find((d) => d.status === "PRIMARY");
       const href = `#/services/${encodeURIComponent(cluster)}/${encodeURIComponent(s.serviceName)}`;
@@ -88,13 +138,27 @@ export default {
         h("td", {}, h("a", { href, class: "strong" }, s.serviceName)),
         h("td", {}, badge(s.status)),
         h("td", {}, h("code", {}, taskDefName(s.taskDefinition))),
-        h("td", { class: "num" }, `${s.runningCount} / ${s.desiredCount}`, s.pendingCount ? h("span", { class: "muted" }, ` (${s.pendingCount} pending)`) : null),
-        h("td", {}, progress(primary)),
-        h("td", {}, primary ? badge(primary.rolloutState ?? "IN_PROGRESS") : "—", (s.deployments?.length ?? 0) > 1 ? h("span", { class: "muted" }, ` +${s.deployments.length - 1} older`) : null),
+        h("td", { "data-counts": `${s.runningCount}/${s.desiredCount}` }, progress(primary)),
+        h(
+          "td",
+          {},
+          primary ? badge(primary.rolloutState ?? "IN_PROGRESS") : "—",
+          (s.deployments?.length ?? 0) > 1
+            ? h("span", { class: "muted" }, ` +${s.deployments.length - 1} older`)
+            : null,
+        ),
         h("td", {}, s.launchType ?? "—"),
         h("td", {}, timeCell(s.createdAt)),
       );
     });
-    return h("section", {}, head, table(["Service", "Status", "Task definition", "Running / desired", "Progress", "Deployment", "Launch type", "Created"], rows));
+    return h(
+      "section",
+      {},
+      head,
+      table(
+        ["Service", "Status", "Task definition", "Running / desired", "Deployment", "Launch type", "Created"],
+        rows,
+      ),
+    );
   },
 };

@@ -1,7 +1,22 @@
 // Tasks of a cluster with their containers, exit codes and stop reasons; stopping a task.
 
 import * as api from "../api.js";
-import { badge, button, emptyState, field, h, idOf, openDialog, pageHeader, shortId, table, taskDefName, timeCell, toast } from "../ui.js";
+import {
+  badge,
+  button,
+  emptyState,
+  field,
+  fmtTime,
+  h,
+  idOf,
+  openDialog,
+  pageHeader,
+  shortId,
+  table,
+  taskDefName,
+  timeCell,
+  toast,
+} from "../ui.js";
 
 function containerLine(c) {
   return h(
@@ -9,27 +24,52 @@ function containerLine(c) {
     { class: "container", "data-container": c.name, "data-status": c.lastStatus },
     h("span", { class: "container-name" }, c.name),
     badge(c.lastStatus),
-    c.exitCode !== undefined ? h("span", { class: `exit ${c.exitCode === 0 ? "exit-ok" : "exit-bad"}`, "data-testid": "exit-code" }, `exit ${c.exitCode}`) : null,
+    c.exitCode !== undefined
+      ? h(
+          "span",
+          { class: `exit ${c.exitCode === 0 ? "exit-ok" : "exit-bad"}`, "data-testid": "exit-code" },
+          `exit ${c.exitCode}`,
+        )
+      : null,
     c.healthStatus && c.healthStatus !== "UNKNOWN" ? badge(c.healthStatus) : null,
     c.reason ? h("span", { class: "reason" }, c.reason) : null,
     c.networkBindings?.length
-      ? h("span", { class: "muted ports" }, c.networkBindings.map((b) => `${b.hostPort}→${b.containerPort}/${b.protocol ?? "tcp"}`).join(", "))
+      ? h(
+          "span",
+          { class: "muted ports" },
+          c.networkBindings.map((b) => `${b.hostPort}→${b.containerPort}/${b.protocol ?? "tcp"}`).join(", "),
+        )
       : null,
   );
 }
 
 export function stopTaskDialog(ctx, cluster, task) {
-  const reason = h("input", { name: "reason", maxlength: 255, placeholder: "Stopped from the Berth console", "data-testid": "stop-reason" });
+  const reason = h("input", {
+    name: "reason",
+    maxlength: 255,
+    placeholder: "Stopped from the Berth console",
+    "data-testid": "stop-reason",
+  });
   openDialog({
     title: `Stop task ${shortId(idOf(task.taskArn), 12)}?`,
     body: [
-      h("p", { class: "muted" }, task.group?.startsWith("service:") ? "Its service starts a replacement to keep its desired count." : "The task's containers are stopped."),
+      h(
+        "p",
+        { class: "muted" },
+        task.group?.startsWith("service:")
+          ? "Its service starts a replacement to keep its desired count."
+          : "The task's containers are stopped.",
+      ),
       field("Reason", reason, "Shown as the task's stoppedReason."),
     ],
     submitLabel: "Stop task",
     danger: true,
     async submit() {
-      await api.ecs("StopTask", { cluster, task: task.taskArn, reason: reason.value.trim() || "Stopped from the Berth console" });
+      await api.ecs("StopTask", {
+        cluster,
+        task: task.taskArn,
+        reason: reason.value.trim() || "Stopped from the Berth console",
+      });
       toast(`Stopping task ${shortId(idOf(task.taskArn), 12)}.`);
       ctx.refresh();
     },
@@ -44,24 +84,65 @@ export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
     return h(
       "tr",
       { "data-testid": "task-row", "data-task": id, "data-status": t.lastStatus, "data-desired": t.desiredStatus },
-      h("td", {}, h("code", { title: t.taskArn }, shortId(id, 12))),
+      h(
+        "td",
+        {},
+        h("code", { title: t.taskArn }, shortId(id, 12)),
+        t.containerInstanceArn
+          ? h(
+              "div",
+              { class: "muted small", title: t.containerInstanceArn },
+              `on ${shortId(idOf(t.containerInstanceArn), 8)}`,
+            )
+          : null,
+      ),
       showGroup ? h("td", { class: "muted" }, t.group ?? "") : null,
       h("td", {}, h("code", {}, taskDefName(t.taskDefinitionArn))),
-      h("td", {}, badge(t.lastStatus), t.desiredStatus !== t.lastStatus && t.lastStatus !== "STOPPED" ? h("span", { class: "muted desired" }, ` → ${t.desiredStatus}`) : null),
+      h(
+        "td",
+        {},
+        badge(t.lastStatus),
+        t.desiredStatus !== t.lastStatus && t.lastStatus !== "STOPPED"
+          ? h("span", { class: "muted desired" }, ` → ${t.desiredStatus}`)
+          : null,
+      ),
       h("td", {}, h("ul", { class: "containers" }, (t.containers ?? []).map(containerLine))),
       h("td", {}, timeCell(t.startedAt ?? t.createdAt)),
       h(
         "td",
-        { class: "stop-info" },
-        t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
-        t.stopCode ? h("span", { class: "muted stopcode" }, t.stopCode) : null,
-        t.stoppedAt ? timeCell(t.stoppedAt) : null,
+        {},
+        h(
+          "div",
+          { class: "stop-info" },
+          t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
+          t.stopCode || t.stoppedAt
+            ? h(
+                "span",
+                { class: "muted small" },
+                [t.stopCode, t.stoppedAt ? fmtTime(t.stoppedAt) : null].filter(Boolean).join(" · "),
+              )
+            : null,
+        ),
       ),
-      h("td", {}, h("code", { class: "muted" }, shortId(idOf(t.containerInstanceArn), 8) ?? "")),
-      h("td", { class: "row-actions" }, stoppable ? button("Stop", () => stopTaskDialog(ctx, cluster, t), { kind: "small danger-outline", action: "stop-task" }) : null),
+      h(
+        "td",
+        { class: "row-actions" },
+        stoppable
+          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), { kind: "small danger-outline", action: "stop-task" })
+          : null,
+      ),
     );
   });
-  const headers = ["Task", showGroup ? "Group" : null, "Task definition", "Status", "Containers", "Started", "Stopped", "Instance", ""].filter((x) => x !== null);
+  const headers = [
+    "Task",
+    showGroup ? "Group" : null,
+    "Task definition",
+    "Status",
+    "Containers",
+    "Started",
+    "Stopped",
+    "",
+  ].filter((x) => x !== null);
   return table(headers, rows, { class: "tasks" });
 }
 
@@ -76,7 +157,13 @@ export default {
     const { cluster } = ctx.params;
     const live = tasks.filter((t) => t.lastStatus !== "STOPPED").length;
     const head = pageHeader("Tasks", `Cluster ${cluster} · ${live} live, ${tasks.length - live} recently stopped`);
-    if (tasks.length === 0) return h("section", {}, head, emptyState("No tasks in this cluster.", "Run one with RunTask, or create a service."));
+    if (tasks.length === 0)
+      return h(
+        "section",
+        {},
+        head,
+        emptyState("No tasks in this cluster.", "Run one with RunTask, or create a service."),
+      );
     return h("section", {}, head, taskTable(tasks, ctx, cluster));
   },
 };

@@ -1,0 +1,116 @@
+import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
+import type { EcsHttp } from "./ecs-http.ts";
+import { since, summarize, type Summary } from "./stats.ts";
+import { TaskWatch } from "./watch.ts";
+
+/**
+ * API throughput and latency on a control plane holding `tasks` RUNNING tasks on a simulated
+ * fleet: DescribeTasks naming 100 tasks and ListTasks (first page of 100) from `clients`
+ * concurrent keep-alive connections for `seconds` each, then RunTask (count 1) latency from
+ * `runTaskClients` clients. Responses are counted, not decoded (one is decoded and checked per
+ * phase), so the driver measures the server rather than itself.
+ */
+
+export interface ApiParams {
+  dir: string;
+  instances: number;
+  tasks: number;
+  clients: number;
+  seconds: number;
+  runTaskCalls: number;
+  runTaskClients: number;
+}
+
+export interface Throughput {
+  requestsPerSecond: number;
+  latency: Summary;
+  /** Bytes per response. */
+  responseBytes: number;
+  errors: number;
+}
+
+export interface ApiRun {
+  describeTasks: Throughput;
+  listTasks: Throughput;
+  runTask: Summary;
+}
+
+export async function apiRun(p: ApiParams): Promise<ApiRun> {
+  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients, name: "api" });
+  try {
+    const { api } = env;
+    const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
+    const arns: string[] = [];
+    const fill = Array.from({ length: 8 }, async () => {
+      while (arns.length < p.tasks) {
+        const r = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: CLUSTER, taskDefinition: FAMILY, count: 10 });
+        arns.push(...r.tasks.map((t) => t.taskArn));
+      }
+    });
+    await Promise.all(fill);
+    await watch.until(() => watch.started.size >= arns.length, 600_000, `${arns.length} tasks RUNNING`);
+    await watch.stop();
+
+    const describeBodies = Array.from({ length: Math.max(1, Math.floor(arns.length / 100)) }, (_, i) =>
+      JSON.stringify({ cluster: CLUSTER, tasks: arns.slice(i * 100, i * 100 + 100) }),
+    );
+    const check = await api.call<{ tasks: unknown[]; failures: unknown[] }>("DescribeTasks", JSON.parse(describeBodies[0] as string));
+    if (check.tasks.length !== Math.min(100, arns.length) || check.failures.length !== 0)
+      throw new Error(`DescribeTasks answered ${check.tasks.length} tasks and ${check.failures.length} failures`);
+    const listBody = JSON.stringify({ cluster: CLUSTER });
+    const listed = await api.call<{ taskArns: string[] }>("ListTasks", { cluster: CLUSTER });
+    if (listed.taskArns.length !== Math.min(100, arns.length)) throw new Error(`ListTasks answered ${listed.taskArns.length} ARNs`);
+
+    const describeTasks = await hammer(api, "DescribeTasks", (i) => describeBodies[i % describeBodies.length] as string, p.clients, p.seconds);
+    const listTasks = await hammer(api, "ListTasks", () => listBody, p.clients, p.seconds);
+
+    const runLatencies: number[] = [];
+    let calls = 0;
+    await Promise.all(
+      Array.from({ length: p.runTaskClients }, async () => {
+        while (calls < p.runTaskCalls) {
+          calls++;
+          const t0 = performance.now();
+          await api.call("RunTask", { cluster: CLUSTER, taskDefinition: FAMILY, count: 1 });
+          runLatencies.push(since(t0));
+        }
+      }),
+    );
+    return { describeTasks, listTasks, runTask: summarize(runLatencies) };
+  } finally {
+    await env.stop();
+  }
+}
+
+/** `clients` loops sending `action` back to back for `seconds`; a short warm-up is not counted. */
+async function hammer(api: EcsHttp, action: string, body: (i: number) => string, clients: number, seconds: number): Promise<Throughput> {
+  const warmUntil = performance.now() + 500;
+  const endAt = warmUntil + seconds * 1000;
+  const latencies: number[] = [];
+  let bytes = 0;
+  let errors = 0;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (;;) {
+        const t0 = performance.now();
+        if (t0 >= endAt) return;
+        try {
+          const size = await api.raw(action, body(n++));
+          if (t0 >= warmUntil) {
+            latencies.push(since(t0));
+            bytes += size;
+          }
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return {
+    requestsPerSecond: latencies.length / seconds,
+    latency: summarize(latencies),
+    responseBytes: latencies.length ? Math.round(bytes / latencies.length) : 0,
+    errors,
+  };
+}

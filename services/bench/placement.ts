@@ -1,0 +1,103 @@
+import { CLUSTER, FAMILY, ownCpuSeconds, REGION, simEnv } from "./env.ts";
+import { since, summarize, type Summary } from "./stats.ts";
+import { TaskWatch } from "./watch.ts";
+
+/**
+ * End-to-end placement: RunTask calls and services place `tasks` tasks on `instances` hollow
+ * instances (berth sim), every event durable in JetStream, and the clock stops when the last
+ * TaskStarted is in the log. Each run has its own nats-server, control plane and fleet.
+ *
+ *   driver ──RunTask ×(tasks/2/10), CreateService ×S──► berth server ──directives──► berth sim
+ *     ▲                                                     │  ▲                        │
+ *     └──── TaskStarted (headers-only ordered consumer) ────┘  └──── observations ──────┘
+ */
+
+export interface PlacementParams {
+  instances: number;
+  tasks: number;
+  /** Services that share the service half of the tasks. */
+  services: number;
+  /** RunTask calls in flight at once. */
+  clients: number;
+  dir: string;
+  /** Directory for a CPU profile of the control plane (node --cpu-prof), when profiling. */
+  profileDir?: string;
+}
+
+export interface PlacementRun {
+  tasks: number;
+  instances: number;
+  /** From the first request to the last task RUNNING. */
+  seconds: number;
+  tasksPerSecond: number;
+  /** Request → RUNNING per task, ms. */
+  latency: Summary;
+  /** Control plane RSS holding every task, bytes. */
+  rssBytes: number;
+  registerSeconds: number;
+  failures: number;
+  /** CPU seconds each process used during the load. */
+  cpu: { server: number; sim: number; nats: number; driver: number };
+}
+
+/** ECS's limit on tasks per RunTask call. */
+const RUN_TASK_COUNT = 10;
+
+export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
+  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients + 8, name: "placement", ...(p.profileDir ? { profileDir: p.profileDir } : {}) });
+  const { api, server, sim, nats } = env;
+  try {
+    const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
+    const requested = new Map<string, number>();
+    const runTasks = Math.floor(p.tasks / 2 / RUN_TASK_COUNT) * RUN_TASK_COUNT;
+    const perService = Math.floor((p.tasks - runTasks) / p.services);
+    const total = runTasks + perService * p.services;
+    let failures = 0;
+
+    const cpu0 = { server: server.cpuSeconds(), sim: sim.cpuSeconds(), nats: nats.proc.cpuSeconds(), driver: ownCpuSeconds() };
+    const t0 = performance.now();
+    const services = Array.from({ length: p.services }, (_, i) =>
+      api.call("CreateService", { cluster: CLUSTER, serviceName: `svc-${i}`, taskDefinition: FAMILY, desiredCount: perService }),
+    );
+    let issued = 0;
+    const clients = Array.from({ length: p.clients }, async () => {
+      while (issued < runTasks) {
+        issued += RUN_TASK_COUNT;
+        const at = performance.now();
+        const r = await api.call<{ tasks: { taskArn: string }[]; failures: unknown[] }>("RunTask", {
+          cluster: CLUSTER,
+          taskDefinition: FAMILY,
+          count: RUN_TASK_COUNT,
+        });
+        failures += r.failures.length;
+        for (const t of r.tasks) requested.set(t.taskArn.slice(t.taskArn.lastIndexOf("/") + 1), at);
+      }
+    });
+    await Promise.all([...services, ...clients]);
+    await watch.until(() => watch.started.size >= total - failures, 30 * 60_000, `${total} tasks RUNNING`);
+    const seconds = since(t0) / 1000;
+    // A service task's request is its CreateService call (one request for many tasks).
+    const latencies = [...watch.started].map(([id, at]) => at - (requested.get(id) ?? t0));
+    const rssBytes = server.rss();
+    const cpu = {
+      server: server.cpuSeconds() - cpu0.server,
+      sim: sim.cpuSeconds() - cpu0.sim,
+      nats: nats.proc.cpuSeconds() - cpu0.nats,
+      driver: ownCpuSeconds() - cpu0.driver,
+    };
+    await watch.stop();
+    return {
+      tasks: total,
+      instances: p.instances,
+      seconds,
+      tasksPerSecond: total / seconds,
+      latency: summarize(latencies),
+      rssBytes,
+      registerSeconds: env.registerSeconds,
+      failures,
+      cpu,
+    };
+  } finally {
+    await env.stop();
+  }
+}

@@ -1,0 +1,75 @@
+import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
+
+/** Past this many entries a table starts over (old holders keep their copies; nothing breaks). */
+const MAX_ENTRIES = 20_000;
+
+/**
+ * Shares what many tasks have in common, so a control plane holding 100,000 tasks holds one copy
+ * of each task definition's containers and of each cluster, instance and family name instead of
+ * one per task. JSON.parse gives every event its own copies; `taskCreated` swaps them for shared
+ * ones before the event is folded.
+ *
+ * Sharing is safe because the read model never modifies a folded value (machines return new
+ * objects), and content-keyed: two specs share containers only when their JSON is identical.
+ */
+export class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly specs = new Map<string, { containers: unknown; volumes: unknown }>();
+  private readonly reservations = new Map<string, TaskCreated["reservation"]>();
+  /** One empty overrides object and one empty tag list for every task that has none. */
+  private readonly noOverrides: TaskCreated["overrides"] = {};
+  private readonly noTags: TaskCreated["tags"] = [];
+
+  string<T extends string | undefined>(s: T): T {
+    if (s === undefined) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known as T;
+    if (this.strings.size >= MAX_ENTRIES) this.strings.clear();
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /** Shares the parts of a freshly decoded task event (owned by the caller, modified in place). */
+  taskEvent(e: TaskEvent): void {
+    if (e.type === "TaskCreated") this.taskCreated(e);
+    else if (e.type === "TaskStopRequested" || e.type === "TaskStopped") {
+      e.reason = this.string(e.reason);
+      e.stopCode = this.string(e.stopCode);
+    } else if (e.type === "TaskContainerChanged") e.reason = this.string(e.reason);
+  }
+
+  private taskCreated(e: TaskCreated): void {
+    const spec = e.spec;
+    spec.taskArn = e.taskArn;
+    spec.clusterArn = this.string(spec.clusterArn);
+    spec.cluster = this.string(spec.cluster);
+    spec.taskDefinitionArn = this.string(spec.taskDefinitionArn);
+    spec.family = this.string(spec.family);
+    e.group = this.string(e.group);
+    e.containerInstanceArn = this.string(e.containerInstanceArn);
+    e.instanceId = this.string(e.instanceId);
+    e.availabilityZone = this.string(e.availabilityZone);
+    e.startedBy = this.string(e.startedBy);
+    e.capacityProviderName = this.string(e.capacityProviderName);
+    e.platformVersion = this.string(e.platformVersion);
+    if (e.tags.length === 0) e.tags = this.noTags;
+    if (Object.keys(e.overrides).length === 0) e.overrides = this.noOverrides;
+    const r = e.reservation;
+    const rkey = `${r.cpu}|${r.memory}|${r.ports.join(",")}|${r.portsUdp.join(",")}`;
+    const reservation = this.reservations.get(rkey);
+    if (reservation) e.reservation = reservation;
+    else {
+      if (this.reservations.size >= MAX_ENTRIES) this.reservations.clear();
+      this.reservations.set(rkey, r);
+    }
+    const key = `${JSON.stringify(spec.containers)}\n${JSON.stringify(spec.volumes)}`;
+    const shared = this.specs.get(key);
+    if (shared) {
+      spec.containers = shared.containers as typeof spec.containers;
+      spec.volumes = shared.volumes as typeof spec.volumes;
+    } else {
+      if (this.specs.size >= MAX_ENTRIES) this.specs.clear();
+      this.specs.set(key, { containers: spec.containers, volumes: spec.volumes });
+    }
+  }
+}

@@ -1,0 +1,312 @@
+import { randomUUID } from "node:crypto";
+import {
+  type ConflictException,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeClustersCommand,
+  DescribeTasksCommand,
+  GetTaskProtectionCommand,
+  ListContainerInstancesCommand,
+  ListTagsForResourceCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StartTaskCommand,
+  StopTaskCommand,
+  TagResourceCommand,
+  type Task,
+  UntagResourceCommand,
+  UpdateTaskProtectionCommand,
+  waitUntilTasksRunning,
+  waitUntilTasksStopped,
+} from "@aws-sdk/client-ecs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type BerthFixture, startBerth } from "../support/berth.ts";
+import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
+import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
+
+/**
+ * The ECS API contract for tasks: StartTask on named instances, RunTask idempotency, task tags,
+ * task scale-in protection and the tasks-running / tasks-stopped waiters — driven with the real
+ * AWS SDK against a real agent.
+ */
+
+let b: BerthFixture;
+let instanceArn: string;
+const waiter = () => ({ client: b.ecs, minDelay: 1, maxDelay: 2, maxWaitTime: 90 });
+
+beforeAll(async () => {
+  b = await startBerth("t-apit");
+  instanceArn = (await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster })))
+    .containerInstanceArns?.[0] as string;
+});
+afterAll(async () => {
+  await b?.close();
+});
+
+async function register(family: string, memory = 16, extra: Record<string, unknown> = {}) {
+  const r = await b.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory, stopTimeout: 2 }],
+      ...extra,
+    }),
+  );
+  return r.taskDefinition?.taskDefinitionArn as string;
+}
+
+const TASK_ARN = new RegExp(`^arn:aws:ecs:us-east-1:${ACCOUNT}:task/[^/]+/[0-9a-f]{32}$`);
+
+describe("StartTask", () => {
+  test("starts one task on the named instance; the tasks-running and tasks-stopped waiters see it through", async () => {
+    const family = uniqueName("start");
+    const td = await register(family);
+    const r = await b.ecs.send(
+      new StartTaskCommand({
+        cluster: b.cluster,
+        taskDefinition: family,
+        containerInstances: [instanceArn.split("/").pop() as string],
+        startedBy: "contract/start",
+      }),
+    );
+    expect(r.failures).toEqual([]);
+    const t = r.tasks?.[0] as Task;
+    expect(t).toMatchObject({
+      clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/${b.cluster}`,
+      containerInstanceArn: instanceArn,
+      taskDefinitionArn: td,
+      lastStatus: "PENDING",
+      desiredStatus: "RUNNING",
+      launchType: "EC2",
+      group: `family:${family}`,
+      startedBy: "contract/start",
+      version: 1,
+      memory: "16",
+      cpu: "0",
+    });
+    expect(t.taskArn).toMatch(TASK_ARN);
+    expect(t.createdAt).toBeInstanceOf(Date);
+    expect(t.stoppedAt).toBeUndefined();
+    expect(t.containers?.[0]).toMatchObject({
+      name: "app",
+      lastStatus: "PENDING",
+      memory: "16",
+      cpu: "0",
+      taskArn: t.taskArn,
+    });
+
+    const running = await waitUntilTasksRunning(waiter(), { cluster: b.cluster, tasks: [t.taskArn as string] });
+    expect(running.state).toBe("SUCCESS");
+    const counted = (await b.ecs.send(new DescribeClustersCommand({ clusters: [b.cluster], include: ["STATISTICS"] })))
+      .clusters?.[0];
+    expect(counted).toMatchObject({ runningTasksCount: 1, pendingTasksCount: 0 });
+    expect(counted?.statistics).toContainEqual({ name: "runningEC2TasksCount", value: "1" });
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: t.taskArn, reason: "contract test" }));
+    const stopped = await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [t.taskArn as string] });
+    expect(stopped.state).toBe("SUCCESS");
+    const done = await b.task(t.taskArn as string);
+    expect(done.stopCode).toBe("UserInitiated");
+    expect(done.stoppedAt).toBeInstanceOf(Date);
+  });
+
+  test("an instance that cannot take the task is a failure with ECS's reason; bad requests are refused", async () => {
+    const family = uniqueName("huge");
+    await register(family, 4_000_000);
+    const unknownId = randomUUID().replace(/-/g, "");
+    const r = await b.ecs.send(
+      new StartTaskCommand({
+        cluster: b.cluster,
+        taskDefinition: family,
+        containerInstances: [instanceArn, unknownId],
+      }),
+    );
+    expect(r.tasks).toEqual([]);
+    expect(r.failures).toEqual([
+      { arn: instanceArn, reason: "RESOURCE:MEMORY", detail: expect.stringContaining("MiB") },
+      { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:container-instance/${b.cluster}/${unknownId}`, reason: "MISSING" },
+    ]);
+    await expectEcsError(
+      b.ecs.send(new StartTaskCommand({ cluster: b.cluster, taskDefinition: family, containerInstances: [] })),
+      "InvalidParameterException",
+    );
+    await expectEcsError(
+      b.ecs.send(
+        new StartTaskCommand({
+          cluster: b.cluster,
+          taskDefinition: family,
+          containerInstances: Array(11).fill(instanceArn),
+        }),
+      ),
+      "InvalidParameterException",
+      /10/,
+    );
+    await expectEcsError(
+      b.ecs.send(
+        new StartTaskCommand({
+          cluster: b.cluster,
+          taskDefinition: family,
+          containerInstances: [instanceArn],
+          startedBy: "x".repeat(37),
+        }),
+      ),
+      "InvalidParameterException",
+      /startedBy/,
+    );
+    await expectEcsError(
+      b.ecs.send(
+        new StartTaskCommand({
+          cluster: uniqueName("none"),
+          taskDefinition: family,
+          containerInstances: [instanceArn],
+        }),
+      ),
+      "ClusterNotFoundException",
+    );
+    await expectEcsError(
+      b.ecs.send(
+        new StartTaskCommand({
+          cluster: b.cluster,
+          taskDefinition: uniqueName("nofamily"),
+          containerInstances: [instanceArn],
+        }),
+      ),
+      "ClientException",
+    );
+  });
+});
+
+describe("RunTask idempotency and task tags", () => {
+  test("the same clientToken and parameters give the same tasks; other parameters are a ConflictException naming them", async () => {
+    const family = uniqueName("idem");
+    await register(family);
+    const token = `tok-${randomUUID()}`;
+    const first = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, clientToken: token, startedBy: "idem" }),
+    );
+    const again = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, clientToken: token, startedBy: "idem" }),
+    );
+    const arn = first.tasks?.[0]?.taskArn as string;
+    expect(arn).toMatch(TASK_ARN);
+    expect(again.tasks?.map((t) => t.taskArn)).toEqual([arn]);
+    const err = (await expectEcsError(
+      b.ecs.send(
+        new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, clientToken: token, startedBy: "other" }),
+      ),
+      "ConflictException",
+    )) as unknown as ConflictException;
+    expect(err.resourceIds).toEqual([arn]);
+    await expectEcsError(
+      b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, clientToken: "x".repeat(65) })),
+      "InvalidParameterException",
+    );
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+  });
+
+  test("tasks are tagged by long ARN; the short ARN is refused; a stopped task has no tags", async () => {
+    const family = uniqueName("tagtask");
+    await register(family);
+    const run = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, tags: [{ key: "run", value: "1" }] }),
+    );
+    const arn = run.tasks?.[0]?.taskArn as string;
+    await b.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "extra", value: "yes" }] }));
+    expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
+      { key: "run", value: "1" },
+      { key: "extra", value: "yes" },
+    ]);
+    await b.ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ["run"] }));
+    const described = await b.ecs.send(
+      new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn], include: ["TAGS"] }),
+    );
+    expect(described.tasks?.[0]?.tags).toEqual([{ key: "extra", value: "yes" }]);
+    const plain = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }));
+    expect(plain.tasks?.[0]?.tags).toBeUndefined();
+
+    const short = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${arn.split("/").pop()}`;
+    await expectEcsError(
+      b.ecs.send(new TagResourceCommand({ resourceArn: short, tags: [{ key: "k", value: "v" }] })),
+      "InvalidParameterException",
+      "Long arn format must be used for tagging operations",
+    );
+    await expectEcsError(
+      b.ecs.send(new TagResourceCommand({ resourceArn: `${arn.slice(0, -4)}ffff`, tags: [{ key: "k", value: "v" }] })),
+      "ResourceNotFoundException",
+    );
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
+    expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([]);
+  });
+});
+
+describe("task scale-in protection", () => {
+  test("service tasks are protected for 120 minutes by default; standalone tasks are TASK_NOT_VALID", async () => {
+    const family = uniqueName("prot");
+    await register(family);
+    const service = uniqueName("prot-svc");
+    await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }),
+    );
+    const arn = await waitFor(
+      async () => (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: service }))).taskArns?.[0],
+      { timeoutMs: 30_000, intervalMs: 200, what: `a task of service ${service}` },
+    );
+    const before = Date.now();
+    const on = await b.ecs.send(
+      new UpdateTaskProtectionCommand({ cluster: b.cluster, tasks: [arn], protectionEnabled: true }),
+    );
+    const after = Date.now();
+    expect(on.failures).toEqual([]);
+    expect(on.protectedTasks?.[0]).toMatchObject({ taskArn: arn, protectionEnabled: true });
+    const exp = on.protectedTasks?.[0]?.expirationDate?.getTime() as number;
+    expect(exp).toBeGreaterThanOrEqual(before + 120 * 60_000 - 1_000);
+    expect(exp).toBeLessThanOrEqual(after + 120 * 60_000 + 1_000);
+    const got = await b.ecs.send(new GetTaskProtectionCommand({ cluster: b.cluster, tasks: [arn] }));
+    expect(got.protectedTasks).toEqual(on.protectedTasks);
+
+    const longer = await b.ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: b.cluster,
+        tasks: [arn],
+        protectionEnabled: true,
+        expiresInMinutes: 2880,
+      }),
+    );
+    expect(longer.protectedTasks?.[0]?.expirationDate?.getTime()).toBeGreaterThan(exp);
+    await expectEcsError(
+      b.ecs.send(
+        new UpdateTaskProtectionCommand({
+          cluster: b.cluster,
+          tasks: [arn],
+          protectionEnabled: true,
+          expiresInMinutes: 2881,
+        }),
+      ),
+      "InvalidParameterException",
+      /2880/,
+    );
+    const off = await b.ecs.send(
+      new UpdateTaskProtectionCommand({ cluster: b.cluster, tasks: [arn], protectionEnabled: false }),
+    );
+    expect(off.protectedTasks).toEqual([{ taskArn: arn, protectionEnabled: false }]);
+
+    const solo = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family }));
+    const soloArn = solo.tasks?.[0]?.taskArn as string;
+    const missing = randomUUID().replace(/-/g, "");
+    const r = await b.ecs.send(
+      new UpdateTaskProtectionCommand({ cluster: b.cluster, tasks: [soloArn, missing], protectionEnabled: true }),
+    );
+    expect(r.protectedTasks).toEqual([]);
+    expect(r.failures).toEqual([
+      { arn: soloArn, reason: "TASK_NOT_VALID", detail: expect.any(String) },
+      { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${b.cluster}/${missing}`, reason: "MISSING" },
+    ]);
+    await expectEcsError(
+      b.ecs.send(new GetTaskProtectionCommand({ cluster: uniqueName("none"), tasks: [arn] })),
+      "ClusterNotFoundException",
+    );
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: soloArn }));
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service, force: true }));
+  });
+});

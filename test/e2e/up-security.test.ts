@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DescribeTasksCommand,
+  ListContainerInstancesCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from "@aws-sdk/client-ecs";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { labels } from "../../events/agent.ts";
+import { removeContainersByLabel, TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { ecsClient } from "../support/ecs.ts";
+import { freePort } from "../support/ports.ts";
+import { type ManagedProcess, spawnBerth } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+/**
+ * `berth up` with its generated NATS users: the local agent, connected as its own restricted user,
+ * registers, receives a directive, runs a container and reports it; nobody gets in without a user;
+ * `berth events` reads the log as the reader.
+ */
+
+let dir: string;
+let up: ManagedProcess;
+let endpoint: string;
+let natsUrl: string;
+
+beforeAll(async () => {
+  const name = uniqueName("t-up-sec");
+  dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const [port, natsPort] = [await freePort(), await freePort()];
+  endpoint = `http://127.0.0.1:${port}`;
+  natsUrl = `nats://127.0.0.1:${natsPort}`;
+  up = spawnBerth(["up", "--data-dir", dir, "--port", String(port), "--nats-port", String(natsPort)], {
+    name: `${name}-up`,
+    env: { BERTH_LOG_FORMAT: "json", BERTH_NATS_URL: undefined, BERTH_CREDENTIALS_FILE: undefined },
+  });
+  await up.waitForHttp(`${endpoint}/health`, 90_000);
+});
+
+afterAll(async () => {
+  await up?.stop();
+  if (dir) {
+    const users = JSON.parse(readFileSync(join(dir, "security", "nats-users.json"), "utf8"));
+    const instanceId = users.agents?.default?.instanceId as string | undefined;
+    if (instanceId) await removeContainersByLabel(labels.instanceId, instanceId).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the local agent runs a task through its restricted NATS user", async () => {
+  const ecs = ecsClient(endpoint);
+  const users = JSON.parse(readFileSync(join(dir, "security", "nats-users.json"), "utf8"));
+  const instanceId = users.agents.default.instanceId as string;
+  const instances = await waitFor(
+    async () => (await ecs.send(new ListContainerInstancesCommand({ cluster: "default" }))).containerInstanceArns?.[0],
+    { timeoutMs: 60_000, intervalMs: 200, what: "the local agent to register" },
+  );
+  expect(instances.endsWith(`/${instanceId}`)).toBe(true);
+
+  const family = uniqueName("upsec");
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sh", "-c", "exit 3"], memory: 16 }],
+    }),
+  );
+  const run = await ecs.send(new RunTaskCommand({ cluster: "default", taskDefinition: family }));
+  const taskArn = run.tasks?.[0]?.taskArn as string;
+  expect(taskArn, JSON.stringify(run.failures)).toBeTruthy();
+  const stopped = await waitFor(
+    async () => {
+      const t = (await ecs.send(new DescribeTasksCommand({ cluster: "default", tasks: [taskArn] }))).tasks?.[0];
+      return t?.lastStatus === "STOPPED" ? t : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: "the task to run and stop" },
+  );
+  expect(stopped.containers?.[0]?.exitCode).toBe(3);
+  expect(up.readLog()).not.toMatch(/Permissions Violation/);
+});
+
+test("the embedded NATS lets no one in without a user", async () => {
+  await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+});
+
+test("berth events reads the log as the reader user", async () => {
+  const p = spawnBerth(["events", "--nats", natsUrl, "--data-dir", dir], { name: `${up.name}-events` });
+  const exit = await p.exited;
+  expect(exit.code, p.readLog()).toBe(0);
+  expect(p.readLog()).toMatch(/InstanceRegistered\s+berth\.evt\./);
+});
