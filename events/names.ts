@@ -126,6 +126,15 @@ export const regionOfControlSubject = (subject: string) => subject.split(".")[2]
 
 export const heartbeatKey = (region: string, instanceId: string) => `${token(region)}.${token(instanceId)}`;
 
+/**
+ * Keys of a read-model snapshot in buckets.snapshots: the manifest names the generation (the log
+ * sequence the snapshot was taken at) whose chunks hold the data.
+ */
+export const snapshotKeys = {
+  manifest: "readmodel.manifest",
+  chunk: (generation: number, n: number) => `readmodel.${generation}.${n}`,
+} as const;
+
 /** Header carrying the event type on every stored message, so followers can filter without decoding. */
 export const EVENT_TYPE_HEADER = "Berth-Event-Type";
 

@@ -88,6 +88,7 @@ export const FILTERS: readonly Filter[] = [
     reason: "ATTRIBUTE",
     why: "the task definition needs capabilities (requiresAttributes) the instance must advertise",
     fixed: true,
+    applies: (d) => d.demand.requiresAttributes.length > 0,
     passes: (d, v) => allPresent(d.demand.requiresAttributes, v),
     detail: (d, v) => {
       const missing = d.demand.requiresAttributes.find((r) => !hasAttribute(v, r.name, r.value));
@@ -128,6 +129,7 @@ export const FILTERS: readonly Filter[] = [
     reason: MEMBER_OF,
     why: "memberOf constraints are binding: the instance must satisfy every expression",
     fixed: true,
+    applies: (d) => d.memberOf.length > 0,
     passes: (d, v) => d.memberOf.every((m) => m.expr) && allHold(d.fixedExprs, v),
     detail: memberOfDetail,
   },
@@ -150,6 +152,7 @@ export const FILTERS: readonly Filter[] = [
 ];
 
 const CHANGING = FILTERS.flatMap((f, k) => (f.fixed ? [] : [k]));
+const FIXED = FILTERS.flatMap((f, k) => (f.fixed ? [k] : []));
 
 /** Index of the first filter the instance fails, or FILTERS.length when it is feasible. */
 export function firstFailing(d: PreparedDemand, v: InstanceView, slot: number): number {
@@ -221,10 +224,19 @@ export function prepareDemand(
     distinct: demand.constraints.some((c) => c.type === "distinctInstance") ? tally.onSlots(demand.group) : undefined,
   };
   d.checks = CHANGING.filter((k) => (FILTERS[k] as Filter).applies?.(d) ?? true);
+  // Only the fixed filters that can fail for this demand run, in stack order (a call places on
+  // every instance of the cluster: this loop is most of a small call's cost).
+  const fixed = FIXED.filter((k) => (FILTERS[k] as Filter).applies?.(d) ?? true).map((k) => [k, FILTERS[k] as Filter] as const);
   for (let i = 0; i < slots.length; i++) {
     const v = slots[i] as InstanceView;
-    const k = FILTERS.findIndex((f) => f.fixed && !f.passes(d, v, i));
-    d.fixedFailure[i] = k < 0 ? FILTERS.length : k;
+    let failed = FILTERS.length;
+    for (const [k, f] of fixed) {
+      if (!f.passes(d, v, i)) {
+        failed = k;
+        break;
+      }
+    }
+    d.fixedFailure[i] = failed;
   }
   return d;
 }

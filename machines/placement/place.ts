@@ -1,5 +1,6 @@
 import type { Expr } from "./cql.ts";
-import { FILTERS, type Filter, type PreparedDemand, prepareDemand, scan } from "./filters.ts";
+import { FILTERS, type Filter, firstFailing, type PreparedDemand, prepareDemand } from "./filters.ts";
+import { FeasibleSet, SlotHeap, compareKeys } from "./ordered.ts";
 import { choose, type Ranker, rankersFor, seededRandom } from "./rankers.ts";
 import { Tally } from "./tally.ts";
 import type { DemandBatch, InstanceView, PlacementResult, PlaceOptions, TaskDemand } from "./types.ts";
@@ -18,17 +19,43 @@ import type { DemandBatch, InstanceView, PlacementResult, PlaceOptions, TaskDema
  * that private copy is charged, so a batch never overcommits CPU, memory or ports and later
  * tasks see earlier ones (spread counts, distinctInstance, task:group, runningTasksCount).
  *
- * Cost: O(tasks × instances) with no allocation per candidate: filters that placement cannot
- * change are answered once per demand and instance (filters.ts), group counts are kept in a
- * Tally, and a demand that failed is not rescanned until something is placed.
+ * Incremental: placing a task changes only the instance it lands on, so each distinct demand
+ * keeps, across the tasks of a call, which instances pass its filters (re-evaluated for the
+ * charged instance only) and an index that answers "the best instance" without a scan:
+ *
+ *   no strategy (random)            the k-th feasible instance, k from the seeded PRNG  O(log n)
+ *   binpack / spread instanceId     a heap on (scores…, ARN)                            O(log n)
+ *   spread attribute, then those    a heap per attribute value; the emptiest value wins O(values · log n)
+ *   anything else                   a scan of the feasible instances, as placeByScan
+ *
+ * Per call that costs O(instances) once per distinct demand instead of per task. The choice is
+ * exactly the scan's (placeByScan, the executable specification; a property test holds them equal).
  */
 export function place(
   demands: readonly TaskDemand[] | DemandBatch,
   instances: readonly InstanceView[],
   opts: PlaceOptions,
 ): PlacementResult[] {
+  return run(demands, instances, opts, true);
+}
+
+/** The same placements by scanning every instance for every task: the reference `place` is held to. */
+export function placeByScan(
+  demands: readonly TaskDemand[] | DemandBatch,
+  instances: readonly InstanceView[],
+  opts: PlaceOptions,
+): PlacementResult[] {
+  return run(demands, instances, opts, false);
+}
+
+function run(
+  demands: readonly TaskDemand[] | DemandBatch,
+  instances: readonly InstanceView[],
+  opts: PlaceOptions,
+  indexed: boolean,
+): PlacementResult[] {
   const tasks = "demand" in demands ? batch(demands) : demands;
-  const state = new PlacementState(instances);
+  const state = new PlacementState(instances, indexed);
   const random = seededRandom(opts.seed);
   const results: PlacementResult[] = [];
   let lastFailure: { prepared: Prepared; result: PlacementResult } | undefined;
@@ -51,12 +78,29 @@ function batch({ demand, count }: DemandBatch): TaskDemand[] {
   return Array.from({ length: n }, () => demand);
 }
 
+/** How a demand finds its best instance (see the table at the top). */
+type Chooser =
+  | { kind: "random" }
+  | { kind: "heap"; heap: SlotHeap }
+  | { kind: "buckets"; of: Int32Array; counts: Int32Array; heaps: SlotHeap[] }
+  | { kind: "scan" };
+
 interface Prepared {
   filters: PreparedDemand;
   rankers: Ranker[];
+  /** Per slot: the first filter it fails, FILTERS.length when feasible. */
+  stage: Uint8Array;
+  feasible: FeasibleSet;
+  chooser: Chooser;
 }
 
+const ALL = FILTERS.length;
 const byArn = (a: InstanceView, b: InstanceView) => (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
+
+function sortedByArn(views: readonly InstanceView[]): boolean {
+  for (let i = 1; i < views.length; i++) if ((views[i - 1] as InstanceView).arn > (views[i] as InstanceView).arn) return false;
+  return true;
+}
 
 /** The working copy of the cluster during one call. The only mutable state in placement. */
 class PlacementState {
@@ -66,31 +110,43 @@ class PlacementState {
   private readonly tally: Tally;
   private readonly parsed = new Map<string, { expr?: Expr; error?: string }>();
   private readonly prepared = new Map<TaskDemand, Prepared>();
+  /** Bumped when a task lands on the slot: index entries of older versions are stale. */
+  private readonly versions: Int32Array;
   private readonly candidates: Int32Array;
   private readonly scratch: Float64Array;
 
-  constructor(instances: readonly InstanceView[]) {
-    this.slots = instances.filter((v) => v.status === "ACTIVE").sort(byArn);
+  constructor(
+    instances: readonly InstanceView[],
+    private readonly indexed: boolean,
+  ) {
+    this.slots = instances.filter((v) => v.status === "ACTIVE");
+    // The shell passes them in ARN order already; sorting sorted input still compares n times.
+    if (!sortedByArn(this.slots)) this.slots.sort(byArn);
     this.owned = new Uint8Array(this.slots.length);
     this.tally = new Tally(this.slots);
+    this.versions = new Int32Array(this.slots.length);
     this.candidates = new Int32Array(this.slots.length);
     this.scratch = new Float64Array(this.slots.length);
   }
 
-  /** Parsed constraints and rankers, once per distinct demand object. */
+  /** Parsed constraints, rankers and feasibility, once per distinct demand object. */
   prepare(demand: TaskDemand): Prepared {
     let p = this.prepared.get(demand);
-    if (!p) {
-      p = {
-        filters: prepareDemand(demand, this.slots, this.parsed, this.tally),
-        rankers: rankersFor(demand.strategies, demand.group, this.slots, this.tally),
-      };
-      this.prepared.set(demand, p);
-    }
+    if (p) return p;
+    const filters = prepareDemand(demand, this.slots, this.parsed, this.tally);
+    const rankers = rankersFor(demand.strategies, demand.group, this.slots, this.tally);
+    const n = this.slots.length;
+    const stage = new Uint8Array(n);
+    for (let i = 0; i < n; i++) stage[i] = firstFailing(filters, this.slots[i] as InstanceView, i);
+    const feasible = new FeasibleSet(n);
+    feasible.fill((i) => stage[i] === ALL);
+    p = { filters, rankers, stage, feasible, chooser: { kind: "scan" } };
+    if (this.indexed) p.chooser = this.chooserFor(p);
+    this.prepared.set(demand, p);
     return p;
   }
 
-  placeOne({ filters: d, rankers }: Prepared, random: () => number, clusterArn: string): PlacementResult {
+  placeOne(p: Prepared, random: () => number, clusterArn: string): PlacementResult {
     if (this.slots.length === 0)
       return {
         failed: {
@@ -99,15 +155,97 @@ class PlacementState {
           detail: "no ACTIVE container instance in the cluster",
         },
       };
-    const { feasible, closest, failed } = scan(d, this.slots, this.candidates);
-    if (feasible === 0) {
+    if (p.feasible.size === 0) {
+      // The closest instance: the first (in ARN order) that got furthest down the filter stack.
+      let closest = 0;
+      for (let i = 1; i < p.stage.length; i++) if ((p.stage[i] as number) > (p.stage[closest] as number)) closest = i;
       const v = this.slots[closest] as InstanceView;
-      const filter = FILTERS[failed] as Filter;
-      return { failed: { arn: v.arn, reason: filter.reason, detail: filter.detail(d, v) } };
+      const filter = FILTERS[p.stage[closest] as number] as Filter;
+      return { failed: { arn: v.arn, reason: filter.reason, detail: filter.detail(p.filters, v) } };
     }
-    const chosen = choose(this.candidates, feasible, rankers, random, this.scratch);
-    const v = this.charge(chosen, d.demand);
+    const chosen = this.choose(p, random);
+    const v = this.charge(chosen, p.filters.demand);
+    // Only the charged slot changed: re-evaluate it for every demand seen so far.
+    this.versions[chosen]! += 1;
+    for (const q of this.prepared.values()) this.refresh(q, chosen);
     return { placed: { instanceArn: v.arn, instanceId: v.id } };
+  }
+
+  private choose(p: Prepared, random: () => number): number {
+    const c = p.chooser;
+    switch (c.kind) {
+      case "random":
+        // As choose(): one candidate is taken without drawing a number.
+        return p.feasible.size === 1 ? p.feasible.nth(0) : p.feasible.nth(Math.floor(random() * p.feasible.size));
+      case "heap":
+        return c.heap.peek();
+      case "buckets": {
+        let best = -1;
+        let bestCount = 0;
+        let bestKeys: readonly number[] = [];
+        for (let b = 0; b < c.heaps.length; b++) {
+          const slot = (c.heaps[b] as SlotHeap).peek();
+          if (slot < 0) continue;
+          const count = c.counts[b] as number;
+          const keys = (c.heaps[b] as SlotHeap).topKeys();
+          if (best < 0 || count < bestCount || (count === bestCount && compareKeys(keys, slot, bestKeys, best) < 0)) {
+            best = slot;
+            bestCount = count;
+            bestKeys = keys;
+          }
+        }
+        return best;
+      }
+      case "scan": {
+        let n = 0;
+        for (let i = 0; i < p.stage.length; i++) if (p.stage[i] === ALL) this.candidates[n++] = i;
+        return choose(this.candidates, n, p.rankers, random, this.scratch);
+      }
+    }
+  }
+
+  private chooserFor(p: Prepared): Chooser {
+    const [first, ...rest] = p.rankers;
+    if (!first) return { kind: "scan" };
+    // choose() returns at the first random ranker, among all feasible candidates.
+    if (first.kind === "random") return { kind: "random" };
+    const local = (r: Ranker) => r.kind === "score" && r.bucket === undefined;
+    const current = (slot: number, version: number) => this.versions[slot] === version && p.feasible.has(slot);
+    const feasibleSlots = () => {
+      const out: number[] = [];
+      for (let i = 0; i < p.stage.length; i++) if (p.stage[i] === ALL) out.push(i);
+      return out;
+    };
+    if (p.rankers.every(local)) {
+      const scores = p.rankers.map((r) => (r as Extract<Ranker, { kind: "score" }>).score);
+      const heap = new SlotHeap((slot) => scores.map((s) => s(slot)), current);
+      heap.build(feasibleSlots(), (slot) => this.versions[slot] as number);
+      return { kind: "heap", heap };
+    }
+    if (first.kind === "score" && first.bucket && rest.every(local)) {
+      const scores = rest.map((r) => (r as Extract<Ranker, { kind: "score" }>).score);
+      const { of, counts } = first.bucket;
+      const heaps = Array.from({ length: counts.length }, () => new SlotHeap((slot) => scores.map((s) => s(slot)), current));
+      const bySlotBucket: number[][] = heaps.map(() => []);
+      for (const slot of feasibleSlots()) bySlotBucket[of[slot] as number]?.push(slot);
+      heaps.forEach((h, b) => {
+        h.build(bySlotBucket[b] as number[], (slot) => this.versions[slot] as number);
+      });
+      return { kind: "buckets", of, counts, heaps };
+    }
+    return { kind: "scan" };
+  }
+
+  /** The slot was charged: its feasibility and scores for `p` may have changed. */
+  private refresh(p: Prepared, slot: number) {
+    const stage = firstFailing(p.filters, this.slots[slot] as InstanceView, slot);
+    p.stage[slot] = stage;
+    p.feasible.set(slot, stage === ALL);
+    if (stage !== ALL) return;
+    const c = p.chooser;
+    const version = this.versions[slot] as number;
+    if (c.kind === "heap") c.heap.push(slot, version);
+    else if (c.kind === "buckets") c.heaps[c.of[slot] as number]?.push(slot, version);
   }
 
   /** Reserves the task on the slot's private copy (made on first use; inputs stay untouched). */

@@ -13,7 +13,18 @@ import type { InstanceView } from "./types.ts";
 
 /** Lower is better. Reads the working state (views, tally), so it sees tasks placed earlier in the batch. */
 export type Score = (slot: number) => number;
-export type Ranker = { kind: "score"; why: string; score: Score } | { kind: "random" };
+export type Ranker =
+  | {
+      kind: "score";
+      why: string;
+      score: Score;
+      /**
+       * Set when the score is a count shared by every slot of a bucket (spread over an attribute):
+       * `counts[of[slot]]`. Otherwise a slot's score changes only when a task lands on that slot.
+       */
+      bucket?: { of: Int32Array; counts: Int32Array };
+    }
+  | { kind: "random" };
 
 /** mulberry32: a small, well-mixed 32-bit PRNG. The only source of randomness in placement. */
 export function seededRandom(seed: number): () => number {
@@ -56,7 +67,12 @@ export function rankerFor(
       if (!lower.startsWith("attribute:") || field.length === "attribute:".length) return undefined;
       // Fewest tasks of the group in the candidate's bucket (its AZ, rack, …) evens the buckets out.
       const { bucketOf, counts } = tally.byAttribute(group, field.slice("attribute:".length));
-      return { kind: "score", why: `spread ${field}`, score: (i) => counts[bucketOf[i] as number] as number };
+      return {
+        kind: "score",
+        why: `spread ${field}`,
+        score: (i) => counts[bucketOf[i] as number] as number,
+        bucket: { of: bucketOf, counts },
+      };
     }
     default:
       return undefined;

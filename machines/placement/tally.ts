@@ -21,7 +21,8 @@ export class Tally {
   onSlots(group: string): Int32Array {
     let counts = this.perSlot.get(group);
     if (!counts) {
-      counts = Int32Array.from(this.slots, (v) => groupCount(v, group));
+      counts = new Int32Array(this.slots.length);
+      for (let i = 0; i < this.slots.length; i++) counts[i] = groupCount(this.slots[i] as InstanceView, group);
       this.perSlot.set(group, counts);
     }
     return counts;

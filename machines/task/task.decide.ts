@@ -41,7 +41,7 @@ export function evolveTask(snapshot: TaskSnapshot, event: TaskEvent): { snapshot
  * A control plane holds one task context per task, so this is most of its memory. Listing every
  * key (the mapped type makes leaving one out a type error) keeps the copy complete.
  */
-function compactContext(c: TaskContext): TaskContext {
+export function compactContext(c: TaskContext): TaskContext {
   const out: { [K in keyof Required<TaskContext>]: TaskContext[K] } = {
     taskArn: c.taskArn,
     taskId: c.taskId,

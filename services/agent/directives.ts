@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, 
 import type { Logger } from "pino";
 import { Directive } from "../../events/agent.ts";
 import { consumers, streams, subjects } from "../../events/names.ts";
+import { watchConsumer } from "../store/consumer-watchdog.ts";
 import { isDockerError } from "./docker/port.ts";
 import { Aborted, backoffMs, retry, sleep } from "./retry.ts";
 import type { TaskRunner } from "./task-runner.ts";
@@ -12,6 +13,8 @@ const ACK_WAIT_MS = 30_000;
 const WORKING_EVERY_MS = 10_000;
 /** A directive that keeps failing for a reason other than Docker being unreachable is a bug: give up after this many tries. */
 const MAX_FAILED_DELIVERIES = 20;
+/** Lifetime of one pull request for directives (see the consume below). */
+const PULL_EXPIRES_MS = 5_000;
 
 /**
  * Creates the agent's durable pull consumer on BERTH_DIRECTIVES (filtered on its own subject) —
@@ -56,16 +59,26 @@ export async function consumeDirectives(
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       const consumer = await js.consumers.get(streams.directives, durable);
-      const messages = await consumer.consume({ max_messages: 16 });
+      // Short pulls: when this consumer's leader dies in a NATS cluster, the client notices the
+      // lost pull after two missed idle heartbeats (`expires` / 2 each), 30 s with the default.
+      const messages = await consumer.consume({ max_messages: 16, expires: PULL_EXPIRES_MS });
       const onAbort = () => void messages.close();
       signal.addEventListener("abort", onAbort, { once: true });
-      for await (const m of messages) {
-        attempt = 0;
-        const p = handle(m, d.runner, log, signal);
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
+      // A consume stuck on a dead consumer leader is closed, and this loop consumes again.
+      let received = 0;
+      const unwatch = watchConsumer({ jsm, stream: streams.directives, durable, delivered: () => received, onStall: onAbort, log });
+      try {
+        for await (const m of messages) {
+          received++;
+          attempt = 0;
+          const p = handle(m, d.runner, log, signal);
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+        }
+      } finally {
+        unwatch();
+        signal.removeEventListener("abort", onAbort);
       }
-      signal.removeEventListener("abort", onAbort);
     } catch (err) {
       if (signal.aborted) break;
       log.warn({ err }, "directive consumer broke; resuming");

@@ -25,6 +25,17 @@ export function paginate<T>(
   return next < items.length ? { page, nextToken: Buffer.from(JSON.stringify({ o: next, f: fp })).toString("base64url") } : { page };
 }
 
+/**
+ * How many matching items a listing must find for `paginate` to answer this request: the page and
+ * one more (which says whether there is a next page). A handler can stop looking there instead of
+ * collecting every match of a large cluster for a page of 100. Invalid tokens are left to paginate.
+ */
+export function itemsNeeded(req: { nextToken?: string | undefined; maxResults?: number | undefined }, defaultMax = 100): number {
+  const max = req.maxResults ?? defaultMax;
+  const offset = req.nextToken !== undefined ? (decodeToken(req.nextToken)?.o ?? 0) : 0;
+  return offset + Math.max(1, Math.min(100, Number.isInteger(max) ? max : defaultMax)) + 1;
+}
+
 function decodeToken(token: string): { o: number; f: string } | null {
   try {
     const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { o?: unknown; f?: unknown };

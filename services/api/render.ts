@@ -69,6 +69,24 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
   });
 }
 
+/**
+ * A task's DescribeTasks JSON, rendered once per folded state: the read model replaces a task's
+ * Agg on every event, so the text cached for an Agg stays right (the key also carries `include`).
+ */
+const renderedTasks = new WeakMap<object, { plain?: string; tags?: string }>();
+
+export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): string {
+  const key = include.has("TAGS") ? "tags" : "plain";
+  let cached = renderedTasks.get(agg);
+  if (!cached) {
+    cached = {};
+    renderedTasks.set(agg, cached);
+  }
+  const text = cached[key] ?? JSON.stringify(renderTask(agg, include));
+  cached[key] = text;
+  return text;
+}
+
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
   const t = agg.snapshot.context;
   const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));

@@ -6,6 +6,7 @@ import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
 import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
+import { RawJson } from "./raw-json.ts";
 
 /** Request bodies past this size are refused before parsing (ECS's largest inputs are far smaller). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -103,7 +104,7 @@ function toEcsError(err: unknown, log: Logger, action: string, requestId: string
     log.error({ err, action, requestId }, "event log full");
     return new EcsError(
       "ServerException",
-      "The event log is full: it reached its storage limit, so no change can be recorded. Reads still work. Raise the limit (berth server --max-log-bytes) or free JetStream storage, then retry the request.",
+      "The event log is full: JetStream's storage limit is reached, so no change can be recorded. Reads still work. Free or add JetStream storage, then retry the request.",
       500,
     );
   }
@@ -183,7 +184,7 @@ const header = (req: IncomingMessage, name: string) => {
 const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as string;
 
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
-  const text = JSON.stringify(body);
+  const text = body instanceof RawJson ? body.text : JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/x-amz-json-1.1",
     "x-amzn-requestid": requestId,

@@ -19,6 +19,8 @@ export interface ApiParams {
   seconds: number;
   runTaskCalls: number;
   runTaskClients: number;
+  /** Directory for a CPU profile of the control plane (node --cpu-prof), when profiling. */
+  profileDir?: string;
 }
 
 export interface Throughput {
@@ -36,7 +38,7 @@ export interface ApiRun {
 }
 
 export async function apiRun(p: ApiParams): Promise<ApiRun> {
-  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients, name: "api" });
+  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients, name: "api", ...(p.profileDir ? { profileDir: p.profileDir } : {}) });
   try {
     const { api } = env;
     const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);

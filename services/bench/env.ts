@@ -27,6 +27,8 @@ export async function simEnv(o: {
   sockets?: number;
   /** Directory for a CPU profile of the control plane (node --cpu-prof). */
   profileDir?: string;
+  /** Extra node options for the control plane (e.g. --heapsnapshot-signal=SIGUSR2). */
+  serverNodeArgs?: string[];
   name: string;
 }): Promise<SimEnv> {
   const nats = await startNats(o.dir, `${o.name}-nats`);
@@ -35,7 +37,7 @@ export async function simEnv(o: {
   const server = spawnBerth(["server", "--nats", nats.url, "--port", String(port), "--lost-agent-timeout", "120"], {
     name: `${o.name}-server`,
     dir: o.dir,
-    ...(o.profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] } : {}),
+    nodeArgs: [...(o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] : []), ...(o.serverNodeArgs ?? [])],
   });
   let sim: Proc | undefined;
   const api = new EcsHttp(endpoint, REGION, o.sockets ?? 64);

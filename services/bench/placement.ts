@@ -22,6 +22,8 @@ export interface PlacementParams {
   dir: string;
   /** Directory for a CPU profile of the control plane (node --cpu-prof), when profiling. */
   profileDir?: string;
+  /** Extra node options for the control plane. */
+  serverNodeArgs?: string[];
 }
 
 export interface PlacementRun {
@@ -34,17 +36,32 @@ export interface PlacementRun {
   latency: Summary;
   /** Control plane RSS holding every task, bytes. */
   rssBytes: number;
+  /** The control plane's V8 heap in use then (its /metrics), bytes. */
+  heapUsedBytes: number;
   registerSeconds: number;
   failures: number;
   /** CPU seconds each process used during the load. */
   cpu: { server: number; sim: number; nats: number; driver: number };
 }
 
+const SETTLE_MS = 3_000;
+
+/** nodejs_heap_size_used_bytes from the control plane's Prometheus endpoint. */
+export async function heapUsed(endpoint: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${endpoint}/metrics`)).text();
+    const m = /^nodejs_heap_size_used_bytes\s+([0-9.e+]+)/m.exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** ECS's limit on tasks per RunTask call. */
 const RUN_TASK_COUNT = 10;
 
 export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
-  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients + 8, name: "placement", ...(p.profileDir ? { profileDir: p.profileDir } : {}) });
+  const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients + 8, name: "placement", ...(p.profileDir ? { profileDir: p.profileDir } : {}), ...(p.serverNodeArgs ? { serverNodeArgs: p.serverNodeArgs } : {}) });
   const { api, server, sim, nats } = env;
   try {
     const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
@@ -78,7 +95,6 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
     const seconds = since(t0) / 1000;
     // A service task's request is its CreateService call (one request for many tasks).
     const latencies = [...watch.started].map(([id, at]) => at - (requested.get(id) ?? t0));
-    const rssBytes = server.rss();
     const cpu = {
       server: server.cpuSeconds() - cpu0.server,
       sim: sim.cpuSeconds() - cpu0.sim,
@@ -86,6 +102,10 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
       driver: ownCpuSeconds() - cpu0.driver,
     };
     await watch.stop();
+    // Memory is read once the load is over (heartbeats go on), as the control plane holds the tasks.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const rssBytes = server.rss();
+    const heapUsedBytes = await heapUsed(env.endpoint);
     return {
       tasks: total,
       instances: p.instances,
@@ -93,6 +113,7 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
       tasksPerSecond: total / seconds,
       latency: summarize(latencies),
       rssBytes,
+      heapUsedBytes,
       registerSeconds: env.registerSeconds,
       failures,
       cpu,

@@ -1,7 +1,11 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
-import { startControlPlane } from "../control-plane/control-plane.ts";
+import { buckets, snapshotKeys } from "../../events/names.ts";
 import { ReadModel } from "../control-plane/read-model.ts";
 import { LogFollower } from "../store/log-follower.ts";
 import { ensureStreams } from "../store/topology.ts";
@@ -12,7 +16,8 @@ import { median, since } from "./stats.ts";
 /**
  * Replay: the read model folded from a log of `events` real-shaped events (replay-log.ts), and a
  * control plane restarted on that log — first with no snapshot (it writes one), then from its
- * snapshot. Both run in this process, so the figures exclude Node's start and module loading.
+ * snapshot. The fold runs in this process; each restart in a fresh one, timed from the call to
+ * startControlPlane, so the figures exclude Node's start and module loading.
  */
 
 export interface ReplayParams {
@@ -31,9 +36,14 @@ export interface ReplayResult {
   snapshotStartSeconds: number[];
   /** Tasks the read model holds at the end. */
   tasks: number;
+  /** Size of the snapshot the first restart wrote. */
+  snapshotBytes: number;
 }
 
 const silent = pino({ level: "silent" });
+const run = promisify(execFile);
+const PROBE = fileURLToPath(new URL("./restart-probe.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function replayRun(p: ReplayParams): Promise<ReplayResult> {
   const recording = await recordLog(p.dir, 20, 15);
@@ -58,19 +68,25 @@ export async function replayRun(p: ReplayParams): Promise<ReplayResult> {
       await follower.stop();
     }
 
-    const start = async () => {
-      const conn = await connect({ servers: nats.url });
-      const t0 = performance.now();
-      const cp = await startControlPlane({ nc: conn, log: silent, port: 0, lostAgentTimeoutMs: 3_600_000 });
-      const seconds = since(t0) / 1000;
-      await cp.stop();
-      await conn.close();
-      return seconds;
+    const kv = await new Kvm(jetstream(nc)).create(buckets.snapshots, { history: 1 });
+    const manifest = async () => {
+      const e = await kv.get(snapshotKeys.manifest);
+      return e?.operation === "PUT" ? e.json<{ seq: number; bytes: number }>() : undefined;
     };
-    const coldStartSeconds = await start();
+    // Each start in a process of its own (restart-probe.ts): none inherits another's heap.
+    const start = async (awaitSnapshot: boolean) => {
+      const { stdout } = await run(process.execPath, ["--import", "tsx", PROBE, nats.url, ...(awaitSnapshot ? ["--await-snapshot", String(head)] : [])], {
+        cwd: ROOT,
+        maxBuffer: 1 << 20,
+      });
+      const line = stdout.trim().split("\n").pop() ?? "";
+      return (JSON.parse(line) as { seconds: number }).seconds;
+    };
+    const coldStartSeconds = await start(true);
+    const snapshotBytes = (await manifest())?.bytes ?? Number.NaN;
     const snapshotStartSeconds: number[] = [];
-    for (let i = 0; i < p.runs; i++) snapshotStartSeconds.push(await start());
-    return { events, eventsPerSecond: rates, coldStartSeconds, snapshotStartSeconds, tasks };
+    for (let i = 0; i < p.runs; i++) snapshotStartSeconds.push(await start(false));
+    return { events, eventsPerSecond: rates, coldStartSeconds, snapshotStartSeconds, tasks, snapshotBytes };
   } finally {
     await nc.close().catch(() => {});
     await nats.stop();

@@ -1,5 +1,6 @@
 import { type CommandSpec, helpText, parse, UsageError } from "./args.ts";
 import { agentCommand } from "./commands/agent.ts";
+import { benchCommand } from "./commands/bench.ts";
 import { composeCommand } from "./commands/compose.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { drainCommand } from "./commands/drain.ts";
@@ -25,6 +26,7 @@ const commands: CommandSpec[] = [
   agentCommand,
   eventsCommand,
   simCommand,
+  benchCommand,
   // Resource commands: ECS API clients for the people who run Berth.
   runCommand,
   psCommand,

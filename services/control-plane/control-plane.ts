@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -11,6 +11,7 @@ import { createApiServer, type HttpRoute } from "../api/server.ts";
 import { consoleRoutes } from "../console/routes.ts";
 import type { EventStore } from "../store/event-store.ts";
 import { LogFollower } from "../store/log-follower.ts";
+import { watchConsumer } from "../store/consumer-watchdog.ts";
 import { followBucket } from "../store/kv-follow.ts";
 import { ensureStreams } from "../store/topology.ts";
 import { Lease } from "../scheduler/lease.ts";
@@ -25,6 +26,7 @@ import { logsRoute } from "./logs-route.ts";
 import { MeasuredEventStore, Metrics } from "./metrics.ts";
 import { ReadModel } from "./read-model.ts";
 import { Reactor } from "./reactor.ts";
+import { SnapshotStore, Snapshotter } from "./snapshots.ts";
 import { type MasterKeyOptions, masterKey, SecretStore, secretsRoutes, serveAgentSecrets } from "./secrets.ts";
 
 export interface ControlPlaneOptions {
@@ -36,8 +38,6 @@ export interface ControlPlaneOptions {
   account?: string;
   /** Stream and bucket replicas (3 on a three-server NATS cluster). */
   replicas?: number;
-  /** Storage limit of the event log in bytes; once reached, writes fail with ServerException (default: none). */
-  maxLogBytes?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
   clock?: () => number;
@@ -86,12 +86,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { nc } = opts;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureStreams(jsm, { replicas: opts.replicas ?? 1, ...(opts.maxLogBytes ? { maxLogBytes: opts.maxLogBytes } : {}) });
+  await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
   const kvm = new Kvm(nc);
   const heartbeats = await kvm.create(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS, replicas: opts.replicas ?? 1 });
   const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;
   const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
+  const snapshotStore = new SnapshotStore(
+    await kvm.create(buckets.snapshots, { history: 1, replicas: opts.replicas ?? 1 }),
+    log.child({ component: "snapshots" }),
+  );
+  let snapshotter: Snapshotter | undefined;
   const secretsKey = masterKey(opts.secrets); // a malformed $BERTH_SECRETS_KEY stops the start here
   const secretsKv = await kvm.create(buckets.secrets, { history: 1, replicas: opts.replicas ?? 1 });
 
@@ -108,6 +113,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const emitEcsEvents = ecsEvents.capture(m.seq, m.subject);
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
+    snapshotter?.folded(m.seq);
     scheduler?.notify(m.subject, model.lastEventId(m.subject));
     emitEcsEvents?.(m.data);
     for (const listener of foldListeners) listener(m);
@@ -118,11 +124,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   reactor = new Reactor(model, gateway, checkpoints, log.child({ component: "reactor" }), clock);
   await reactor.init();
 
-  const head = await store.head();
   const replayStarted = performance.now();
-  await follower.start(1);
+  // A snapshot (taken with every intent up to it executed) shortens the replay to the events after it.
+  const restored = await snapshotStore.load(model);
+  const from = restored?.seq ?? 0;
+  if (restored) reactor.raiseCheckpoint(from);
+  const head = await store.head();
+  await follower.start(from + 1);
   await follower.waitFor(head, 600_000);
-  log.info({ events: head, ms: Math.round(performance.now() - replayStarted) }, "read model rebuilt from the log");
+  log.info(
+    { events: head - from, snapshot: restored ? { seq: from, bytes: restored.bytes } : null, ms: Math.round(performance.now() - replayStarted) },
+    "read model rebuilt from the log",
+  );
+  snapshotter = new Snapshotter({
+    model,
+    store: snapshotStore,
+    follower,
+    intentsDone: () => reactor?.idle() ?? false,
+    leading,
+    log: log.child({ component: "snapshots" }),
+    clock,
+  });
+  snapshotter.loaded(from);
+  snapshotter.caughtUp(head - from);
   ecsEvents.goLive(head);
 
   // Heartbeats: the watch delivers every current value first, then updates (and recovers from a
@@ -161,18 +185,39 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ack_wait: 30_000_000_000,
     max_ack_pending: 10_000,
   });
-  const obsConsumer = await js.consumers.get(streams.observations, consumers.observations);
-  const observations = await obsConsumer.consume({ max_messages: 1_000 });
-  void (async () => {
+  // Consumed again whenever the iteration ends or stalls (a NATS restart or failover), for as long
+  // as the control plane runs. Short pulls: a lost pull is noticed after two missed idle
+  // heartbeats (`expires` / 2 each), 30 s with the default expiry.
+  let observations: ConsumerMessages | undefined;
+  let observing = true;
+  const observed = (async () => {
     const acks = new EndOfTurn((err) => log.warn({ err }, "observation not acknowledged; it will be redelivered"));
-    for await (const m of observations) {
-      void gateway
-        .observe(m)
-        .then((verdict) => acks.run(() => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack())))
-        .catch((err) => {
-          log.warn({ err, seq: m.seq }, "observation not folded; will be redelivered");
-          m.nak(1_000);
-        });
+    const olog = log.child({ component: "observations" });
+    for (let attempt = 0; observing; attempt++) {
+      let received = 0;
+      let unwatch = () => {};
+      try {
+        const messages = await (await js.consumers.get(streams.observations, consumers.observations)).consume({ max_messages: 1_000, expires: 5_000 });
+        observations = messages;
+        if (!observing) break;
+        unwatch = watchConsumer({ jsm, stream: streams.observations, durable: consumers.observations, delivered: () => received, onStall: () => void messages.close(), log: olog });
+        for await (const m of messages) {
+          received++;
+          attempt = 0;
+          void gateway
+            .observe(m)
+            .then((verdict) => acks.run(() => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack())))
+            .catch((err) => {
+              log.warn({ err, seq: m.seq }, "observation not folded; will be redelivered");
+              m.nak(1_000);
+            });
+        }
+      } catch (err) {
+        if (observing) olog.warn({ err }, "observation consumer failed; consuming again");
+      } finally {
+        unwatch();
+      }
+      if (observing) await new Promise((r) => setTimeout(r, Math.min(2_000, 250 * attempt)));
     }
   })();
 
@@ -255,8 +300,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
-      await observations.close().catch(() => {});
+      observing = false;
+      await observations?.close().catch(() => {});
+      await observed;
       await watch.stop();
+      await snapshotter?.stop();
       await reactor?.stop();
       await follower.stop();
     },

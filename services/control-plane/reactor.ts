@@ -39,6 +39,20 @@ export class Reactor {
     this.done = this.checkpoint;
   }
 
+  /**
+   * Every intent of the events up to `seq` was executed before this start (the snapshot the read
+   * model was loaded from was taken with the reactor idle), so none of them is executed again.
+   */
+  raiseCheckpoint(seq: number) {
+    this.checkpoint = Math.max(this.checkpoint, seq);
+    this.done = Math.max(this.done, this.checkpoint);
+  }
+
+  /** Nothing queued or executing: every intent of the events folded so far has been executed. */
+  idle(): boolean {
+    return this.queue.length === 0 && !this.draining;
+  }
+
   enqueue(intents: Intent[]) {
     for (const i of intents) if (i.seq > this.checkpoint) this.queue.push(i);
     if (this.queue.length > 0) void this.drain();

@@ -4,7 +4,7 @@ import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
 import type { ServiceEvent } from "../../events/service.events.ts";
-import { parseEventSubject, subjects } from "../../events/names.ts";
+import { type AggregateKind, parseEventSubject, subjects } from "../../events/names.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
 import { type AccountSnapshot, evolveAccount, initialAccount } from "../../machines/account/account.decide.ts";
@@ -165,12 +165,7 @@ export class ReadModel {
       index(this.tasksByCluster, clusterSubject, subject);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
-      if (event.clientToken) {
-        // RunTask stores `<token>#<fingerprint of the parameters>`; callers look up by the token alone.
-        const hash = event.clientToken.lastIndexOf("#");
-        const key = `${clusterSubject}|${hash < 0 ? event.clientToken : event.clientToken.slice(0, hash)}`;
-        this.clientTokens.set(key, [...(this.clientTokens.get(key) ?? []), subject]);
-      }
+      if (event.clientToken) this.rememberToken(clusterSubject, event.clientToken, subject);
       if (ctx.instanceId) {
         const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
@@ -191,6 +186,77 @@ export class ReadModel {
       this.views.touch(clusterSubject, inst);
     }
     return intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+  }
+
+  private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
+    // RunTask stores `<token>#<fingerprint of the parameters>`; callers look up by the token alone.
+    const hash = clientToken.lastIndexOf("#");
+    const key = `${clusterSubject}|${hash < 0 ? clientToken : clientToken.slice(0, hash)}`;
+    this.clientTokens.set(key, [...(this.clientTokens.get(key) ?? []), subject]);
+  }
+
+  /**
+   * Takes an aggregate restored from a snapshot (snapshots.ts) into a fresh read model, with the
+   * indexes its events built when they were folded: the same steps as apply(), from the state
+   * instead of the events. (An integration test holds a restored model equal to a replayed one.)
+   */
+  adopt(kind: AggregateKind, agg: Agg<unknown>, memo: Map<string, string> = new Map()): void {
+    const parsed = parseEventSubject(agg.subject);
+    if (!parsed) return;
+    const { region, ids, kind: subjectKind } = parsed;
+    if (subjectKind !== kind) throw new Error(`snapshot row ${agg.subject} is not a ${kind}`);
+    // `memo` keeps the subjects many aggregates share (their cluster, their instance) across calls.
+    const once = (key: string, make: () => string) => {
+      let s = memo.get(key);
+      if (s === undefined) {
+        s = make();
+        memo.set(key, s);
+      }
+      return s;
+    };
+    const clusterSubject = () => once(`c|${region}|${ids[0]}`, () => subjects.cluster(region, ids[0] as string));
+    switch (kind) {
+      case "cluster":
+        this.clusters.set(agg.subject, agg as Agg<ClusterSnapshot>);
+        return;
+      case "taskdef":
+        this.taskDefinitions.set(agg.subject, agg as Agg<TaskDefinitionSnapshot>);
+        return;
+      case "account":
+        this.accounts.set(agg.subject, agg as Agg<AccountSnapshot>);
+        return;
+      case "instance":
+        index(this.instancesByCluster, clusterSubject(), agg.subject);
+        this.instances.set(agg.subject, agg as Agg<InstanceSnapshot>);
+        return;
+      case "service":
+        index(this.servicesByCluster, clusterSubject(), agg.subject);
+        this.services.set(agg.subject, agg as Agg<ServiceSnapshot>);
+        return;
+      case "task": {
+        const task = agg as Agg<TaskSnapshot>;
+        const subject = task.subject;
+        const ctx = task.snapshot.context;
+        this.tasks.set(subject, task);
+        index(this.tasksByCluster, clusterSubject(), subject);
+        if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
+          index(this.tasksByService, subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
+        if (ctx.clientToken) this.rememberToken(clusterSubject(), ctx.clientToken, subject);
+        if (!ctx.instanceId) return;
+        const { cluster, instanceId } = ctx;
+        const inst = once(`i|${region}|${cluster}|${instanceId}`, () => subjects.instance(region, cluster, instanceId));
+        index(this.liveTasksByInstance, inst, subject);
+        this.reserve(inst, ctx.reservation, ctx.group, +1);
+        if (task.snapshot.value === "RUNNING") this.usageOf(inst).running += 1;
+        if (task.snapshot.value === "STOPPED") {
+          this.liveTasksByInstance.get(inst)?.delete(subject);
+          this.reserve(inst, ctx.reservation, ctx.group, -1);
+        }
+        return;
+      }
+      default:
+        throw new Error(`unknown aggregate kind ${String(kind)}`);
+    }
   }
 
   private usageOf(instance: string): Usage {

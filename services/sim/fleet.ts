@@ -120,10 +120,24 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     throw err;
   }
 
+  // Sends made during one turn of the event loop leave together (one socket write), in order.
+  let outbox: (() => void)[] = [];
+  const atEndOfTurn = (send: () => void) => {
+    outbox.push(send);
+    if (outbox.length === 1)
+      setImmediate(() => {
+        const sends = outbox;
+        outbox = [];
+        for (const send of sends) send();
+      });
+  };
   const publish = (instanceId: string, obs: Observation): Promise<void> =>
     retry(
       async () => {
-        await js.publish(subjects.observations(o.region, instanceId), JSON.stringify(obs), { msgID: observationMsgId(obs), timeout: 10_000 });
+        const subject = subjects.observations(o.region, instanceId);
+        const data = JSON.stringify(obs);
+        const opts = { msgID: observationMsgId(obs), timeout: 10_000 };
+        await new Promise((resolve, reject) => atEndOfTurn(() => js.publish(subject, data, opts).then(resolve, reject)));
         stats.observations++;
       },
       { signal, onError: (err, attempt) => log.warn({ err, attempt, instanceId }, "observation not stored yet; retrying") },
@@ -148,13 +162,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const parsed = Directive.safeParse(safeJson(m.data));
     if (!inst || !parsed.success) {
       // Left over from an earlier simulation (instances are new every run) or not a directive.
-      m.term();
+      atEndOfTurn(() => m.term());
       return;
     }
     const d = parsed.data;
     if (d.type === "StartTask") {
       const { task, fresh } = inst.accept(d.spec);
-      m.ack();
+      atEndOfTurn(() => m.ack());
       if (!fresh) {
         await publishAll(inst.instanceId, inst.facts(task, clock()).filter((f) => f.type !== "ContainerObserved" || f.status !== "PENDING"));
         return;
@@ -176,7 +190,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (wasRunning) stats.running--;
     stats.stopped++;
     await publishAll(inst.instanceId, facts);
-    m.ack();
+    atEndOfTurn(() => m.ack());
   };
 
   const consumer = await js.consumers.get(streams.directives, durable);

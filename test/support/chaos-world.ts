@@ -25,7 +25,11 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-export async function serverProcess(o: { name: string; nats: string | string[]; args?: string[] }): Promise<ServerHandle> {
+export async function serverProcess(o: {
+  name: string;
+  nats: string | string[];
+  args?: string[];
+}): Promise<ServerHandle> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const nats = Array.isArray(o.nats) ? o.nats.join(",") : o.nats;
@@ -55,7 +59,10 @@ export async function serverProcess(o: { name: string; nats: string | string[]; 
 }
 
 /** A cluster with a unique name and a one-container task definition that reserves 6 MiB (ECS's minimum). */
-export async function chaosCluster(ecs: ECSClient, prefix: string): Promise<{ cluster: string; taskDefinition: string }> {
+export async function chaosCluster(
+  ecs: ECSClient,
+  prefix: string,
+): Promise<{ cluster: string; taskDefinition: string }> {
   const cluster = uniqueName(prefix);
   await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   const td = await ecs.send(
@@ -67,15 +74,25 @@ export async function chaosCluster(ecs: ECSClient, prefix: string): Promise<{ cl
   return { cluster, taskDefinition: td.taskDefinition?.taskDefinitionArn as string };
 }
 
-export async function waitForInstances(ecs: ECSClient, cluster: string, count: number, timeoutMs = 60_000): Promise<void> {
+export async function waitForInstances(
+  ecs: ECSClient,
+  cluster: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   await waitFor(
-    async () => ((await ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns?.length ?? 0) >= count,
+    async () =>
+      ((await ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns?.length ?? 0) >= count,
     { timeoutMs, intervalMs: 200, what: `${count} registered container instances in ${cluster}` },
   );
 }
 
 /** DescribeTasks over any number of ARNs (100 per call): the tasks found and the ARNs missing. */
-export async function describeAll(ecs: ECSClient, cluster: string, arns: string[]): Promise<{ tasks: Task[]; missing: string[] }> {
+export async function describeAll(
+  ecs: ECSClient,
+  cluster: string,
+  arns: string[],
+): Promise<{ tasks: Task[]; missing: string[] }> {
   const tasks: Task[] = [];
   const missing: string[] = [];
   for (let i = 0; i < arns.length; i += 100) {
@@ -87,13 +104,20 @@ export async function describeAll(ecs: ECSClient, cluster: string, arns: string[
 }
 
 /** Waits until every task's lastStatus is RUNNING or STOPPED. */
-export async function waitConverged(ecs: ECSClient, cluster: string, arns: string[], timeoutMs: number): Promise<Task[]> {
+export async function waitConverged(
+  ecs: ECSClient,
+  cluster: string,
+  arns: string[],
+  timeoutMs: number,
+): Promise<Task[]> {
   return waitFor(
     async () => {
       const { tasks, missing } = await describeAll(ecs, cluster, arns);
       const open = tasks.filter((t) => t.lastStatus !== "RUNNING" && t.lastStatus !== "STOPPED");
       if (missing.length > 0 || open.length > 0)
-        throw new Error(`${missing.length} missing, ${open.length} not converged (e.g. ${open[0]?.taskArn} ${open[0]?.lastStatus})`);
+        throw new Error(
+          `${missing.length} missing, ${open.length} not converged (e.g. ${open[0]?.taskArn} ${open[0]?.lastStatus})`,
+        );
       return tasks;
     },
     { timeoutMs, intervalMs: 500, what: `${arns.length} tasks RUNNING or STOPPED` },

@@ -37,8 +37,19 @@ export function tasksCreated(log: LoggedEvent[], cluster: string) {
   return log
     .filter((e) => e.envelope.type === "TaskCreated")
     .map((e) => {
-      const d = e.envelope.data as unknown as { taskArn: string; clientToken?: string; instanceId?: string; spec: { cluster: string } };
-      return { subject: e.subject, taskArn: d.taskArn, clientToken: d.clientToken?.replace(/#[^#]*$/, ""), instanceId: d.instanceId, cluster: d.spec.cluster };
+      const d = e.envelope.data as unknown as {
+        taskArn: string;
+        clientToken?: string;
+        instanceId?: string;
+        spec: { cluster: string };
+      };
+      return {
+        subject: e.subject,
+        taskArn: d.taskArn,
+        clientToken: d.clientToken?.replace(/#[^#]*$/, ""),
+        instanceId: d.instanceId,
+        cluster: d.spec.cluster,
+      };
     })
     .filter((t) => t.cluster === cluster);
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -11,6 +13,7 @@ import { heartbeatLoop } from "../../services/agent/heartbeat.ts";
 import { ObservationPublisher } from "../../services/agent/publisher.ts";
 import { Aborted, retry } from "../../services/agent/retry.ts";
 import type { StopRequest, TaskRunner } from "../../services/agent/task-runner.ts";
+import { ARTIFACTS_DIR } from "./processes.ts";
 
 /**
  * Hollow agents: container instances without Docker. Each speaks the real agent protocol over a
@@ -43,10 +46,14 @@ export interface HollowFleetOptions {
   heartbeatIntervalMs?: number;
 }
 
-const silent = pino({ level: "silent" });
-
 export async function startHollowFleet(o: HollowFleetOptions): Promise<HollowFleet> {
   const region = o.region ?? "us-east-1";
+  // Warnings (a consumer that stalled, an observation not stored yet) go to the test's artifacts.
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const log = pino(
+    { level: "warn" },
+    pino.destination({ dest: join(ARTIFACTS_DIR, `hollow-fleet-${o.cluster}.log`), sync: true }),
+  );
   const controller = new AbortController();
   const { signal } = controller;
   const nc: NatsConnection = await connect({
@@ -103,7 +110,7 @@ export async function startHollowFleet(o: HollowFleetOptions): Promise<HollowFle
     const seen = new Set<string>();
     started.set(reply.instanceId, seen);
 
-    const publisher = new ObservationPublisher(js, region, reply.instanceId, silent, signal);
+    const publisher = new ObservationPublisher(js, region, reply.instanceId, log, signal);
     const report = (taskArn: string, containers: string[], status: "RUNNING" | "STOPPED") =>
       Promise.all(
         containers.map((containerName) => {
@@ -133,7 +140,7 @@ export async function startHollowFleet(o: HollowFleetOptions): Promise<HollowFle
       stop: (r: StopRequest) => report(r.taskArn, r.containers ?? [], "STOPPED"),
     } as unknown as TaskRunner;
     loops.push(
-      consumeDirectives({ js, jsm, region, instanceId: reply.instanceId, runner, log: silent, signal }),
+      consumeDirectives({ js, jsm, region, instanceId: reply.instanceId, runner, log, signal }),
       heartbeatBucket.then((kv) =>
         heartbeatLoop(
           kv,
@@ -145,7 +152,7 @@ export async function startHollowFleet(o: HollowFleetOptions): Promise<HollowFle
             intervalMs: o.heartbeatIntervalMs ?? 1_000,
           },
           Date.now,
-          silent,
+          log,
           signal,
         ),
       ),

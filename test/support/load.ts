@@ -57,10 +57,11 @@ export function runTaskLoad(o: LoadOptions): LoadProgress {
     for (let attempt = 0; !stopped && Date.now() < deadline; attempt++) {
       attempts++;
       try {
-        const out = await o.ecs().send(
-          new RunTaskCommand({ cluster: o.cluster, taskDefinition: o.taskDefinition, clientToken: token }),
-          { abortSignal: AbortSignal.timeout(o.attemptTimeoutMs ?? 60_000) },
-        );
+        const out = await o
+          .ecs()
+          .send(new RunTaskCommand({ cluster: o.cluster, taskDefinition: o.taskDefinition, clientToken: token }), {
+            abortSignal: AbortSignal.timeout(o.attemptTimeoutMs ?? 30_000),
+          });
         const arn = out.tasks?.[0]?.taskArn;
         if (!arn || (out.failures?.length ?? 0) > 0) {
           failures.push({ token, failures: out.failures });

@@ -22,7 +22,9 @@ export interface NatsCluster {
 
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const name = uniqueName("berth-cluster");
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })),
+  );
   const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`);
   // Started together: JetStream answers only once a majority of the cluster has met.
   const handles = await Promise.all(
@@ -90,18 +92,21 @@ export async function streamLeader(urls: string[], stream: string): Promise<stri
   });
 }
 
-/** Waits until every replica of `stream` is online and current (a restarted member has caught up). */
-export async function waitStreamCurrent(urls: string[], stream: string, replicas: number, timeoutMs: number): Promise<void> {
+/** Waits until every replica of every stream is online and current: the cluster has healed. */
+export async function waitClusterCurrent(urls: string[], replicas: number, timeoutMs: number): Promise<void> {
   await waitFor(
     () =>
       withJsm(urls, async (jsm) => {
-        const c = (await jsm.streams.info(stream)).cluster;
-        const peers = c?.replicas ?? [];
-        return c?.leader !== undefined && peers.length === replicas - 1 && peers.every((r) => r.current && !r.offline && (r.lag ?? 0) === 0)
-          ? true
-          : undefined;
+        for await (const si of jsm.streams.list()) {
+          const c = si.cluster;
+          const peers = c?.replicas ?? [];
+          const healthy =
+            c?.leader !== undefined && peers.length === replicas - 1 && peers.every((r) => r.current && !r.offline);
+          if (!healthy) throw new Error(`${si.config.name} not healed: ${JSON.stringify(c)}`);
+        }
+        return true;
       }),
-    { timeoutMs, intervalMs: 500, what: `every replica of ${stream} online and current` },
+    { timeoutMs, intervalMs: 500, what: "every stream's replicas online and current" },
   );
 }
 
@@ -117,22 +122,36 @@ export async function ephemeralConsumerHosts(urls: string[], stream: string): Pr
 }
 
 /**
- * Asks the stream's leader to step down until `serverName` leads it (each election picks a new
- * leader among the in-sync replicas), so a test can kill the member that holds both the log's
- * leadership and whatever else it chose to kill it for.
+ * Asks the leader of a stream (or of one of its consumers) to step down until `serverName` leads
+ * it — each election picks a new leader among the in-sync replicas — so a test can kill the member
+ * that holds everything it means to take away at once.
  */
-export async function moveStreamLeader(urls: string[], stream: string, serverName: string): Promise<void> {
+export async function moveLeader(urls: string[], serverName: string, stream: string, consumer?: string): Promise<void> {
   const STEPDOWNS = 20;
+  const what = consumer ? `consumer ${stream} > ${consumer}` : `stream ${stream}`;
+  const leader = () =>
+    waitFor(
+      () =>
+        withJsm(urls, async (jsm) =>
+          consumer
+            ? (await jsm.consumers.info(stream, consumer)).cluster?.leader
+            : (await jsm.streams.info(stream)).cluster?.leader,
+        ),
+      { timeoutMs: 30_000, what: `a leader for ${what}` },
+    );
   for (let i = 0; i < STEPDOWNS; i++) {
-    const leader = await streamLeader(urls, stream);
-    if (leader === serverName) return;
+    const current = await leader();
+    if (current === serverName) return;
     const nc = await connect({ servers: urls, name: "test-cluster-admin", timeout: 2_000 });
     try {
-      await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, "", { timeout: 5_000 });
+      const api = consumer
+        ? `$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`
+        : `$JS.API.STREAM.LEADER.STEPDOWN.${stream}`;
+      await nc.request(api, "", { timeout: 5_000 });
     } finally {
       await nc.close();
     }
-    await waitFor(async () => (await streamLeader(urls, stream)) !== leader, { timeoutMs: 30_000, what: `a new leader for ${stream}` });
+    await waitFor(async () => (await leader()) !== current, { timeoutMs: 30_000, what: `a new leader for ${what}` });
   }
-  throw new Error(`${serverName} did not become the leader of ${stream} in ${STEPDOWNS} step-downs`);
+  throw new Error(`${serverName} did not become the leader of ${what} in ${STEPDOWNS} step-downs`);
 }

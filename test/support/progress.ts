@@ -5,8 +5,8 @@
  * the next sign of progress, not a measurement of speed.
  */
 export interface ProgressWatch {
-  /** Stalls seen so far: what was stuck, at which value, for how long (ms). */
-  readonly stalls: { what: string; value: number; ms: number }[];
+  /** Stalls seen so far: what was stuck, at which value, since when, for how long (ms). */
+  readonly stalls: { what: string; value: number; since: string; ms: number }[];
   /** The longest pause seen (ms), stall or not. */
   readonly longestMs: number;
   stop(): Promise<void>;
@@ -38,7 +38,7 @@ export function watchProgress(
         reported = false;
       } else if (!reported && Date.now() - since > opts.stallMs) {
         reported = true;
-        stalls.push({ what, value, ms: Date.now() - since });
+        stalls.push({ what, value, since: new Date(since).toISOString(), ms: Date.now() - since });
       } else if (reported) {
         const last = stalls[stalls.length - 1];
         if (last) last.ms = Date.now() - since;

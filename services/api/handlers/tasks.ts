@@ -16,8 +16,9 @@ import { placeTasks } from "../../control-plane/placement.ts";
 import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
-import { paginate } from "../paging.ts";
-import { renderTask } from "../render.ts";
+import { itemsNeeded, paginate } from "../paging.ts";
+import { RawJson } from "../raw-json.ts";
+import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
 import { resolveTaskDefinition } from "./taskdefs.ts";
@@ -204,44 +205,48 @@ export const StopTask: Handler = async (raw, ctx, s) => {
   return { task: renderTask(s.model.tasks.get(subject)!, new Set()) };
 };
 
+// Schemas are built once: zod compiles each schema object on first use, which per request cost more than the work.
+const DescribeTasksInput = z.object({
+  tasks: z.array(z.string()).optional(),
+  cluster: z.string().optional(),
+  include: z.array(z.enum(["TAGS"])).optional(),
+});
+
 export const DescribeTasks: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({ tasks: z.array(z.string()).optional(), cluster: z.string().optional(), include: z.array(z.enum(["TAGS"])).optional() }),
-    raw,
-  );
+  const input = parseInput(DescribeTasksInput, raw);
   if (!input.tasks || input.tasks.length === 0) throw invalid("Tasks cannot be empty.");
   if (input.tasks.length > 100) throw invalid("Tasks cannot contain more than 100 elements.");
   const cluster = activeCluster(input.cluster, ctx, s);
   const include = new Set(input.include ?? []);
-  const tasks: unknown[] = [];
+  // Joined from each task's cached JSON: a 100-task answer is ~130 kB, rendered anew it cost more than everything else.
+  const tasks: string[] = [];
   const failures: { arn: string; reason: string }[] = [];
   for (const value of input.tasks) {
     const id = taskIdOf(value, cluster.name);
     const agg = id ? s.model.tasks.get(subjects.task(ctx.region, cluster.name, id)) : undefined;
-    if (agg) tasks.push(renderTask(agg, include));
+    if (agg) tasks.push(renderTaskJson(agg, include));
     else failures.push({ arn: id ? arns.task(ctx.scope, cluster.name, id) : value, reason: "MISSING" });
   }
-  return { tasks, failures };
+  return new RawJson(`{"tasks":[${tasks.join(",")}],"failures":${JSON.stringify(failures)}}`);
 };
 
 const FAMILY = /^[a-zA-Z0-9\-_]+$/;
 
+const ListTasksInput = z.object({
+  cluster: z.string().optional(),
+  containerInstance: z.string().optional(),
+  family: z.string().optional(),
+  serviceName: z.string().optional(),
+  startedBy: z.string().optional(),
+  desiredStatus: z.enum(["RUNNING", "PENDING", "STOPPED"]).optional(),
+  launchType: LaunchType.optional(),
+  daemonName: z.string().optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListTasks: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      containerInstance: z.string().optional(),
-      family: z.string().optional(),
-      serviceName: z.string().optional(),
-      startedBy: z.string().optional(),
-      desiredStatus: z.enum(["RUNNING", "PENDING", "STOPPED"]).optional(),
-      launchType: LaunchType.optional(),
-      daemonName: z.string().optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListTasksInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   if (input.family !== undefined && !FAMILY.test(input.family)) throw invalid("family must match ^[a-zA-Z0-9\\-_]+$");
   const others = [input.containerInstance, input.family, input.serviceName, input.launchType].some((v) => v !== undefined);
@@ -255,7 +260,9 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const desired = input.desiredStatus ?? "RUNNING";
   const group = input.serviceName !== undefined ? `service:${serviceNameOf(input.serviceName)}` : undefined;
   const arnsOut: string[] = [];
+  const needed = itemsNeeded(input);
   for (const subject of s.model.tasksByCluster.get(cluster.subject) ?? []) {
+    if (arnsOut.length >= needed) break;
     const t = s.model.tasks.get(subject)?.snapshot.context;
     if (!t || t.desiredStatus !== desired) continue;
     if (input.family !== undefined && t.family !== input.family) continue;

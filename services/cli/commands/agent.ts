@@ -3,7 +3,7 @@ import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
-import { type CommandSpec, env } from "../args.ts";
+import { type CommandSpec, env, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
 
@@ -38,6 +38,7 @@ export const agentCommand: CommandSpec = {
     ["--registry-auth FILE", "private registry credentials, JSON {\"host[:port]\": {\"username\", \"password\"}} (default $BERTH_REGISTRY_AUTH_FILE)"],
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
     ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
+    ["", "BERTH_IMAGE_PULL_BEHAVIOR (ECS_IMAGE_PULL_BEHAVIOR): default, always, once or prefer-cached."],
   ],
   async run(v) {
     const log = rootLogger("berth-agent");
@@ -66,6 +67,7 @@ export const agentCommand: CommandSpec = {
       allowHostNetwork: flag("allow-host-network", "BERTH_ALLOW_HOST_NETWORK"),
       allowHostMounts: flag("allow-host-mounts", "BERTH_ALLOW_HOST_MOUNTS"),
       ...(registryAuth ? { registryAuth } : {}),
+      imagePullBehavior: pullBehavior(env("BERTH_IMAGE_PULL_BEHAVIOR", "default")),
     });
     console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
     await untilSignal();
@@ -75,3 +77,11 @@ export const agentCommand: CommandSpec = {
     return 0;
   },
 };
+
+const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"] as const;
+
+function pullBehavior(value: string): (typeof PULL_BEHAVIORS)[number] {
+  const known = PULL_BEHAVIORS.find((b) => b === value);
+  if (!known) throw new UsageError(`BERTH_IMAGE_PULL_BEHAVIOR must be one of ${PULL_BEHAVIORS.join(", ")} (got ${JSON.stringify(value)})`);
+  return known;
+}

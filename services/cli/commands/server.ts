@@ -17,7 +17,6 @@ export const serverCommand: CommandSpec = {
     region: { type: "string" },
     replicas: { type: "string" },
     "lost-agent-timeout": { type: "string" },
-    "max-log-bytes": { type: "string" },
     credentials: { type: "string" },
   },
   help: [
@@ -27,7 +26,6 @@ export const serverCommand: CommandSpec = {
     ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
     ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
-    ["--max-log-bytes N", "storage limit of the event log; when reached, writes fail and reads go on (default: none)"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
     ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
@@ -57,7 +55,6 @@ export const serverCommand: CommandSpec = {
       ...(auth ? { auth } : {}),
       replicas: Number(v.replicas ?? 1),
       lostAgentTimeoutMs: Number(v["lost-agent-timeout"] ?? 30) * 1000,
-      ...(v["max-log-bytes"] === undefined ? {} : { maxLogBytes: positiveInteger("--max-log-bytes", v["max-log-bytes"]) }),
     });
     console.log(`berth server: ECS API on ${cp.url}`);
     await untilSignal();
@@ -67,9 +64,3 @@ export const serverCommand: CommandSpec = {
     return 0;
   },
 };
-
-function positiveInteger(flag: string, value: unknown): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} must be a positive whole number of bytes (got ${String(value)})`);
-  return n;
-}

@@ -1,0 +1,280 @@
+import type { AnyStateMachine } from "xstate";
+import type { AggregateKind } from "../../events/names.ts";
+import { accountMachine } from "../../machines/account/account.machine.ts";
+import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
+import { instanceMachine } from "../../machines/instance/instance.machine.ts";
+import { serviceMachine } from "../../machines/service/service.machine.ts";
+import { compactContext } from "../../machines/task/task.decide.ts";
+import type { TaskContext } from "../../machines/task/task.machine.ts";
+import { taskMachine } from "../../machines/task/task.machine.ts";
+import { taskDefinitionMachine } from "../../machines/taskdef/taskdef.machine.ts";
+import type { Agg, ReadModel } from "./read-model.ts";
+
+/**
+ * The read model as JSON text, and back: one document (header, tables, every aggregate but tasks)
+ * on the first line, then one line per task. Each aggregate is stored as its state value and
+ * context with its log position; indexes are not stored but rebuilt on load (ReadModel.adopt), so
+ * a snapshot cannot disagree with them.
+ *
+ * Tasks are most of it, so they are stored compactly: strings many tasks share (cluster, family,
+ * instance, group…) and objects they share (a task definition's containers, reservations) are
+ * stored once in tables and referenced by index, and a task's spec keeps only what its context
+ * does not already say. On load the shared values are shared again, as the interner had them.
+ *
+ * A snapshot is read only by the Berth version that wrote it (`app`) in this format; anything
+ * else is ignored and the log replayed, which is always correct.
+ */
+
+export const SNAPSHOT_FORMAT = 4;
+
+export interface SnapshotHeader {
+  format: number;
+  app: string;
+  /** Every event up to this log sequence is folded into the snapshot. */
+  seq: number;
+  /** When it was taken, epoch ms. */
+  at: number;
+}
+
+interface Document extends SnapshotHeader {
+  skipped: number;
+  strings: string[];
+  /** Key lists of objects stored as [shape, ...values] (a task's container records). */
+  shapes: string[];
+  /** The order of a task context's fields in the task lines that follow the document. */
+  taskFields: string[];
+  objects: unknown[];
+  specs: Record<string, unknown>[];
+  aggregates: Record<Exclude<AggregateKind, "task">, Row[]>;
+}
+
+/** [subject, region, seq, version, lastEventId, value, context] */
+type Row = [string, string, number, number, string, unknown, unknown];
+
+/** Task context fields whose string values repeat across tasks. */
+const SHARED_STRINGS = new Set([
+  "clusterArn",
+  "cluster",
+  "taskDefinitionArn",
+  "family",
+  "containerInstanceArn",
+  "instanceId",
+  "launchType",
+  "group",
+  "startedBy",
+  "capacityProviderName",
+  "availabilityZone",
+  "platformVersion",
+  "desiredStatus",
+  "healthStatus",
+  "connectivity",
+  "stopCode",
+  "stoppedReason",
+]);
+/** Task context fields whose objects are often the same object (interned when folded). */
+const SHARED_OBJECTS = new Set(["overrides", "tags", "reservation", "attachments"]);
+
+/** Every field of a task context, in the fixed order compactContext gives them. */
+const BLANK = {} as TaskContext;
+const TASK_FIELDS = Object.keys(compactContext(BLANK));
+/** A task line: [subject, seq, version, lastEventId, value, ...context fields in TASK_FIELDS order]. */
+const TASK_ROW_HEAD = 5;
+const TASK_ID_FIELD = TASK_FIELDS.indexOf("taskId");
+
+const MACHINES: Record<AggregateKind, AnyStateMachine> = {
+  cluster: clusterMachine,
+  taskdef: taskDefinitionMachine,
+  task: taskMachine,
+  instance: instanceMachine,
+  service: serviceMachine,
+  account: accountMachine,
+};
+
+/** Mark of a lastEventId stored without its subject prefix (`<subject>:<rest>` → `~<rest>`). */
+const SAME_SUBJECT = "~";
+
+export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string {
+  const strings = new Table<string>();
+  const objects = new Table<unknown>();
+  const specs = new Map<string, number>();
+  const specList: Record<string, unknown>[] = [];
+  const shapes = new Table<string>();
+  const tasks: string[] = [];
+  for (const agg of model.tasks.values()) {
+    const ctx = agg.snapshot.context as unknown as Record<string, unknown>;
+    const c: unknown[] = [];
+    const taskId = ctx.taskId as string;
+    for (const key of TASK_FIELDS) {
+      const v = ctx[key];
+      if (v === undefined) c.push(null);
+      // "…/<taskId>": the part before the id is the same for every task of the cluster.
+      else if (key === "taskArn" && (v as string).endsWith(taskId)) c.push(strings.id((v as string).slice(0, -taskId.length)));
+      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes)));
+      else if (key === "spec") {
+        const spec = v as Record<string, unknown>;
+        const shape: Record<string, unknown> = { ...spec, containers: objects.id(spec.containers), volumes: objects.id(spec.volumes) };
+        delete shape.taskArn;
+        delete shape.taskId;
+        const text = JSON.stringify(shape);
+        let i = specs.get(text);
+        if (i === undefined) {
+          i = specList.length;
+          specList.push(shape);
+          specs.set(text, i);
+        }
+        c.push(i);
+      } else if (SHARED_STRINGS.has(key) && typeof v === "string") c.push(strings.id(v));
+      else if (SHARED_OBJECTS.has(key)) c.push(objects.id(v, smallObjectKey(v)));
+      else c.push(v);
+    }
+    const eid = agg.lastEventId.startsWith(`${agg.subject}:`) ? `${SAME_SUBJECT}${agg.lastEventId.slice(agg.subject.length + 1)}` : agg.lastEventId;
+    const subject = agg.subject.endsWith(taskId) ? strings.id(agg.subject.slice(0, -taskId.length)) : agg.subject;
+    tasks.push(JSON.stringify([subject, agg.seq, agg.version, eid, agg.snapshot.value, ...c]));
+  }
+  const rows = (map: ReadonlyMap<string, Agg<{ value: unknown; context: unknown }>>): Row[] =>
+    [...map.values()].map((a) => [a.subject, a.region, a.seq, a.version, a.lastEventId, a.snapshot.value, a.snapshot.context]);
+  const doc: Document = {
+    ...header,
+    skipped: model.skipped,
+    strings: strings.values,
+    objects: objects.values,
+    shapes: shapes.values,
+    taskFields: TASK_FIELDS,
+    specs: specList,
+    aggregates: {
+      cluster: rows(model.clusters),
+      taskdef: rows(model.taskDefinitions),
+      instance: rows(model.instances),
+      service: rows(model.services),
+      account: rows(model.accounts),
+    },
+  };
+  return `${JSON.stringify(doc)}\n${tasks.join("\n")}`;
+}
+
+/** The header only (cheap checks before a full decode). */
+export function headerOf(doc: { format?: unknown; app?: unknown; seq?: unknown; at?: unknown }): SnapshotHeader | undefined {
+  if (typeof doc.format !== "number" || typeof doc.app !== "string" || typeof doc.seq !== "number" || typeof doc.at !== "number") return undefined;
+  return { format: doc.format, app: doc.app, seq: doc.seq, at: doc.at };
+}
+
+/**
+ * Reads a snapshot's text into aggregates; `adopt` then puts them into a fresh read model. Throws
+ * on a document it cannot read, before anything reaches the model.
+ */
+export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (into: ReadModel) => void } {
+  const firstLine = text.indexOf("\n");
+  const doc = JSON.parse(firstLine < 0 ? text : text.slice(0, firstLine)) as Document;
+  const header = headerOf(doc);
+  if (!header || header.format !== SNAPSHOT_FORMAT) throw new Error("not a read-model snapshot of this format");
+  const snapshots = new Snapshots();
+  const aggs: [AggregateKind, Agg<unknown>][] = [];
+  for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
+    for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
+      aggs.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
+    }
+  }
+  const regions = new Map<string, string>();
+  const specs = doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] }));
+  const fields = doc.taskFields;
+  const shapes = doc.shapes.map((keys) => keys.split(","));
+  // One task per line, parsed and turned into its context one at a time: the rows die young.
+  for (let start = firstLine + 1; firstLine >= 0 && start < text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const row = JSON.parse(text.slice(start, end)) as unknown[];
+    start = end + 1;
+    const [head, seq, version, eid, value] = row as [string | number, number, number, string, string];
+    const taskId = row[TASK_ROW_HEAD + TASK_ID_FIELD] as string;
+    const subject = typeof head === "number" ? `${doc.strings[head]}${taskId}` : head;
+    // Filled field by field into an object of the context's fixed shape (compactContext).
+    const ctx = compactContext(BLANK) as unknown as Record<string, unknown>;
+    for (let k = 0; k < fields.length; k++) {
+      const key = fields[k] as string;
+      const v = row[k + TASK_ROW_HEAD];
+      if (v === null || v === undefined) continue;
+      if (key === "taskArn" && typeof v === "number") ctx.taskArn = `${doc.strings[v]}${taskId}`;
+      else if (key === "containers") ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes));
+      else if (key === "spec") ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
+      else if (SHARED_STRINGS.has(key) && typeof v === "number") ctx[key] = doc.strings[v];
+      else if (SHARED_OBJECTS.has(key)) ctx[key] = doc.objects[v as number];
+      else ctx[key] = v;
+    }
+    const context = ctx as unknown as TaskContext;
+    // The region is the subject's third token; one string per region, as the fold keeps it.
+    const token = subject.split(".", 3)[2] as string;
+    let region = regions.get(token);
+    if (region === undefined) {
+      region = token;
+      regions.set(token, token);
+    }
+    const lastEventId = eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid;
+    aggs.push(["task", { subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) }]);
+  }
+  return {
+    header,
+    adopt: (into) => {
+      const memo = new Map<string, string>();
+      for (const [kind, agg] of aggs) into.adopt(kind, agg, memo);
+      into.skipped = doc.skipped ?? 0;
+    },
+  };
+}
+
+/** Values stored once and referred to by index; by identity, or by a key when one is given. */
+class Table<T> {
+  readonly values: T[] = [];
+  private readonly ids = new Map<unknown, number>();
+
+  id(v: T, key: unknown = v): number {
+    let i = this.ids.get(key);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(v);
+      this.ids.set(key, i);
+    }
+    return i;
+  }
+}
+
+/** Small objects (empty tag lists, `{}` overrides) are shared by content, not only by identity. */
+function smallObjectKey(v: unknown): unknown {
+  if (Array.isArray(v) && v.length === 0) return "[]";
+  if (v !== null && typeof v === "object" && Object.keys(v).length === 0) return "{}";
+  return v;
+}
+
+/** An object as [shape, ...values]: its key list is stored once in `shapes`. */
+function positional(o: Record<string, unknown>, shapes: Table<string>): unknown[] {
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+  const row: unknown[] = [shapes.id(keys.join(","))];
+  for (const k of keys) row.push(o[k]);
+  return row;
+}
+
+function fromPositional(row: unknown[], shapes: string[][]): Record<string, unknown> {
+  const keys = shapes[row[0] as number] as string[];
+  const o: Record<string, unknown> = {};
+  for (let k = 0; k < keys.length; k++) o[keys[k] as string] = row[k + 1];
+  return o;
+}
+
+/**
+ * Machine snapshots from (state value, context). XState resolves a state value once per machine
+ * and value; every aggregate in that state gets a copy of that snapshot with its own context —
+ * the same object a fold would have produced (a snapshot's other fields depend on the state
+ * alone), without resolving the state 100,000 times.
+ */
+class Snapshots {
+  private readonly templates = new Map<string, object>();
+
+  of(kind: AggregateKind, value: unknown, context: unknown): never {
+    const key = `${kind}|${typeof value === "string" ? value : JSON.stringify(value)}`;
+    let template = this.templates.get(key);
+    if (!template) {
+      template = MACHINES[kind].resolveState({ value: value as never, context: context as never }) as object;
+      this.templates.set(key, template);
+    }
+    return { ...template, context } as never;
+  }
+}
