@@ -54,13 +54,20 @@ export const subjects = {
   /** Every instance's directives in one region (the simulated fleet consumes them all at once). */
   directivesOfRegion: (region: string) => `berth.dir.${token(region)}.>`,
 
-  /** Agent registers its host; reply carries the container instance ARN. */
-  register: (region: string) => `berth.ctl.${token(region)}.register`,
+  /**
+   * Agent registers its host; reply carries the container instance ARN. The instance id (minted by
+   * the agent before it first registers) is in the subject, so NATS permissions can bind each
+   * agent to its own instance; the control plane refuses a body naming another one.
+   */
+  register: (region: string, instanceId: string) => `berth.ctl.${token(region)}.register.${token(instanceId)}`,
   /** Agent asks for the desired state of every task placed on it (used when it (re)starts). */
-  sync: (region: string) => `berth.ctl.${token(region)}.sync`,
+  sync: (region: string, instanceId: string) => `berth.ctl.${token(region)}.sync.${token(instanceId)}`,
+  /** Every instance's registrations / syncs of one region (for a control-plane stand-in in tests). */
+  registerAny: (region: string) => `berth.ctl.${token(region)}.register.*`,
+  syncAny: (region: string) => `berth.ctl.${token(region)}.sync.*`,
   /** What the control plane listens on for every region's registrations and syncs. */
-  registerAnyRegion: "berth.ctl.*.register",
-  syncAnyRegion: "berth.ctl.*.sync",
+  registerAnyRegion: "berth.ctl.*.register.*",
+  syncAnyRegion: "berth.ctl.*.sync.*",
   /** Control plane asks one agent for a task's container logs. */
   logs: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logs.${token(instanceId)}`,
   /**
@@ -123,6 +130,8 @@ export const buckets = {
 
 /** Region token of a `berth.ctl.<region>.<verb>` subject. */
 export const regionOfControlSubject = (subject: string) => subject.split(".")[2] ?? "";
+/** Instance id token of a `berth.ctl.<region>.<verb>.<instanceId>` subject. */
+export const instanceOfControlSubject = (subject: string) => subject.split(".")[4] ?? "";
 
 export const heartbeatKey = (region: string, instanceId: string) => `${token(region)}.${token(instanceId)}`;
 

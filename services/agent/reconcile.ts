@@ -17,7 +17,7 @@ export async function fetchDesired(
 ): Promise<DesiredTask[]> {
   return retry(
     async () => {
-      const m = await nc.request(subjects.sync(region), JSON.stringify(req), { timeout: 10_000 });
+      const m = await nc.request(subjects.sync(region, req.instanceId), JSON.stringify(req), { timeout: 10_000 });
       const r = SyncReply.parse(m.json());
       if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
       return r.tasks;

@@ -104,7 +104,7 @@ export async function register(
   const req = registerRequest({ ...input, instanceId });
   const reply = await retry(
     async () => {
-      const m = await nc.request(subjects.register(region), JSON.stringify(req), { timeout: 5_000 });
+      const m = await nc.request(subjects.register(region, instanceId), JSON.stringify(req), { timeout: 5_000 });
       const r = RegisterReply.parse(m.json());
       if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
       return r;

@@ -15,7 +15,7 @@ import {
 import { arns, parseArn } from "../../events/arns.ts";
 import type { InstanceRegistered } from "../../events/instance.events.ts";
 import type { Tag } from "../../events/shapes.ts";
-import { regionOfControlSubject, subjects } from "../../events/names.ts";
+import { instanceOfControlSubject, regionOfControlSubject, subjects } from "../../events/names.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { decideInstance, initialInstance, type InstanceCommand } from "../../machines/instance/instance.decide.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
@@ -48,11 +48,17 @@ export class AgentGateway {
     this.subs.push(
       nc.subscribe(subjects.registerAnyRegion, {
         queue: "berth-control-plane",
-        callback: (_e, m) => void this.reply(m, () => this.register(regionOfControlSubject(m.subject), m.json())),
+        callback: (_e, m) =>
+          void this.reply(m, async () =>
+            sameInstance(m.subject, m.json()) ? this.register(regionOfControlSubject(m.subject), m.json()) : mismatch(),
+          ),
       }),
       nc.subscribe(subjects.syncAnyRegion, {
         queue: "berth-control-plane",
-        callback: (_e, m) => void this.reply(m, async () => this.sync(regionOfControlSubject(m.subject), m.json())),
+        callback: (_e, m) =>
+          void this.reply(m, async () =>
+            sameInstance(m.subject, m.json()) ? this.sync(regionOfControlSubject(m.subject), m.json()) : mismatch(),
+          ),
       }),
     );
   }
@@ -288,3 +294,15 @@ function registered(req: RegisterRequest, arn: string, instanceId: string, at: n
 }
 
 export type HeartbeatStore = Pick<KV, "watch">;
+
+/** A request speaks only for the instance its subject names (the subject is what NATS permissions bind). */
+function sameInstance(subject: string, body: unknown): boolean {
+  const id = (body as { instanceId?: unknown } | null)?.instanceId;
+  return typeof id === "string" && id === instanceOfControlSubject(subject);
+}
+
+const mismatch = () => ({
+  ok: false as const,
+  code: "AccessDeniedException",
+  message: "The request's instanceId does not match the instance its subject names.",
+});

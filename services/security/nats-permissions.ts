@@ -52,8 +52,8 @@ export function agentPermissions(user: string, a: AgentGrant): Permissions {
     publish: {
       allow: [
         subjects.observations(a.region, a.instanceId),
-        subjects.register(a.region),
-        subjects.sync(a.region),
+        subjects.register(a.region, a.instanceId),
+        subjects.sync(a.region, a.instanceId),
         subjects.secrets(a.region, a.instanceId),
         jsApi.kvKey(buckets.heartbeats, `${a.region}.${a.instanceId}`),
         jsApi.info,

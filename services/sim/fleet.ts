@@ -234,7 +234,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     };
     const reply = await retry(
       async () => {
-        const m = await o.nc.request(subjects.register(o.region), JSON.stringify(req), { timeout: 30_000 });
+        const m = await o.nc.request(subjects.register(o.region, instanceId), JSON.stringify(req), { timeout: 30_000 });
         const r = RegisterReply.parse(m.json());
         if (!r.ok) throw new RegistrationRefused(`${r.code}: ${r.message}`);
         return r;

@@ -119,7 +119,7 @@ describe("an agent", () => {
     const reg = RegisterReply.parse(
       (
         await nc.request(
-          subjects.register(REGION),
+          subjects.register(REGION, A.instanceId),
           JSON.stringify({
             cluster: "default",
             instanceId: A.instanceId,
@@ -135,7 +135,7 @@ describe("an agent", () => {
     expect(reg).toMatchObject({ ok: true, instanceId: A.instanceId });
     const sync = SyncReply.parse(
       (
-        await nc.request(subjects.sync(REGION), JSON.stringify({ cluster: "default", instanceId: A.instanceId }), {
+        await nc.request(subjects.sync(REGION, A.instanceId), JSON.stringify({ cluster: "default", instanceId: A.instanceId }), {
           timeout: 10_000,
         })
       ).json(),
@@ -195,6 +195,10 @@ describe("an agent", () => {
     await expectSubscribeRefused(nc, subjects.allObservations);
     await expectSubscribeRefused(nc, "_INBOX.>");
     await expectSubscribeRefused(nc, `_INBOX_${B.user}.>`);
+    // Nor ask for another instance's tasks, or register in its name.
+    const seen = violations(nc);
+    await expectPublishRefused(nc, seen, subjects.sync(REGION, B.instanceId));
+    await expectPublishRefused(nc, seen, subjects.register(REGION, B.instanceId));
   });
 
   test("may not write events, directives or streams, nor read the log", async () => {
@@ -238,6 +242,6 @@ describe("the reader", () => {
     await expect(jetstream(nc).consumers.get(streams.directives)).rejects.toThrow(refused);
     await expectSubscribeRefused(nc, subjects.allObservations);
     await expectSubscribeRefused(nc, subjects.allDirectives);
-    await expectSubscribeRefused(nc, subjects.register(REGION));
+    await expectSubscribeRefused(nc, subjects.registerAny(REGION));
   });
 });

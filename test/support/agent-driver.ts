@@ -76,7 +76,7 @@ export async function startAgentDriver(opts: { region?: string; cluster?: string
   const scope = { region, account };
 
   const subs: Subscription[] = [
-    nc.subscribe(subjects.register(region), {
+    nc.subscribe(subjects.registerAny(region), {
       callback: (_e, m) => {
         const req = RegisterRequest.parse(m.json());
         registrations.push(req);
@@ -89,7 +89,7 @@ export async function startAgentDriver(opts: { region?: string; cluster?: string
         m.respond(JSON.stringify(reply));
       },
     }),
-    nc.subscribe(subjects.sync(region), {
+    nc.subscribe(subjects.syncAny(region), {
       callback: (_e, m) => {
         const req = SyncRequest.parse(m.json());
         syncs.push(req);
