@@ -151,14 +151,15 @@ function parseJson(body: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** Reads a request body, refusing (413, ECS-shaped) one larger than `limit` bytes. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new EcsError("ClientException", `The request body exceeds ${MAX_BODY_BYTES} bytes.`, 413));
+      if (size > limit) {
+        reject(new EcsError("ClientException", `The request body exceeds ${limit} bytes.`, 413));
         req.resume();
         return;
       }

@@ -12,7 +12,7 @@ import { subjects } from "../../events/names.ts";
 import type { ApiAuth } from "../api/auth/authenticator.ts";
 import type { ApiServices } from "../api/context.ts";
 import { EcsError } from "../api/errors.ts";
-import { type HttpRoute, send } from "../api/server.ts";
+import { type HttpRoute, readBody, send } from "../api/server.ts";
 import { agreedKey, ephemeralKeys, KEY_BYTES, open, SealError, seal } from "../security/sealed.ts";
 import type { ReadModel } from "./read-model.ts";
 
@@ -351,7 +351,7 @@ export function secretsRoutes(d: { store: SecretStore; services: ApiServices; au
     async (req: IncomingMessage, res: ServerResponse) => {
       const requestId = randomUUID();
       try {
-        const body = await readBody(req);
+        const body = await readBody(req, MAX_BODY_BYTES);
         const identity = d.auth?.authenticate(req, body);
         if (identity) {
           const name = itemName(req);
@@ -428,20 +428,3 @@ function requiredName(req: IncomingMessage): string {
   return name;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new EcsError("ClientException", `The request body exceeds ${MAX_BODY_BYTES} bytes.`, 413));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
