@@ -392,6 +392,25 @@ describe("network modes", () => {
     );
     expect(body).toBe("vpc\n");
 
+    // A second awsvpc task gets a network, and so an address, of its own.
+    const other = taskSpec({
+      cluster: driver.cluster,
+      networkMode: "awsvpc",
+      containers: [{ name: "app", command: ["sleep", "3600"] }],
+    });
+    await driver.startTask(agent.instanceId, other);
+    const second = await waitFor(
+      () =>
+        driver.observations.find(
+          (o) => o.type === "TaskAttachmentObserved" && o.taskArn === other.taskArn && o.status === "ATTACHED",
+        ),
+      { timeoutMs: 20_000, what: "the second task's attachment" },
+    );
+    if (second.type !== "TaskAttachmentObserved") throw new Error("unreachable");
+    expect(second.privateIPv4Address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(second.privateIPv4Address).not.toBe(attached.privateIPv4Address);
+    await driver.stopTask(agent.instanceId, other);
+
     await driver.stopTask(agent.instanceId, spec);
     await waitFor(
       () =>
