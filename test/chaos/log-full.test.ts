@@ -148,6 +148,14 @@ test("JetStream storage used up: writes refused with ServerException, nothing lo
   answered.push(retried[0] as string);
   await server.ecs.send(new CreateClusterCommand({ clusterName: refusedCluster }));
   await server.ecs.send(new StopTaskCommand({ cluster, task: answered[0] }));
+  // The stopped task must reach STOPPED (RUNNING also counts as converged, so wait for it first).
+  await waitFor(
+    async () => {
+      const { tasks: now } = await describeAll(server.ecs, cluster, [answered[0] as string]);
+      return now[0]?.lastStatus === "STOPPED" ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: "the stopped task STOPPED" },
+  );
   const tasks = await waitConverged(server.ecs, cluster, answered, 30_000);
   expect(tasks.filter((t) => t.lastStatus !== "RUNNING").map((t) => t.taskArn)).toEqual([answered[0]]);
   // The call refused at the limit, then retried, made one task.
