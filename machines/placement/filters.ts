@@ -31,6 +31,8 @@ export interface PreparedDemand {
   fixedFailure: Uint8Array;
   /** Indexes of the changing filters that apply to this demand, in stack order. */
   checks: number[];
+  /** Indexes of the fixed filters that apply to this demand, in stack order. */
+  fixedChecks: number[];
   /** Tasks of the demand's group per slot when distinctInstance applies, else undefined. */
   distinct: Int32Array | undefined;
 }
@@ -221,22 +223,25 @@ export function prepareDemand(
     changingExprs: exprs.filter(dependsOnTasks),
     fixedFailure: new Uint8Array(slots.length),
     checks: [],
+    fixedChecks: [],
     distinct: demand.constraints.some((c) => c.type === "distinctInstance") ? tally.onSlots(demand.group) : undefined,
   };
   d.checks = CHANGING.filter((k) => (FILTERS[k] as Filter).applies?.(d) ?? true);
   // Only the fixed filters that can fail for this demand run, in stack order (a call places on
   // every instance of the cluster: this loop is most of a small call's cost).
-  const fixed = FIXED.filter((k) => (FILTERS[k] as Filter).applies?.(d) ?? true).map((k) => [k, FILTERS[k] as Filter] as const);
-  for (let i = 0; i < slots.length; i++) {
-    const v = slots[i] as InstanceView;
-    let failed = FILTERS.length;
-    for (const [k, f] of fixed) {
-      if (!f.passes(d, v, i)) {
-        failed = k;
-        break;
-      }
-    }
-    d.fixedFailure[i] = failed;
-  }
+  d.fixedChecks = FIXED.filter((k) => (FILTERS[k] as Filter).applies?.(d) ?? true);
+  for (let i = 0; i < slots.length; i++) refreshFixed(d, slots[i] as InstanceView, i);
   return d;
+}
+
+/** Answers the demand's fixed filters again for one slot (its instance changed). */
+export function refreshFixed(d: PreparedDemand, v: InstanceView, slot: number): void {
+  let failed = FILTERS.length;
+  for (const k of d.fixedChecks) {
+    if (!(FILTERS[k] as Filter).passes(d, v, slot)) {
+      failed = k;
+      break;
+    }
+  }
+  d.fixedFailure[slot] = failed;
 }

@@ -94,6 +94,15 @@ export class SlotHeap {
     for (let i = (this.entries.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
+  /** Drops every stale entry and restores the heap order, O(n). */
+  compact(): void {
+    const a = this.entries;
+    let kept = 0;
+    for (const e of a) if (this.current(e.slot, e.version)) a[kept++] = e;
+    a.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
   /** The best current entry's slot (stale entries are discarded on the way), or -1. */
   peek(): number {
     const a = this.entries;

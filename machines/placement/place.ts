@@ -1,5 +1,5 @@
 import type { Expr } from "./cql.ts";
-import { FILTERS, type Filter, firstFailing, type PreparedDemand, prepareDemand } from "./filters.ts";
+import { FILTERS, type Filter, firstFailing, type PreparedDemand, prepareDemand, refreshFixed } from "./filters.ts";
 import { FeasibleSet, SlotHeap, compareKeys } from "./ordered.ts";
 import { choose, type Ranker, rankersFor, seededRandom } from "./rankers.ts";
 import { Tally } from "./tally.ts";
@@ -48,14 +48,40 @@ export function placeByScan(
   return run(demands, instances, opts, false);
 }
 
+/**
+ * Placement that keeps its working state from one call to the next on the same cluster, for a
+ * shell that places again and again on thousands of instances: preparing a demand costs a pass
+ * over every instance, and most calls change only the few instances they place on.
+ *
+ * Each call takes the cluster's current views, as the shell's index gives them: the same list
+ * object while membership is unchanged, a view object replaced when its instance changed
+ * (machines/placement keeps to that contract, as services/control-plane/instance-views.ts does).
+ * The state then catches up with the instances whose view changed and with those the last call
+ * charged, re-answering every kept demand for just those; anything else (a new list, an instance
+ * entering or leaving ACTIVE, new attributes) starts over. The choices are exactly `place()`'s on
+ * the same views (test/property/placement.indexed.property.test.ts holds them equal across calls).
+ *
+ * Not pure in the strict sense (it keeps state), but deterministic: the same calls in the same
+ * order give the same results. One instance per cluster, used by one caller at a time.
+ */
+export class Placer {
+  private state: PlacementState | undefined;
+
+  place(demands: readonly TaskDemand[] | DemandBatch, instances: readonly InstanceView[], opts: PlaceOptions): PlacementResult[] {
+    if (!this.state?.rebase(instances)) this.state = new PlacementState(instances, true);
+    return run(demands, this.state, opts);
+  }
+}
+
 function run(
   demands: readonly TaskDemand[] | DemandBatch,
-  instances: readonly InstanceView[],
+  instancesOrState: readonly InstanceView[] | PlacementState,
   opts: PlaceOptions,
-  indexed: boolean,
+  indexed = true,
 ): PlacementResult[] {
   const tasks = "demand" in demands ? batch(demands) : demands;
-  const state = new PlacementState(instances, indexed);
+  const state = instancesOrState instanceof PlacementState ? instancesOrState : new PlacementState(instancesOrState, indexed);
+  state.startCall();
   const random = seededRandom(opts.seed);
   const results: PlacementResult[] = [];
   let lastFailure: { prepared: Prepared; result: PlacementResult } | undefined;
@@ -102,26 +128,50 @@ function sortedByArn(views: readonly InstanceView[]): boolean {
   return true;
 }
 
-/** The working copy of the cluster during one call. The only mutable state in placement. */
+/** Demands whose indexes a Placer keeps between calls (each holds a few bytes per instance). */
+const KEPT_DEMANDS = 16;
+/** Task groups whose counts a Placer keeps before it starts over. */
+const KEPT_GROUPS = 64;
+
+/** The working copy of the cluster during a call (and, for a Placer, between calls). The only mutable state in placement. */
 class PlacementState {
   /** ACTIVE instances in ARN order; an entry is replaced by a private copy once charged. */
   private readonly slots: InstanceView[];
   private readonly owned: Uint8Array;
+  /** Slots charged since the state last caught up with its source. */
+  private charged: number[] = [];
   private readonly tally: Tally;
   private readonly parsed = new Map<string, { expr?: Expr; error?: string }>();
-  private readonly prepared = new Map<TaskDemand, Prepared>();
-  /** Bumped when a task lands on the slot: index entries of older versions are stale. */
+  /** Prepared demands by content, least recently used first. */
+  private readonly prepared = new Map<string, Prepared>();
+  /** The demand objects of the current call, so a demand shared by many tasks is keyed once. */
+  private byObject = new Map<TaskDemand, Prepared>();
+  /** Bumped when a slot changes: index entries of older versions are stale. */
   private readonly versions: Int32Array;
   private readonly candidates: Int32Array;
   private readonly scratch: Float64Array;
+  /** The list the state was built from, each view as last seen, and each instance's slot (-1: not ACTIVE). */
+  private readonly source: readonly InstanceView[];
+  private readonly seen: InstanceView[];
+  private readonly slotOf: Int32Array;
+  private readonly sourceOf: Int32Array;
 
   constructor(
     instances: readonly InstanceView[],
     private readonly indexed: boolean,
   ) {
-    this.slots = instances.filter((v) => v.status === "ACTIVE");
+    this.source = instances;
+    this.seen = [...instances];
+    const active = instances.map((v, i) => ({ v, i })).filter(({ v }) => v.status === "ACTIVE");
     // The shell passes them in ARN order already; sorting sorted input still compares n times.
-    if (!sortedByArn(this.slots)) this.slots.sort(byArn);
+    if (!sortedByArn(active.map(({ v }) => v))) active.sort((a, b) => byArn(a.v, b.v));
+    this.slots = active.map(({ v }) => v);
+    this.slotOf = new Int32Array(instances.length).fill(-1);
+    this.sourceOf = new Int32Array(active.length);
+    for (const [slot, { i }] of active.entries()) {
+      this.slotOf[i] = slot;
+      this.sourceOf[slot] = i;
+    }
     this.owned = new Uint8Array(this.slots.length);
     this.tally = new Tally(this.slots);
     this.versions = new Int32Array(this.slots.length);
@@ -129,10 +179,55 @@ class PlacementState {
     this.scratch = new Float64Array(this.slots.length);
   }
 
-  /** Parsed constraints, rankers and feasibility, once per distinct demand object. */
+  startCall(): void {
+    this.byObject = new Map();
+  }
+
+  /**
+   * Catches up with the cluster's views for another call: false when only starting over can
+   * (another list, an instance entering or leaving ACTIVE, changed attributes, too many kept groups).
+   */
+  rebase(instances: readonly InstanceView[]): boolean {
+    if (instances !== this.source || instances.length !== this.seen.length || this.tally.groups > KEPT_GROUPS) return false;
+    const changed = new Set(this.charged);
+    for (let i = 0; i < instances.length; i++) {
+      const v = instances[i] as InstanceView;
+      const old = this.seen[i] as InstanceView;
+      if (v === old) continue;
+      if ((v.status === "ACTIVE") !== (old.status === "ACTIVE") || v.arn !== old.arn || v.attributes !== old.attributes) return false;
+      this.seen[i] = v;
+      const slot = this.slotOf[i] as number;
+      if (slot >= 0) changed.add(slot);
+    }
+    this.charged = [];
+    for (const slot of changed) {
+      const v = this.seen[this.sourceOf[slot] as number] as InstanceView;
+      this.slots[slot] = v;
+      this.owned[slot] = 0;
+      this.versions[slot]! += 1;
+      this.tally.reset(slot, v);
+      for (const p of this.prepared.values()) {
+        refreshFixed(p.filters, v, slot);
+        this.refresh(p, slot);
+      }
+    }
+    for (const p of this.prepared.values()) this.compact(p);
+    return true;
+  }
+
+  /** Parsed constraints, rankers and feasibility, once per distinct demand (kept across calls by content). */
   prepare(demand: TaskDemand): Prepared {
-    let p = this.prepared.get(demand);
+    let p = this.byObject.get(demand);
     if (p) return p;
+    const key = JSON.stringify(demand);
+    p = this.prepared.get(key);
+    if (p) {
+      // Most recently used last: the first entry is the one to drop.
+      this.prepared.delete(key);
+      this.prepared.set(key, p);
+      this.byObject.set(demand, p);
+      return p;
+    }
     const filters = prepareDemand(demand, this.slots, this.parsed, this.tally);
     const rankers = rankersFor(demand.strategies, demand.group, this.slots, this.tally);
     const n = this.slots.length;
@@ -142,8 +237,23 @@ class PlacementState {
     feasible.fill((i) => stage[i] === ALL);
     p = { filters, rankers, stage, feasible, chooser: { kind: "scan" } };
     if (this.indexed) p.chooser = this.chooserFor(p);
-    this.prepared.set(demand, p);
+    this.prepared.set(key, p);
+    this.byObject.set(demand, p);
+    if (this.prepared.size > KEPT_DEMANDS) {
+      const [oldest] = this.prepared.keys();
+      // Never the current call's: its tasks are still being placed with it.
+      const dropped = this.prepared.get(oldest as string) as Prepared;
+      if (![...this.byObject.values()].includes(dropped)) this.prepared.delete(oldest as string);
+    }
     return p;
+  }
+
+  /** Drops stale heap entries once they outnumber the feasible slots (they pile up across calls). */
+  private compact(p: Prepared) {
+    const c = p.chooser;
+    const limit = 2 * p.feasible.size + 1024;
+    if (c.kind === "heap" && c.heap.length > limit) c.heap.compact();
+    else if (c.kind === "buckets") for (const h of c.heaps) if (h.length > limit) h.compact();
   }
 
   placeOne(p: Prepared, random: () => number, clusterArn: string): PlacementResult {
@@ -260,6 +370,7 @@ class PlacementState {
       };
       this.slots[i] = v;
       this.owned[i] = 1;
+      this.charged.push(i);
     }
     v.remaining.cpu -= d.cpu;
     v.remaining.memory -= d.memory;

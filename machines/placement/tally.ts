@@ -55,6 +55,23 @@ export class Tally {
     }
   }
 
+  /** Groups counted so far. */
+  get groups(): number {
+    return this.perSlot.size;
+  }
+
+  /** The slot's view was replaced (by the caller, in `slots`): counts its groups' tasks again. */
+  reset(slot: number, v: InstanceView): void {
+    for (const [group, onSlots] of this.perSlot) {
+      const delta = groupCount(v, group) - (onSlots[slot] as number);
+      if (delta === 0) continue;
+      onSlots[slot]! += delta;
+      for (const [attribute, counts] of this.perBucket.get(group) ?? []) {
+        counts[this.bucketOf.get(attribute)?.[slot] as number]! += delta;
+      }
+    }
+  }
+
   private buckets(attribute: string): Int32Array {
     let bucketOf = this.bucketOf.get(attribute);
     if (!bucketOf) {

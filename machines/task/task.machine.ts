@@ -159,7 +159,7 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     spec,
     containers: e.containers.map(({ name, containerArn }) => {
       const def = spec.containers.find((c) => c.name === name);
-      return {
+      return containerRecord({
         name,
         containerArn,
         image: def?.image ?? "",
@@ -168,26 +168,58 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
         cpu: def?.cpu ?? 0,
         memory: def?.memory,
         memoryReservation: def?.memoryReservation,
-        networkBindings: [],
-        networkInterfaces: [],
+        networkBindings: NONE,
+        networkInterfaces: NONE,
         healthStatus: "UNKNOWN",
-      };
+      });
     }),
   };
+}
+
+/** One empty list shared by every container without bindings or interfaces (folded values are never modified). */
+const NONE: never[] = [];
+const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
+
+/**
+ * A container record of one fixed shape. Built by spreading and then adding the optional keys,
+ * each record ended up with a hidden class of its own (a V8 map and descriptor array per task,
+ * ~400 bytes); a literal naming every key in one order gives every record the same one.
+ */
+function containerRecord(c: ContainerRecord): ContainerRecord {
+  const out: { [K in keyof Required<ContainerRecord>]: ContainerRecord[K] } = {
+    name: c.name,
+    containerArn: c.containerArn,
+    image: c.image,
+    essential: c.essential,
+    lastStatus: c.lastStatus,
+    cpu: c.cpu,
+    memory: c.memory,
+    memoryReservation: c.memoryReservation,
+    runtimeId: c.runtimeId,
+    imageDigest: c.imageDigest,
+    exitCode: c.exitCode,
+    reason: c.reason,
+    networkBindings: c.networkBindings,
+    networkInterfaces: c.networkInterfaces,
+    healthStatus: c.healthStatus,
+  };
+  return out;
 }
 
 function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): TaskContext {
   const containers = ctx.containers.map((c) => {
     if (c.name !== e.name) return c;
-    const next: ContainerRecord = { ...c, lastStatus: e.lastStatus };
-    if (e.runtimeId !== undefined) next.runtimeId = e.runtimeId;
-    if (e.imageDigest !== undefined) next.imageDigest = e.imageDigest;
-    if (e.exitCode !== undefined) next.exitCode = e.exitCode;
-    if (e.reason !== undefined) next.reason = e.reason;
-    if (e.networkBindings !== undefined) next.networkBindings = e.networkBindings;
-    if (e.networkInterfaces !== undefined) next.networkInterfaces = e.networkInterfaces;
-    if (e.healthStatus !== undefined) next.healthStatus = e.healthStatus;
-    return next;
+    return containerRecord({
+      ...c,
+      lastStatus: e.lastStatus,
+      runtimeId: e.runtimeId ?? c.runtimeId,
+      imageDigest: e.imageDigest ?? c.imageDigest,
+      exitCode: e.exitCode ?? c.exitCode,
+      reason: e.reason ?? c.reason,
+      networkBindings: e.networkBindings === undefined ? c.networkBindings : orNone(e.networkBindings),
+      networkInterfaces: e.networkInterfaces === undefined ? c.networkInterfaces : orNone(e.networkInterfaces),
+      healthStatus: e.healthStatus ?? c.healthStatus,
+    });
   });
   return {
     ...ctx,

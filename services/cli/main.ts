@@ -1,58 +1,50 @@
 import { type CommandSpec, helpText, parse, UsageError } from "./args.ts";
-import { agentCommand } from "./commands/agent.ts";
-import { benchCommand } from "./commands/bench.ts";
-import { composeCommand } from "./commands/compose.ts";
-import { deployCommand } from "./commands/deploy.ts";
-import { drainCommand } from "./commands/drain.ts";
-import { eventsCommand } from "./commands/events.ts";
-import { instancesCommand } from "./commands/instances.ts";
-import { logsCommand } from "./commands/logs.ts";
-import { psCommand, tasksCommand } from "./commands/ps.ts";
-import { runCommand } from "./commands/run.ts";
-import { scaleCommand } from "./commands/scale.ts";
-import { secretCommand } from "./commands/secret.ts";
-import { serverCommand } from "./commands/server.ts";
-import { servicesCommand } from "./commands/services.ts";
-import { simCommand } from "./commands/sim.ts";
-import { stateCommand } from "./commands/state.ts";
-import { stopCommand } from "./commands/stop.ts";
-import { upCommand } from "./commands/up.ts";
-import { waitCommand } from "./commands/wait.ts";
 
-/** Entry point of the `berth` command. Exit codes: 0 ok, 1 failure, 2 usage error. */
-const commands: CommandSpec[] = [
-  upCommand,
-  serverCommand,
-  agentCommand,
-  eventsCommand,
-  simCommand,
-  benchCommand,
+/**
+ * Entry point of the `berth` command. Exit codes: 0 ok, 1 failure, 2 usage error.
+ *
+ * Commands load on use: a `berth server` never loads Docker's client (and its WASM crypto) or the
+ * AWS SDK the resource commands use, which keeps the control plane's memory to what it needs.
+ */
+interface CommandEntry {
+  name: string;
+  load: () => Promise<CommandSpec>;
+}
+
+const commands: CommandEntry[] = [
+  { name: "up", load: async () => (await import("./commands/up.ts")).upCommand },
+  { name: "server", load: async () => (await import("./commands/server.ts")).serverCommand },
+  { name: "agent", load: async () => (await import("./commands/agent.ts")).agentCommand },
+  { name: "events", load: async () => (await import("./commands/events.ts")).eventsCommand },
+  { name: "sim", load: async () => (await import("./commands/sim.ts")).simCommand },
+  { name: "bench", load: async () => (await import("./commands/bench.ts")).benchCommand },
   // Resource commands: ECS API clients for the people who run Berth.
-  runCommand,
-  psCommand,
-  tasksCommand,
-  stopCommand,
-  logsCommand,
-  servicesCommand,
-  scaleCommand,
-  deployCommand,
-  instancesCommand,
-  drainCommand,
-  waitCommand,
-  stateCommand,
-  composeCommand,
-  secretCommand,
+  { name: "run", load: async () => (await import("./commands/run.ts")).runCommand },
+  { name: "ps", load: async () => (await import("./commands/ps.ts")).psCommand },
+  { name: "tasks", load: async () => (await import("./commands/ps.ts")).tasksCommand },
+  { name: "stop", load: async () => (await import("./commands/stop.ts")).stopCommand },
+  { name: "logs", load: async () => (await import("./commands/logs.ts")).logsCommand },
+  { name: "services", load: async () => (await import("./commands/services.ts")).servicesCommand },
+  { name: "scale", load: async () => (await import("./commands/scale.ts")).scaleCommand },
+  { name: "deploy", load: async () => (await import("./commands/deploy.ts")).deployCommand },
+  { name: "instances", load: async () => (await import("./commands/instances.ts")).instancesCommand },
+  { name: "drain", load: async () => (await import("./commands/drain.ts")).drainCommand },
+  { name: "wait", load: async () => (await import("./commands/wait.ts")).waitCommand },
+  { name: "state", load: async () => (await import("./commands/state.ts")).stateCommand },
+  { name: "compose", load: async () => (await import("./commands/compose.ts")).composeCommand },
+  { name: "secret", load: async () => (await import("./commands/secret.ts")).secretCommand },
 ];
 
-function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+async function overview(): Promise<string> {
+  const specs = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...specs.map((c) => c.name.length));
   return [
     "berth — a container orchestrator that speaks the Amazon ECS API",
     "",
     "Usage: berth <command> [options]",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...specs.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run `berth <command> --help` for a command's options.",
   ].join("\n");
@@ -61,14 +53,15 @@ function overview(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    console.log(overview());
+    console.log(await overview());
     return 0;
   }
-  const spec = commands.find((c) => c.name === name);
-  if (!spec) {
-    console.error(`berth: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    console.error(`berth: unknown command ${JSON.stringify(name)}\n\n${await overview()}`);
     return 2;
   }
+  const spec = await entry.load();
   try {
     const { values, positionals } = parse(spec, rest);
     if (values.help) {

@@ -1,7 +1,7 @@
 import { parseEventSubject, subjects } from "../../events/names.ts";
 import type { LaunchType, PlacementConstraint, PlacementStrategy } from "../../events/shapes.ts";
 import type { Reservation } from "../../events/task.events.ts";
-import { place } from "../../machines/placement/place.ts";
+import { Placer, place } from "../../machines/placement/place.ts";
 import type { InstanceView, TaskDemand } from "../../machines/placement/types.ts";
 import type { ApiServices, RequestContext } from "../api/context.ts";
 import { invalid } from "../api/errors.ts";
@@ -42,6 +42,22 @@ interface Waiting {
 
 /** Per control plane (its placement lock) and cluster: requests waiting to be placed together. */
 const waiting = new WeakMap<object, Map<string, Waiting[]>>();
+/** Per control plane and cluster: placement's working state, kept between passes (used under the cluster's lock). */
+const placers = new WeakMap<object, Map<string, Placer>>();
+
+function placerFor(s: ApiServices, clusterSubject: string): Placer {
+  let byCluster = placers.get(s.placementLock);
+  if (!byCluster) {
+    byCluster = new Map();
+    placers.set(s.placementLock, byCluster);
+  }
+  let placer = byCluster.get(clusterSubject);
+  if (!placer) {
+    placer = new Placer();
+    byCluster.set(clusterSubject, placer);
+  }
+  return placer;
+}
 
 /**
  * Places tasks on a cluster's instances and records them. Placement is pure
@@ -133,7 +149,7 @@ async function placeRun(s: ApiServices, cluster: { name: string; arn: string; su
   const only = first.req.onlyInstances;
   const results = only
     ? placeOnEach(demands.values().next().value as TaskDemand, only, instances, opts)
-    : place(tasks, instances, opts);
+    : placerFor(s, cluster.subject).place(tasks, instances, opts);
 
   await Promise.all(
     live.map(async (w, n) => {

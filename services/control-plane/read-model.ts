@@ -294,7 +294,9 @@ export class ReadModel {
   ): Agg<S> {
     const prev = map.get(subject);
     const next: Agg<S> = {
-      subject,
+      // The key's own string: each message brings a new copy of the subject, and keeping the
+      // latest would hold a second one per aggregate beside the map's key.
+      subject: prev?.subject ?? subject,
       region,
       snapshot: evolve(prev?.snapshot ?? initial()),
       seq,

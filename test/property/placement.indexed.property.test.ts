@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import type { PlacementConstraint, PlacementStrategy } from "../../events/shapes.ts";
-import { place, placeByScan } from "../../machines/placement/place.ts";
+import { Placer, place, placeByScan } from "../../machines/placement/place.ts";
 import type { InstanceView, TaskDemand } from "../../machines/placement/types.ts";
 import { CLUSTER, demand, instance } from "../unit/placement.fixtures.ts";
 
@@ -110,5 +110,65 @@ describe("indexed placement", () => {
       const opts = { seed: 42, clusterArn: CLUSTER };
       expect(place({ demand: d, count: 3_000 }, instances, opts)).toEqual(placeByScan({ demand: d, count: 3_000 }, instances, opts));
     }
+  });
+
+  /**
+   * A Placer keeps its state between calls; each call must still choose what a fresh place()
+   * chooses on the same views. Between calls the cluster changes as the shell's index changes it:
+   * the placed tasks land (their instances' views are replaced), other instances change, now and
+   * then one leaves ACTIVE or gets new attributes, or the list itself is replaced.
+   */
+  test("a Placer across calls chooses what place() chooses on each call's views", () => {
+    const change = fc.record({
+      land: fc.boolean(),
+      touch: fc.array(fc.nat(), { maxLength: 4 }),
+      drain: fc.option(fc.nat(), { freq: 6, nil: undefined }),
+      relabel: fc.option(fc.nat(), { freq: 8, nil: undefined }),
+      newList: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    });
+    const call = fc.record({ tasks: tasksArb, seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }), change });
+    fc.assert(
+      fc.property(instancesArb, fc.array(call, { minLength: 1, maxLength: 6 }), (initial, calls) => {
+        let views = [...initial];
+        const placer = new Placer();
+        for (const c of calls) {
+          const opts = { seed: c.seed, clusterArn: CLUSTER };
+          const expected = place(c.tasks, views, opts);
+          const got = placer.place(c.tasks, views, opts);
+          expect(got).toEqual(expected);
+          if (views.length === 0) continue;
+          const at = (k: number) => k % views.length;
+          const replace = (k: number, over: Partial<InstanceView>) => {
+            views[at(k)] = { ...(views[at(k)] as InstanceView), ...over };
+          };
+          if (c.change.land)
+            expected.forEach((r, k) => {
+              if (!("placed" in r)) return;
+              const i = views.findIndex((v) => v.id === r.placed.instanceId);
+              const v = views[i] as InstanceView;
+              const d = c.tasks[k] as TaskDemand;
+              replace(i, {
+                remaining: { ...v.remaining, cpu: v.remaining.cpu - d.cpu, memory: v.remaining.memory - d.memory, ports: [...v.remaining.ports, ...d.ports] },
+                taskGroups: { ...v.taskGroups, [d.group]: (v.taskGroups[d.group] ?? 0) + 1 },
+                runningTasksCount: v.runningTasksCount + 1,
+              });
+            });
+          for (const k of c.change.touch) {
+            const v = views[at(k)] as InstanceView;
+            replace(k, { remaining: { ...v.remaining, cpu: v.remaining.cpu + 256 }, taskGroups: {}, runningTasksCount: 0 });
+          }
+          if (c.change.drain !== undefined) {
+            const v = views[at(c.change.drain)] as InstanceView;
+            replace(c.change.drain, { status: v.status === "ACTIVE" ? "DRAINING" : "ACTIVE" });
+          }
+          if (c.change.relabel !== undefined) {
+            const v = views[at(c.change.relabel)] as InstanceView;
+            replace(c.change.relabel, { attributes: { ...v.attributes, rack: "r3" } });
+          }
+          if (c.change.newList) views = [...views];
+        }
+      }),
+      RUNS,
+    );
   });
 });
