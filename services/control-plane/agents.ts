@@ -21,11 +21,17 @@ import { decideInstance, initialInstance, type InstanceCommand } from "../../mac
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
 import type { Ids } from "../api/context.ts";
 import type { CommandBus } from "./commands.ts";
+import type { JetStreamPublisher } from "../store/js-publisher.ts";
 import type { ReadModel } from "./read-model.ts";
+
+/** How long a directive waits for its stream's ack (nats.js's default for a JetStream publish). */
+const DIRECTIVE_TIMEOUT_MS = 5_000;
 
 export interface AgentSideOptions {
   nc: NatsConnection;
   js: JetStreamClient;
+  /** Stored publishes (directives go to the agents' stream). */
+  publisher: JetStreamPublisher;
   model: ReadModel;
   bus: CommandBus;
   log: Logger;
@@ -199,7 +205,7 @@ export class AgentGateway {
 
   /** Sends a directive to the agent of the task's instance; the msgID makes a repeat a no-op. */
   async direct(region: string, instanceId: string, directive: Directive, msgID: string): Promise<void> {
-    await this.o.js.publish(subjects.directives(region, instanceId), JSON.stringify(directive), { msgID });
+    await this.o.publisher.publish(subjects.directives(region, instanceId), JSON.stringify(directive), { msgID, timeoutMs: DIRECTIVE_TIMEOUT_MS });
   }
 }
 

@@ -106,7 +106,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let lease: Lease | undefined;
   const leading = () => lease?.held() ?? false;
   const metrics = new Metrics({ model, seq: () => follower.seq, leading });
-  const store = new MeasuredEventStore(metrics, js, jsm, log.child({ component: "store" }));
+  const store = new MeasuredEventStore(metrics, opts.nc, js, jsm, log.child({ component: "store" }));
   const ecsEvents = new EcsEventPublisher({ nc, model, account, leading, log: log.child({ component: "ecs-events" }), published: metrics.ecsEventPublished });
   const foldListeners = new Set<FoldListener>();
   const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
@@ -120,7 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
   const ids = opts.ids ?? randomIds;
-  const gateway = new AgentGateway({ nc, js, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
+  const gateway = new AgentGateway({ nc, js, publisher: store.publisher, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
   reactor = new Reactor(model, gateway, checkpoints, log.child({ component: "reactor" }), clock);
   await reactor.init();
 
@@ -307,6 +307,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await snapshotter?.stop();
       await reactor?.stop();
       await follower.stop();
+      store.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Envelope } from "../../events/envelope.ts";
@@ -290,11 +291,12 @@ export class Metrics {
 export class MeasuredEventStore extends EventStore {
   constructor(
     private readonly metrics: Metrics,
+    nc: NatsConnection,
     js: JetStreamClient,
     jsm: JetStreamManager,
     log: Logger,
   ) {
-    super(js, jsm, log);
+    super(nc, js, jsm, log);
   }
 
   override async append(subject: string, envelopes: readonly Envelope[], expectedSeq: number): Promise<Appended[]> {

@@ -9,6 +9,7 @@ import { seededRandom } from "../../machines/placement/rankers.ts";
 import { observationMsgId } from "../agent/observation.ts";
 import { registerRequest } from "../agent/registration.ts";
 import { Aborted, retry } from "../agent/retry.ts";
+import { JetStreamPublisher } from "../store/js-publisher.ts";
 import { FleetHeartbeats } from "./heartbeats.ts";
 import { HollowInstance, type HollowTask } from "./hollow.ts";
 
@@ -120,7 +121,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     throw err;
   }
 
-  // Sends made during one turn of the event loop leave together (one socket write), in order.
+  // Observations leave in one socket write per turn of the event loop, in order, each acked.
+  const publisher = new JetStreamPublisher(o.nc);
+  // Directive acks likewise leave together at the end of the turn.
   let outbox: (() => void)[] = [];
   const atEndOfTurn = (send: () => void) => {
     outbox.push(send);
@@ -136,8 +139,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       async () => {
         const subject = subjects.observations(o.region, instanceId);
         const data = JSON.stringify(obs);
-        const opts = { msgID: observationMsgId(obs), timeout: 10_000 };
-        await new Promise((resolve, reject) => atEndOfTurn(() => js.publish(subject, data, opts).then(resolve, reject)));
+        await publisher.publish(subject, data, { msgID: observationMsgId(obs), timeoutMs: 10_000 });
         stats.observations++;
       },
       { signal, onError: (err, attempt) => log.warn({ err, attempt, instanceId }, "observation not stored yet; retrying") },
@@ -303,6 +305,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       await consuming.catch(() => {});
       // The next simulation in this region creates it again; a real agent may want the region later.
       await jsm.consumers.delete(streams.directives, durable).catch(() => {});
+      publisher.close();
     },
   };
 }

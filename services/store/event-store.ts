@@ -4,14 +4,13 @@ import {
   type JetStreamManager,
   JetStreamApiCodes,
   JetStreamApiError,
-  type JetStreamPublishOptions,
   type JsMsg,
-  type PubAck,
 } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { Envelope, type Stored } from "../../events/envelope.ts";
 import { EVENT_TYPE_HEADER, streams } from "../../events/names.ts";
+import { JetStreamPublisher, PublishRefusedError } from "./js-publisher.ts";
 
 /** Another writer appended to the aggregate first; the caller re-reads and re-decides. */
 export class ConcurrencyError extends Error {
@@ -47,20 +46,18 @@ const APPEND_TIMEOUT_MS = 5_000;
  * msgID (the envelope id), so a retried append is stored once.
  */
 export class EventStore {
-  private outbox: {
-    subject: string;
-    data: string;
-    opts: Partial<JetStreamPublishOptions>;
-    resolve: (ack: PubAck) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
+  /** Stored publishes with acks, shared with the other writers of the control plane (directives). */
+  readonly publisher: JetStreamPublisher;
 
   constructor(
+    nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly log: Logger,
     private readonly stream: string = streams.events,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(nc);
+  }
 
   /**
    * Appends envelopes to one subject, in order, the first expecting the subject's last sequence
@@ -69,19 +66,20 @@ export class EventStore {
    * first (nothing of this batch was written in that case only if the FIRST append conflicted;
    * a later conflict means a concurrent writer interleaved, and the caller re-decides from the
    * state that now includes the appended prefix).
+   *
+   * Appends asked for during one turn of the event loop leave together in one socket write
+   * (JetStreamPublisher), and each caller still gets its own ack.
    */
   async append(subject: string, envelopes: readonly Envelope[], expectedSeq: number): Promise<Appended[]> {
     const out: Appended[] = [];
     let expect = expectedSeq;
     for (const env of envelopes) {
-      const h = headers();
-      h.set(EVENT_TYPE_HEADER, env.type);
       try {
-        const ack = await this.batched(subject, JSON.stringify(env), {
+        const ack = await this.publisher.publish(subject, JSON.stringify(env), {
           msgID: env.id,
-          expect: { lastSubjectSequence: expect },
-          headers: h,
-          timeout: APPEND_TIMEOUT_MS,
+          expectLastSubjectSequence: expect,
+          headers: { [EVENT_TYPE_HEADER]: env.type },
+          timeoutMs: APPEND_TIMEOUT_MS,
         });
         out.push({ seq: ack.seq, duplicate: ack.duplicate });
         expect = ack.seq;
@@ -98,23 +96,9 @@ export class EventStore {
     return out;
   }
 
-  /**
-   * Group commit of appends: publishes asked for during one turn of the event loop go out together
-   * at its end, in order, in one socket write, and each caller still gets its own ack. Commands
-   * on different aggregates run concurrently, each from its own callback; sent one by one, every
-   * append was a write of its own, a large part of the control plane's time under load.
-   */
-  private batched(subject: string, data: string, opts: Partial<JetStreamPublishOptions>): Promise<PubAck> {
-    return new Promise((resolve, reject) => {
-      this.outbox.push({ subject, data, opts, resolve, reject });
-      if (this.outbox.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush() {
-    const batch = this.outbox;
-    this.outbox = [];
-    for (const p of batch) this.js.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
+  /** Stops waiting for acks (pending appends fail as unavailable). */
+  close(): void {
+    this.publisher.close();
   }
 
   /** Stream sequence of the last message on a subject, 0 when there is none. */
@@ -164,15 +148,15 @@ const STORAGE_RESOURCES_EXCEEDED = 10047;
 const INSUFFICIENT_RESOURCES = 10023;
 
 function isStorageFull(err: unknown): boolean {
-  if (!(err instanceof JetStreamApiError)) return false;
-  if (err.code === STORAGE_RESOURCES_EXCEEDED || err.code === INSUFFICIENT_RESOURCES) return true;
-  return err.code === STORE_FAILED && /maximum (bytes|messages) exceeded/i.test(err.message);
+  if (!(err instanceof PublishRefusedError)) return false;
+  if (err.errCode === STORAGE_RESOURCES_EXCEEDED || err.errCode === INSUFFICIENT_RESOURCES) return true;
+  return err.errCode === STORE_FAILED && /maximum (bytes|messages) exceeded/i.test(err.message);
 }
 
 function isWrongLastSequence(err: unknown): boolean {
   return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+    err instanceof PublishRefusedError &&
+    (err.errCode === JetStreamApiCodes.StreamWrongLastSequence || err.errCode === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
 }
 

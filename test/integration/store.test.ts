@@ -21,7 +21,7 @@ let nc: NatsConnection;
 async function node(conn: NatsConnection) {
   const js = jetstream(conn);
   const jsm = await jetstreamManager(conn);
-  const store = new EventStore(js, jsm, log);
+  const store = new EventStore(nc, js, jsm, log);
   const model = new ReadModel(log);
   const follower = new LogFollower(js, log, (m) => model.apply(m.seq, m.subject, m.data));
   await follower.start(1);
