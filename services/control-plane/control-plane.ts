@@ -115,7 +115,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (intents.length) reactor?.enqueue(intents);
     snapshotter?.folded(m.seq);
     scheduler?.notify(m.subject, model.lastEventId(m.subject));
-    emitEcsEvents?.(m.data);
+    if (model.lastEnvelope) emitEcsEvents?.(model.lastEnvelope);
     for (const listener of foldListeners) listener(m);
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");

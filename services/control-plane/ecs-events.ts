@@ -114,21 +114,24 @@ export function ecsEventsFor(
   }
 }
 
-/** DescribeTasks' Task with ISO timestamps and `updatedAt`, as ECS's task events carry it. */
+/**
+ * DescribeTasks' Task with ISO timestamps and `updatedAt`, as ECS's task events carry it. The
+ * rendered object is this event's own, so its times are replaced in place; an absent time stays
+ * undefined, which JSON leaves out.
+ */
 function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown> {
   const t = agg.snapshot.context;
-  return compact({
-    ...renderTask(agg, NO_INCLUDE),
-    createdAt: iso(t.createdAt),
-    connectivityAt: iso(t.connectivityAt),
-    pullStartedAt: iso(t.pullStartedAt),
-    pullStoppedAt: iso(t.pullStoppedAt),
-    startedAt: iso(t.startedAt),
-    stoppingAt: iso(t.stoppingAt),
-    stoppedAt: iso(t.stoppedAt),
-    executionStoppedAt: iso(t.executionStoppedAt),
-    updatedAt: iso(at),
-  });
+  const d: Record<string, unknown> = renderTask(agg, NO_INCLUDE);
+  d.createdAt = iso(t.createdAt);
+  d.connectivityAt = iso(t.connectivityAt);
+  d.pullStartedAt = iso(t.pullStartedAt);
+  d.pullStoppedAt = iso(t.pullStoppedAt);
+  d.startedAt = iso(t.startedAt);
+  d.stoppingAt = iso(t.stoppingAt);
+  d.stoppedAt = iso(t.stoppedAt);
+  d.executionStoppedAt = iso(t.executionStoppedAt);
+  d.updatedAt = iso(at);
+  return d;
 }
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
@@ -269,13 +272,12 @@ export class EcsEventPublisher {
     this.liveAfter = seq;
   }
 
-  capture(seq: number, subject: string): ((data: Uint8Array) => void) | undefined {
+  capture(seq: number, subject: string): ((env: Envelope) => void) | undefined {
     if (seq <= this.liveAfter || !this.o.leading()) return undefined;
     const before = this.aggregate(subject);
-    return (data) => {
+    // The envelope is the one the read model just folded (decoded once, never modified).
+    return (env) => {
       try {
-        const env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
-        if (typeof env?.data?.type !== "string") return;
         for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, this.aggregate(subject))) {
           const to = subjects.ecsEvent(e.region, e["detail-type"]);
           const payload = JSON.stringify(e);

@@ -91,6 +91,8 @@ export class ReadModel {
   readonly views = new InstanceViewIndex(this);
 
   skipped = 0;
+  /** The envelope apply() folded last (undefined when it skipped the message), for who reacts to it in the same turn. */
+  lastEnvelope: Envelope | undefined;
   private readonly interner = new Interner();
 
   /** Envelope id of the last event folded for an aggregate subject. */
@@ -102,6 +104,7 @@ export class ReadModel {
 
   /** Folds one stored message; returns the intents its event produced. */
   apply(seq: number, subject: string, data: Uint8Array): Intent[] {
+    this.lastEnvelope = undefined;
     const parsed = parseEventSubject(subject);
     let env: Envelope;
     try {
@@ -111,6 +114,7 @@ export class ReadModel {
     }
     if (!parsed || !KNOWN_KINDS.has(parsed.kind) || typeof env?.data?.type !== "string")
       return this.skip(seq, subject, "not a known Berth event");
+    this.lastEnvelope = env;
     const region = this.interner.string(parsed.region);
     switch (parsed.kind) {
       case "cluster":
