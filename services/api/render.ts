@@ -70,21 +70,23 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
 }
 
 /**
- * A task's DescribeTasks JSON, rendered once per folded state: the read model replaces a task's
- * Agg on every event, so the text cached for an Agg stays right (the key also carries `include`).
+ * A task's DescribeTasks JSON as UTF-8 bytes, rendered once per folded state: the read model
+ * replaces a task's Agg on every event, so the bytes cached for an Agg stay right (the key also
+ * carries `include`). Filled on read only, so memory grows with the tasks described, not the tasks
+ * held; kept as bytes so an answer is assembled and sent without encoding text again.
  */
-const renderedTasks = new WeakMap<object, { plain?: string; tags?: string }>();
+const renderedTasks = new WeakMap<object, { plain?: Buffer; tags?: Buffer }>();
 
-export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): string {
+export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer {
   const key = include.has("TAGS") ? "tags" : "plain";
   let cached = renderedTasks.get(agg);
   if (!cached) {
     cached = {};
     renderedTasks.set(agg, cached);
   }
-  const text = cached[key] ?? JSON.stringify(renderTask(agg, include));
-  cached[key] = text;
-  return text;
+  const bytes = cached[key] ?? Buffer.from(JSON.stringify(renderTask(agg, include)), "utf8");
+  cached[key] = bytes;
+  return bytes;
 }
 
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {

@@ -185,11 +185,12 @@ const header = (req: IncomingMessage, name: string) => {
 const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as string;
 
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
-  const text = body instanceof RawJson ? body.text : JSON.stringify(body);
+  // Encoded once, here: the byte length is then the buffer's, and the socket writes bytes as they are.
+  const bytes = body instanceof RawJson ? body.bytes : Buffer.from(JSON.stringify(body), "utf8");
   res.writeHead(status, {
     "content-type": "application/x-amz-json-1.1",
     "x-amzn-requestid": requestId,
-    "content-length": Buffer.byteLength(text),
+    "content-length": bytes.length,
   });
-  res.end(text);
+  res.end(bytes);
 }
