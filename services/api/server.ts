@@ -209,11 +209,14 @@ const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as strin
 
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
   // Encoded once, here: the byte length is then the buffer's, and the socket writes bytes as they are.
-  const bytes = body instanceof RawJson ? body.bytes : Buffer.from(JSON.stringify(body), "utf8");
+  const raw = body instanceof RawJson ? body : new RawJson([Buffer.from(JSON.stringify(body), "utf8")]);
   res.writeHead(status, {
     "content-type": "application/x-amz-json-1.1",
     "x-amzn-requestid": requestId,
-    "content-length": bytes.length,
+    "content-length": raw.length,
   });
-  res.end(bytes);
+  // Corked, the head and every piece leave in one writev.
+  res.cork();
+  for (const part of raw.parts) res.write(part);
+  res.end();
 }
