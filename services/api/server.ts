@@ -208,15 +208,23 @@ const header = (req: IncomingMessage, name: string) => {
 const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as string;
 
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
-  // Encoded once, here: the byte length is then the buffer's, and the socket writes bytes as they are.
-  const raw = body instanceof RawJson ? body : new RawJson([Buffer.from(JSON.stringify(body), "utf8")]);
+  if (body instanceof RawJson) {
+    writeHead(res, requestId, status, body.length);
+    // Corked, the head and every piece leave in one writev.
+    res.cork();
+    for (const part of body.parts) res.write(part);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  writeHead(res, requestId, status, Buffer.byteLength(text));
+  res.end(text);
+}
+
+function writeHead(res: ServerResponse, requestId: string, status: number, length: number) {
   res.writeHead(status, {
     "content-type": "application/x-amz-json-1.1",
     "x-amzn-requestid": requestId,
-    "content-length": raw.length,
+    "content-length": length,
   });
-  // Corked, the head and every piece leave in one writev.
-  res.cork();
-  for (const part of raw.parts) res.write(part);
-  res.end();
 }
