@@ -30,6 +30,9 @@ export interface Throughput {
   /** Bytes per response. */
   responseBytes: number;
   errors: number;
+  /** CPU time per request, µs: the control plane's, and the load generator's (this process). */
+  serverCpuMicros: number;
+  clientCpuMicros: number;
 }
 
 export interface ApiRun {
@@ -66,8 +69,9 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
 
     const request = (action: string, body: string) => prebuiltRequest(env.endpoint, REGION, action, body);
     const describeRequests = describeBodies.map((b) => request("DescribeTasks", b));
-    const describeTasks = await hammer(env.endpoint, describeRequests, p.clients, p.seconds);
-    const listTasks = await hammer(env.endpoint, [request("ListTasks", listBody)], p.clients, p.seconds);
+    const serverCpu = () => env.server.cpuSeconds();
+    const describeTasks = await hammer(env.endpoint, describeRequests, p.clients, p.seconds, serverCpu);
+    const listTasks = await hammer(env.endpoint, [request("ListTasks", listBody)], p.clients, p.seconds, serverCpu);
 
     const runLatencies: number[] = [];
     let calls = 0;
@@ -92,13 +96,21 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
  * flight on each; a short warm-up is not counted. A non-200 answer or a broken connection is an
  * error (the connection is opened again).
  */
-async function hammer(endpoint: string, requests: readonly Buffer[], clients: number, seconds: number): Promise<Throughput> {
+async function hammer(
+  endpoint: string,
+  requests: readonly Buffer[],
+  clients: number,
+  seconds: number,
+  serverCpuSeconds: () => number,
+): Promise<Throughput> {
   const warmUntil = performance.now() + 500;
   const endAt = warmUntil + seconds * 1000;
   const latencies: number[] = [];
   let bytes = 0;
   let errors = 0;
   let n = 0;
+  const server0 = serverCpuSeconds();
+  const client0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       let conn: LoadConnection | undefined;
@@ -123,10 +135,14 @@ async function hammer(endpoint: string, requests: readonly Buffer[], clients: nu
       }
     }),
   );
+  const client = process.cpuUsage(client0);
   return {
     requestsPerSecond: latencies.length / seconds,
     latency: summarize(latencies),
     responseBytes: latencies.length ? Math.round(bytes / latencies.length) : 0,
     errors,
+    // Over every request sent, warm-up included, as the CPU clocks cannot leave it out.
+    serverCpuMicros: n ? ((serverCpuSeconds() - server0) * 1e6) / n : 0,
+    clientCpuMicros: n ? (client.user + client.system) / n : 0,
   };
 }
