@@ -71,21 +71,20 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
 
 /**
  * A task's DescribeTasks JSON as UTF-8 bytes, rendered once per folded state: the read model
- * replaces a task's Agg on every event, so the bytes cached for an Agg stay right (the key also
- * carries `include`). Filled on read only, so memory grows with the tasks described, not the tasks
+ * replaces a task's Agg on every event, so the bytes cached for an Agg stay right (one map per
+ * `include`). Filled on read only, so memory grows with the tasks described, not the tasks
  * held; kept as bytes so an answer is assembled and sent without encoding text again.
  */
-const renderedTasks = new WeakMap<object, { plain?: Buffer; tags?: Buffer }>();
+const renderedPlain = new WeakMap<object, Buffer>();
+const renderedWithTags = new WeakMap<object, Buffer>();
 
 export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer {
-  const key = include.has("TAGS") ? "tags" : "plain";
-  let cached = renderedTasks.get(agg);
-  if (!cached) {
-    cached = {};
-    renderedTasks.set(agg, cached);
+  const rendered = include.has("TAGS") ? renderedWithTags : renderedPlain;
+  let bytes = rendered.get(agg);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(renderTask(agg, include)), "utf8");
+    rendered.set(agg, bytes);
   }
-  const bytes = cached[key] ?? Buffer.from(JSON.stringify(renderTask(agg, include)), "utf8");
-  cached[key] = bytes;
   return bytes;
 }
 
