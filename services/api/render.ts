@@ -82,7 +82,11 @@ export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<stri
   const rendered = include.has("TAGS") ? renderedWithTags : renderedPlain;
   let bytes = rendered.get(agg);
   if (!bytes) {
-    bytes = Buffer.from(JSON.stringify(renderTask(agg, include)), "utf8");
+    const text = JSON.stringify(renderTask(agg, include));
+    // Its own allocation rather than a slice of Node's shared 8 kB buffer pool, which a cached
+    // slice would keep alive whole, with whatever short-lived bytes share it.
+    bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    bytes.write(text);
     rendered.set(agg, bytes);
   }
   return bytes;
