@@ -82,7 +82,7 @@ async function serve(opts: ApiServerOptions, req: IncomingMessage, res: ServerRe
       scope,
       requestId,
       now: opts.services.clock(),
-      // Made on first use: most requests log nothing, and a child logger per request cost more than a read.
+      // Made on first use: most requests log nothing, and a child logger is not free.
       get log() {
         log ??= opts.log.child({ action, requestId });
         return log;
