@@ -70,21 +70,26 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
 }
 
 /**
- * A task's DescribeTasks JSON, rendered once per folded state: the read model replaces a task's
- * Agg on every event, so the text cached for an Agg stays right (the key also carries `include`).
+ * A task's DescribeTasks JSON as UTF-8 bytes, rendered once per folded state: the read model
+ * replaces a task's Agg on every event, so the bytes cached for an Agg stay right (one map per
+ * `include`). Filled on read only, so memory grows with the tasks described, not the tasks
+ * held; kept as bytes so an answer is assembled and sent without encoding text again.
  */
-const renderedTasks = new WeakMap<object, { plain?: string; tags?: string }>();
+const renderedPlain = new WeakMap<object, Buffer>();
+const renderedWithTags = new WeakMap<object, Buffer>();
 
-export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): string {
-  const key = include.has("TAGS") ? "tags" : "plain";
-  let cached = renderedTasks.get(agg);
-  if (!cached) {
-    cached = {};
-    renderedTasks.set(agg, cached);
+export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer {
+  const rendered = include.has("TAGS") ? renderedWithTags : renderedPlain;
+  let bytes = rendered.get(agg);
+  if (!bytes) {
+    const text = JSON.stringify(renderTask(agg, include));
+    // Its own allocation rather than a slice of Node's shared 8 kB buffer pool, which a cached
+    // slice would keep alive whole, with whatever short-lived bytes share it.
+    bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    bytes.write(text);
+    rendered.set(agg, bytes);
   }
-  const text = cached[key] ?? JSON.stringify(renderTask(agg, include));
-  cached[key] = text;
-  return text;
+  return bytes;
 }
 
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {

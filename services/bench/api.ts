@@ -1,5 +1,5 @@
 import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
-import type { EcsHttp } from "./ecs-http.ts";
+import { LoadConnection, prebuiltRequest } from "./ecs-load.ts";
 import { since, summarize, type Summary } from "./stats.ts";
 import { TaskWatch } from "./watch.ts";
 
@@ -8,7 +8,8 @@ import { TaskWatch } from "./watch.ts";
  * fleet: DescribeTasks naming 100 tasks and ListTasks (first page of 100) from `clients`
  * concurrent keep-alive connections for `seconds` each, then RunTask (count 1) latency from
  * `runTaskClients` clients. Responses are counted, not decoded (one is decoded and checked per
- * phase), so the driver measures the server rather than itself.
+ * phase), and the load comes from bare sockets sending prebuilt requests (`LoadConnection`), so
+ * the driver measures the server rather than itself.
  */
 
 export interface ApiParams {
@@ -29,6 +30,9 @@ export interface Throughput {
   /** Bytes per response. */
   responseBytes: number;
   errors: number;
+  /** CPU time per request, µs: the control plane's, and the load generator's (this process). */
+  serverCpuMicros: number;
+  clientCpuMicros: number;
 }
 
 export interface ApiRun {
@@ -63,8 +67,11 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
     const listed = await api.call<{ taskArns: string[] }>("ListTasks", { cluster: CLUSTER });
     if (listed.taskArns.length !== Math.min(100, arns.length)) throw new Error(`ListTasks answered ${listed.taskArns.length} ARNs`);
 
-    const describeTasks = await hammer(api, "DescribeTasks", (i) => describeBodies[i % describeBodies.length] as string, p.clients, p.seconds);
-    const listTasks = await hammer(api, "ListTasks", () => listBody, p.clients, p.seconds);
+    const request = (action: string, body: string) => prebuiltRequest(env.endpoint, REGION, action, body);
+    const describeRequests = describeBodies.map((b) => request("DescribeTasks", b));
+    const serverCpu = () => env.server.cpuSeconds();
+    const describeTasks = await hammer(env.endpoint, describeRequests, p.clients, p.seconds, serverCpu);
+    const listTasks = await hammer(env.endpoint, [request("ListTasks", listBody)], p.clients, p.seconds, serverCpu);
 
     const runLatencies: number[] = [];
     let calls = 0;
@@ -84,35 +91,58 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
   }
 }
 
-/** `clients` loops sending `action` back to back for `seconds`; a short warm-up is not counted. */
-async function hammer(api: EcsHttp, action: string, body: (i: number) => string, clients: number, seconds: number): Promise<Throughput> {
+/**
+ * `clients` connections sending `requests` (in turn) back to back for `seconds`, one request in
+ * flight on each; a short warm-up is not counted. A non-200 answer or a broken connection is an
+ * error (the connection is opened again).
+ */
+async function hammer(
+  endpoint: string,
+  requests: readonly Buffer[],
+  clients: number,
+  seconds: number,
+  serverCpuSeconds: () => number,
+): Promise<Throughput> {
   const warmUntil = performance.now() + 500;
   const endAt = warmUntil + seconds * 1000;
   const latencies: number[] = [];
   let bytes = 0;
   let errors = 0;
   let n = 0;
+  const server0 = serverCpuSeconds();
+  const client0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      for (;;) {
-        const t0 = performance.now();
-        if (t0 >= endAt) return;
-        try {
-          const size = await api.raw(action, body(n++));
-          if (t0 >= warmUntil) {
-            latencies.push(since(t0));
-            bytes += size;
+      let conn: LoadConnection | undefined;
+      try {
+        for (;;) {
+          const t0 = performance.now();
+          if (t0 >= endAt) return;
+          try {
+            if (!conn?.open) conn = await LoadConnection.open(endpoint);
+            const r = await conn.send(requests[n++ % requests.length] as Buffer);
+            if (r.status !== 200) errors++;
+            else if (t0 >= warmUntil) {
+              latencies.push(since(t0));
+              bytes += r.bytes;
+            }
+          } catch {
+            errors++;
           }
-        } catch {
-          errors++;
         }
+      } finally {
+        conn?.close();
       }
     }),
   );
+  const client = process.cpuUsage(client0);
   return {
     requestsPerSecond: latencies.length / seconds,
     latency: summarize(latencies),
     responseBytes: latencies.length ? Math.round(bytes / latencies.length) : 0,
     errors,
+    // Over every request sent, warm-up included, as the CPU clocks cannot leave it out.
+    serverCpuMicros: n ? ((serverCpuSeconds() - server0) * 1e6) / n : 0,
+    clientCpuMicros: n ? (client.user + client.system) / n : 0,
   };
 }

@@ -19,7 +19,7 @@ import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { itemsNeeded, paginate } from "../paging.ts";
 import { RawJson } from "../raw-json.ts";
 import { renderTask, renderTaskJson } from "../render.ts";
-import { activeCluster, instanceIdOf, taskIdOf } from "../resolve.ts";
+import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
 import { resolveTaskDefinition } from "./taskdefs.ts";
 
@@ -218,17 +218,25 @@ export const DescribeTasks: Handler = async (raw, ctx, s) => {
   if (input.tasks.length > 100) throw invalid("Tasks cannot contain more than 100 elements.");
   const cluster = activeCluster(input.cluster, ctx, s);
   const include = new Set(input.include ?? []);
-  // Joined from each task's cached JSON: a 100-task answer is ~130 kB, rendered anew it cost more than everything else.
-  const tasks: string[] = [];
+  // Sent as each task's cached JSON bytes: a 100-task answer is ~130 kB, rendered anew (or joined
+  // as text and encoded for the socket) it cost more than everything else.
+  const parts: Buffer[] = [TASKS_OPEN];
   const failures: { arn: string; reason: string }[] = [];
+  const idOf = taskIdResolver(cluster.name, ctx.scope);
   for (const value of input.tasks) {
-    const id = taskIdOf(value, cluster.name);
+    const id = idOf(value);
     const agg = id ? s.model.tasks.get(subjects.task(ctx.region, cluster.name, id)) : undefined;
-    if (agg) tasks.push(renderTaskJson(agg, include));
-    else failures.push({ arn: id ? arns.task(ctx.scope, cluster.name, id) : value, reason: "MISSING" });
+    if (agg) {
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(renderTaskJson(agg, include));
+    } else failures.push({ arn: id ? arns.task(ctx.scope, cluster.name, id) : value, reason: "MISSING" });
   }
-  return new RawJson(`{"tasks":[${tasks.join(",")}],"failures":${JSON.stringify(failures)}}`);
+  parts.push(Buffer.from(`],"failures":${JSON.stringify(failures)}}`, "utf8"));
+  return new RawJson(parts);
 };
+
+const TASKS_OPEN = Buffer.from('{"tasks":[');
+const COMMA = Buffer.from(",");
 
 const FAMILY = /^[a-zA-Z0-9\-_]+$/;
 
