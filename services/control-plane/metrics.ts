@@ -243,8 +243,9 @@ export class Metrics {
   observeRequest = (rawAction: string, code: string | undefined, ms: number) => {
     // Any client can name any action: only ECS's own names become label values (bounded cardinality).
     const action = ECS_OPERATIONS.has(rawAction) ? rawAction : "unknown";
-    this.apiRequests.inc({ action, error_code: code ?? "" });
-    this.apiDuration.observe({ action }, ms / 1000);
+    const error_code = code ?? "";
+    labelled(this.apiRequests, `${action}|${error_code}`, { action, error_code }).inc();
+    labelled(this.apiDuration, action, { action }).observe(ms / 1000);
   };
 
   /** One placement batch: how many placed, why the others were not, and how long it took. */
@@ -256,16 +257,16 @@ export class Metrics {
   };
 
   observeAppend(ms: number, outcome: "ok" | "conflict" | "error") {
-    this.appendDuration.observe({ outcome }, ms / 1000);
+    labelled(this.appendDuration, outcome, { outcome }).observe(ms / 1000);
     if (outcome === "conflict") this.appendConflicts.inc();
   }
 
   heartbeat(region: string) {
-    this.heartbeats.inc({ region });
+    labelled(this.heartbeats, region, { region }).inc();
   }
 
   ecsEventPublished = (detailType: EcsDetailType) => {
-    this.ecsEvents.inc({ detail_type: detailType });
+    labelled(this.ecsEvents, detailType, { detail_type: detailType }).inc();
   };
 
   route(log: Logger): HttpRoute {
@@ -310,4 +311,24 @@ export class MeasuredEventStore extends EventStore {
       throw err;
     }
   }
+}
+
+/**
+ * A metric's child for one set of label values, made once: prom-client hashes the label object
+ * on every inc() or observe(), which at one call per stored event was a visible share of the
+ * control plane's time. `key` is the label values joined, unique per set.
+ */
+const children = new WeakMap<object, Map<string, unknown>>();
+function labelled<L extends string, C>(metric: { labels(values: Partial<Record<L, string | number>>): C }, key: string, values: Partial<Record<L, string>>): C {
+  let byKey = children.get(metric);
+  if (!byKey) {
+    byKey = new Map();
+    children.set(metric, byKey);
+  }
+  let child = byKey.get(key) as C | undefined;
+  if (child === undefined) {
+    child = metric.labels(values);
+    byKey.set(key, child);
+  }
+  return child;
 }
