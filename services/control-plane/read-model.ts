@@ -92,6 +92,7 @@ export class ReadModel {
 
   skipped = 0;
   private readonly interner = new Interner();
+  private readonly subjectMemo = new SubjectMemo();
 
   /** Envelope id of the last event folded for an aggregate subject. */
   lastEventId(subject: string): string | undefined {
@@ -105,45 +106,47 @@ export class ReadModel {
     const parsed = parseEventSubject(subject);
     let env: Envelope;
     try {
-      env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
+      env = JSON.parse(utf8.decode(data)) as Envelope;
     } catch {
       return this.skip(seq, subject, "not JSON");
     }
     if (!parsed || !KNOWN_KINDS.has(parsed.kind) || typeof env?.data?.type !== "string")
       return this.skip(seq, subject, "not a known Berth event");
     const region = this.interner.string(parsed.region);
+    const event: unknown = env.data;
     switch (parsed.kind) {
-      case "cluster":
-        this.fold(this.clusters, subject, region, seq, env, initialCluster, (s) =>
-          evolveCluster(s, env.data as unknown as ClusterEvent),
-        );
+      case "cluster": {
+        const prev = this.clusters.get(subject);
+        this.put(this.clusters, prev, subject, region, seq, env, evolveCluster(prev?.snapshot ?? initialCluster(), event as ClusterEvent));
         return [];
-      case "taskdef":
-        this.fold(this.taskDefinitions, subject, region, seq, env, () => foldTaskDefinition([]), (s) =>
-          evolveTaskDefinition(s, env.data as unknown as TaskDefinitionEvent),
-        );
+      }
+      case "taskdef": {
+        const prev = this.taskDefinitions.get(subject);
+        const next = evolveTaskDefinition(prev?.snapshot ?? foldTaskDefinition([]), event as TaskDefinitionEvent);
+        this.put(this.taskDefinitions, prev, subject, region, seq, env, next);
         return [];
+      }
       case "instance": {
-        const clusterSubject = subjects.cluster(region, parsed.ids[0] as string);
+        const clusterSubject = this.clusterSubject(region, parsed.ids[0] as string);
         index(this.instancesByCluster, clusterSubject, subject);
-        this.fold(this.instances, subject, region, seq, env, initialInstance, (s) =>
-          evolveInstance(s, env.data as unknown as InstanceEvent),
-        );
+        const prev = this.instances.get(subject);
+        this.put(this.instances, prev, subject, region, seq, env, evolveInstance(prev?.snapshot ?? initialInstance(), event as InstanceEvent));
         this.views.touch(clusterSubject, subject);
         return [];
       }
       case "service": {
-        index(this.servicesByCluster, subjects.cluster(region, parsed.ids[0] as string), subject);
-        this.fold(this.services, subject, region, seq, env, initialService, (s) =>
-          evolveService(s, env.data as unknown as ServiceEvent),
-        );
+        index(this.servicesByCluster, this.clusterSubject(region, parsed.ids[0] as string), subject);
+        const prev = this.services.get(subject);
+        this.put(this.services, prev, subject, region, seq, env, evolveService(prev?.snapshot ?? initialService(), event as ServiceEvent));
         return [];
       }
       case "task":
         return this.applyTask(region, parsed.ids, subject, seq, env);
-      case "account":
-        this.fold(this.accounts, subject, region, seq, env, initialAccount, (s) => evolveAccount(s, env.data as unknown as AccountEvent));
+      case "account": {
+        const prev = this.accounts.get(subject);
+        this.put(this.accounts, prev, subject, region, seq, env, evolveAccount(prev?.snapshot ?? initialAccount(), event as AccountEvent));
         return [];
+      }
       default:
         return this.skip(seq, subject, "unknown aggregate kind");
     }
@@ -153,13 +156,9 @@ export class ReadModel {
     const event = env.data as unknown as TaskEvent;
     this.interner.taskEvent(event);
     const before = this.tasks.get(subject);
-    let intents: string[] = [];
-    const after = this.fold(this.tasks, subject, region, seq, env, initialTask, (s) => {
-      const r = evolveTask(s, event);
-      intents = r.intents;
-      return r.snapshot;
-    });
-    const clusterSubject = subjects.cluster(region, ids[0] as string);
+    const { snapshot, intents } = evolveTask(before?.snapshot ?? initialTask(), event);
+    const after = this.put(this.tasks, before, subject, region, seq, env, snapshot);
+    const clusterSubject = this.clusterSubject(region, ids[0] as string);
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       index(this.tasksByCluster, clusterSubject, subject);
@@ -167,7 +166,7 @@ export class ReadModel {
         index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
       if (event.clientToken) this.rememberToken(clusterSubject, event.clientToken, subject);
       if (ctx.instanceId) {
-        const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         this.views.touch(clusterSubject, inst);
@@ -177,7 +176,7 @@ export class ReadModel {
     const runningBefore = before?.snapshot.value === "RUNNING";
     const runningAfter = after.snapshot.value === "RUNNING";
     if ((stoppedNow || runningBefore !== runningAfter) && ctx.instanceId) {
-      const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+      const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
       if (stoppedNow) {
         this.liveTasksByInstance.get(inst)?.delete(subject);
         this.reserve(inst, ctx.reservation, ctx.group, -1);
@@ -185,7 +184,19 @@ export class ReadModel {
       if (runningBefore !== runningAfter) this.usageOf(inst).running += runningAfter ? 1 : -1;
       this.views.touch(clusterSubject, inst);
     }
-    return intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+    return intents.length === 0 ? [] : intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+  }
+
+  /**
+   * subjects.cluster / subjects.instance, remembered: most events of a task name its cluster and
+   * instance again, and building a subject checks every token.
+   */
+  private clusterSubject(region: string, cluster: string): string {
+    return this.subjectMemo.get(region, cluster, "", () => subjects.cluster(region, cluster));
+  }
+
+  private instanceSubject(region: string, cluster: string, instanceId: string): string {
+    return this.subjectMemo.get(region, cluster, instanceId, () => subjects.instance(region, cluster, instanceId));
   }
 
   private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
@@ -283,24 +294,9 @@ export class ReadModel {
     bump(u.groups, group, sign);
   }
 
-  private fold<S>(
-    map: Map<string, Agg<S>>,
-    subject: string,
-    region: string,
-    seq: number,
-    env: Envelope,
-    initial: () => S,
-    evolve: (s: S) => S,
-  ): Agg<S> {
-    const prev = map.get(subject);
-    const next: Agg<S> = {
-      subject,
-      region,
-      snapshot: evolve(prev?.snapshot ?? initial()),
-      seq,
-      version: (prev?.version ?? 0) + 1,
-      lastEventId: env.id,
-    };
+  /** The aggregate after one more event: a new Agg (readers may hold the previous one). */
+  private put<S>(map: Map<string, Agg<S>>, prev: Agg<S> | undefined, subject: string, region: string, seq: number, env: Envelope, snapshot: S): Agg<S> {
+    const next: Agg<S> = { subject, region, snapshot, seq, version: (prev?.version ?? 0) + 1, lastEventId: env.id };
     map.set(subject, next);
     return next;
   }
@@ -309,6 +305,32 @@ export class ReadModel {
     this.skipped++;
     this.log.warn({ seq, subject, why }, "event skipped by the read model");
     return [];
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** Subjects by (region, cluster, instance id); "" for a cluster's own subject. */
+class SubjectMemo {
+  private readonly byRegion = new Map<string, Map<string, Map<string, string>>>();
+
+  get(region: string, cluster: string, instanceId: string, make: () => string): string {
+    let clusters = this.byRegion.get(region);
+    if (!clusters) {
+      clusters = new Map();
+      this.byRegion.set(region, clusters);
+    }
+    let subjects = clusters.get(cluster);
+    if (!subjects) {
+      subjects = new Map();
+      clusters.set(cluster, subjects);
+    }
+    let s = subjects.get(instanceId);
+    if (s === undefined) {
+      s = make();
+      subjects.set(instanceId, s);
+    }
+    return s;
   }
 }
 
