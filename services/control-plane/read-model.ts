@@ -192,11 +192,14 @@ export class ReadModel {
    * instance again, and building a subject checks every token.
    */
   private clusterSubject(region: string, cluster: string): string {
-    return this.subjectMemo.get(region, cluster, "", () => subjects.cluster(region, cluster));
+    return this.subjectMemo.get(region, cluster, "") ?? this.subjectMemo.set(region, cluster, "", subjects.cluster(region, cluster));
   }
 
   private instanceSubject(region: string, cluster: string, instanceId: string): string {
-    return this.subjectMemo.get(region, cluster, instanceId, () => subjects.instance(region, cluster, instanceId));
+    return (
+      this.subjectMemo.get(region, cluster, instanceId) ??
+      this.subjectMemo.set(region, cluster, instanceId, subjects.instance(region, cluster, instanceId))
+    );
   }
 
   private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
@@ -210,22 +213,18 @@ export class ReadModel {
    * Takes an aggregate restored from a snapshot (snapshots.ts) into a fresh read model, with the
    * indexes its events built when they were folded: the same steps as apply(), from the state
    * instead of the events. (An integration test holds a restored model equal to a replayed one.)
+   * `cluster` is the cluster token of the aggregate's subject when the caller already knows it
+   * (the snapshot decoder does, for every task), which spares parsing the subject.
    */
-  adopt(kind: AggregateKind, agg: Agg<unknown>, memo: Map<string, string> = new Map()): void {
-    const parsed = parseEventSubject(agg.subject);
-    if (!parsed) return;
-    const { region, ids, kind: subjectKind } = parsed;
-    if (subjectKind !== kind) throw new Error(`snapshot row ${agg.subject} is not a ${kind}`);
-    // `memo` keeps the subjects many aggregates share (their cluster, their instance) across calls.
-    const once = (key: string, make: () => string) => {
-      let s = memo.get(key);
-      if (s === undefined) {
-        s = make();
-        memo.set(key, s);
-      }
-      return s;
-    };
-    const clusterSubject = () => once(`c|${region}|${ids[0]}`, () => subjects.cluster(region, ids[0] as string));
+  adopt(kind: AggregateKind, agg: Agg<unknown>, cluster?: string): void {
+    let clusterToken = cluster;
+    if (clusterToken === undefined) {
+      const parsed = parseEventSubject(agg.subject);
+      if (!parsed) return;
+      if (parsed.kind !== kind) throw new Error(`snapshot row ${agg.subject} is not a ${kind}`);
+      clusterToken = parsed.ids[0] as string;
+    }
+    const region = agg.region;
     switch (kind) {
       case "cluster":
         this.clusters.set(agg.subject, agg as Agg<ClusterSnapshot>);
@@ -237,32 +236,35 @@ export class ReadModel {
         this.accounts.set(agg.subject, agg as Agg<AccountSnapshot>);
         return;
       case "instance":
-        index(this.instancesByCluster, clusterSubject(), agg.subject);
+        index(this.instancesByCluster, this.clusterSubject(region, clusterToken), agg.subject);
         this.instances.set(agg.subject, agg as Agg<InstanceSnapshot>);
         return;
       case "service":
-        index(this.servicesByCluster, clusterSubject(), agg.subject);
+        index(this.servicesByCluster, this.clusterSubject(region, clusterToken), agg.subject);
         this.services.set(agg.subject, agg as Agg<ServiceSnapshot>);
         return;
       case "task": {
         const task = agg as Agg<TaskSnapshot>;
         const subject = task.subject;
         const ctx = task.snapshot.context;
+        const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
-        index(this.tasksByCluster, clusterSubject(), subject);
+        index(this.tasksByCluster, clusterSubject, subject);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
           index(this.tasksByService, subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
-        if (ctx.clientToken) this.rememberToken(clusterSubject(), ctx.clientToken, subject);
+        if (ctx.clientToken) this.rememberToken(clusterSubject, ctx.clientToken, subject);
         if (!ctx.instanceId) return;
-        const { cluster, instanceId } = ctx;
-        const inst = once(`i|${region}|${cluster}|${instanceId}`, () => subjects.instance(region, cluster, instanceId));
+        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
+        if (task.snapshot.value === "STOPPED") {
+          // Placed, then released when it stopped: what the fold leaves behind is the instance's
+          // (maybe empty) entries, with nothing of this task in them.
+          if (!this.liveTasksByInstance.has(inst)) this.liveTasksByInstance.set(inst, new Set());
+          this.usageOf(inst);
+          return;
+        }
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         if (task.snapshot.value === "RUNNING") this.usageOf(inst).running += 1;
-        if (task.snapshot.value === "STOPPED") {
-          this.liveTasksByInstance.get(inst)?.delete(subject);
-          this.reserve(inst, ctx.reservation, ctx.group, -1);
-        }
         return;
       }
       default:
@@ -314,23 +316,23 @@ const utf8 = new TextDecoder();
 class SubjectMemo {
   private readonly byRegion = new Map<string, Map<string, Map<string, string>>>();
 
-  get(region: string, cluster: string, instanceId: string, make: () => string): string {
+  get(region: string, cluster: string, instanceId: string): string | undefined {
+    return this.byRegion.get(region)?.get(cluster)?.get(instanceId);
+  }
+
+  set(region: string, cluster: string, instanceId: string, subject: string): string {
     let clusters = this.byRegion.get(region);
     if (!clusters) {
       clusters = new Map();
       this.byRegion.set(region, clusters);
     }
-    let subjects = clusters.get(cluster);
-    if (!subjects) {
-      subjects = new Map();
-      clusters.set(cluster, subjects);
+    let bySubject = clusters.get(cluster);
+    if (!bySubject) {
+      bySubject = new Map();
+      clusters.set(cluster, bySubject);
     }
-    let s = subjects.get(instanceId);
-    if (s === undefined) {
-      s = make();
-      subjects.set(instanceId, s);
-    }
-    return s;
+    bySubject.set(instanceId, subject);
+    return subject;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from "xstate";
-import type { AggregateKind } from "../../events/names.ts";
+import { type AggregateKind, parseEventSubject } from "../../events/names.ts";
 import { accountMachine } from "../../machines/account/account.machine.ts";
 import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
 import { instanceMachine } from "../../machines/instance/instance.machine.ts";
@@ -25,7 +25,7 @@ import type { Agg, ReadModel } from "./read-model.ts";
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 5;
 
 export interface SnapshotHeader {
   format: number;
@@ -168,16 +168,20 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
   const header = headerOf(doc);
   if (!header || header.format !== SNAPSHOT_FORMAT) throw new Error("not a read-model snapshot of this format");
   const snapshots = new Snapshots();
-  const aggs: [AggregateKind, Agg<unknown>][] = [];
+  const others: [AggregateKind, Agg<unknown>][] = [];
   for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
     for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
-      aggs.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
+      others.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
     }
   }
-  const regions = new Map<string, string>();
   const specs = doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] }));
   const fields = doc.taskFields;
+  const kinds = fields.map(fieldKind);
   const shapes = doc.shapes.map((keys) => keys.split(","));
+  const heads = new SubjectHeads(doc.strings);
+  const tasks: Agg<unknown>[] = [];
+  /** The cluster token of each task's subject, for ReadModel.adopt. */
+  const clusters: string[] = [];
   // One task per line, parsed and turned into its context one at a time: the rows die young.
   for (let start = firstLine + 1; firstLine >= 0 && start < text.length; ) {
     let end = text.indexOf("\n", start);
@@ -186,39 +190,83 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
     start = end + 1;
     const [head, seq, version, eid, value] = row as [string | number, number, number, string, string];
     const taskId = row[TASK_ROW_HEAD + TASK_ID_FIELD] as string;
-    const subject = typeof head === "number" ? `${doc.strings[head]}${taskId}` : head;
+    const { subject, region, cluster } = heads.of(head, taskId);
     // Filled field by field into an object of the context's fixed shape (compactContext).
     const ctx = compactContext(BLANK) as unknown as Record<string, unknown>;
     for (let k = 0; k < fields.length; k++) {
-      const key = fields[k] as string;
       const v = row[k + TASK_ROW_HEAD];
       if (v === null || v === undefined) continue;
-      if (key === "taskArn" && typeof v === "number") ctx.taskArn = `${doc.strings[v]}${taskId}`;
-      else if (key === "containers") ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes));
-      else if (key === "spec") ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
-      else if (SHARED_STRINGS.has(key) && typeof v === "number") ctx[key] = doc.strings[v];
-      else if (SHARED_OBJECTS.has(key)) ctx[key] = doc.objects[v as number];
-      else ctx[key] = v;
+      const key = fields[k] as string;
+      switch (kinds[k]) {
+        case "taskArn":
+          ctx.taskArn = typeof v === "number" ? `${doc.strings[v]}${taskId}` : v;
+          break;
+        case "containers":
+          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes));
+          break;
+        case "spec":
+          ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
+          break;
+        case "sharedString":
+          ctx[key] = typeof v === "number" ? doc.strings[v] : v;
+          break;
+        case "sharedObject":
+          ctx[key] = doc.objects[v as number];
+          break;
+        default:
+          ctx[key] = v;
+      }
     }
     const context = ctx as unknown as TaskContext;
-    // The region is the subject's third token; one string per region, as the fold keeps it.
-    const token = subject.split(".", 3)[2] as string;
-    let region = regions.get(token);
-    if (region === undefined) {
-      region = token;
-      regions.set(token, token);
-    }
     const lastEventId = eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid;
-    aggs.push(["task", { subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) }]);
+    tasks.push({ subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) });
+    clusters.push(cluster);
   }
   return {
     header,
     adopt: (into) => {
-      const memo = new Map<string, string>();
-      for (const [kind, agg] of aggs) into.adopt(kind, agg, memo);
+      for (const [kind, agg] of others) into.adopt(kind, agg);
+      for (let i = 0; i < tasks.length; i++) into.adopt("task", tasks[i] as Agg<unknown>, clusters[i]);
       into.skipped = doc.skipped ?? 0;
     },
   };
+}
+
+/** How a task field is stored (see encodeSnapshot). */
+type FieldKind = "plain" | "taskArn" | "containers" | "spec" | "sharedString" | "sharedObject";
+
+function fieldKind(key: string): FieldKind {
+  if (key === "taskArn" || key === "containers" || key === "spec") return key;
+  if (SHARED_STRINGS.has(key)) return "sharedString";
+  if (SHARED_OBJECTS.has(key)) return "sharedObject";
+  return "plain";
+}
+
+/**
+ * A task's subject, region and cluster token from its row's head: most heads are the id of the
+ * subject's part before the task id (the same for every task of the cluster), parsed once.
+ */
+class SubjectHeads {
+  private readonly parsed = new Map<number, { region: string; cluster: string }>();
+
+  constructor(private readonly strings: string[]) {}
+
+  of(head: string | number, taskId: string): { subject: string; region: string; cluster: string } {
+    if (typeof head !== "number") return { subject: head, ...this.parse(head) };
+    const subject = `${this.strings[head]}${taskId}`;
+    let known = this.parsed.get(head);
+    if (!known) {
+      known = this.parse(subject);
+      this.parsed.set(head, known);
+    }
+    return { subject, region: known.region, cluster: known.cluster };
+  }
+
+  private parse(subject: string): { region: string; cluster: string } {
+    const p = parseEventSubject(subject);
+    if (p?.kind !== "task") throw new Error(`snapshot row ${subject} is not a task`);
+    return { region: p.region, cluster: p.ids[0] as string };
+  }
 }
 
 /** Values stored once and referred to by index; by identity, or by a key when one is given. */
