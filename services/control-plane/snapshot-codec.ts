@@ -25,7 +25,7 @@ import type { Agg, ReadModel } from "./read-model.ts";
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 5;
+export const SNAPSHOT_FORMAT = 6;
 
 export interface SnapshotHeader {
   format: number;
@@ -71,6 +71,8 @@ const SHARED_STRINGS = new Set([
   "stopCode",
   "stoppedReason",
 ]);
+/** Container record fields whose string values repeat across tasks. */
+const CONTAINER_STRINGS = new Set(["name", "image", "lastStatus", "healthStatus", "reason"]);
 /** Task context fields whose objects are often the same object (interned when folded). */
 const SHARED_OBJECTS = new Set(["overrides", "tags", "reservation", "attachments"]);
 
@@ -109,7 +111,7 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
       if (v === undefined) c.push(null);
       // "…/<taskId>": the part before the id is the same for every task of the cluster.
       else if (key === "taskArn" && (v as string).endsWith(taskId)) c.push(strings.id((v as string).slice(0, -taskId.length)));
-      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes)));
+      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes, strings)));
       else if (key === "spec") {
         const spec = v as Record<string, unknown>;
         const shape: Record<string, unknown> = { ...spec, containers: objects.id(spec.containers), volumes: objects.id(spec.volumes) };
@@ -177,7 +179,7 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
   const specs = doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] }));
   const fields = doc.taskFields;
   const kinds = fields.map(fieldKind);
-  const shapes = doc.shapes.map((keys) => keys.split(","));
+  const shapes = doc.shapes.map(shapeOf);
   const heads = new SubjectHeads(doc.strings);
   const tasks: Agg<unknown>[] = [];
   /** The cluster token of each task's subject, for ReadModel.adopt. */
@@ -202,7 +204,7 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
           ctx.taskArn = typeof v === "number" ? `${doc.strings[v]}${taskId}` : v;
           break;
         case "containers":
-          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes));
+          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, doc.strings));
           break;
         case "spec":
           ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
@@ -292,18 +294,38 @@ function smallObjectKey(v: unknown): unknown {
   return v;
 }
 
-/** An object as [shape, ...values]: its key list is stored once in `shapes`. */
-function positional(o: Record<string, unknown>, shapes: Table<string>): unknown[] {
+/**
+ * A container record as [shape, ...values]: its key list is stored once in `shapes`, and the
+ * strings its tasks share (name, image, statuses) once in `strings`.
+ */
+function positional(o: Record<string, unknown>, shapes: Table<string>, strings: Table<string>): unknown[] {
   const keys = Object.keys(o).filter((k) => o[k] !== undefined);
   const row: unknown[] = [shapes.id(keys.join(","))];
-  for (const k of keys) row.push(o[k]);
+  for (const k of keys) {
+    const v = o[k];
+    row.push(CONTAINER_STRINGS.has(k) && typeof v === "string" ? strings.id(v) : v);
+  }
   return row;
 }
 
-function fromPositional(row: unknown[], shapes: string[][]): Record<string, unknown> {
-  const keys = shapes[row[0] as number] as string[];
+/** A container record's shape: its keys, and which of them hold shared strings. */
+interface Shape {
+  keys: string[];
+  shared: boolean[];
+}
+
+function shapeOf(keyList: string): Shape {
+  const keys = keyList.split(",");
+  return { keys, shared: keys.map((k) => CONTAINER_STRINGS.has(k)) };
+}
+
+function fromPositional(row: unknown[], shapes: Shape[], strings: string[]): Record<string, unknown> {
+  const { keys, shared } = shapes[row[0] as number] as Shape;
   const o: Record<string, unknown> = {};
-  for (let k = 0; k < keys.length; k++) o[keys[k] as string] = row[k + 1];
+  for (let k = 0; k < keys.length; k++) {
+    const v = row[k + 1];
+    o[keys[k] as string] = shared[k] && typeof v === "number" ? strings[v] : v;
+  }
   return o;
 }
 
@@ -314,14 +336,19 @@ function fromPositional(row: unknown[], shapes: string[][]): Record<string, unkn
  * alone), without resolving the state 100,000 times.
  */
 class Snapshots {
-  private readonly templates = new Map<string, object>();
+  private readonly templates = new Map<AggregateKind, Map<string, object>>();
 
   of(kind: AggregateKind, value: unknown, context: unknown): never {
-    const key = `${kind}|${typeof value === "string" ? value : JSON.stringify(value)}`;
-    let template = this.templates.get(key);
+    let byValue = this.templates.get(kind);
+    if (!byValue) {
+      byValue = new Map();
+      this.templates.set(kind, byValue);
+    }
+    const key = typeof value === "string" ? value : JSON.stringify(value);
+    let template = byValue.get(key);
     if (!template) {
       template = MACHINES[kind].resolveState({ value: value as never, context: context as never }) as object;
-      this.templates.set(key, template);
+      byValue.set(key, template);
     }
     return { ...template, context } as never;
   }
