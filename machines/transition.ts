@@ -1,4 +1,5 @@
-import { type ActorScope, type AnyStateMachine, createActor, type EventFromLogic, type SnapshotFrom } from "xstate";
+import { type ActorScope, type AnyStateMachine, type ContextFrom, createActor, type EventFromLogic, type SnapshotFrom } from "xstate";
+import { compileTransitions } from "./transition.table.ts";
 
 /** An action the machine asked for (an intent), as XState's `transition()` returns it. */
 export interface ExecutedAction {
@@ -8,21 +9,49 @@ export interface ExecutedAction {
 export interface PureTransitions<M extends AnyStateMachine> {
   /** The machine's initial snapshot (computed once; snapshots are immutable values). */
   initial(): SnapshotFrom<M>;
-  /** `transition(machine, snapshot, event)`: the next snapshot and the actions, none executed. */
-  transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): [SnapshotFrom<M>, ExecutedAction[]];
+  /**
+   * `transition(machine, snapshot, event)`: the next snapshot and the actions, none executed. The
+   * action list may be shared between calls: read it, never modify it.
+   */
+  transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): [SnapshotFrom<M>, readonly ExecutedAction[]];
 }
 
 /**
- * XState's pure `transition()` and `initialTransition()` without their per-call set-up. Those
- * functions build a throwaway actor on every call — and building an actor computes the machine's
- * initial state — so on a long replay the set-up costs more than the transition itself. This
- * builds one inert scope per machine, whose action executor only collects, and calls the
- * machine's own `transition` with it: the same code path, the same snapshots and actions.
+ * XState's pure `transition()` and `initialTransition()` without their per-call cost.
+ *
+ * Those functions build a throwaway actor on every call, and XState's interpreter then computes
+ * exit and entry sets, a new snapshot per assign and a state value per step — on a long replay
+ * many times the work of the assigns themselves. The aggregate machines are flat (atomic states
+ * under the root; no entry, exit, eventless, delayed or invoked behaviour), so a step of theirs is
+ * only: the first candidate transition whose guard passes, its assigns folded into the context,
+ * its other actions collected, its target state taken. `compileTransitions` (transition.table.ts)
+ * reads that table from the machine definition itself, which stays the one source of truth, and
+ * refuses any machine using more of XState than this; such a machine keeps XState's interpreter,
+ * called with one reusable inert scope. test/property/machines.transition.property.test.ts holds
+ * both equal to `transition()` on random event sequences.
+ */
+export function pureTransitions<M extends AnyStateMachine>(machine: M, options: TransitionOptions<M> = {}): PureTransitions<M> {
+  const interpreted = interpretedTransitions(machine, options);
+  return compileTransitions(machine, interpreted, options) ?? interpreted;
+}
+
+export interface TransitionOptions<M extends AnyStateMachine> {
+  /**
+   * A copy of a context in the object layout the caller keeps contexts in (e.g. one fixed shape):
+   * every context a transition changes is built on such a copy instead of `{ ...context }`.
+   */
+  copyContext?: (context: ContextFrom<M>) => ContextFrom<M>;
+}
+
+/**
+ * The machine's own `transition` with one inert scope, whose action executor only collects: the
+ * same code path as XState's `transition()`, the same snapshots and actions.
  *
  * Sound because transitions are synchronous (one collector at a time) and the aggregate machines
  * invoke and spawn no children, so nothing is ever registered in the scope's system.
  */
-export function pureTransitions<M extends AnyStateMachine>(machine: M): PureTransitions<M> {
+export function interpretedTransitions<M extends AnyStateMachine>(machine: M, options: TransitionOptions<M> = {}): PureTransitions<M> {
+  const copy = options.copyContext;
   let collected: ExecutedAction[] = [];
   const self = createActor(machine);
   const scope = {
@@ -45,6 +74,9 @@ export function pureTransitions<M extends AnyStateMachine>(machine: M): PureTran
     transition(snapshot, event) {
       collected = [];
       const next = machine.transition(snapshot, event, scope) as SnapshotFrom<M>;
+      // The snapshot is new and not yet shared: giving it the copy of its context is invisible.
+      const fresh = next as { context: ContextFrom<M> };
+      if (copy && fresh.context !== (snapshot as { context: unknown }).context) fresh.context = copy(fresh.context);
       const actions = collected;
       collected = [];
       return [next, actions];

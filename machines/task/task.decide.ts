@@ -22,20 +22,19 @@ export type TaskCommand =
 
 export const ESSENTIAL_EXITED = "Essential container in task exited";
 
-const taskTransitions = pureTransitions(taskMachine);
+const taskTransitions = pureTransitions(taskMachine, { copyContext: (c) => compactContext(c) });
 
 export const initialTask = (): TaskSnapshot => taskTransitions.initial();
 
 /** evolve: one decided event applied to the snapshot; `intents` are the machine's effect actions. */
 export function evolveTask(snapshot: TaskSnapshot, event: TaskEvent): { snapshot: TaskSnapshot; intents: string[] } {
   const [next, actions] = taskTransitions.transition(snapshot, event);
-  // The snapshot is new and not yet shared: giving it the compact copy of its context is invisible.
-  if (next.context !== snapshot.context) (next as { context: TaskContext }).context = compactContext(next.context);
   return { snapshot: next, intents: actions.map((a) => a.type) };
 }
 
 /**
- * The same context as an object of one fixed shape. XState's assign builds each new context with
+ * The same context as an object of one fixed shape, on which every changed context is built
+ * (pureTransitions' copyContext). XState's assign builds each new context with
  * `Object.assign({}, context, update)`; with this many fields V8 then keeps it as a hash table
  * ("dictionary mode"), several times larger and slower to read than a literal of fixed shape.
  * A control plane holds one task context per task, so this is most of its memory. Listing every

@@ -15,6 +15,8 @@ const MAX_ENTRIES = 20_000;
 export class Interner {
   private readonly strings = new Map<string, string>();
   private readonly specs = new Map<string, { containers: unknown; volumes: unknown }>();
+  /** The shared spec parts last seen per task definition: most tasks of one are alike. */
+  private readonly recent = new Map<string, { containers: unknown; volumes: unknown }>();
   private readonly reservations = new Map<string, TaskCreated["reservation"]>();
   /** One empty overrides object and one empty tag list for every task that has none. */
   private readonly noOverrides: TaskCreated["overrides"] = {};
@@ -62,14 +64,43 @@ export class Interner {
       if (this.reservations.size >= MAX_ENTRIES) this.reservations.clear();
       this.reservations.set(rkey, r);
     }
-    const key = `${JSON.stringify(spec.containers)}\n${JSON.stringify(spec.volumes)}`;
-    const shared = this.specs.get(key);
-    if (shared) {
-      spec.containers = shared.containers as typeof spec.containers;
-      spec.volumes = shared.volumes as typeof spec.volumes;
-    } else {
-      if (this.specs.size >= MAX_ENTRIES) this.specs.clear();
-      this.specs.set(key, { containers: spec.containers, volumes: spec.volumes });
+    // Compared with the task definition's last spec first: that spares writing the spec out as
+    // JSON (the content key) for nearly every task.
+    let shared = this.recent.get(spec.taskDefinitionArn);
+    if (!shared || !sameJson(shared.containers, spec.containers) || !sameJson(shared.volumes, spec.volumes)) {
+      const key = `${JSON.stringify(spec.containers)}\n${JSON.stringify(spec.volumes)}`;
+      shared = this.specs.get(key);
+      if (!shared) {
+        if (this.specs.size >= MAX_ENTRIES) this.specs.clear();
+        shared = { containers: spec.containers, volumes: spec.volumes };
+        this.specs.set(key, shared);
+      }
+      if (this.recent.size >= MAX_ENTRIES) this.recent.clear();
+      this.recent.set(spec.taskDefinitionArn, shared);
     }
+    spec.containers = shared.containers as typeof spec.containers;
+    spec.volumes = shared.volumes as typeof spec.volumes;
   }
+}
+
+/**
+ * JSON.stringify(a) === JSON.stringify(b), for values decoded from JSON (plain objects, arrays,
+ * strings, numbers, booleans, null), without writing either out: same keys in the same order.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string;
+    if (k !== kb[i] || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

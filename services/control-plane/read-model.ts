@@ -94,6 +94,7 @@ export class ReadModel {
   /** The envelope apply() folded last (undefined when it skipped the message), for who reacts to it in the same turn. */
   lastEnvelope: Envelope | undefined;
   private readonly interner = new Interner();
+  private readonly subjectMemo = new SubjectMemo();
 
   /** Envelope id of the last event folded for an aggregate subject. */
   lastEventId(subject: string): string | undefined {
@@ -108,7 +109,7 @@ export class ReadModel {
     const parsed = parseEventSubject(subject);
     let env: Envelope;
     try {
-      env = JSON.parse(new TextDecoder().decode(data)) as Envelope;
+      env = JSON.parse(utf8.decode(data)) as Envelope;
     } catch {
       return this.skip(seq, subject, "not JSON");
     }
@@ -116,38 +117,40 @@ export class ReadModel {
       return this.skip(seq, subject, "not a known Berth event");
     this.lastEnvelope = env;
     const region = this.interner.string(parsed.region);
+    const event: unknown = env.data;
     switch (parsed.kind) {
-      case "cluster":
-        this.fold(this.clusters, subject, region, seq, env, initialCluster, (s) =>
-          evolveCluster(s, env.data as unknown as ClusterEvent),
-        );
+      case "cluster": {
+        const prev = this.clusters.get(subject);
+        this.put(this.clusters, prev, subject, region, seq, env, evolveCluster(prev?.snapshot ?? initialCluster(), event as ClusterEvent));
         return [];
-      case "taskdef":
-        this.fold(this.taskDefinitions, subject, region, seq, env, () => foldTaskDefinition([]), (s) =>
-          evolveTaskDefinition(s, env.data as unknown as TaskDefinitionEvent),
-        );
+      }
+      case "taskdef": {
+        const prev = this.taskDefinitions.get(subject);
+        const next = evolveTaskDefinition(prev?.snapshot ?? foldTaskDefinition([]), event as TaskDefinitionEvent);
+        this.put(this.taskDefinitions, prev, subject, region, seq, env, next);
         return [];
+      }
       case "instance": {
-        const clusterSubject = subjects.cluster(region, parsed.ids[0] as string);
+        const clusterSubject = this.clusterSubject(region, parsed.ids[0] as string);
         index(this.instancesByCluster, clusterSubject, subject);
-        this.fold(this.instances, subject, region, seq, env, initialInstance, (s) =>
-          evolveInstance(s, env.data as unknown as InstanceEvent),
-        );
+        const prev = this.instances.get(subject);
+        this.put(this.instances, prev, subject, region, seq, env, evolveInstance(prev?.snapshot ?? initialInstance(), event as InstanceEvent));
         this.views.touch(clusterSubject, subject);
         return [];
       }
       case "service": {
-        index(this.servicesByCluster, subjects.cluster(region, parsed.ids[0] as string), subject);
-        this.fold(this.services, subject, region, seq, env, initialService, (s) =>
-          evolveService(s, env.data as unknown as ServiceEvent),
-        );
+        index(this.servicesByCluster, this.clusterSubject(region, parsed.ids[0] as string), subject);
+        const prev = this.services.get(subject);
+        this.put(this.services, prev, subject, region, seq, env, evolveService(prev?.snapshot ?? initialService(), event as ServiceEvent));
         return [];
       }
       case "task":
         return this.applyTask(region, parsed.ids, subject, seq, env);
-      case "account":
-        this.fold(this.accounts, subject, region, seq, env, initialAccount, (s) => evolveAccount(s, env.data as unknown as AccountEvent));
+      case "account": {
+        const prev = this.accounts.get(subject);
+        this.put(this.accounts, prev, subject, region, seq, env, evolveAccount(prev?.snapshot ?? initialAccount(), event as AccountEvent));
         return [];
+      }
       default:
         return this.skip(seq, subject, "unknown aggregate kind");
     }
@@ -157,13 +160,9 @@ export class ReadModel {
     const event = env.data as unknown as TaskEvent;
     this.interner.taskEvent(event);
     const before = this.tasks.get(subject);
-    let intents: string[] = [];
-    const after = this.fold(this.tasks, subject, region, seq, env, initialTask, (s) => {
-      const r = evolveTask(s, event);
-      intents = r.intents;
-      return r.snapshot;
-    });
-    const clusterSubject = subjects.cluster(region, ids[0] as string);
+    const { snapshot, intents } = evolveTask(before?.snapshot ?? initialTask(), event);
+    const after = this.put(this.tasks, before, subject, region, seq, env, snapshot);
+    const clusterSubject = this.clusterSubject(region, ids[0] as string);
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       index(this.tasksByCluster, clusterSubject, subject);
@@ -171,7 +170,7 @@ export class ReadModel {
         index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
       if (event.clientToken) this.rememberToken(clusterSubject, event.clientToken, subject);
       if (ctx.instanceId) {
-        const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         this.views.touch(clusterSubject, inst);
@@ -181,7 +180,7 @@ export class ReadModel {
     const runningBefore = before?.snapshot.value === "RUNNING";
     const runningAfter = after.snapshot.value === "RUNNING";
     if ((stoppedNow || runningBefore !== runningAfter) && ctx.instanceId) {
-      const inst = subjects.instance(region, ctx.cluster, ctx.instanceId);
+      const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
       if (stoppedNow) {
         this.liveTasksByInstance.get(inst)?.delete(subject);
         this.reserve(inst, ctx.reservation, ctx.group, -1);
@@ -189,7 +188,22 @@ export class ReadModel {
       if (runningBefore !== runningAfter) this.usageOf(inst).running += runningAfter ? 1 : -1;
       this.views.touch(clusterSubject, inst);
     }
-    return intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+    return intents.length === 0 ? [] : intents.map((name) => ({ kind: "task", name, subject, seq, eventId: env.id }));
+  }
+
+  /**
+   * subjects.cluster / subjects.instance, remembered: most events of a task name its cluster and
+   * instance again, and building a subject checks every token.
+   */
+  private clusterSubject(region: string, cluster: string): string {
+    return this.subjectMemo.get(region, cluster, "") ?? this.subjectMemo.set(region, cluster, "", subjects.cluster(region, cluster));
+  }
+
+  private instanceSubject(region: string, cluster: string, instanceId: string): string {
+    return (
+      this.subjectMemo.get(region, cluster, instanceId) ??
+      this.subjectMemo.set(region, cluster, instanceId, subjects.instance(region, cluster, instanceId))
+    );
   }
 
   private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
@@ -203,22 +217,18 @@ export class ReadModel {
    * Takes an aggregate restored from a snapshot (snapshots.ts) into a fresh read model, with the
    * indexes its events built when they were folded: the same steps as apply(), from the state
    * instead of the events. (An integration test holds a restored model equal to a replayed one.)
+   * `cluster` is the cluster token of the aggregate's subject when the caller already knows it
+   * (the snapshot decoder does, for every task), which spares parsing the subject.
    */
-  adopt(kind: AggregateKind, agg: Agg<unknown>, memo: Map<string, string> = new Map()): void {
-    const parsed = parseEventSubject(agg.subject);
-    if (!parsed) return;
-    const { region, ids, kind: subjectKind } = parsed;
-    if (subjectKind !== kind) throw new Error(`snapshot row ${agg.subject} is not a ${kind}`);
-    // `memo` keeps the subjects many aggregates share (their cluster, their instance) across calls.
-    const once = (key: string, make: () => string) => {
-      let s = memo.get(key);
-      if (s === undefined) {
-        s = make();
-        memo.set(key, s);
-      }
-      return s;
-    };
-    const clusterSubject = () => once(`c|${region}|${ids[0]}`, () => subjects.cluster(region, ids[0] as string));
+  adopt(kind: AggregateKind, agg: Agg<unknown>, cluster?: string): void {
+    let clusterToken = cluster;
+    if (clusterToken === undefined) {
+      const parsed = parseEventSubject(agg.subject);
+      if (!parsed) return;
+      if (parsed.kind !== kind) throw new Error(`snapshot row ${agg.subject} is not a ${kind}`);
+      clusterToken = parsed.ids[0] as string;
+    }
+    const region = agg.region;
     switch (kind) {
       case "cluster":
         this.clusters.set(agg.subject, agg as Agg<ClusterSnapshot>);
@@ -230,32 +240,35 @@ export class ReadModel {
         this.accounts.set(agg.subject, agg as Agg<AccountSnapshot>);
         return;
       case "instance":
-        index(this.instancesByCluster, clusterSubject(), agg.subject);
+        index(this.instancesByCluster, this.clusterSubject(region, clusterToken), agg.subject);
         this.instances.set(agg.subject, agg as Agg<InstanceSnapshot>);
         return;
       case "service":
-        index(this.servicesByCluster, clusterSubject(), agg.subject);
+        index(this.servicesByCluster, this.clusterSubject(region, clusterToken), agg.subject);
         this.services.set(agg.subject, agg as Agg<ServiceSnapshot>);
         return;
       case "task": {
         const task = agg as Agg<TaskSnapshot>;
         const subject = task.subject;
         const ctx = task.snapshot.context;
+        const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
-        index(this.tasksByCluster, clusterSubject(), subject);
+        index(this.tasksByCluster, clusterSubject, subject);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
           index(this.tasksByService, subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
-        if (ctx.clientToken) this.rememberToken(clusterSubject(), ctx.clientToken, subject);
+        if (ctx.clientToken) this.rememberToken(clusterSubject, ctx.clientToken, subject);
         if (!ctx.instanceId) return;
-        const { cluster, instanceId } = ctx;
-        const inst = once(`i|${region}|${cluster}|${instanceId}`, () => subjects.instance(region, cluster, instanceId));
+        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
+        if (task.snapshot.value === "STOPPED") {
+          // Placed, then released when it stopped: what the fold leaves behind is the instance's
+          // (maybe empty) entries, with nothing of this task in them.
+          if (!this.liveTasksByInstance.has(inst)) this.liveTasksByInstance.set(inst, new Set());
+          this.usageOf(inst);
+          return;
+        }
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         if (task.snapshot.value === "RUNNING") this.usageOf(inst).running += 1;
-        if (task.snapshot.value === "STOPPED") {
-          this.liveTasksByInstance.get(inst)?.delete(subject);
-          this.reserve(inst, ctx.reservation, ctx.group, -1);
-        }
         return;
       }
       default:
@@ -287,26 +300,11 @@ export class ReadModel {
     bump(u.groups, group, sign);
   }
 
-  private fold<S>(
-    map: Map<string, Agg<S>>,
-    subject: string,
-    region: string,
-    seq: number,
-    env: Envelope,
-    initial: () => S,
-    evolve: (s: S) => S,
-  ): Agg<S> {
-    const prev = map.get(subject);
-    const next: Agg<S> = {
-      // The key's own string: each message brings a new copy of the subject, and keeping the
-      // latest would hold a second one per aggregate beside the map's key.
-      subject: prev?.subject ?? subject,
-      region,
-      snapshot: evolve(prev?.snapshot ?? initial()),
-      seq,
-      version: (prev?.version ?? 0) + 1,
-      lastEventId: env.id,
-    };
+  /** The aggregate after one more event: a new Agg (readers may hold the previous one). */
+  private put<S>(map: Map<string, Agg<S>>, prev: Agg<S> | undefined, subject: string, region: string, seq: number, env: Envelope, snapshot: S): Agg<S> {
+    // The key's own string: each message brings a new copy of the subject, and keeping the
+    // latest would hold a second one per aggregate beside the map's key.
+    const next: Agg<S> = { subject: prev?.subject ?? subject, region, snapshot, seq, version: (prev?.version ?? 0) + 1, lastEventId: env.id };
     map.set(subject, next);
     return next;
   }
@@ -315,6 +313,32 @@ export class ReadModel {
     this.skipped++;
     this.log.warn({ seq, subject, why }, "event skipped by the read model");
     return [];
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** Subjects by (region, cluster, instance id); "" for a cluster's own subject. */
+class SubjectMemo {
+  private readonly byRegion = new Map<string, Map<string, Map<string, string>>>();
+
+  get(region: string, cluster: string, instanceId: string): string | undefined {
+    return this.byRegion.get(region)?.get(cluster)?.get(instanceId);
+  }
+
+  set(region: string, cluster: string, instanceId: string, subject: string): string {
+    let clusters = this.byRegion.get(region);
+    if (!clusters) {
+      clusters = new Map();
+      this.byRegion.set(region, clusters);
+    }
+    let bySubject = clusters.get(cluster);
+    if (!bySubject) {
+      bySubject = new Map();
+      clusters.set(cluster, bySubject);
+    }
+    bySubject.set(instanceId, subject);
+    return subject;
   }
 }
 

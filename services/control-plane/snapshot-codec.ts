@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from "xstate";
-import type { AggregateKind } from "../../events/names.ts";
+import { type AggregateKind, parseEventSubject } from "../../events/names.ts";
 import { accountMachine } from "../../machines/account/account.machine.ts";
 import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
 import { instanceMachine } from "../../machines/instance/instance.machine.ts";
@@ -25,7 +25,7 @@ import type { Agg, ReadModel } from "./read-model.ts";
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 6;
 
 export interface SnapshotHeader {
   format: number;
@@ -71,6 +71,8 @@ const SHARED_STRINGS = new Set([
   "stopCode",
   "stoppedReason",
 ]);
+/** Container record fields whose string values repeat across tasks. */
+const CONTAINER_STRINGS = new Set(["name", "image", "lastStatus", "healthStatus", "reason"]);
 /** Task context fields whose objects are often the same object (interned when folded). */
 const SHARED_OBJECTS = new Set(["overrides", "tags", "reservation", "attachments"]);
 
@@ -109,7 +111,7 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
       if (v === undefined) c.push(null);
       // "…/<taskId>": the part before the id is the same for every task of the cluster.
       else if (key === "taskArn" && (v as string).endsWith(taskId)) c.push(strings.id((v as string).slice(0, -taskId.length)));
-      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes)));
+      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes, strings)));
       else if (key === "spec") {
         const spec = v as Record<string, unknown>;
         const shape: Record<string, unknown> = { ...spec, containers: objects.id(spec.containers), volumes: objects.id(spec.volumes) };
@@ -168,16 +170,20 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
   const header = headerOf(doc);
   if (!header || header.format !== SNAPSHOT_FORMAT) throw new Error("not a read-model snapshot of this format");
   const snapshots = new Snapshots();
-  const aggs: [AggregateKind, Agg<unknown>][] = [];
+  const others: [AggregateKind, Agg<unknown>][] = [];
   for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
     for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
-      aggs.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
+      others.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
     }
   }
-  const regions = new Map<string, string>();
   const specs = doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] }));
   const fields = doc.taskFields;
-  const shapes = doc.shapes.map((keys) => keys.split(","));
+  const kinds = fields.map(fieldKind);
+  const shapes = doc.shapes.map(shapeOf);
+  const heads = new SubjectHeads(doc.strings);
+  const tasks: Agg<unknown>[] = [];
+  /** The cluster token of each task's subject, for ReadModel.adopt. */
+  const clusters: string[] = [];
   // One task per line, parsed and turned into its context one at a time: the rows die young.
   for (let start = firstLine + 1; firstLine >= 0 && start < text.length; ) {
     let end = text.indexOf("\n", start);
@@ -186,39 +192,83 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
     start = end + 1;
     const [head, seq, version, eid, value] = row as [string | number, number, number, string, string];
     const taskId = row[TASK_ROW_HEAD + TASK_ID_FIELD] as string;
-    const subject = typeof head === "number" ? `${doc.strings[head]}${taskId}` : head;
+    const { subject, region, cluster } = heads.of(head, taskId);
     // Filled field by field into an object of the context's fixed shape (compactContext).
     const ctx = compactContext(BLANK) as unknown as Record<string, unknown>;
     for (let k = 0; k < fields.length; k++) {
-      const key = fields[k] as string;
       const v = row[k + TASK_ROW_HEAD];
       if (v === null || v === undefined) continue;
-      if (key === "taskArn" && typeof v === "number") ctx.taskArn = `${doc.strings[v]}${taskId}`;
-      else if (key === "containers") ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes));
-      else if (key === "spec") ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
-      else if (SHARED_STRINGS.has(key) && typeof v === "number") ctx[key] = doc.strings[v];
-      else if (SHARED_OBJECTS.has(key)) ctx[key] = doc.objects[v as number];
-      else ctx[key] = v;
+      const key = fields[k] as string;
+      switch (kinds[k]) {
+        case "taskArn":
+          ctx.taskArn = typeof v === "number" ? `${doc.strings[v]}${taskId}` : v;
+          break;
+        case "containers":
+          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, doc.strings));
+          break;
+        case "spec":
+          ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
+          break;
+        case "sharedString":
+          ctx[key] = typeof v === "number" ? doc.strings[v] : v;
+          break;
+        case "sharedObject":
+          ctx[key] = doc.objects[v as number];
+          break;
+        default:
+          ctx[key] = v;
+      }
     }
     const context = ctx as unknown as TaskContext;
-    // The region is the subject's third token; one string per region, as the fold keeps it.
-    const token = subject.split(".", 3)[2] as string;
-    let region = regions.get(token);
-    if (region === undefined) {
-      region = token;
-      regions.set(token, token);
-    }
     const lastEventId = eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid;
-    aggs.push(["task", { subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) }]);
+    tasks.push({ subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) });
+    clusters.push(cluster);
   }
   return {
     header,
     adopt: (into) => {
-      const memo = new Map<string, string>();
-      for (const [kind, agg] of aggs) into.adopt(kind, agg, memo);
+      for (const [kind, agg] of others) into.adopt(kind, agg);
+      for (let i = 0; i < tasks.length; i++) into.adopt("task", tasks[i] as Agg<unknown>, clusters[i]);
       into.skipped = doc.skipped ?? 0;
     },
   };
+}
+
+/** How a task field is stored (see encodeSnapshot). */
+type FieldKind = "plain" | "taskArn" | "containers" | "spec" | "sharedString" | "sharedObject";
+
+function fieldKind(key: string): FieldKind {
+  if (key === "taskArn" || key === "containers" || key === "spec") return key;
+  if (SHARED_STRINGS.has(key)) return "sharedString";
+  if (SHARED_OBJECTS.has(key)) return "sharedObject";
+  return "plain";
+}
+
+/**
+ * A task's subject, region and cluster token from its row's head: most heads are the id of the
+ * subject's part before the task id (the same for every task of the cluster), parsed once.
+ */
+class SubjectHeads {
+  private readonly parsed = new Map<number, { region: string; cluster: string }>();
+
+  constructor(private readonly strings: string[]) {}
+
+  of(head: string | number, taskId: string): { subject: string; region: string; cluster: string } {
+    if (typeof head !== "number") return { subject: head, ...this.parse(head) };
+    const subject = `${this.strings[head]}${taskId}`;
+    let known = this.parsed.get(head);
+    if (!known) {
+      known = this.parse(subject);
+      this.parsed.set(head, known);
+    }
+    return { subject, region: known.region, cluster: known.cluster };
+  }
+
+  private parse(subject: string): { region: string; cluster: string } {
+    const p = parseEventSubject(subject);
+    if (p?.kind !== "task") throw new Error(`snapshot row ${subject} is not a task`);
+    return { region: p.region, cluster: p.ids[0] as string };
+  }
 }
 
 /** Values stored once and referred to by index; by identity, or by a key when one is given. */
@@ -244,18 +294,38 @@ function smallObjectKey(v: unknown): unknown {
   return v;
 }
 
-/** An object as [shape, ...values]: its key list is stored once in `shapes`. */
-function positional(o: Record<string, unknown>, shapes: Table<string>): unknown[] {
+/**
+ * A container record as [shape, ...values]: its key list is stored once in `shapes`, and the
+ * strings its tasks share (name, image, statuses) once in `strings`.
+ */
+function positional(o: Record<string, unknown>, shapes: Table<string>, strings: Table<string>): unknown[] {
   const keys = Object.keys(o).filter((k) => o[k] !== undefined);
   const row: unknown[] = [shapes.id(keys.join(","))];
-  for (const k of keys) row.push(o[k]);
+  for (const k of keys) {
+    const v = o[k];
+    row.push(CONTAINER_STRINGS.has(k) && typeof v === "string" ? strings.id(v) : v);
+  }
   return row;
 }
 
-function fromPositional(row: unknown[], shapes: string[][]): Record<string, unknown> {
-  const keys = shapes[row[0] as number] as string[];
+/** A container record's shape: its keys, and which of them hold shared strings. */
+interface Shape {
+  keys: string[];
+  shared: boolean[];
+}
+
+function shapeOf(keyList: string): Shape {
+  const keys = keyList.split(",");
+  return { keys, shared: keys.map((k) => CONTAINER_STRINGS.has(k)) };
+}
+
+function fromPositional(row: unknown[], shapes: Shape[], strings: string[]): Record<string, unknown> {
+  const { keys, shared } = shapes[row[0] as number] as Shape;
   const o: Record<string, unknown> = {};
-  for (let k = 0; k < keys.length; k++) o[keys[k] as string] = row[k + 1];
+  for (let k = 0; k < keys.length; k++) {
+    const v = row[k + 1];
+    o[keys[k] as string] = shared[k] && typeof v === "number" ? strings[v] : v;
+  }
   return o;
 }
 
@@ -266,14 +336,19 @@ function fromPositional(row: unknown[], shapes: string[][]): Record<string, unkn
  * alone), without resolving the state 100,000 times.
  */
 class Snapshots {
-  private readonly templates = new Map<string, object>();
+  private readonly templates = new Map<AggregateKind, Map<string, object>>();
 
   of(kind: AggregateKind, value: unknown, context: unknown): never {
-    const key = `${kind}|${typeof value === "string" ? value : JSON.stringify(value)}`;
-    let template = this.templates.get(key);
+    let byValue = this.templates.get(kind);
+    if (!byValue) {
+      byValue = new Map();
+      this.templates.set(kind, byValue);
+    }
+    const key = typeof value === "string" ? value : JSON.stringify(value);
+    let template = byValue.get(key);
     if (!template) {
       template = MACHINES[kind].resolveState({ value: value as never, context: context as never }) as object;
-      this.templates.set(key, template);
+      byValue.set(key, template);
     }
     return { ...template, context } as never;
   }

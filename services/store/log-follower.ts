@@ -56,28 +56,34 @@ export class LogFollower {
     this.watchdog.unref();
     this.loop = (async () => {
       while (!this.stopped) {
-        try {
-          for await (const m of messages) {
-            if (this.stopped) break;
-            if (m.seq <= this.position) continue; // a recreated consumer never repeats, but be sure
-            try {
-              this.handler(m);
-            } catch (err) {
-              // One bad message never stops the fold; the handler's policy already logged it.
-              this.log.error({ err, seq: m.seq, subject: m.subject }, "log follower handler failed; message skipped");
-            }
-            this.position = m.seq;
-            this.release();
-          }
-        } catch (err) {
-          this.log.warn({ err, seq: this.position }, "log follower consumer failed");
-        }
+        // The consumer calls `deliver` for each message until it ends: closed, or failed.
+        const err = await messages.closed().catch((e: unknown) => e);
+        if (err) this.log.warn({ err, seq: this.position }, "log follower consumer failed");
         if (this.stopped) break;
         messages = await this.resubscribe();
         if (this.stopped) await messages.close();
       }
     })();
   }
+
+  /**
+   * One message, in order. Called by the consumer itself rather than pulled from its async
+   * iterator: on a long replay the iterator's promise per message cost about a fifth of the
+   * follower's time.
+   */
+  private readonly deliver = (m: JsMsg): void => {
+    if (this.stopped) return;
+    const seq = m.seq;
+    if (seq <= this.position) return; // a recreated consumer never repeats, but be sure
+    try {
+      this.handler(m);
+    } catch (err) {
+      // One bad message never stops the fold; the handler's policy already logged it.
+      this.log.error({ err, seq, subject: m.subject }, "log follower handler failed; message skipped");
+    }
+    this.position = seq;
+    this.release();
+  };
 
   /** An ordered consumer from the message after the current position. */
   private async subscribe(): Promise<ConsumerMessages> {
@@ -90,7 +96,7 @@ export class LogFollower {
     // restart is noticed only after two missed idle heartbeats (`expires` / 2 each): with the 30 s
     // default every write stalled for 30-45 s (test/chaos/nats-kill.test.ts). Short pulls bound
     // that to a few seconds, for one small pull request per interval on an idle log.
-    const messages = await consumer.consume({ max_messages: 10_000, expires: PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ max_messages: 10_000, expires: PULL_EXPIRES_MS, callback: this.deliver });
     this.current = messages;
     return messages;
   }
