@@ -95,7 +95,10 @@ export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<stri
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
   const t = agg.snapshot.context;
   const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));
-  return compact({
+  // Absent members stay undefined rather than deleted: JSON leaves them out just the same, and
+  // an object whose keys were deleted turns into a slow dictionary for every later read and
+  // stringify (a task is rendered for each of its ECS events).
+  return {
     attachments: t.attachments,
     attributes: [{ name: "ecs.cpu-architecture", value: "x86_64" }],
     availabilityZone: t.availabilityZone,
@@ -104,25 +107,23 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     connectivity: t.connectivity,
     connectivityAt: seconds(t.connectivityAt),
     containerInstanceArn: t.containerInstanceArn,
-    containers: t.containers.map((c) =>
-      compact({
-        containerArn: c.containerArn,
-        taskArn: t.taskArn,
-        name: c.name,
-        image: c.image,
-        imageDigest: c.imageDigest,
-        runtimeId: c.runtimeId,
-        lastStatus: c.lastStatus,
-        exitCode: c.exitCode,
-        reason: c.reason,
-        networkBindings: c.networkBindings,
-        networkInterfaces: c.networkInterfaces,
-        healthStatus: c.healthStatus,
-        cpu: String(c.cpu),
-        memory: c.memory === undefined ? undefined : String(c.memory),
-        memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
-      }),
-    ),
+    containers: t.containers.map((c) => ({
+      containerArn: c.containerArn,
+      taskArn: t.taskArn,
+      name: c.name,
+      image: c.image,
+      imageDigest: c.imageDigest,
+      runtimeId: c.runtimeId,
+      lastStatus: c.lastStatus,
+      exitCode: c.exitCode,
+      reason: c.reason,
+      networkBindings: c.networkBindings,
+      networkInterfaces: c.networkInterfaces,
+      healthStatus: c.healthStatus,
+      cpu: String(c.cpu),
+      memory: c.memory === undefined ? undefined : String(c.memory),
+      memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
+    })),
     cpu: t.cpu ?? String(t.reservation.cpu),
     createdAt: seconds(t.createdAt),
     desiredStatus: t.desiredStatus,
@@ -133,11 +134,11 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     lastStatus: agg.snapshot.value,
     launchType: t.capacityProviderName ? undefined : t.launchType,
     memory: t.memory ?? String(t.reservation.memory),
-    overrides: compact({
+    overrides: {
       ...t.overrides,
       containerOverrides: t.containers.map((c) => ({ ...overridesByName.get(c.name), name: c.name })),
       inferenceAcceleratorOverrides: t.overrides.inferenceAcceleratorOverrides ?? [],
-    }),
+    },
     platformVersion: t.platformVersion,
     pullStartedAt: seconds(t.pullStartedAt),
     pullStoppedAt: seconds(t.pullStoppedAt),
@@ -152,14 +153,20 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     taskDefinitionArn: t.taskDefinitionArn,
     version: t.version,
     ephemeralStorage: t.launchType === "FARGATE" ? { sizeInGiB: 20 } : undefined,
-  });
+  };
 }
 
 /** ECS emits every numeric member on Resource objects, whatever the type. */
 export function resource(name: string, type: Resource["type"], value: number | string[]): Resource {
   return Array.isArray(value)
     ? { name, type, doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: value }
-    : { name, type, doubleValue: type === "DOUBLE" ? value : 0, longValue: type === "LONG" ? value : 0, integerValue: type === "INTEGER" ? value : 0 };
+    : {
+        name,
+        type,
+        doubleValue: type === "DOUBLE" ? value : 0,
+        longValue: type === "LONG" ? value : 0,
+        integerValue: type === "INTEGER" ? value : 0,
+      };
 }
 
 const numeric = (r: Resource) => r.integerValue ?? r.longValue ?? r.doubleValue ?? 0;

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { arns } from "../../events/arns.ts";
@@ -54,7 +54,7 @@ const envelopeTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toIS
  * event id: a consumer can deduplicate a repeat (e.g. around a lease hand-over) by id.
  */
 export function eventUuid(envelopeId: string, detailType: string): string {
-  const h = createHash("sha1").update(`${detailType}\n${envelopeId}`).digest();
+  const h = hash("sha1", `${detailType}\n${envelopeId}`, "buffer");
   h[6] = ((h[6] as number) & 0x0f) | 0x50; // version 5 (name-based, SHA-1)
   h[8] = ((h[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
   const x = h.subarray(0, 16).toString("hex");
