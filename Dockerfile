@@ -16,4 +16,4 @@ COPY machines ./machines
 COPY services ./services
 
 # Runs as root: the agent needs the Docker socket mounted from the host.
-ENTRYPOINT ["node", "bin/berth.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/berth.mjs"]

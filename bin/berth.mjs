@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // Entry point of the `berth` command: loads the TypeScript sources through tsx.
 import { register } from "tsx/esm/api";
 

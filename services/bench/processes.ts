@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { natsServerBinary } from "../cli/nats-embed.ts";
+import { NODE_FLAGS } from "../cli/node-flags.ts";
 
 /** The processes a benchmark starts: nats-server, `berth server`, `berth agent`, `berth sim`. */
 
@@ -86,7 +87,7 @@ export function spawnLogged(command: string, args: string[], o: { name: string; 
 
 /** `node bin/berth.mjs <args>`; `nodeArgs` go to node itself (e.g. --cpu-prof). */
 export function spawnBerth(args: string[], o: { name: string; dir: string; env?: Record<string, string>; nodeArgs?: string[] }): Proc {
-  return spawnLogged(process.execPath, [...(o.nodeArgs ?? []), BERTH_BIN, ...args], {
+  return spawnLogged(process.execPath, [...NODE_FLAGS, ...(o.nodeArgs ?? []), BERTH_BIN, ...args], {
     name: o.name,
     dir: o.dir,
     env: { BERTH_LOG_FORMAT: "json", BERTH_LOG_LEVEL: "warn", ...o.env },

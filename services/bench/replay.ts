@@ -9,6 +9,7 @@ import { buckets, snapshotKeys } from "../../events/names.ts";
 import { ReadModel } from "../control-plane/read-model.ts";
 import { LogFollower } from "../store/log-follower.ts";
 import { ensureStreams } from "../store/topology.ts";
+import { NODE_FLAGS } from "../cli/node-flags.ts";
 import { startNats } from "./processes.ts";
 import { recordLog, writeLog } from "./replay-log.ts";
 import { median, since } from "./stats.ts";
@@ -75,7 +76,7 @@ export async function replayRun(p: ReplayParams): Promise<ReplayResult> {
     };
     // Each start in a process of its own (restart-probe.ts): none inherits another's heap.
     const start = async (awaitSnapshot: boolean) => {
-      const { stdout } = await run(process.execPath, ["--import", "tsx", PROBE, nats.url, ...(awaitSnapshot ? ["--await-snapshot", String(head)] : [])], {
+      const { stdout } = await run(process.execPath, [...NODE_FLAGS, "--import", "tsx", PROBE, nats.url, ...(awaitSnapshot ? ["--await-snapshot", String(head)] : [])], {
         cwd: ROOT,
         maxBuffer: 1 << 20,
       });

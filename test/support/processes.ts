@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NODE_FLAGS } from "../../services/cli/node-flags.ts";
 import { waitFor } from "./wait.ts";
 
 /** The repository root, resolved from this file (test/support/ → ../..). */
@@ -150,7 +151,7 @@ export function spawnProcess(command: string, args: string[], opts: SpawnOptions
 
 /** Spawns `node bin/berth.mjs <args>` from the repository root. */
 export function spawnBerth(args: string[], opts: SpawnOptions): ManagedProcess {
-  return spawnProcess(process.execPath, [BERTH_BIN, ...args], opts);
+  return spawnProcess(process.execPath, [...NODE_FLAGS, BERTH_BIN, ...args], opts);
 }
 
 /**
