@@ -92,9 +92,39 @@ export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<stri
   return bytes;
 }
 
+/** A task's containers as DescribeTasks shows them. */
+export function renderTaskContainers(t: TaskSnapshot["context"]) {
+  return t.containers.map((c) => ({
+    containerArn: c.containerArn,
+    taskArn: t.taskArn,
+    name: c.name,
+    image: c.image,
+    imageDigest: c.imageDigest,
+    runtimeId: c.runtimeId,
+    lastStatus: c.lastStatus,
+    exitCode: c.exitCode,
+    reason: c.reason,
+    networkBindings: c.networkBindings,
+    networkInterfaces: c.networkInterfaces,
+    healthStatus: c.healthStatus,
+    cpu: String(c.cpu),
+    memory: c.memory === undefined ? undefined : String(c.memory),
+    memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
+  }));
+}
+
+/** A task's overrides as DescribeTasks shows them: one entry per container, named. */
+export function renderTaskOverrides(t: TaskSnapshot["context"]) {
+  const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));
+  return {
+    ...t.overrides,
+    containerOverrides: t.containers.map((c) => ({ ...overridesByName.get(c.name), name: c.name })),
+    inferenceAcceleratorOverrides: t.overrides.inferenceAcceleratorOverrides ?? [],
+  };
+}
+
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
   const t = agg.snapshot.context;
-  const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));
   // Absent members stay undefined rather than deleted: JSON leaves them out just the same, and
   // an object whose keys were deleted turns into a slow dictionary for every later read and
   // stringify (a task is rendered for each of its ECS events).
@@ -107,23 +137,7 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     connectivity: t.connectivity,
     connectivityAt: seconds(t.connectivityAt),
     containerInstanceArn: t.containerInstanceArn,
-    containers: t.containers.map((c) => ({
-      containerArn: c.containerArn,
-      taskArn: t.taskArn,
-      name: c.name,
-      image: c.image,
-      imageDigest: c.imageDigest,
-      runtimeId: c.runtimeId,
-      lastStatus: c.lastStatus,
-      exitCode: c.exitCode,
-      reason: c.reason,
-      networkBindings: c.networkBindings,
-      networkInterfaces: c.networkInterfaces,
-      healthStatus: c.healthStatus,
-      cpu: String(c.cpu),
-      memory: c.memory === undefined ? undefined : String(c.memory),
-      memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
-    })),
+    containers: renderTaskContainers(t),
     cpu: t.cpu ?? String(t.reservation.cpu),
     createdAt: seconds(t.createdAt),
     desiredStatus: t.desiredStatus,
@@ -134,11 +148,7 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     lastStatus: agg.snapshot.value,
     launchType: t.capacityProviderName ? undefined : t.launchType,
     memory: t.memory ?? String(t.reservation.memory),
-    overrides: {
-      ...t.overrides,
-      containerOverrides: t.containers.map((c) => ({ ...overridesByName.get(c.name), name: c.name })),
-      inferenceAcceleratorOverrides: t.overrides.inferenceAcceleratorOverrides ?? [],
-    },
+    overrides: renderTaskOverrides(t),
     platformVersion: t.platformVersion,
     pullStartedAt: seconds(t.pullStartedAt),
     pullStoppedAt: seconds(t.pullStoppedAt),

@@ -9,7 +9,7 @@ import type { InstanceSnapshot } from "../../machines/instance/instance.decide.t
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
-import { compact, renderInstance, renderTask } from "../api/render.ts";
+import { compact, renderInstance, renderTask, renderTaskContainers, renderTaskOverrides } from "../api/render.ts";
 import { EndOfTurn } from "./end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
@@ -133,6 +133,60 @@ function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown>
   d.updatedAt = iso(at);
   return d;
 }
+
+/**
+ * ecsEventsFor's task event (envelope and taskDetail) as JSON text, written straight from the
+ * task's state: the same members (absent ones left out), without building the detail object and
+ * stringifying it — a task state change is the most frequent ECS event, three or more per task.
+ * test/unit/ecs-events.json.test.ts holds its parse equal to ecsEventsFor's event.
+ */
+export function taskEventJson(account: string, region: string, env: Envelope, agg: Agg<TaskSnapshot>): string {
+  const t = agg.snapshot.context;
+  const at = typeof env.data.at === "number" ? env.data.at : Date.parse(env.time);
+  const j = JSON.stringify;
+  return (
+    `{"version":"0","id":"${eventUuid(env.id, TASK_STATE_CHANGE)}","detail-type":"${TASK_STATE_CHANGE}","source":"aws.ecs",` +
+    `"account":${j(account)},"time":"${envelopeTime(at)}","region":${j(region)},"resources":[${j(t.taskArn)}],` +
+    `"detail":{"attachments":${j(t.attachments)},"attributes":[{"name":"ecs.cpu-architecture","value":"x86_64"}]` +
+    member("availabilityZone", t.availabilityZone) +
+    member("capacityProviderName", t.capacityProviderName) +
+    member("clusterArn", t.clusterArn) +
+    member("connectivity", t.connectivity) +
+    member("connectivityAt", iso(t.connectivityAt)) +
+    member("containerInstanceArn", t.containerInstanceArn) +
+    `,"containers":${j(renderTaskContainers(t))}` +
+    member("cpu", t.cpu ?? String(t.reservation.cpu)) +
+    member("createdAt", iso(t.createdAt)) +
+    member("desiredStatus", t.desiredStatus) +
+    member("enableExecuteCommand", t.enableExecuteCommand) +
+    member("executionStoppedAt", iso(t.executionStoppedAt)) +
+    member("group", t.group) +
+    member("healthStatus", t.healthStatus) +
+    member("lastStatus", agg.snapshot.value) +
+    member("launchType", t.capacityProviderName ? undefined : t.launchType) +
+    member("memory", t.memory ?? String(t.reservation.memory)) +
+    `,"overrides":${j(renderTaskOverrides(t))}` +
+    member("platformVersion", t.platformVersion) +
+    member("pullStartedAt", iso(t.pullStartedAt)) +
+    member("pullStoppedAt", iso(t.pullStoppedAt)) +
+    member("startedAt", iso(t.startedAt)) +
+    member("startedBy", t.startedBy) +
+    member("stopCode", t.stopCode) +
+    member("stoppedAt", iso(t.stoppedAt)) +
+    member("stoppedReason", t.stoppedReason) +
+    member("stoppingAt", iso(t.stoppingAt)) +
+    member("taskArn", t.taskArn) +
+    member("taskDefinitionArn", t.taskDefinitionArn) +
+    member("version", t.version) +
+    (t.launchType === "FARGATE" ? `,"ephemeralStorage":{"sizeInGiB":20}` : "") +
+    `,"updatedAt":"${iso(at)}"}}`
+  );
+}
+
+const TASK_STATE_CHANGE = "ECS Task State Change";
+
+/** `,"name":value`, or nothing when the value is absent (as JSON.stringify leaves out undefined). */
+const member = (name: string, value: unknown) => (value === undefined ? "" : `,"${name}":${JSON.stringify(value)}`);
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
 
@@ -278,7 +332,15 @@ export class EcsEventPublisher {
     // The envelope is the one the read model just folded (decoded once, never modified).
     return (env) => {
       try {
-        for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, this.aggregate(subject))) {
+        const after = this.aggregate(subject);
+        if (after && before !== after && isTaskAgg(after) && after.snapshot.context.version !== (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) {
+          const region = after.region;
+          const payload = taskEventJson(this.o.account, region, env, after);
+          this.sends.run(() => this.o.nc.publish(this.taskSubject(region), payload));
+          this.o.published?.(TASK_STATE_CHANGE);
+          return;
+        }
+        for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, after)) {
           const to = subjects.ecsEvent(e.region, e["detail-type"]);
           const payload = JSON.stringify(e);
           this.sends.run(() => this.o.nc.publish(to, payload));
@@ -290,8 +352,21 @@ export class EcsEventPublisher {
     };
   }
 
+  private readonly taskSubjects = new Map<string, string>();
+
+  private taskSubject(region: string): string {
+    let subject = this.taskSubjects.get(region);
+    if (subject === undefined) {
+      subject = subjects.ecsEvent(region, TASK_STATE_CHANGE);
+      this.taskSubjects.set(region, subject);
+    }
+    return subject;
+  }
+
   private aggregate(subject: string): AnyAgg | undefined {
     const m = this.o.model;
     return m.tasks.get(subject) ?? m.instances.get(subject) ?? m.services.get(subject);
   }
 }
+
+const isTaskAgg = (a: AnyAgg): a is Agg<TaskSnapshot> => "taskArn" in a.snapshot.context;

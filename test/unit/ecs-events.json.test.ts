@@ -1,0 +1,137 @@
+import { describe, expect, test } from "vitest";
+import type { ContainerObserved } from "../../events/agent.ts";
+import type { Envelope } from "../../events/envelope.ts";
+import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
+import { decideTask, evolveTask, initialTask, type TaskCommand, type TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { ecsEventsFor, taskEventJson } from "../../services/control-plane/ecs-events.ts";
+import type { Agg, ReadModel } from "../../services/control-plane/read-model.ts";
+
+/**
+ * The control plane writes task state change events as JSON text directly (taskEventJson);
+ * ecsEventsFor builds the same event as an object. For every step of several task lives, the
+ * text must parse to exactly what the object stringifies to.
+ */
+
+const ACCOUNT = "000000000000";
+const REGION = "us-east-1";
+const ID = "0123456789abcdef0123456789abcdef";
+const ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/c1/${ID}`;
+const SUBJECT = `berth.evt.${REGION}.task.c1.${ID}`;
+
+function created(o: { networkMode?: "bridge" | "awsvpc"; launchType?: "EC2" | "FARGATE"; extra?: Partial<TaskCreated> } = {}): TaskCreated {
+  const networkMode = o.networkMode ?? "bridge";
+  return {
+    type: "TaskCreated",
+    at: 1_700_000_000_123,
+    taskArn: ARN,
+    containerInstanceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/c1/ffffffffffffffffffffffffffffffff`,
+    instanceId: "ffffffffffffffffffffffffffffffff",
+    availabilityZone: "us-east-1b",
+    group: "service:web",
+    startedBy: "ecs-svc/123",
+    overrides: { containerOverrides: [{ name: "app", command: ["sh", "-c", 'echo "quoted" \\ done'] }], cpu: "256" },
+    tags: [{ key: "team", value: "a" }],
+    enableExecuteCommand: false,
+    reservation: { cpu: 128, memory: 64, ports: [8080], portsUdp: [] },
+    containers: [
+      { name: "app", containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/c1/${ID}/1` },
+      { name: "side", containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/c1/${ID}/2` },
+    ],
+    spec: {
+      taskArn: ARN,
+      taskId: ID,
+      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/c1`,
+      cluster: "c1",
+      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/web:3`,
+      family: "web",
+      revision: 3,
+      launchType: o.launchType ?? "EC2",
+      networkMode,
+      volumes: [],
+      containers: [
+        { name: "app", image: "busybox", memory: 32, memoryReservation: 16, cpu: 64, essential: true },
+        { name: "side", image: "busybox:1.36", essential: false },
+      ],
+    },
+    initialStatus: networkMode === "awsvpc" ? "PROVISIONING" : "PENDING",
+    ...o.extra,
+  };
+}
+
+const observe = (at: number, containerName: string, status: ContainerObserved["status"], extra: Partial<ContainerObserved> = {}): TaskCommand => ({
+  type: "ObserveContainer",
+  at,
+  observation: { type: "ContainerObserved", at, instanceId: "ffffffffffffffffffffffffffffffff", taskArn: ARN, containerName, status, ...extra },
+});
+
+/** Each event of the life with the task before and after it, as the publisher sees them. */
+function* life(first: TaskCreated, commands: TaskCommand[]): Generator<{ env: Envelope; before?: Agg<TaskSnapshot>; after: Agg<TaskSnapshot> }> {
+  let agg: Agg<TaskSnapshot> | undefined;
+  let version = 0;
+  const step = function* (e: TaskEvent) {
+    version++;
+    const env = {
+      specversion: "1.0",
+      id: `${SUBJECT}:${version}:abcdef0123456789`,
+      source: "berth://test",
+      type: e.type,
+      subject: ARN,
+      time: new Date(e.at).toISOString(),
+      datacontenttype: "application/json",
+      dataversion: 1,
+      aggregateversion: version,
+      data: e,
+    } as unknown as Envelope;
+    const before = agg;
+    agg = { subject: SUBJECT, region: REGION, snapshot: evolveTask(before?.snapshot ?? initialTask(), e).snapshot, seq: version, version, lastEventId: env.id };
+    yield { env, ...(before ? { before } : {}), after: agg };
+  };
+  yield* step(first);
+  for (const c of commands) {
+    const d = decideTask(c, agg?.snapshot ?? initialTask());
+    if (!d.ok) throw new Error(d.rejection.message);
+    for (const e of d.events) yield* step(e);
+  }
+}
+
+const lives: [string, TaskCreated, TaskCommand[]][] = [
+  [
+    "a bridge task that runs, is stopped and exits",
+    created(),
+    [
+      observe(1_700_000_001_000, "app", "RUNNING", { runtimeId: "c0ffee", networkBindings: [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 8080, protocol: "tcp" }] }),
+      observe(1_700_000_001_500, "side", "RUNNING", { runtimeId: "beef" }),
+      { type: "StopTask", at: 1_700_000_002_000, stopCode: "UserInitiated", reason: 'Stopped by "ops"' },
+      observe(1_700_000_003_000, "side", "STOPPED", { exitCode: 137 }),
+      observe(1_700_000_003_100, "app", "STOPPED", { exitCode: 0, reason: "done" }),
+    ],
+  ],
+  [
+    "an awsvpc Fargate task with an attachment whose essential container fails",
+    created({ networkMode: "awsvpc", launchType: "FARGATE", extra: { capacityProviderName: "FARGATE", platformVersion: "1.4.0" } }),
+    [
+      {
+        type: "ObserveAttachment",
+        at: 1_700_000_000_500,
+        attachments: [{ id: "eni-1", type: "ElasticNetworkInterface", status: "ATTACHED", details: [{ name: "privateIPv4Address", value: "10.0.0.5" }] }],
+      },
+      observe(1_700_000_001_000, "app", "RUNNING", { runtimeId: "c0ffee", healthStatus: "HEALTHY" }),
+      observe(1_700_000_004_000, "app", "STOPPED", { exitCode: 3 }),
+    ],
+  ],
+];
+
+describe("task state change events as text", () => {
+  for (const [name, first, commands] of lives) {
+    test(name, () => {
+      let steps = 0;
+      for (const { env, before, after } of life(first, commands)) {
+        const [expected] = ecsEventsFor({} as ReadModel, ACCOUNT, SUBJECT, env, before, after);
+        if (!expected) continue; // no version change: no event either way
+        expect(JSON.parse(taskEventJson(ACCOUNT, REGION, env, after))).toEqual(JSON.parse(JSON.stringify(expected)));
+        steps++;
+      }
+      expect(steps).toBeGreaterThan(3);
+    });
+  }
+});
