@@ -77,8 +77,8 @@ const CONTAINER_STRINGS = new Set(["name", "image", "lastStatus", "healthStatus"
 const SHARED_OBJECTS = new Set(["overrides", "tags", "reservation", "attachments"]);
 
 /** Every field of a task context, in the fixed order compactContext gives them. */
-const BLANK = {} as TaskContext;
-const TASK_FIELDS = Object.keys(compactContext(BLANK));
+const BLANK = compactContext({} as TaskContext);
+const TASK_FIELDS = Object.keys(BLANK);
 /** A task line: [subject, seq, version, lastEventId, value, ...context fields in TASK_FIELDS order]. */
 const TASK_ROW_HEAD = 5;
 const TASK_ID_FIELD = TASK_FIELDS.indexOf("taskId");
@@ -193,8 +193,8 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
     const [head, seq, version, eid, value] = row as [string | number, number, number, string, string];
     const taskId = row[TASK_ROW_HEAD + TASK_ID_FIELD] as string;
     const { subject, region, cluster } = heads.of(head, taskId);
-    // Filled field by field into an object of the context's fixed shape (compactContext).
-    const ctx = compactContext(BLANK) as unknown as Record<string, unknown>;
+    // Filled field by field into a copy of an empty context of the fixed shape (compactContext).
+    const ctx = { ...BLANK } as unknown as Record<string, unknown>;
     for (let k = 0; k < fields.length; k++) {
       const v = row[k + TASK_ROW_HEAD];
       if (v === null || v === undefined) continue;
