@@ -1,4 +1,4 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import type {
   AccountEvent,
   AutoScalingGroupProvider,
@@ -8,6 +8,7 @@ import type {
 import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { accountMachine, type CapacityProviderRecord } from "./account.machine.ts";
 import { validateSetting } from "./account.settings.ts";
 import { isBuiltIn, updatedAutoScalingGroupProvider } from "./capacity-providers.ts";
@@ -44,9 +45,11 @@ export const PROVIDER_EXISTS =
 export const PROVIDER_NOT_FOUND =
   "The specified capacity provider does not exist. Specify a valid name or ARN and try again.";
 
-export const initialAccount = (): AccountSnapshot => initialTransition(accountMachine)[0];
+const accountTransitions = pureTransitions(accountMachine);
+
+export const initialAccount = (): AccountSnapshot => accountTransitions.initial();
 export const evolveAccount = (s: AccountSnapshot, e: AccountEvent): AccountSnapshot =>
-  transition(accountMachine, s, e)[0];
+  accountTransitions.transition(s, e)[0];
 export const foldAccount = (events: readonly AccountEvent[]) => events.reduce(evolveAccount, initialAccount());
 
 /** An ACTIVE provider created in the account (never FARGATE / FARGATE_SPOT). */

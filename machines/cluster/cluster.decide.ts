@@ -1,8 +1,9 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import type { ClusterCreated, ClusterEvent } from "../../events/cluster.events.ts";
 import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { clusterMachine } from "./cluster.machine.ts";
 
 export type ClusterSnapshot = SnapshotFrom<typeof clusterMachine>;
@@ -24,10 +25,12 @@ export type ClusterCommand =
 
 export const CLUSTER_NOT_FOUND = "Cluster not found.";
 
-export const initialCluster = (): ClusterSnapshot => initialTransition(clusterMachine)[0];
+const clusterTransitions = pureTransitions(clusterMachine);
+
+export const initialCluster = (): ClusterSnapshot => clusterTransitions.initial();
 
 export function evolveCluster(s: ClusterSnapshot, e: ClusterEvent): ClusterSnapshot {
-  return transition(clusterMachine, s, e)[0];
+  return clusterTransitions.transition(s, e)[0];
 }
 
 export function foldCluster(events: readonly ClusterEvent[]): ClusterSnapshot {

@@ -1,10 +1,11 @@
-import { initialTransition, type SnapshotFrom, transition } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import { arns, type Scope } from "../../events/arns.ts";
 import type { Tag } from "../../events/shapes.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
 import type { TaskDefinitionRevision, TaskDefinitionSpec } from "../../events/taskdef.shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
+import { pureTransitions } from "../transition.ts";
 import { countedTags, MAX_TAGS, validateTags } from "./rules/tags.ts";
 import { taskDefinitionMachine } from "./taskdef.machine.ts";
 
@@ -36,14 +37,16 @@ export const DELETE_NOT_FOUND =
 export const DELETE_STILL_ACTIVE =
   "The specified task definition is still in ACTIVE status. Please deregister the target and try again.";
 
-export const initialTaskDefinition = (): TaskDefinitionSnapshot => initialTransition(taskDefinitionMachine)[0];
+const taskDefinitionTransitions = pureTransitions(taskDefinitionMachine);
+
+export const initialTaskDefinition = (): TaskDefinitionSnapshot => taskDefinitionTransitions.initial();
 
 /** evolve: one decided event applied; actions are assigns only, so nothing is discarded. */
 export function evolveTaskDefinition(
   snapshot: TaskDefinitionSnapshot,
   event: TaskDefinitionEvent,
 ): TaskDefinitionSnapshot {
-  return transition(taskDefinitionMachine, snapshot, event)[0];
+  return taskDefinitionTransitions.transition(snapshot, event)[0];
 }
 
 /** Replay: the family's events from the log, in order. */

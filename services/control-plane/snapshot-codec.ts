@@ -77,8 +77,8 @@ const CONTAINER_STRINGS = new Set(["name", "image", "lastStatus", "healthStatus"
 const SHARED_OBJECTS = new Set(["overrides", "tags", "reservation", "attachments"]);
 
 /** Every field of a task context, in the fixed order compactContext gives them. */
-const BLANK = {} as TaskContext;
-const TASK_FIELDS = Object.keys(compactContext(BLANK));
+const BLANK = compactContext({} as TaskContext);
+const TASK_FIELDS = Object.keys(BLANK);
 /** A task line: [subject, seq, version, lastEventId, value, ...context fields in TASK_FIELDS order]. */
 const TASK_ROW_HEAD = 5;
 const TASK_ID_FIELD = TASK_FIELDS.indexOf("taskId");
@@ -164,56 +164,107 @@ export function headerOf(doc: { format?: unknown; app?: unknown; seq?: unknown; 
  * Reads a snapshot's text into aggregates; `adopt` then puts them into a fresh read model. Throws
  * on a document it cannot read, before anything reaches the model.
  */
-export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (into: ReadModel) => void } {
-  const firstLine = text.indexOf("\n");
-  const doc = JSON.parse(firstLine < 0 ? text : text.slice(0, firstLine)) as Document;
-  const header = headerOf(doc);
-  if (!header || header.format !== SNAPSHOT_FORMAT) throw new Error("not a read-model snapshot of this format");
-  const snapshots = new Snapshots();
-  const others: [AggregateKind, Agg<unknown>][] = [];
-  for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
-    for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
-      others.push([kind, { subject, region, seq, version, lastEventId, snapshot: snapshots.of(kind, value, context) }]);
-    }
-  }
-  const specs = doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] }));
-  const fields = doc.taskFields;
-  const kinds = fields.map(fieldKind);
-  const shapes = doc.shapes.map(shapeOf);
-  const heads = new SubjectHeads(doc.strings);
-  const tasks: Agg<unknown>[] = [];
+export function decodeSnapshot(text: string): DecodedSnapshot {
+  const decoder = new SnapshotDecoder();
+  decoder.push(text);
+  return decoder.end();
+}
+
+export interface DecodedSnapshot {
+  header: SnapshotHeader;
+  adopt: (into: ReadModel) => void;
+}
+
+/**
+ * decodeSnapshot, fed piece by piece as the text arrives (snapshots.ts inflates it while this
+ * decodes what came before): complete lines are decoded at once, the last partial one waits.
+ */
+export class SnapshotDecoder {
+  /** The text after the last complete line. */
+  private partial = "";
+  private doc: Document | undefined;
+  private readonly snapshots = new Snapshots();
+  private readonly tasks: Agg<unknown>[] = [];
   /** The cluster token of each task's subject, for ReadModel.adopt. */
-  const clusters: string[] = [];
-  // One task per line, parsed and turned into its context one at a time: the rows die young.
-  for (let start = firstLine + 1; firstLine >= 0 && start < text.length; ) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const row = JSON.parse(text.slice(start, end)) as unknown[];
-    start = end + 1;
+  private readonly clusters: string[] = [];
+  private tables: TaskTables | undefined;
+
+  push(text: string): void {
+    const buffer = this.partial.length > 0 ? this.partial + text : text;
+    let start = 0;
+    for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n", start)) {
+      this.line(buffer.slice(start, end));
+      start = end + 1;
+    }
+    this.partial = buffer.slice(start);
+  }
+
+  end(): DecodedSnapshot {
+    if (this.partial.length > 0 || !this.doc) this.line(this.partial);
+    this.partial = "";
+    const doc = this.doc as Document;
+    const others: [AggregateKind, Agg<unknown>][] = [];
+    for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
+      for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
+        others.push([kind, { subject, region, seq, version, lastEventId, snapshot: this.snapshots.of(kind, value, context) }]);
+      }
+    }
+    const { tasks, clusters } = this;
+    return {
+      header: headerOf(doc) as SnapshotHeader,
+      adopt: (into) => {
+        for (const [kind, agg] of others) into.adopt(kind, agg);
+        for (let i = 0; i < tasks.length; i++) into.adopt("task", tasks[i] as Agg<unknown>, clusters[i]);
+        into.skipped = doc.skipped ?? 0;
+      },
+    };
+  }
+
+  /** The document (the first line), then one task per line. */
+  private line(text: string) {
+    if (!this.doc) {
+      const doc = JSON.parse(text) as Document;
+      const header = headerOf(doc);
+      if (!header || header.format !== SNAPSHOT_FORMAT) throw new Error("not a read-model snapshot of this format");
+      this.doc = doc;
+      this.tables = {
+        strings: doc.strings,
+        objects: doc.objects,
+        specs: doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] })),
+        fields: doc.taskFields,
+        kinds: doc.taskFields.map(fieldKind),
+        shapes: doc.shapes.map(shapeOf),
+        heads: new SubjectHeads(doc.strings),
+      };
+      return;
+    }
+    // Parsed and turned into its context at once: the row dies young.
+    const row = JSON.parse(text) as unknown[];
+    const { strings, objects, specs, fields, kinds, shapes, heads } = this.tables as TaskTables;
     const [head, seq, version, eid, value] = row as [string | number, number, number, string, string];
     const taskId = row[TASK_ROW_HEAD + TASK_ID_FIELD] as string;
     const { subject, region, cluster } = heads.of(head, taskId);
-    // Filled field by field into an object of the context's fixed shape (compactContext).
-    const ctx = compactContext(BLANK) as unknown as Record<string, unknown>;
+    // Filled field by field into a copy of an empty context of the fixed shape (compactContext).
+    const ctx = { ...BLANK } as unknown as Record<string, unknown>;
     for (let k = 0; k < fields.length; k++) {
       const v = row[k + TASK_ROW_HEAD];
       if (v === null || v === undefined) continue;
       const key = fields[k] as string;
       switch (kinds[k]) {
         case "taskArn":
-          ctx.taskArn = typeof v === "number" ? `${doc.strings[v]}${taskId}` : v;
+          ctx.taskArn = typeof v === "number" ? `${strings[v]}${taskId}` : v;
           break;
         case "containers":
-          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, doc.strings));
+          ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, strings));
           break;
         case "spec":
           ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
           break;
         case "sharedString":
-          ctx[key] = typeof v === "number" ? doc.strings[v] : v;
+          ctx[key] = typeof v === "number" ? strings[v] : v;
           break;
         case "sharedObject":
-          ctx[key] = doc.objects[v as number];
+          ctx[key] = objects[v as number];
           break;
         default:
           ctx[key] = v;
@@ -221,17 +272,20 @@ export function decodeSnapshot(text: string): { header: SnapshotHeader; adopt: (
     }
     const context = ctx as unknown as TaskContext;
     const lastEventId = eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid;
-    tasks.push({ subject, region, seq, version, lastEventId, snapshot: snapshots.of("task", value, context) });
-    clusters.push(cluster);
+    this.tasks.push({ subject, region, seq, version, lastEventId, snapshot: this.snapshots.of("task", value, context) });
+    this.clusters.push(cluster);
   }
-  return {
-    header,
-    adopt: (into) => {
-      for (const [kind, agg] of others) into.adopt(kind, agg);
-      for (let i = 0; i < tasks.length; i++) into.adopt("task", tasks[i] as Agg<unknown>, clusters[i]);
-      into.skipped = doc.skipped ?? 0;
-    },
-  };
+}
+
+/** What decoding a task line needs from the document. */
+interface TaskTables {
+  strings: string[];
+  objects: unknown[];
+  specs: Record<string, unknown>[];
+  fields: string[];
+  kinds: FieldKind[];
+  shapes: Shape[];
+  heads: SubjectHeads;
 }
 
 /** How a task field is stored (see encodeSnapshot). */

@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { promisify } from "node:util";
-import { deflateRaw, inflateRaw } from "node:zlib";
+import { createInflateRaw, deflateRaw } from "node:zlib";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { snapshotKeys } from "../../events/names.ts";
 import type { LogFollower } from "../store/log-follower.ts";
 import type { ReadModel } from "./read-model.ts";
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, type SnapshotHeader } from "./snapshot-codec.ts";
+import { encodeSnapshot, SNAPSHOT_FORMAT, SnapshotDecoder, type SnapshotHeader } from "./snapshot-codec.ts";
 
 /**
  * Read-model snapshots in KV (buckets.snapshots), to shorten replay: a control plane starts from
@@ -33,11 +34,11 @@ const PARALLEL = 16;
 const DEFLATE_LEVEL = 3;
 /**
  * zlib's output chunk (default 16 kB): each chunk is a round trip between the thread pool and
- * the event loop, and 90 MB of them made inflating several times slower than the work itself.
+ * the event loop, and 90 MB of 16 kB chunks made inflating several times slower than the work
+ * itself; a megabyte is still small enough for the decoder to start early.
  */
-const ZLIB_CHUNK_BYTES = 4 << 20;
+const ZLIB_CHUNK_BYTES = 1 << 20;
 const deflate = promisify(deflateRaw);
-const inflate = promisify(inflateRaw);
 
 export const APP_VERSION: string = (() => {
   try {
@@ -57,6 +58,8 @@ export class SnapshotStore {
   constructor(
     private readonly kv: KV,
     private readonly log: Logger,
+    /** Largest chunk written (tests make it small to read a snapshot back from many). */
+    private readonly chunkBytes = CHUNK_BYTES,
   ) {}
 
   /**
@@ -78,22 +81,53 @@ export class SnapshotStore {
       return undefined;
     }
     try {
-      const parts: Uint8Array[] = new Array(manifest.chunks);
-      await inParallel(manifest.chunks, async (n) => {
-        const e = await this.kv.get(snapshotKeys.chunk(manifest.generation, n));
-        if (e?.operation !== "PUT") throw new Error(`snapshot chunk ${n} of ${manifest.chunks} missing`);
-        parts[n] = e.value;
-      });
-      const data = Buffer.concat(parts);
-      if (data.length !== manifest.bytes) throw new Error(`snapshot is ${data.length} bytes, its manifest says ${manifest.bytes}`);
-      const { header, adopt } = decodeSnapshot((await inflate(data, { chunkSize: ZLIB_CHUNK_BYTES })).toString("utf8"));
+      const decoder = new SnapshotDecoder();
+      const bytes = await this.read(manifest, decoder);
+      if (bytes !== manifest.bytes) throw new Error(`snapshot is ${bytes} bytes, its manifest says ${manifest.bytes}`);
+      const { header, adopt } = decoder.end();
       if (header.seq !== manifest.seq) throw new Error("snapshot and manifest disagree on the log position");
       adopt(model);
-      return { ...header, bytes: data.length };
+      return { ...header, bytes };
     } catch (err) {
       this.log.warn({ err, seq: manifest.seq }, "snapshot unusable; replaying the whole log");
       return undefined;
     }
+  }
+
+  /**
+   * Fetches the chunks (PARALLEL at a time) and inflates them, in order, into `decoder` as they
+   * arrive: decoding the text inflated so far overlaps fetching and inflating the rest. Returns the
+   * number of bytes read.
+   */
+  private async read(manifest: Manifest, decoder: SnapshotDecoder): Promise<number> {
+    const inflater = createInflateRaw({ chunkSize: ZLIB_CHUNK_BYTES });
+    const utf8 = new StringDecoder("utf8");
+    const decoded = (async () => {
+      for await (const piece of inflater) decoder.push(utf8.write(piece as Buffer));
+      decoder.push(utf8.end());
+    })();
+    decoded.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+    const parts: (Uint8Array | undefined)[] = new Array(manifest.chunks);
+    let next = 0;
+    let bytes = 0;
+    try {
+      await inParallel(manifest.chunks, async (n) => {
+        const e = await this.kv.get(snapshotKeys.chunk(manifest.generation, n));
+        if (e?.operation !== "PUT") throw new Error(`snapshot chunk ${n} of ${manifest.chunks} missing`);
+        parts[n] = e.value;
+        for (let part = parts[next]; part !== undefined && !inflater.destroyed; part = parts[next]) {
+          inflater.write(part);
+          bytes += part.length;
+          parts[next++] = undefined;
+        }
+      });
+      if (!inflater.destroyed) inflater.end();
+    } catch (err) {
+      inflater.destroy();
+      throw err;
+    }
+    await decoded;
+    return bytes;
   }
 
   /**
@@ -107,9 +141,10 @@ export class SnapshotStore {
     const old = previous?.operation === "PUT" ? previous.json<Manifest>() : undefined;
     // The log position names the generation; writing the same position again rewrites the same keys.
     const generation = seq;
-    const chunks = Math.max(1, Math.ceil(data.length / CHUNK_BYTES));
+    const size = this.chunkBytes;
+    const chunks = Math.max(1, Math.ceil(data.length / size));
     await inParallel(chunks, async (n) => {
-      await this.kv.put(snapshotKeys.chunk(generation, n), data.subarray(n * CHUNK_BYTES, (n + 1) * CHUNK_BYTES));
+      await this.kv.put(snapshotKeys.chunk(generation, n), data.subarray(n * size, (n + 1) * size));
     });
     const manifest: Manifest = { format: SNAPSHOT_FORMAT, app: APP_VERSION, seq, at, generation, chunks, bytes: data.length };
     await this.kv.put(snapshotKeys.manifest, JSON.stringify(manifest));

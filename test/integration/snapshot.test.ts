@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buckets } from "../../events/names.ts";
 import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
 import { type Agg, ReadModel } from "../../services/control-plane/read-model.ts";
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from "../../services/control-plane/snapshot-codec.ts";
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SnapshotDecoder } from "../../services/control-plane/snapshot-codec.ts";
 import { SnapshotStore } from "../../services/control-plane/snapshots.ts";
 import { type Fleet, startFleet } from "../../services/sim/fleet.ts";
 import { LogFollower } from "../../services/store/log-follower.ts";
@@ -110,6 +110,36 @@ describe("read-model snapshots", () => {
         new Map([...m].map(([k, v]) => [k, isAgg(v) ? plain(v as Agg<{ value: unknown; context: unknown }>) : v]));
       expect({ field, entries: norm(b) }).toEqual({ field, entries: norm(a) });
     }
+  });
+
+  test("a snapshot read back from many chunks, and decoded in pieces, gives the same model", async () => {
+    const model = await replayed(cpConn);
+    const seq = cp.follower.seq;
+    const kv = await new Kvm(jetstream(cpConn)).create("snapshot_chunks_test", { history: 1 });
+    // Small chunks: many of them, fetched in parallel and inflated in order while decoding.
+    const store = new SnapshotStore(kv, log, 500);
+    const bytes = await store.save(model, seq, 1);
+    expect(bytes).toBeGreaterThan(5 * 500);
+    const restored = new ReadModel(log);
+    expect(await store.load(restored)).toMatchObject({ seq, bytes });
+    expect(restored.tasks.size).toBe(model.tasks.size);
+    for (const [subject, agg] of model.tasks) expect(plain(restored.tasks.get(subject) as never)).toEqual(plain(agg as never));
+
+    // The decoder fed piece by piece, cut anywhere, reads what it reads whole.
+    const text = encodeSnapshot(model, { format: SNAPSHOT_FORMAT, app: "test", seq, at: 1 });
+    const decoder = new SnapshotDecoder();
+    for (let at = 0; at < text.length; ) {
+      const next = Math.min(text.length, at + 1 + ((at * 7919) % 997));
+      decoder.push(text.slice(at, next));
+      at = next;
+    }
+    const pieces = new ReadModel(log);
+    decoder.end().adopt(pieces);
+    const whole = new ReadModel(log);
+    decodeSnapshot(text).adopt(whole);
+    expect(pieces.tasks.size).toBe(whole.tasks.size);
+    for (const [subject, agg] of whole.tasks) expect(plain(pieces.tasks.get(subject) as never)).toEqual(plain(agg as never));
+    expect(pieces.liveTasksByInstance).toEqual(whole.liveTasksByInstance);
   });
 
   test("a control plane restarted from a snapshot answers as before and folds what comes after", async () => {

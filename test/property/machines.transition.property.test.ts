@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
+import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
 import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
 import { instanceMachine } from "../../machines/instance/instance.machine.ts";
 import { accountMachine } from "../../machines/account/account.machine.ts";
@@ -133,6 +134,21 @@ interface Snap {
   can(e: never): boolean;
 }
 
+const revision = fc.integer({ min: 1, max: 4 });
+const taskDefinitionEvent: fc.Arbitrary<TaskDefinitionEvent> = fc.oneof(
+  revision.map((n) => ({
+    type: "TaskDefinitionRegistered" as const,
+    at: n,
+    revision: n,
+    taskDefinitionArn: `${ARN}:task-definition/web:${n}`,
+    spec: { family: "web", containerDefinitions: [{ name: "app", image: "nginx", memory: 128 }] } as never,
+    tags: [],
+  })),
+  fc.record({ type: fc.constant("TaskDefinitionDeregistered" as const), at, revision }),
+  fc.record({ type: fc.constant("TaskDefinitionDeleteRequested" as const), at, revision }),
+  fc.record({ type: fc.constant("TaskDefinitionTagsChanged" as const), at, revision, tags: fc.constant([{ key: "a", value: "b" }]) }),
+) as fc.Arbitrary<TaskDefinitionEvent>;
+
 /** Steps both through the events, comparing after each. */
 function sameAsXState(machine: AnyStateMachine, table: PureTransitions<AnyStateMachine>, events: unknown[]) {
   let a = (initialTransition as unknown as (m: AnyStateMachine) => [Snap])(machine)[0];
@@ -182,6 +198,12 @@ describe("transition table", () => {
     const machine = clusterMachine as AnyStateMachine;
     const table = compiled(machine);
     fc.assert(fc.property(fc.array(clusterEvent, { maxLength: 8 }), (events) => sameAsXState(machine, table, events)), { numRuns: 200 });
+  });
+
+  test("task definition family: the same steps as XState's transition() (guards on the context)", () => {
+    const machine = taskDefinitionMachine as AnyStateMachine;
+    const table = compiled(machine);
+    fc.assert(fc.property(fc.array(taskDefinitionEvent, { maxLength: 12 }), (events) => sameAsXState(machine, table, events)), { numRuns: 300 });
   });
 
   test("every aggregate machine has a table (none falls back to the interpreter)", () => {
