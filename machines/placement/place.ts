@@ -36,7 +36,7 @@ export function place(
   instances: readonly InstanceView[],
   opts: PlaceOptions,
 ): PlacementResult[] {
-  return run(demands, instances, opts, true);
+  return run(demands, new PlacementState(instances, true), opts);
 }
 
 /** The same placements by scanning every instance for every task: the reference `place` is held to. */
@@ -45,7 +45,7 @@ export function placeByScan(
   instances: readonly InstanceView[],
   opts: PlaceOptions,
 ): PlacementResult[] {
-  return run(demands, instances, opts, false);
+  return run(demands, new PlacementState(instances, false), opts);
 }
 
 /**
@@ -73,14 +73,8 @@ export class Placer {
   }
 }
 
-function run(
-  demands: readonly TaskDemand[] | DemandBatch,
-  instancesOrState: readonly InstanceView[] | PlacementState,
-  opts: PlaceOptions,
-  indexed = true,
-): PlacementResult[] {
+function run(demands: readonly TaskDemand[] | DemandBatch, state: PlacementState, opts: PlaceOptions): PlacementResult[] {
   const tasks = "demand" in demands ? batch(demands) : demands;
-  const state = instancesOrState instanceof PlacementState ? instancesOrState : new PlacementState(instancesOrState, indexed);
   state.startCall();
   const random = seededRandom(opts.seed);
   const results: PlacementResult[] = [];
