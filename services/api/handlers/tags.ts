@@ -9,6 +9,8 @@ import { decideInstance, initialInstance } from "../../../machines/instance/inst
 import { decideService, initialService } from "../../../machines/service/service.decide.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { decideTaskDefinition, foldTaskDefinition, revisionOf } from "../../../machines/taskdef/taskdef.decide.ts";
+import type { Decision } from "../../../machines/decider.ts";
+import type { CommandSpec } from "../../control-plane/commands.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { activeCluster } from "../resolve.ts";
@@ -35,6 +37,23 @@ interface Target {
   change(c: Change): Promise<void>;
 }
 
+/**
+ * A resource whose tags one aggregate holds: changes go through that aggregate's decider with a
+ * tag or untag command (`command` builds it), so each resource kind states only what differs.
+ */
+function aggregateTarget<S, E extends { type: string; at: number }>(
+  s: ApiServices,
+  o: Omit<CommandSpec<S, E>, "decide"> & { tags: () => Tag[]; decide: (c: Change, state: S) => Decision<E> },
+): Target {
+  const { tags, decide, ...spec } = o;
+  return {
+    tags,
+    change: async (c) => {
+      await unwrap(s.bus.execute({ ...spec, decide: (st) => decide(c, st) }));
+    },
+  };
+}
+
 function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Target {
   const p = isArn(resourceArn) ? parseArn(resourceArn) : null;
   if (!p) throw invalid(INVALID_ARN);
@@ -44,27 +63,16 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
     case "cluster": {
       if (p.path.length !== 1) throw invalid(INVALID_ARN);
       const ref = activeCluster(p.path[0], ctx, s);
-      return {
+      return aggregateTarget(s, {
         tags: () => ref.agg.snapshot.context.tags,
-        change: async (c) => {
-          await unwrap(
-            s.bus.execute({
-              subject: ref.subject,
-              resource: ref.arn,
-              get: () => s.model.clusters.get(ref.subject),
-              initial: initialCluster,
-              decide: (st) =>
-                decideCluster(
-                  "add" in c
-                    ? { type: "TagCluster", at: ctx.now, tags: c.add }
-                    : { type: "UntagCluster", at: ctx.now, tagKeys: c.remove },
-                  st,
-                ),
-              meta,
-            }),
-          );
-        },
-      };
+        subject: ref.subject,
+        resource: ref.arn,
+        get: () => s.model.clusters.get(ref.subject),
+        initial: initialCluster,
+        decide: (c, st) =>
+          decideCluster("add" in c ? { type: "TagCluster", at: ctx.now, tags: c.add } : { type: "UntagCluster", at: ctx.now, tagKeys: c.remove }, st),
+        meta,
+      });
     }
     case "task-definition": {
       const ref = parseTaskDefinitionRef(resourceArn, ctx);
@@ -74,28 +82,20 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
       const agg = s.model.taskDefinitions.get(subject);
       const rev = agg ? revisionOf(agg.snapshot, revision) : undefined;
       if (!rev || rev.status === "DELETE_IN_PROGRESS") throw notFound();
-      return {
+      return aggregateTarget(s, {
         tags: () => rev.tags,
-        change: async (c) => {
-          await unwrap(
-            s.bus.execute({
-              subject,
-              resource: rev.taskDefinitionArn,
-              get: () => s.model.taskDefinitions.get(subject),
-              initial: () => foldTaskDefinition([]),
-              decide: (st) =>
-                decideTaskDefinition(
-                  "add" in c
-                    ? { type: "TagRevision", revision, tags: c.add }
-                    : { type: "UntagRevision", revision, tagKeys: c.remove },
-                  st,
-                  { scope: ctx.scope, now: ctx.now },
-                ),
-              meta,
-            }),
-          );
-        },
-      };
+        subject,
+        resource: rev.taskDefinitionArn,
+        get: () => s.model.taskDefinitions.get(subject),
+        initial: () => foldTaskDefinition([]),
+        decide: (c, st) =>
+          decideTaskDefinition(
+            "add" in c ? { type: "TagRevision", revision, tags: c.add } : { type: "UntagRevision", revision, tagKeys: c.remove },
+            st,
+            { scope: ctx.scope, now: ctx.now },
+          ),
+        meta,
+      });
     }
     case "task": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
@@ -103,27 +103,16 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
       const subject = subjects.task(ctx.region, cluster.name, p.path[1] as string);
       const agg = /^[a-f0-9]{32}$/.test(p.path[1] as string) ? s.model.tasks.get(subject) : undefined;
       if (!agg) throw notFound();
-      return {
+      return aggregateTarget(s, {
         tags: () => agg.snapshot.context.tags,
-        change: async (c) => {
-          await unwrap(
-            s.bus.execute({
-              subject,
-              resource: resourceArn,
-              get: () => s.model.tasks.get(subject),
-              initial: initialTask,
-              decide: (st) =>
-                decideTask(
-                  "add" in c
-                    ? { type: "TagTask", at: ctx.now, tags: c.add }
-                    : { type: "UntagTask", at: ctx.now, tagKeys: c.remove },
-                  st,
-                ),
-              meta,
-            }),
-          );
-        },
-      };
+        subject,
+        resource: resourceArn,
+        get: () => s.model.tasks.get(subject),
+        initial: initialTask,
+        decide: (c, st) =>
+          decideTask("add" in c ? { type: "TagTask", at: ctx.now, tags: c.add } : { type: "UntagTask", at: ctx.now, tagKeys: c.remove }, st),
+        meta,
+      });
     }
     case "service": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
@@ -134,27 +123,16 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
         : undefined;
       const agg = subject ? s.model.services.get(subject) : undefined;
       if (!agg || !subject || agg.snapshot.value === "NEW") throw notFound();
-      return {
+      return aggregateTarget(s, {
         tags: () => agg.snapshot.context.tags,
-        change: async (c) => {
-          await unwrap(
-            s.bus.execute({
-              subject,
-              resource: agg.snapshot.context.serviceArn,
-              get: () => s.model.services.get(subject),
-              initial: initialService,
-              decide: (st) =>
-                decideService(
-                  "add" in c
-                    ? { type: "TagService", at: ctx.now, tags: c.add }
-                    : { type: "UntagService", at: ctx.now, tagKeys: c.remove },
-                  st,
-                ),
-              meta,
-            }),
-          );
-        },
-      };
+        subject,
+        resource: agg.snapshot.context.serviceArn,
+        get: () => s.model.services.get(subject),
+        initial: initialService,
+        decide: (c, st) =>
+          decideService("add" in c ? { type: "TagService", at: ctx.now, tags: c.add } : { type: "UntagService", at: ctx.now, tagKeys: c.remove }, st),
+        meta,
+      });
     }
     case "container-instance": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
@@ -163,27 +141,15 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
       const subject = /^[a-f0-9]{32}$/.test(id) ? subjects.instance(ctx.region, cluster.name, id) : undefined;
       const agg = subject ? s.model.instances.get(subject) : undefined;
       if (!agg || !subject || agg.snapshot.value === "NEW") throw notFound();
-      return {
+      return aggregateTarget(s, {
         tags: () => agg.snapshot.context.tags,
-        change: async (c) => {
-          await unwrap(
-            s.bus.execute({
-              subject,
-              resource: agg.snapshot.context.containerInstanceArn,
-              get: () => s.model.instances.get(subject),
-              initial: initialInstance,
-              decide: (st) =>
-                decideInstance(
-                  "add" in c
-                    ? { type: "Tag", at: ctx.now, tags: c.add }
-                    : { type: "Untag", at: ctx.now, tagKeys: c.remove },
-                  st,
-                ),
-              meta,
-            }),
-          );
-        },
-      };
+        subject,
+        resource: agg.snapshot.context.containerInstanceArn,
+        get: () => s.model.instances.get(subject),
+        initial: initialInstance,
+        decide: (c, st) => decideInstance("add" in c ? { type: "Tag", at: ctx.now, tags: c.add } : { type: "Untag", at: ctx.now, tagKeys: c.remove }, st),
+        meta,
+      });
     }
     case "capacity-provider": {
       if (p.path.length !== 1) throw invalid(INVALID_ARN);
