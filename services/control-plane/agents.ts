@@ -1,4 +1,4 @@
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -29,7 +29,6 @@ const DIRECTIVE_TIMEOUT_MS = 5_000;
 
 export interface AgentSideOptions {
   nc: NatsConnection;
-  js: JetStreamClient;
   /** Stored publishes (directives go to the agents' stream). */
   publisher: JetStreamPublisher;
   model: ReadModel;

@@ -120,7 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
   const ids = opts.ids ?? randomIds;
-  const gateway = new AgentGateway({ nc, js, publisher: store.publisher, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
+  const gateway = new AgentGateway({ nc, publisher: store.publisher, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
   reactor = new Reactor(model, gateway, checkpoints, log.child({ component: "reactor" }), clock);
   await reactor.init();
 
