@@ -33,19 +33,58 @@ export interface LoadResponse {
 }
 
 /**
- * One keep-alive HTTP/1.1 connection for load generation, one request in flight at a time. The
- * answer is parsed only as far as a load generator needs: the status line and Content-Length of
- * the head, then the body is counted to its last byte but not kept. Node's http client costs
- * several times more CPU per request, and on a shared machine that CPU is taken from the server
- * being measured. The server answers ECS calls with Content-Length, never chunked; an answer
- * without it is an error.
+ * Reads one HTTP/1.1 answer from the chunks it arrives in, only as far as a load generator needs:
+ * the status line and Content-Length of the head, then the body counted to its last byte but not
+ * kept. An answer without Content-Length (chunked), one whose head is too large, or bytes past
+ * Content-Length are errors (thrown).
  */
-export class LoadConnection {
+export class AnswerReader {
   private head: Buffer | null = null;
   private status = 0;
   /** Body bytes still to come; -1 while reading the head. */
   private remaining = -1;
   private bytes = 0;
+
+  /** Ready for the next answer. */
+  reset(): void {
+    this.head = null;
+    this.remaining = -1;
+    this.bytes = 0;
+  }
+
+  /** Takes the next chunk (not kept: the caller may reuse it); the answer once it is complete. */
+  feed(chunk: Buffer): LoadResponse | undefined {
+    let body = chunk;
+    if (this.remaining < 0) {
+      const head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+      const end = head.indexOf(HEADER_END);
+      if (end < 0) {
+        if (head.length > MAX_HEAD_BYTES) throw new Error("response head too large");
+        this.head = Buffer.from(head); // a copy: the chunk's buffer is reused
+        return undefined;
+      }
+      const text = head.toString("latin1", 0, end);
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text);
+      if (!text.startsWith("HTTP/1.1 ") || !length) throw new Error(`unexpected response head: ${text.slice(0, 200)}`);
+      this.status = Number(text.slice(9, 12));
+      this.remaining = Number(length[1]);
+      body = head.subarray(end + HEADER_END.length);
+    }
+    if (body.length > this.remaining) throw new Error("more bytes than Content-Length");
+    this.bytes += body.length;
+    this.remaining -= body.length;
+    return this.remaining === 0 ? { status: this.status, bytes: this.bytes } : undefined;
+  }
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection for load generation, one request in flight at a time, its
+ * answers read by an `AnswerReader`. Node's http client costs several times more CPU per request,
+ * and on a shared machine that CPU is taken from the server being measured. A malformed answer
+ * fails the call and closes the connection.
+ */
+export class LoadConnection {
+  private readonly reader = new AnswerReader();
   private pending: { resolve: (r: LoadResponse) => void; reject: (e: Error) => void } | null = null;
 
   private socket!: Socket;
@@ -86,9 +125,7 @@ export class LoadConnection {
     if (this.socket.destroyed) return Promise.reject(new Error("connection closed"));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.head = null;
-      this.remaining = -1;
-      this.bytes = 0;
+      this.reader.reset();
       this.socket.write(request);
     });
   }
@@ -99,31 +136,16 @@ export class LoadConnection {
 
   private onData(chunk: Buffer) {
     if (!this.pending) return this.fail(new Error("bytes arrived with no request in flight"));
-    let body = chunk;
-    if (this.remaining < 0) {
-      const head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-      const end = head.indexOf(HEADER_END);
-      if (end < 0) {
-        if (head.length > MAX_HEAD_BYTES) return this.fail(new Error("response head too large"));
-        // A copy: the read buffer is reused.
-        this.head = Buffer.from(head);
-        return;
-      }
-      const text = head.toString("latin1", 0, end);
-      const length = /\r\ncontent-length: *(\d+)/i.exec(text);
-      if (!text.startsWith("HTTP/1.1 ") || !length) return this.fail(new Error(`unexpected response head: ${text.slice(0, 200)}`));
-      this.status = Number(text.slice(9, 12));
-      this.remaining = Number(length[1]);
-      body = head.subarray(end + HEADER_END.length);
+    let answer: LoadResponse | undefined;
+    try {
+      answer = this.reader.feed(chunk);
+    } catch (err) {
+      return this.fail(err as Error);
     }
-    if (body.length > this.remaining) return this.fail(new Error("more bytes than Content-Length"));
-    this.bytes += body.length;
-    this.remaining -= body.length;
-    if (this.remaining === 0) {
-      const done = this.pending;
-      this.pending = null;
-      done.resolve({ status: this.status, bytes: this.bytes });
-    }
+    if (!answer) return;
+    const done = this.pending;
+    this.pending = null;
+    done.resolve(answer);
   }
 
   private fail(err: Error) {

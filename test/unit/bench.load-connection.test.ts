@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
-import { LoadConnection, prebuiltRequest } from "../../services/bench/ecs-load.ts";
+import { AnswerReader, LoadConnection, prebuiltRequest } from "../../services/bench/ecs-load.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -14,14 +14,11 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** A raw server answering each request with `pieces`, paused between so that they arrive as separate reads. */
-function rawServer(pieces: (string | Buffer)[], then: (s: Socket) => void = () => {}): Server {
+/** A raw server answering the first request with `answer`, then doing `then` with the socket. */
+function rawServer(answer: string, then: (s: Socket) => void = () => {}): Server {
   return createServer((socket) => {
-    socket.once("data", async () => {
-      for (const p of pieces) {
-        socket.write(p);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+    socket.once("data", () => {
+      socket.write(answer);
       then(socket);
     });
   });
@@ -51,21 +48,36 @@ describe("LoadConnection", () => {
     expect(seen[0]).toEqual({ target: "AmazonEC2ContainerServiceV20141113.ListTasks", body: '{"cluster":"é"}' });
   });
 
-  test("reads a head split across packets and reports the status", async () => {
-    const endpoint = await listen(rawServer(["HTTP/1.1 400 Bad Request\r\nConte", "nt-Length: 4\r\n", "\r\nab", "cd"]));
-    const conn = await LoadConnection.open(endpoint);
-    expect(await conn.send(Buffer.from("POST / HTTP/1.1\r\n\r\n"))).toEqual({ status: 400, bytes: 4 });
-    conn.close();
+  test("reads a head and body split across chunks and reports the status", () => {
+    const reader = new AnswerReader();
+    const chunks = ["HTTP/1.1 400 Bad Request\r\nConte", "nt-Length: 4\r\n", "\r\nab", "cd"].map((c) => Buffer.from(c));
+    const answers = chunks.map((c) => reader.feed(c));
+    expect(answers).toEqual([undefined, undefined, undefined, { status: 400, bytes: 4 }]);
+    // The next answer on the same connection starts afresh.
+    reader.reset();
+    expect(reader.feed(Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))).toEqual({ status: 200, bytes: 0 });
+  });
+
+  test("a chunk's buffer may be reused by the caller once fed", () => {
+    const reader = new AnswerReader();
+    const buffer = Buffer.from("HTTP/1.1 200 OK\r\nContent-Le");
+    expect(reader.feed(buffer)).toBeUndefined();
+    buffer.fill("x");
+    expect(reader.feed(Buffer.from("ngth: 2\r\n\r\nok"))).toEqual({ status: 200, bytes: 2 });
+  });
+
+  test("bytes past Content-Length are an error", () => {
+    expect(() => new AnswerReader().feed(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab"))).toThrow("more bytes than Content-Length");
   });
 
   test("an answer cut short or without Content-Length is an error, and the connection is closed", async () => {
-    const cut = await listen(rawServer(["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], (s) => s.destroy()));
+    const cut = await listen(rawServer("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", (s) => s.destroy()));
     const a = await LoadConnection.open(cut);
     await expect(a.send(Buffer.from("POST / HTTP/1.1\r\n\r\n"))).rejects.toThrow("connection closed");
     expect(a.open).toBe(false);
 
     const chunked = await listen(
-      rawServer(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"]),
+      rawServer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
     );
     const b = await LoadConnection.open(chunked);
     await expect(b.send(Buffer.from("POST / HTTP/1.1\r\n\r\n"))).rejects.toThrow("unexpected response head");
