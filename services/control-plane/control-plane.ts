@@ -19,7 +19,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
-import { EndOfTurn } from "./end-of-turn.ts";
+import { EndOfTurn } from "../store/end-of-turn.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { logsRoute } from "./logs-route.ts";

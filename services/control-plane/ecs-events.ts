@@ -10,7 +10,7 @@ import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
 import { compact, renderInstance, renderTask, renderTaskContainers, renderTaskOverrides } from "../api/render.ts";
-import { EndOfTurn } from "./end-of-turn.ts";
+import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
 /**
@@ -61,7 +61,10 @@ export function eventUuid(envelopeId: string, detailType: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** The ECS events one folded log event yields, given the aggregate before and after it. Pure. */
+/**
+ * The ECS events one folded log event yields, given the aggregate before and after it. Pure.
+ * The publisher writes a task's event as text instead (taskEventJson, held equal to this by a test).
+ */
 export function ecsEventsFor(
   model: ReadModel,
   account: string,
@@ -89,7 +92,7 @@ export function ecsEventsFor(
       const a = after as Agg<TaskSnapshot>;
       const t = a.snapshot.context;
       if (t.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return [];
-      return [make("ECS Task State Change", t.taskArn, taskDetail(a, at))];
+      return [make(TASK_STATE_CHANGE, t.taskArn, taskDetail(a, at))];
     }
     case "instance": {
       const a = after as Agg<InstanceSnapshot>;
@@ -183,7 +186,7 @@ export function taskEventJson(account: string, region: string, env: Envelope, ag
   );
 }
 
-const TASK_STATE_CHANGE = "ECS Task State Change";
+const TASK_STATE_CHANGE: EcsDetailType = "ECS Task State Change";
 
 /** `,"name":value`, or nothing when the value is absent (as JSON.stringify leaves out undefined). */
 const member = (name: string, value: unknown) => (value === undefined ? "" : `,"${name}":${JSON.stringify(value)}`);
@@ -311,7 +314,8 @@ export interface EcsEventPublisherOptions {
 /**
  * Publishes the ECS events of folded log events. Used from the log follower's handler:
  * `const emit = publisher.capture(seq, subject)` before the read model folds the message (it keeps
- * the aggregate as it was), then `emit?.(data)` after. Never throws into the fold.
+ * the aggregate as it was), then `emit?.(envelope)` with the envelope the read model decoded.
+ * Never throws into the fold.
  */
 export class EcsEventPublisher {
   /** Log sequence after which events are live (set once the start-up replay is done). */
@@ -333,34 +337,23 @@ export class EcsEventPublisher {
     return (env) => {
       try {
         const after = this.aggregate(subject);
-        if (after && before !== after && isTaskAgg(after) && after.snapshot.context.version !== (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) {
-          const region = after.region;
-          const payload = taskEventJson(this.o.account, region, env, after);
-          this.sends.run(() => this.o.nc.publish(this.taskSubject(region), payload));
-          this.o.published?.(TASK_STATE_CHANGE);
+        if (after && isTaskAgg(after)) {
+          // Written as text (taskEventJson); ecsEventsFor's object form is its specification.
+          if (after.snapshot.context.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return;
+          this.send(subjects.ecsEvent(after.region, TASK_STATE_CHANGE), taskEventJson(this.o.account, after.region, env, after), TASK_STATE_CHANGE);
           return;
         }
-        for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, after)) {
-          const to = subjects.ecsEvent(e.region, e["detail-type"]);
-          const payload = JSON.stringify(e);
-          this.sends.run(() => this.o.nc.publish(to, payload));
-          this.o.published?.(e["detail-type"]);
-        }
+        for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, after))
+          this.send(subjects.ecsEvent(e.region, e["detail-type"]), JSON.stringify(e), e["detail-type"]);
       } catch (err) {
         this.o.log.warn({ err, seq, subject }, "ECS event not published");
       }
     };
   }
 
-  private readonly taskSubjects = new Map<string, string>();
-
-  private taskSubject(region: string): string {
-    let subject = this.taskSubjects.get(region);
-    if (subject === undefined) {
-      subject = subjects.ecsEvent(region, TASK_STATE_CHANGE);
-      this.taskSubjects.set(region, subject);
-    }
-    return subject;
+  private send(to: string, payload: string, detailType: EcsDetailType) {
+    this.sends.run(() => this.o.nc.publish(to, payload));
+    this.o.published?.(detailType);
   }
 
   private aggregate(subject: string): AnyAgg | undefined {

@@ -9,6 +9,7 @@ import { seededRandom } from "../../machines/placement/rankers.ts";
 import { observationMsgId } from "../agent/observation.ts";
 import { registerRequest } from "../agent/registration.ts";
 import { Aborted, retry } from "../agent/retry.ts";
+import { EndOfTurn } from "../store/end-of-turn.ts";
 import { JetStreamPublisher } from "../store/js-publisher.ts";
 import { FleetHeartbeats } from "./heartbeats.ts";
 import { HollowInstance, type HollowTask } from "./hollow.ts";
@@ -124,16 +125,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   // Observations leave in one socket write per turn of the event loop, in order, each acked.
   const publisher = new JetStreamPublisher(o.nc);
   // Directive acks likewise leave together at the end of the turn.
-  let outbox: (() => void)[] = [];
-  const atEndOfTurn = (send: () => void) => {
-    outbox.push(send);
-    if (outbox.length === 1)
-      setImmediate(() => {
-        const sends = outbox;
-        outbox = [];
-        for (const send of sends) send();
-      });
-  };
+  const acks = new EndOfTurn((err) => log.warn({ err }, "directive not acknowledged; it will be redelivered"));
   const publish = (instanceId: string, obs: Observation): Promise<void> =>
     retry(
       async () => {
@@ -164,13 +156,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const parsed = Directive.safeParse(safeJson(m.data));
     if (!inst || !parsed.success) {
       // Left over from an earlier simulation (instances are new every run) or not a directive.
-      atEndOfTurn(() => m.term());
+      acks.run(() => m.term());
       return;
     }
     const d = parsed.data;
     if (d.type === "StartTask") {
       const { task, fresh } = inst.accept(d.spec);
-      atEndOfTurn(() => m.ack());
+      acks.run(() => m.ack());
       if (!fresh) {
         await publishAll(inst.instanceId, inst.facts(task, clock()).filter((f) => f.type !== "ContainerObserved" || f.status !== "PENDING"));
         return;
@@ -192,7 +184,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (wasRunning) stats.running--;
     stats.stopped++;
     await publishAll(inst.instanceId, facts);
-    atEndOfTurn(() => m.ack());
+    acks.run(() => m.ack());
   };
 
   const consumer = await js.consumers.get(streams.directives, durable);

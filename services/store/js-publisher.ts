@@ -1,4 +1,5 @@
 import { createInbox, headers as newHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { EndOfTurn } from "./end-of-turn.ts";
 
 /** JetStream's answer to a stored publish. */
 export interface StoredAck {
@@ -50,7 +51,8 @@ export class JetStreamPublisher {
   private readonly sub: Subscription;
   private readonly pending = new Map<string, { resolve: (a: StoredAck) => void; reject: (e: Error) => void; deadline: number }>();
   private readonly sweep: ReturnType<typeof setInterval>;
-  private outbox: (() => void)[] = [];
+  // Each send settles its own failure (below), so nothing reaches the queue's error handler.
+  private readonly sends = new EndOfTurn(() => {});
   private next = 0;
 
   constructor(private readonly nc: NatsConnection) {
@@ -66,7 +68,7 @@ export class JetStreamPublisher {
       const token = (this.next++).toString(36);
       this.pending.set(token, { resolve, reject, deadline: performance.now() + o.timeoutMs });
       const h = headersOf(o);
-      this.atEndOfTurn(() => {
+      this.sends.run(() => {
         try {
           this.nc.publish(subject, data, { reply: this.prefix + token, ...(h ? { headers: h } : {}) });
         } catch (err) {
@@ -80,16 +82,6 @@ export class JetStreamPublisher {
     clearInterval(this.sweep);
     this.sub.unsubscribe();
     this.failAll(new PublishUnavailableError("publisher closed"));
-  }
-
-  private atEndOfTurn(send: () => void) {
-    this.outbox.push(send);
-    if (this.outbox.length === 1)
-      setImmediate(() => {
-        const sends = this.outbox;
-        this.outbox = [];
-        for (const s of sends) s();
-      });
   }
 
   private answer(m: Msg) {
