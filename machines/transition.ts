@@ -1,4 +1,11 @@
-import { type ActorScope, type AnyStateMachine, type ContextFrom, createActor, type EventFromLogic, type SnapshotFrom } from "xstate";
+import {
+  type ActorScope,
+  type AnyStateMachine,
+  type ContextFrom,
+  createActor,
+  type EventFromLogic,
+  type SnapshotFrom,
+} from "xstate";
 import { compileTransitions } from "./transition.table.ts";
 
 /** An action the machine asked for (an intent), as XState's `transition()` returns it. */
@@ -14,6 +21,8 @@ export interface PureTransitions<M extends AnyStateMachine> {
    * action list may be shared between calls: read it, never modify it.
    */
   transition(snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): [SnapshotFrom<M>, readonly ExecutedAction[]];
+  /** The snapshot of an aggregate in state `value` with `context` (one restored from a read-model snapshot). */
+  snapshot(value: unknown, context: ContextFrom<M>): SnapshotFrom<M>;
 }
 
 /**
@@ -30,7 +39,10 @@ export interface PureTransitions<M extends AnyStateMachine> {
  * called with one reusable inert scope. test/property/machines.transition.property.test.ts holds
  * both equal to `transition()` on random event sequences.
  */
-export function pureTransitions<M extends AnyStateMachine>(machine: M, options: TransitionOptions<M> = {}): PureTransitions<M> {
+export function pureTransitions<M extends AnyStateMachine>(
+  machine: M,
+  options: TransitionOptions<M> = {},
+): PureTransitions<M> {
   const interpreted = interpretedTransitions(machine, options);
   return compileTransitions(machine, interpreted, options) ?? interpreted;
 }
@@ -50,7 +62,10 @@ export interface TransitionOptions<M extends AnyStateMachine> {
  * Sound because transitions are synchronous (one collector at a time) and the aggregate machines
  * invoke and spawn no children, so nothing is ever registered in the scope's system.
  */
-export function interpretedTransitions<M extends AnyStateMachine>(machine: M, options: TransitionOptions<M> = {}): PureTransitions<M> {
+export function interpretedTransitions<M extends AnyStateMachine>(
+  machine: M,
+  options: TransitionOptions<M> = {},
+): PureTransitions<M> {
   const copy = options.copyContext;
   let collected: ExecutedAction[] = [];
   const self = createActor(machine);
@@ -69,8 +84,19 @@ export function interpretedTransitions<M extends AnyStateMachine>(machine: M, op
   } as unknown as ActorScope<SnapshotFrom<M>, EventFromLogic<M>>;
   const initial = machine.getInitialSnapshot(scope) as SnapshotFrom<M>;
   collected = [];
+  /** XState's snapshot per state value: an aggregate's differs from it only by its context. */
+  const states = new Map<string, object>();
   return {
     initial: () => initial,
+    snapshot(value, context) {
+      const key = typeof value === "string" ? value : JSON.stringify(value);
+      let state = states.get(key);
+      if (!state) {
+        state = machine.resolveState({ value: value as never, context }) as object;
+        states.set(key, state);
+      }
+      return { ...state, context } as SnapshotFrom<M>;
+    },
     transition(snapshot, event) {
       collected = [];
       const next = machine.transition(snapshot, event, scope) as SnapshotFrom<M>;

@@ -48,6 +48,10 @@ export const PROVIDER_NOT_FOUND =
 const accountTransitions = pureTransitions(accountMachine);
 
 export const initialAccount = (): AccountSnapshot => accountTransitions.initial();
+
+/** The aggregate in state `value` with `context`, as a fold would have left it (a read-model snapshot restored). */
+export const restoreAccount = (value: unknown, context: AccountSnapshot["context"]): AccountSnapshot =>
+  accountTransitions.snapshot(value, context);
 export const evolveAccount = (s: AccountSnapshot, e: AccountEvent): AccountSnapshot =>
   accountTransitions.transition(s, e)[0];
 export const foldAccount = (events: readonly AccountEvent[]) => events.reduce(evolveAccount, initialAccount());

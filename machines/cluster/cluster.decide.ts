@@ -29,6 +29,10 @@ const clusterTransitions = pureTransitions(clusterMachine);
 
 export const initialCluster = (): ClusterSnapshot => clusterTransitions.initial();
 
+/** The aggregate in state `value` with `context`, as a fold would have left it (a read-model snapshot restored). */
+export const restoreCluster = (value: unknown, context: ClusterSnapshot["context"]): ClusterSnapshot =>
+  clusterTransitions.snapshot(value, context);
+
 export function evolveCluster(s: ClusterSnapshot, e: ClusterEvent): ClusterSnapshot {
   return clusterTransitions.transition(s, e)[0];
 }

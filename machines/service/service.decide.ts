@@ -1,5 +1,11 @@
 import type { SnapshotFrom } from "xstate";
-import type { DeploymentSpec, RolloutState, ServiceCreated, ServiceEvent, ServiceSettings } from "../../events/service.events.ts";
+import type {
+  DeploymentSpec,
+  RolloutState,
+  ServiceCreated,
+  ServiceEvent,
+  ServiceSettings,
+} from "../../events/service.events.ts";
 import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
@@ -14,8 +20,20 @@ export type ServiceCommand =
   | { type: "DeleteService"; at: number; force: boolean }
   | { type: "MarkDrained"; at: number }
   | { type: "RecordMessage"; at: number; id: string; message: string; key: string }
-  | { type: "RecordPlacement"; at: number; deploymentId: string; tasks: Extract<ServiceEvent, { type: "ServiceTasksPlaced" }>["tasks"] }
-  | { type: "SetRollout"; at: number; deploymentId: string; rolloutState: RolloutState; reason: string; rollback?: DeploymentSpec }
+  | {
+      type: "RecordPlacement";
+      at: number;
+      deploymentId: string;
+      tasks: Extract<ServiceEvent, { type: "ServiceTasksPlaced" }>["tasks"];
+    }
+  | {
+      type: "SetRollout";
+      at: number;
+      deploymentId: string;
+      rolloutState: RolloutState;
+      reason: string;
+      rollback?: DeploymentSpec;
+    }
   | { type: "RetireDeployment"; at: number; deploymentId: string }
   | { type: "TagService"; at: number; tags: Tag[] }
   | { type: "UntagService"; at: number; tagKeys: string[] };
@@ -26,7 +44,12 @@ export const MESSAGE_REPEAT_WINDOW_MS = 6 * 3600_000;
 const serviceTransitions = pureTransitions(serviceMachine);
 
 export const initialService = (): ServiceSnapshot => serviceTransitions.initial();
-export const evolveService = (s: ServiceSnapshot, e: ServiceEvent): ServiceSnapshot => serviceTransitions.transition(s, e)[0];
+
+/** The aggregate in state `value` with `context`, as a fold would have left it (a read-model snapshot restored). */
+export const restoreService = (value: unknown, context: ServiceSnapshot["context"]): ServiceSnapshot =>
+  serviceTransitions.snapshot(value, context);
+export const evolveService = (s: ServiceSnapshot, e: ServiceEvent): ServiceSnapshot =>
+  serviceTransitions.transition(s, e)[0];
 export const foldService = (events: readonly ServiceEvent[]) => events.reduce(evolveService, initialService());
 
 const active = (s: ServiceSnapshot) => s.value === "ACTIVE";
@@ -48,7 +71,8 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
       const events: ServiceEvent[] = [];
       if (Object.keys(command.settings).length > 0)
         events.push({ type: "ServiceSettingsChanged", at: command.at, settings: command.settings });
-      if (command.deployment) events.push({ type: "DeploymentStarted", at: command.at, deployment: command.deployment });
+      if (command.deployment)
+        events.push({ type: "DeploymentStarted", at: command.at, deployment: command.deployment });
       return accept(...events);
     }
 
@@ -68,30 +92,61 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
     case "RecordMessage": {
       if (s.value === "NEW") return notFound();
       const last = s.context.messages[0];
-      const repeat = last && last.key === command.key && last.message === command.message && command.at - last.createdAt < MESSAGE_REPEAT_WINDOW_MS;
-      return repeat ? accept() : accept({ type: "ServiceEventRecorded", at: command.at, id: command.id, message: command.message, key: command.key });
+      const repeat =
+        last &&
+        last.key === command.key &&
+        last.message === command.message &&
+        command.at - last.createdAt < MESSAGE_REPEAT_WINDOW_MS;
+      return repeat
+        ? accept()
+        : accept({
+            type: "ServiceEventRecorded",
+            at: command.at,
+            id: command.id,
+            message: command.message,
+            key: command.key,
+          });
     }
 
     case "RecordPlacement":
       if (!active(s)) return notActive();
       if (!s.context.deployments.some((d) => d.id === command.deploymentId))
         return reject("InvalidParameterException", `Unknown deployment ${command.deploymentId}.`);
-      return accept({ type: "ServiceTasksPlaced", at: command.at, deploymentId: command.deploymentId, tasks: command.tasks });
+      return accept({
+        type: "ServiceTasksPlaced",
+        at: command.at,
+        deploymentId: command.deploymentId,
+        tasks: command.tasks,
+      });
 
     case "SetRollout": {
       const d = s.context.deployments.find((x) => x.id === command.deploymentId);
       if (!d || (d.rolloutState === command.rolloutState && d.rolloutStateReason === command.reason)) return accept();
       const events: ServiceEvent[] = [
-        { type: "DeploymentRolloutChanged", at: command.at, deploymentId: command.deploymentId, rolloutState: command.rolloutState, reason: command.reason },
+        {
+          type: "DeploymentRolloutChanged",
+          at: command.at,
+          deploymentId: command.deploymentId,
+          rolloutState: command.rolloutState,
+          reason: command.reason,
+        },
       ];
-      if (command.rollback && active(s)) events.push({ type: "DeploymentStarted", at: command.at, deployment: command.rollback, reason: command.reason });
+      if (command.rollback && active(s))
+        events.push({
+          type: "DeploymentStarted",
+          at: command.at,
+          deployment: command.rollback,
+          reason: command.reason,
+        });
       return accept(...events);
     }
 
     case "RetireDeployment": {
       const i = s.context.deployments.findIndex((x) => x.id === command.deploymentId);
       // The PRIMARY deployment (first) is never retired.
-      return i > 0 ? accept({ type: "DeploymentRetired", at: command.at, deploymentId: command.deploymentId }) : accept();
+      return i > 0
+        ? accept({ type: "DeploymentRetired", at: command.at, deploymentId: command.deploymentId })
+        : accept();
     }
 
     case "TagService":

@@ -26,6 +26,10 @@ const taskTransitions = pureTransitions(taskMachine, { copyContext: (c) => compa
 
 export const initialTask = (): TaskSnapshot => taskTransitions.initial();
 
+/** The aggregate in state `value` with `context`, as a fold would have left it (a read-model snapshot restored). */
+export const restoreTask = (value: unknown, context: TaskSnapshot["context"]): TaskSnapshot =>
+  taskTransitions.snapshot(value, context);
+
 /** evolve: one decided event applied to the snapshot; `intents` are the machine's effect actions. */
 export function evolveTask(snapshot: TaskSnapshot, event: TaskEvent): { snapshot: TaskSnapshot; intents: string[] } {
   const [next, actions] = taskTransitions.transition(snapshot, event);
@@ -93,7 +97,8 @@ export function foldTask(events: readonly TaskEvent[]): TaskSnapshot {
 }
 
 /** A container that ran: it reached RUNNING, or it stopped with an exit code (it ran and exited). */
-const ran = (c: ContainerRecord) => c.lastStatus === "RUNNING" || (c.lastStatus === "STOPPED" && c.exitCode !== undefined);
+const ran = (c: ContainerRecord) =>
+  c.lastStatus === "RUNNING" || (c.lastStatus === "STOPPED" && c.exitCode !== undefined);
 
 /**
  * decide: a command and the current snapshot → the events that record it, or ECS's rejection.
@@ -109,7 +114,12 @@ export function decideTask(command: TaskCommand, snapshot: TaskSnapshot): Decisi
 
     case "StopTask": {
       if (snapshot.value === "NEW") return reject("InvalidParameterException", "The referenced task was not found.");
-      const e: TaskEvent = { type: "TaskStopRequested", at: command.at, stopCode: command.stopCode, reason: command.reason };
+      const e: TaskEvent = {
+        type: "TaskStopRequested",
+        at: command.at,
+        stopCode: command.stopCode,
+        reason: command.reason,
+      };
       // Stopping a task that is already stopping or stopped is not an error in ECS; it changes nothing.
       return accept(...(snapshot.can(e) ? [e] : []));
     }

@@ -41,6 +41,12 @@ const taskDefinitionTransitions = pureTransitions(taskDefinitionMachine);
 
 export const initialTaskDefinition = (): TaskDefinitionSnapshot => taskDefinitionTransitions.initial();
 
+/** The aggregate in state `value` with `context`, as a fold would have left it (a read-model snapshot restored). */
+export const restoreTaskDefinition = (
+  value: unknown,
+  context: TaskDefinitionSnapshot["context"],
+): TaskDefinitionSnapshot => taskDefinitionTransitions.snapshot(value, context);
+
 /** evolve: one decided event applied; actions are assigns only, so nothing is discarded. */
 export function evolveTaskDefinition(
   snapshot: TaskDefinitionSnapshot,

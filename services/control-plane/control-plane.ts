@@ -9,25 +9,25 @@ import type { ApiServices, Handler, Ids } from "../api/context.ts";
 import { ecsHandlers } from "../api/handlers/index.ts";
 import { createApiServer, type HttpRoute } from "../api/server.ts";
 import { consoleRoutes } from "../console/routes.ts";
-import type { EventStore } from "../store/event-store.ts";
-import { LogFollower } from "../store/log-follower.ts";
-import { watchConsumer } from "../store/consumer-watchdog.ts";
-import { followBucket } from "../store/kv-follow.ts";
-import { ensureStreams } from "../store/topology.ts";
 import { Lease } from "../scheduler/lease.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { watchConsumer } from "../store/consumer-watchdog.ts";
+import { EndOfTurn } from "../store/end-of-turn.ts";
+import type { EventStore } from "../store/event-store.ts";
+import { followBucket } from "../store/kv-follow.ts";
+import { LogFollower } from "../store/log-follower.ts";
+import { ensureStreams } from "../store/topology.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
-import { EndOfTurn } from "../store/end-of-turn.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { logsRoute } from "./logs-route.ts";
 import { MeasuredEventStore, Metrics } from "./metrics.ts";
-import { ReadModel } from "./read-model.ts";
 import { Reactor } from "./reactor.ts";
-import { SnapshotStore, Snapshotter } from "./snapshots.ts";
+import { ReadModel } from "./read-model.ts";
 import { type MasterKeyOptions, masterKey, SecretStore, secretsRoutes, serveAgentSecrets } from "./secrets.ts";
+import { SnapshotStore, Snapshotter } from "./snapshots.ts";
 
 export interface ControlPlaneOptions {
   nc: NatsConnection;
@@ -88,7 +88,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const js = jetstream(nc);
   await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
   const kvm = new Kvm(nc);
-  const heartbeats = await kvm.create(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS, replicas: opts.replicas ?? 1 });
+  const heartbeats = await kvm.create(buckets.heartbeats, {
+    history: 1,
+    ttl: HEARTBEAT_BUCKET_TTL_MS,
+    replicas: opts.replicas ?? 1,
+  });
   const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;
   const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
@@ -107,20 +111,36 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const leading = () => lease?.held() ?? false;
   const metrics = new Metrics({ model, seq: () => follower.seq, leading });
   const store = new MeasuredEventStore(metrics, opts.nc, js, jsm, log.child({ component: "store" }));
-  const ecsEvents = new EcsEventPublisher({ nc, model, account, leading, log: log.child({ component: "ecs-events" }), published: metrics.ecsEventPublished });
+  const ecsEvents = new EcsEventPublisher({
+    nc,
+    model,
+    account,
+    leading,
+    log: log.child({ component: "ecs-events" }),
+    published: metrics.ecsEventPublished,
+  });
   const foldListeners = new Set<FoldListener>();
   const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
     const emitEcsEvents = ecsEvents.capture(m.seq, m.subject);
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
     snapshotter?.folded(m.seq);
-    scheduler?.notify(m.subject, model.lastEventId(m.subject));
+    scheduler?.notify(m.subject, model.lastEnvelope?.id ?? model.lastEventId(m.subject));
     if (model.lastEnvelope) emitEcsEvents?.(model.lastEnvelope);
     for (const listener of foldListeners) listener(m);
   });
   const bus = new CommandBus(store, follower, log.child({ component: "commands" }), "berth://control-plane");
   const ids = opts.ids ?? randomIds;
-  const gateway = new AgentGateway({ nc, publisher: store.publisher, model, bus, log: log.child({ component: "agents" }), account, clock, ids });
+  const gateway = new AgentGateway({
+    nc,
+    publisher: store.publisher,
+    model,
+    bus,
+    log: log.child({ component: "agents" }),
+    account,
+    clock,
+    ids,
+  });
   reactor = new Reactor(model, gateway, checkpoints, log.child({ component: "reactor" }), clock);
   await reactor.init();
 
@@ -133,7 +153,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await follower.start(from + 1);
   await follower.waitFor(head, 600_000);
   log.info(
-    { events: head - from, snapshot: restored ? { seq: from, bytes: restored.bytes } : null, ms: Math.round(performance.now() - replayStarted) },
+    {
+      events: head - from,
+      snapshot: restored ? { seq: from, bytes: restored.bytes } : null,
+      ms: Math.round(performance.now() - replayStarted),
+    },
     "read model rebuilt from the log",
   );
   snapshotter = new Snapshotter({
@@ -197,16 +221,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       let received = 0;
       let unwatch = () => {};
       try {
-        const messages = await (await js.consumers.get(streams.observations, consumers.observations)).consume({ max_messages: 1_000, expires: 5_000 });
+        const messages = await (await js.consumers.get(streams.observations, consumers.observations)).consume({
+          max_messages: 1_000,
+          expires: 5_000,
+        });
         observations = messages;
         if (!observing) break;
-        unwatch = watchConsumer({ jsm, stream: streams.observations, durable: consumers.observations, delivered: () => received, onStall: () => void messages.close(), log: olog });
+        unwatch = watchConsumer({
+          jsm,
+          stream: streams.observations,
+          durable: consumers.observations,
+          delivered: () => received,
+          onStall: () => void messages.close(),
+          log: olog,
+        });
         for await (const m of messages) {
           received++;
           attempt = 0;
           void gateway
             .observe(m)
-            .then((verdict) => acks.run(() => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack())))
+            .then((verdict) =>
+              acks.run(() => (verdict === "retry" ? m.nak(1_000) : verdict === "drop" ? m.term() : m.ack())),
+            )
             .catch((err) => {
               log.warn({ err, seq: m.seq }, "observation not folded; will be redelivered");
               m.nak(1_000);
@@ -250,9 +286,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // One scheduler per region set: the lease holder reconciles services; the others serve the API.
   const holder = `${process.pid}-${ids.hex32().slice(0, 8)}`;
   scheduler = new Scheduler(services, log.child({ component: "scheduler" }));
-  lease = new Lease(leases, "scheduler", holder, leaseTtlMs, log.child({ component: "lease" }), (leader) => {
-    if (leader) scheduler?.wakeAll();
-  }, clock);
+  lease = new Lease(
+    leases,
+    "scheduler",
+    holder,
+    leaseTtlMs,
+    log.child({ component: "lease" }),
+    (leader) => {
+      if (leader) scheduler?.wakeAll();
+    },
+    clock,
+  );
   scheduler.start(() => lease?.held() ?? false);
   lease.start();
   const health: HttpRoute = {
@@ -271,9 +315,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     routes: [
       health,
       metrics.route(log),
-      logsRoute({ nc, services, defaultRegion: opts.defaultRegion ?? "us-east-1", log: log.child({ component: "logs" }), auth: opts.auth }),
+      logsRoute({
+        nc,
+        services,
+        defaultRegion: opts.defaultRegion ?? "us-east-1",
+        log: log.child({ component: "logs" }),
+        auth: opts.auth,
+      }),
       ...consoleRoutes(parts, log.child({ component: "console" }), opts.auth),
-      ...secretsRoutes({ store: secrets, services, log: log.child({ component: "secrets" }), ...(opts.auth ? { auth: opts.auth } : {}) }),
+      ...secretsRoutes({
+        store: secrets,
+        services,
+        log: log.child({ component: "secrets" }),
+        ...(opts.auth ? { auth: opts.auth } : {}),
+      }),
       ...(opts.routes?.(parts) ?? []),
     ],
     observe: metrics.observeRequest,

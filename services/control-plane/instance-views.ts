@@ -1,3 +1,4 @@
+import type { Attribute, Resource } from "../../events/shapes.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
 import type { InstanceView } from "../../machines/placement/types.ts";
 import type { Agg, Usage } from "./read-model.ts";
@@ -16,14 +17,18 @@ interface ClusterViews {
   at: Map<string, number>;
 }
 
-/** Attributes, capacity and registered resources: what changes only with the instance's own events. */
-interface Base {
-  agg: Agg<InstanceSnapshot>;
-  attributes: Record<string, string | null>;
+/** Registered resources as placement reads them. */
+interface Resources {
   cpu: number;
   memory: number;
   ports: number[];
   portsUdp: number[];
+}
+
+/** Attributes, capacity and registered resources: what changes only with the instance's own events. */
+interface Base extends Resources {
+  agg: Agg<InstanceSnapshot>;
+  attributes: Record<string, string | null>;
 }
 
 const byArn = (a: InstanceView, b: InstanceView) => (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
@@ -42,6 +47,11 @@ export class InstanceViewIndex {
   private readonly clusters = new Map<string, ClusterViews>();
   private readonly dirty = new Map<string, Set<string>>();
   private readonly bases = new Map<string, Base>();
+  private readonly attributeTables = new WeakMap<
+    readonly Attribute[],
+    WeakMap<readonly Attribute[], Record<string, string | null>>
+  >();
+  private readonly resourceTables = new WeakMap<readonly Resource[], Resources>();
 
   constructor(private readonly model: InstanceViewSource) {}
 
@@ -135,19 +145,52 @@ export class InstanceViewIndex {
     const known = this.bases.get(subject);
     if (known?.agg === agg) return known;
     const i = agg.snapshot.context;
-    const reg = (name: string) => i.registeredResources.find((r) => r.name === name);
-    const attributes: Record<string, string | null> = Object.create(null);
-    for (const a of i.attributes) attributes[a.name] = a.value ?? null;
-    for (const a of i.customAttributes) attributes[a.name] = a.value ?? null;
     const base: Base = {
       agg,
-      attributes,
-      cpu: reg("CPU")?.integerValue ?? 0,
-      memory: reg("MEMORY")?.integerValue ?? 0,
-      ports: (reg("PORTS")?.stringSetValue ?? []).map(Number),
-      portsUdp: (reg("PORTS_UDP")?.stringSetValue ?? []).map(Number),
+      attributes: this.attributeTable(i.attributes, i.customAttributes),
+      ...this.resources(i.registeredResources),
     };
     this.bases.set(subject, base);
     return base;
+  }
+
+  /**
+   * The attributes as a table by name, one per distinct pair of lists: the read model shares lists
+   * of equal content between instances (intern.ts), so a fleet's instances share a few tables
+   * instead of holding one each (a table of thirty-odd names is a 1.6 KB hash table).
+   */
+  private attributeTable(
+    attributes: readonly Attribute[],
+    custom: readonly Attribute[],
+  ): Record<string, string | null> {
+    let byCustom = this.attributeTables.get(attributes);
+    if (!byCustom) {
+      byCustom = new WeakMap();
+      this.attributeTables.set(attributes, byCustom);
+    }
+    let table = byCustom.get(custom);
+    if (!table) {
+      table = Object.create(null) as Record<string, string | null>;
+      for (const a of attributes) table[a.name] = a.value ?? null;
+      for (const a of custom) table[a.name] = a.value ?? null;
+      byCustom.set(custom, table);
+    }
+    return table;
+  }
+
+  /** Registered CPU, memory and ports, one per (shared) resource list. */
+  private resources(registered: readonly Resource[]): Resources {
+    let r = this.resourceTables.get(registered);
+    if (!r) {
+      const reg = (name: string) => registered.find((x) => x.name === name);
+      r = {
+        cpu: reg("CPU")?.integerValue ?? 0,
+        memory: reg("MEMORY")?.integerValue ?? 0,
+        ports: (reg("PORTS")?.stringSetValue ?? []).map(Number),
+        portsUdp: (reg("PORTS_UDP")?.stringSetValue ?? []).map(Number),
+      };
+      this.resourceTables.set(registered, r);
+    }
+    return r;
   }
 }

@@ -3,8 +3,8 @@ import type { AccountEvent } from "../../events/account.events.ts";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
-import type { ServiceEvent } from "../../events/service.events.ts";
 import { type AggregateKind, parseEventSubject, subjects } from "../../events/names.ts";
+import type { ServiceEvent } from "../../events/service.events.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
 import { type AccountSnapshot, evolveAccount, initialAccount } from "../../machines/account/account.decide.ts";
@@ -12,7 +12,11 @@ import { type ClusterSnapshot, evolveCluster, initialCluster } from "../../machi
 import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { evolveService, initialService, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { evolveTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
-import { evolveTaskDefinition, foldTaskDefinition, type TaskDefinitionSnapshot } from "../../machines/taskdef/taskdef.decide.ts";
+import {
+  evolveTaskDefinition,
+  foldTaskDefinition,
+  type TaskDefinitionSnapshot,
+} from "../../machines/taskdef/taskdef.decide.ts";
 import { InstanceViewIndex } from "./instance-views.ts";
 import { Interner } from "./intern.ts";
 
@@ -25,9 +29,42 @@ export interface Agg<S> {
   seq: number;
   /** Number of events in the aggregate. */
   version: number;
-  /** Envelope id of the aggregate's last event (causation for what follows from it). */
-  lastEventId: string;
+  /**
+   * Envelope id of the aggregate's last event (causation for what follows from it); read it with
+   * eventIdOf(). An id of the usual form `<subject>:<version>:<14 hex digits>` (envelope.ts) whose
+   * subject and version are the aggregate's own is kept as the number its digits spell: 16 bytes
+   * instead of a ~100-byte string per aggregate.
+   */
+  lastEvent: number | string;
 }
+
+/** The envelope id of an aggregate's last event. */
+export function eventIdOf(agg: Pick<Agg<unknown>, "subject" | "version" | "lastEvent">): string {
+  const e = agg.lastEvent;
+  return typeof e === "string" ? e : `${agg.subject}:${agg.version}:${e.toString(16).padStart(HASH_DIGITS, "0")}`;
+}
+
+const HASH_DIGITS = 14;
+const HEX = /^[0-9a-f]{14}$/;
+
+/** What Agg.lastEvent holds for the id `id` of the aggregate's event number `version`. */
+export function lastEventOf(subject: string, version: number, id: string): number | string {
+  const tail = id.length - HASH_DIGITS;
+  if (
+    tail <= subject.length + 2 ||
+    !id.startsWith(subject) ||
+    id.charCodeAt(subject.length) !== COLON ||
+    id.charCodeAt(tail - 1) !== COLON
+  )
+    return id;
+  if (id.slice(subject.length + 1, tail - 1) !== String(version)) return id;
+  const hex = id.slice(tail);
+  if (!HEX.test(hex)) return id;
+  const n = Number.parseInt(hex, 16);
+  return Number.isSafeInteger(n) ? n : id; // cyrb53's are: 53 bits
+}
+
+const COLON = 58;
 
 /** An effect a machine asked for when an event was folded; executed by the reactor, once. */
 export interface Intent {
@@ -98,7 +135,12 @@ export class ReadModel {
 
   /** Envelope id of the last event folded for an aggregate subject. */
   lastEventId(subject: string): string | undefined {
-    return (this.tasks.get(subject) ?? this.services.get(subject) ?? this.instances.get(subject) ?? this.clusters.get(subject))?.lastEventId;
+    const agg =
+      this.tasks.get(subject) ??
+      this.services.get(subject) ??
+      this.instances.get(subject) ??
+      this.clusters.get(subject);
+    return agg ? eventIdOf(agg) : undefined;
   }
 
   constructor(private readonly log: Logger) {}
@@ -121,7 +163,15 @@ export class ReadModel {
     switch (parsed.kind) {
       case "cluster": {
         const prev = this.clusters.get(subject);
-        this.put(this.clusters, prev, subject, region, seq, env, evolveCluster(prev?.snapshot ?? initialCluster(), event as ClusterEvent));
+        this.put(
+          this.clusters,
+          prev,
+          subject,
+          region,
+          seq,
+          env,
+          evolveCluster(prev?.snapshot ?? initialCluster(), event as ClusterEvent),
+        );
         return [];
       }
       case "taskdef": {
@@ -134,21 +184,46 @@ export class ReadModel {
         const clusterSubject = this.clusterSubject(region, parsed.ids[0] as string);
         index(this.instancesByCluster, clusterSubject, subject);
         const prev = this.instances.get(subject);
-        this.put(this.instances, prev, subject, region, seq, env, evolveInstance(prev?.snapshot ?? initialInstance(), event as InstanceEvent));
+        this.interner.instanceEvent(event as InstanceEvent);
+        this.put(
+          this.instances,
+          prev,
+          subject,
+          region,
+          seq,
+          env,
+          evolveInstance(prev?.snapshot ?? initialInstance(), event as InstanceEvent),
+        );
         this.views.touch(clusterSubject, subject);
         return [];
       }
       case "service": {
         index(this.servicesByCluster, this.clusterSubject(region, parsed.ids[0] as string), subject);
         const prev = this.services.get(subject);
-        this.put(this.services, prev, subject, region, seq, env, evolveService(prev?.snapshot ?? initialService(), event as ServiceEvent));
+        this.put(
+          this.services,
+          prev,
+          subject,
+          region,
+          seq,
+          env,
+          evolveService(prev?.snapshot ?? initialService(), event as ServiceEvent),
+        );
         return [];
       }
       case "task":
         return this.applyTask(region, parsed.ids, subject, seq, env);
       case "account": {
         const prev = this.accounts.get(subject);
-        this.put(this.accounts, prev, subject, region, seq, env, evolveAccount(prev?.snapshot ?? initialAccount(), event as AccountEvent));
+        this.put(
+          this.accounts,
+          prev,
+          subject,
+          region,
+          seq,
+          env,
+          evolveAccount(prev?.snapshot ?? initialAccount(), event as AccountEvent),
+        );
         return [];
       }
       default:
@@ -167,7 +242,11 @@ export class ReadModel {
     if (event.type === "TaskCreated") {
       index(this.tasksByCluster, clusterSubject, subject);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
-        index(this.tasksByService, subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
+        index(
+          this.tasksByService,
+          subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)),
+          subject,
+        );
       if (event.clientToken) this.rememberToken(clusterSubject, event.clientToken, subject);
       if (ctx.instanceId) {
         const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
@@ -196,7 +275,10 @@ export class ReadModel {
    * instance again, and building a subject checks every token.
    */
   private clusterSubject(region: string, cluster: string): string {
-    return this.subjectMemo.get(region, cluster, "") ?? this.subjectMemo.set(region, cluster, "", subjects.cluster(region, cluster));
+    return (
+      this.subjectMemo.get(region, cluster, "") ??
+      this.subjectMemo.set(region, cluster, "", subjects.cluster(region, cluster))
+    );
   }
 
   private instanceSubject(region: string, cluster: string, instanceId: string): string {
@@ -241,6 +323,7 @@ export class ReadModel {
         return;
       case "instance":
         index(this.instancesByCluster, this.clusterSubject(region, clusterToken), agg.subject);
+        this.interner.instanceContext((agg as Agg<InstanceSnapshot>).snapshot.context);
         this.instances.set(agg.subject, agg as Agg<InstanceSnapshot>);
         return;
       case "service":
@@ -255,7 +338,11 @@ export class ReadModel {
         this.tasks.set(subject, task);
         index(this.tasksByCluster, clusterSubject, subject);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
-          index(this.tasksByService, subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)), subject);
+          index(
+            this.tasksByService,
+            subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)),
+            subject,
+          );
         if (ctx.clientToken) this.rememberToken(clusterSubject, ctx.clientToken, subject);
         if (!ctx.instanceId) return;
         const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
@@ -301,10 +388,20 @@ export class ReadModel {
   }
 
   /** The aggregate after one more event: a new Agg (readers may hold the previous one). */
-  private put<S>(map: Map<string, Agg<S>>, prev: Agg<S> | undefined, subject: string, region: string, seq: number, env: Envelope, snapshot: S): Agg<S> {
+  private put<S>(
+    map: Map<string, Agg<S>>,
+    prev: Agg<S> | undefined,
+    subject: string,
+    region: string,
+    seq: number,
+    env: Envelope,
+    snapshot: S,
+  ): Agg<S> {
     // The key's own string: each message brings a new copy of the subject, and keeping the
     // latest would hold a second one per aggregate beside the map's key.
-    const next: Agg<S> = { subject: prev?.subject ?? subject, region, snapshot, seq, version: (prev?.version ?? 0) + 1, lastEventId: env.id };
+    const key = prev?.subject ?? subject;
+    const version = (prev?.version ?? 0) + 1;
+    const next: Agg<S> = { subject: key, region, snapshot, seq, version, lastEvent: lastEventOf(key, version, env.id) };
     map.set(subject, next);
     return next;
   }

@@ -1,14 +1,12 @@
-import type { AnyStateMachine } from "xstate";
 import { type AggregateKind, parseEventSubject } from "../../events/names.ts";
-import { accountMachine } from "../../machines/account/account.machine.ts";
-import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
-import { instanceMachine } from "../../machines/instance/instance.machine.ts";
-import { serviceMachine } from "../../machines/service/service.machine.ts";
-import { compactContext } from "../../machines/task/task.decide.ts";
+import { restoreAccount } from "../../machines/account/account.decide.ts";
+import { restoreCluster } from "../../machines/cluster/cluster.decide.ts";
+import { restoreInstance } from "../../machines/instance/instance.decide.ts";
+import { restoreService } from "../../machines/service/service.decide.ts";
+import { compactContext, restoreTask } from "../../machines/task/task.decide.ts";
 import type { TaskContext } from "../../machines/task/task.machine.ts";
-import { taskMachine } from "../../machines/task/task.machine.ts";
-import { taskDefinitionMachine } from "../../machines/taskdef/taskdef.machine.ts";
-import type { Agg, ReadModel } from "./read-model.ts";
+import { restoreTaskDefinition } from "../../machines/taskdef/taskdef.decide.ts";
+import { type Agg, eventIdOf, lastEventOf, type ReadModel } from "./read-model.ts";
 
 /**
  * The read model as JSON text, and back: one document (header, tables, every aggregate but tasks)
@@ -83,13 +81,14 @@ const TASK_FIELDS = Object.keys(BLANK);
 const TASK_ROW_HEAD = 5;
 const TASK_ID_FIELD = TASK_FIELDS.indexOf("taskId");
 
-const MACHINES: Record<AggregateKind, AnyStateMachine> = {
-  cluster: clusterMachine,
-  taskdef: taskDefinitionMachine,
-  task: taskMachine,
-  instance: instanceMachine,
-  service: serviceMachine,
-  account: accountMachine,
+/** Each kind's aggregate from (state value, context), as its fold would have left it. */
+const RESTORE: Record<AggregateKind, (value: unknown, context: never) => unknown> = {
+  cluster: restoreCluster,
+  taskdef: restoreTaskDefinition,
+  task: restoreTask,
+  instance: restoreInstance,
+  service: restoreService,
+  account: restoreAccount,
 };
 
 /** Mark of a lastEventId stored without its subject prefix (`<subject>:<rest>` → `~<rest>`). */
@@ -110,11 +109,17 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
       const v = ctx[key];
       if (v === undefined) c.push(null);
       // "…/<taskId>": the part before the id is the same for every task of the cluster.
-      else if (key === "taskArn" && (v as string).endsWith(taskId)) c.push(strings.id((v as string).slice(0, -taskId.length)));
-      else if (key === "containers") c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes, strings)));
+      else if (key === "taskArn" && (v as string).endsWith(taskId))
+        c.push(strings.id((v as string).slice(0, -taskId.length)));
+      else if (key === "containers")
+        c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes, strings)));
       else if (key === "spec") {
         const spec = v as Record<string, unknown>;
-        const shape: Record<string, unknown> = { ...spec, containers: objects.id(spec.containers), volumes: objects.id(spec.volumes) };
+        const shape: Record<string, unknown> = {
+          ...spec,
+          containers: objects.id(spec.containers),
+          volumes: objects.id(spec.volumes),
+        };
         delete shape.taskArn;
         delete shape.taskId;
         const text = JSON.stringify(shape);
@@ -129,12 +134,21 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
       else if (SHARED_OBJECTS.has(key)) c.push(objects.id(v, smallObjectKey(v)));
       else c.push(v);
     }
-    const eid = agg.lastEventId.startsWith(`${agg.subject}:`) ? `${SAME_SUBJECT}${agg.lastEventId.slice(agg.subject.length + 1)}` : agg.lastEventId;
+    const id = eventIdOf(agg);
+    const eid = id.startsWith(`${agg.subject}:`) ? `${SAME_SUBJECT}${id.slice(agg.subject.length + 1)}` : id;
     const subject = agg.subject.endsWith(taskId) ? strings.id(agg.subject.slice(0, -taskId.length)) : agg.subject;
     tasks.push(JSON.stringify([subject, agg.seq, agg.version, eid, agg.snapshot.value, ...c]));
   }
   const rows = (map: ReadonlyMap<string, Agg<{ value: unknown; context: unknown }>>): Row[] =>
-    [...map.values()].map((a) => [a.subject, a.region, a.seq, a.version, a.lastEventId, a.snapshot.value, a.snapshot.context]);
+    [...map.values()].map((a) => [
+      a.subject,
+      a.region,
+      a.seq,
+      a.version,
+      eventIdOf(a),
+      a.snapshot.value,
+      a.snapshot.context,
+    ]);
   const doc: Document = {
     ...header,
     skipped: model.skipped,
@@ -155,8 +169,19 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
 }
 
 /** The header only (cheap checks before a full decode). */
-export function headerOf(doc: { format?: unknown; app?: unknown; seq?: unknown; at?: unknown }): SnapshotHeader | undefined {
-  if (typeof doc.format !== "number" || typeof doc.app !== "string" || typeof doc.seq !== "number" || typeof doc.at !== "number") return undefined;
+export function headerOf(doc: {
+  format?: unknown;
+  app?: unknown;
+  seq?: unknown;
+  at?: unknown;
+}): SnapshotHeader | undefined {
+  if (
+    typeof doc.format !== "number" ||
+    typeof doc.app !== "string" ||
+    typeof doc.seq !== "number" ||
+    typeof doc.at !== "number"
+  )
+    return undefined;
   return { format: doc.format, app: doc.app, seq: doc.seq, at: doc.at };
 }
 
@@ -183,7 +208,6 @@ export class SnapshotDecoder {
   /** The text after the last complete line. */
   private partial = "";
   private doc: Document | undefined;
-  private readonly snapshots = new Snapshots();
   private readonly tasks: Agg<unknown>[] = [];
   /** The cluster token of each task's subject, for ReadModel.adopt. */
   private readonly clusters: string[] = [];
@@ -206,7 +230,11 @@ export class SnapshotDecoder {
     const others: [AggregateKind, Agg<unknown>][] = [];
     for (const kind of ["account", "cluster", "taskdef", "instance", "service"] as const) {
       for (const [subject, region, seq, version, lastEventId, value, context] of doc.aggregates[kind] ?? []) {
-        others.push([kind, { subject, region, seq, version, lastEventId, snapshot: this.snapshots.of(kind, value, context) }]);
+        const lastEvent = lastEventOf(subject, version, lastEventId);
+        others.push([
+          kind,
+          { subject, region, seq, version, lastEvent, snapshot: RESTORE[kind](value, context as never) },
+        ]);
       }
     }
     const { tasks, clusters } = this;
@@ -230,7 +258,11 @@ export class SnapshotDecoder {
       this.tables = {
         strings: doc.strings,
         objects: doc.objects,
-        specs: doc.specs.map((s) => ({ ...s, containers: doc.objects[s.containers as number], volumes: doc.objects[s.volumes as number] })),
+        specs: doc.specs.map((s) => ({
+          ...s,
+          containers: doc.objects[s.containers as number],
+          volumes: doc.objects[s.volumes as number],
+        })),
         fields: doc.taskFields,
         kinds: doc.taskFields.map(fieldKind),
         shapes: doc.shapes.map(shapeOf),
@@ -271,8 +303,12 @@ export class SnapshotDecoder {
       }
     }
     const context = ctx as unknown as TaskContext;
-    const lastEventId = eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid;
-    this.tasks.push({ subject, region, seq, version, lastEventId, snapshot: this.snapshots.of("task", value, context) });
+    const lastEvent = lastEventOf(
+      subject,
+      version,
+      eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid,
+    );
+    this.tasks.push({ subject, region, seq, version, lastEvent, snapshot: restoreTask(value, context) });
     this.clusters.push(cluster);
   }
 }
@@ -381,29 +417,4 @@ function fromPositional(row: unknown[], shapes: Shape[], strings: string[]): Rec
     o[keys[k] as string] = shared[k] && typeof v === "number" ? strings[v] : v;
   }
   return o;
-}
-
-/**
- * Machine snapshots from (state value, context). XState resolves a state value once per machine
- * and value; every aggregate in that state gets a copy of that snapshot with its own context —
- * the same object a fold would have produced (a snapshot's other fields depend on the state
- * alone), without resolving the state 100,000 times.
- */
-class Snapshots {
-  private readonly templates = new Map<AggregateKind, Map<string, object>>();
-
-  of(kind: AggregateKind, value: unknown, context: unknown): never {
-    let byValue = this.templates.get(kind);
-    if (!byValue) {
-      byValue = new Map();
-      this.templates.set(kind, byValue);
-    }
-    const key = typeof value === "string" ? value : JSON.stringify(value);
-    let template = byValue.get(key);
-    if (!template) {
-      template = MACHINES[kind].resolveState({ value: value as never, context: context as never }) as object;
-      byValue.set(key, template);
-    }
-    return { ...template, context } as never;
-  }
 }

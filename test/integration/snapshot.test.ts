@@ -4,13 +4,18 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buckets } from "../../events/names.ts";
+import { EcsHttp } from "../../services/bench/ecs-http.ts";
 import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
 import { type Agg, ReadModel } from "../../services/control-plane/read-model.ts";
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SnapshotDecoder } from "../../services/control-plane/snapshot-codec.ts";
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  SNAPSHOT_FORMAT,
+  SnapshotDecoder,
+} from "../../services/control-plane/snapshot-codec.ts";
 import { SnapshotStore } from "../../services/control-plane/snapshots.ts";
 import { type Fleet, startFleet } from "../../services/sim/fleet.ts";
 import { LogFollower } from "../../services/store/log-follower.ts";
-import { EcsHttp } from "../../services/bench/ecs-http.ts";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -42,9 +47,24 @@ beforeAll(async () => {
   cp = await startControlPlane({ nc: cpConn, log, port: 0, lostAgentTimeoutMs: 120_000 });
   api = new EcsHttp(cp.url);
   await api.call("CreateCluster", { clusterName: CLUSTER });
-  await api.call("RegisterTaskDefinition", { family: "snap", containerDefinitions: [{ name: "app", image: "x", cpu: 32, memory: 64 }] });
-  fleet = await startFleet({ nc: simConn, log, region: "us-east-1", cluster: CLUSTER, instances: 6, startLatencyMs: 5 });
-  const run = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: CLUSTER, taskDefinition: "snap", count: 8, clientToken: "snap-token" });
+  await api.call("RegisterTaskDefinition", {
+    family: "snap",
+    containerDefinitions: [{ name: "app", image: "x", cpu: 32, memory: 64 }],
+  });
+  fleet = await startFleet({
+    nc: simConn,
+    log,
+    region: "us-east-1",
+    cluster: CLUSTER,
+    instances: 6,
+    startLatencyMs: 5,
+  });
+  const run = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", {
+    cluster: CLUSTER,
+    taskDefinition: "snap",
+    count: 8,
+    clientToken: "snap-token",
+  });
   const arns = run.tasks.map((t) => t.taskArn);
   tokenArns = arns;
   await waitFor(async () => (await runningCount(arns)) === 8, { timeoutMs: 30_000, what: "8 RunTask tasks RUNNING" });
@@ -52,12 +72,18 @@ beforeAll(async () => {
   await api.call("CreateService", { cluster: CLUSTER, serviceName: "web", taskDefinition: "snap", desiredCount: 4 });
   await waitFor(
     async () => {
-      const s = await api.call<{ services: { runningCount: number }[] }>("DescribeServices", { cluster: CLUSTER, services: ["web"] });
+      const s = await api.call<{ services: { runningCount: number }[] }>("DescribeServices", {
+        cluster: CLUSTER,
+        services: ["web"],
+      });
       return s.services[0]?.runningCount === 4;
     },
     { timeoutMs: 30_000, what: "service web with 4 RUNNING tasks" },
   );
-  await waitFor(async () => (await runningCount(arns.slice(0, 3))) === 0, { timeoutMs: 30_000, what: "3 stopped tasks STOPPED" });
+  await waitFor(async () => (await runningCount(arns.slice(0, 3))) === 0, {
+    timeoutMs: 30_000,
+    what: "3 stopped tasks STOPPED",
+  });
 });
 
 afterAll(async () => {
@@ -84,7 +110,7 @@ const plain = (a: Agg<{ value: unknown; context: unknown; status?: unknown }>) =
   region: a.region,
   seq: a.seq,
   version: a.version,
-  lastEventId: a.lastEventId,
+  lastEvent: a.lastEvent,
   value: a.snapshot.value,
   status: a.snapshot.status,
   context: a.snapshot.context,
@@ -95,13 +121,17 @@ describe("read-model snapshots", () => {
     const model = await replayed(cpConn);
     const seq = cp.follower.seq;
     const restored = new ReadModel(log);
-    const { header, adopt } = decodeSnapshot(encodeSnapshot(model, { format: SNAPSHOT_FORMAT, app: "test", seq, at: 1 }));
+    const { header, adopt } = decodeSnapshot(
+      encodeSnapshot(model, { format: SNAPSHOT_FORMAT, app: "test", seq, at: 1 }),
+    );
     adopt(restored);
     expect(header.seq).toBe(seq);
     expect(model.tasks.size).toBeGreaterThanOrEqual(12);
     // Every Map of the read model — aggregates and indexes, including any added later — must match.
     const fields = Object.keys(model).filter((k) => (model as unknown as Record<string, unknown>)[k] instanceof Map);
-    expect(fields).toEqual(expect.arrayContaining(["tasks", "usage", "clientTokens", "liveTasksByInstance", "tasksByService"]));
+    expect(fields).toEqual(
+      expect.arrayContaining(["tasks", "usage", "clientTokens", "liveTasksByInstance", "tasksByService"]),
+    );
     for (const field of fields) {
       const a = (model as unknown as Record<string, Map<string, unknown>>)[field] as Map<string, unknown>;
       const b = (restored as unknown as Record<string, Map<string, unknown>>)[field] as Map<string, unknown>;
@@ -123,7 +153,8 @@ describe("read-model snapshots", () => {
     const restored = new ReadModel(log);
     expect(await store.load(restored)).toMatchObject({ seq, bytes });
     expect(restored.tasks.size).toBe(model.tasks.size);
-    for (const [subject, agg] of model.tasks) expect(plain(restored.tasks.get(subject) as never)).toEqual(plain(agg as never));
+    for (const [subject, agg] of model.tasks)
+      expect(plain(restored.tasks.get(subject) as never)).toEqual(plain(agg as never));
 
     // The decoder fed piece by piece, cut anywhere, reads what it reads whole.
     const text = encodeSnapshot(model, { format: SNAPSHOT_FORMAT, app: "test", seq, at: 1 });
@@ -138,7 +169,8 @@ describe("read-model snapshots", () => {
     const whole = new ReadModel(log);
     decodeSnapshot(text).adopt(whole);
     expect(pieces.tasks.size).toBe(whole.tasks.size);
-    for (const [subject, agg] of whole.tasks) expect(plain(pieces.tasks.get(subject) as never)).toEqual(plain(agg as never));
+    for (const [subject, agg] of whole.tasks)
+      expect(plain(pieces.tasks.get(subject) as never)).toEqual(plain(agg as never));
     expect(pieces.liveTasksByInstance).toEqual(whole.liveTasksByInstance);
   });
 
@@ -163,11 +195,23 @@ describe("read-model snapshots", () => {
     expect(rebuilt?.snapshot).toEqual({ seq: snapshotSeq, bytes });
     expect(await api.call("DescribeTasks", { cluster: CLUSTER, tasks })).toEqual(before);
 
-    const run = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: CLUSTER, taskDefinition: "snap", count: 2 });
+    const run = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", {
+      cluster: CLUSTER,
+      taskDefinition: "snap",
+      count: 2,
+    });
     const arns = run.tasks.map((t) => t.taskArn);
-    await waitFor(async () => (await runningCount(arns)) === 2, { timeoutMs: 30_000, what: "tasks run after the restart RUNNING" });
+    await waitFor(async () => (await runningCount(arns)) === 2, {
+      timeoutMs: 30_000,
+      what: "tasks run after the restart RUNNING",
+    });
     // The clientToken index came back too: the same token returns the same tasks.
-    const again = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: CLUSTER, taskDefinition: "snap", count: 8, clientToken: "snap-token" });
+    const again = await api.call<{ tasks: { taskArn: string }[] }>("RunTask", {
+      cluster: CLUSTER,
+      taskDefinition: "snap",
+      count: 8,
+      clientToken: "snap-token",
+    });
     expect(again.tasks.map((t) => t.taskArn)).toEqual(tokenArns);
   });
 });

@@ -1,13 +1,13 @@
 import fc from "fast-check";
-import { type AnyStateMachine, assign, initialTransition, setup, transition } from "xstate";
 import { describe, expect, test } from "vitest";
+import { type AnyStateMachine, assign, initialTransition, setup, transition } from "xstate";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
+import { accountMachine } from "../../machines/account/account.machine.ts";
 import { clusterMachine } from "../../machines/cluster/cluster.machine.ts";
 import { instanceMachine } from "../../machines/instance/instance.machine.ts";
-import { accountMachine } from "../../machines/account/account.machine.ts";
 import { serviceMachine } from "../../machines/service/service.machine.ts";
 import { compactContext } from "../../machines/task/task.decide.ts";
 import { taskMachine } from "../../machines/task/task.machine.ts";
@@ -73,11 +73,29 @@ const taskEvent: fc.Arbitrary<TaskEvent> = fc.oneof(
   }),
   fc.record({ type: fc.constant("TaskAttachmentsChanged" as const), at, attachments: fc.constant([]) }),
   fc.record({ type: fc.constant("TaskStarted" as const), at }),
-  fc.record({ type: fc.constant("TaskHealthChanged" as const), at, healthStatus: fc.constantFrom("HEALTHY", "UNHEALTHY", "UNKNOWN") }),
-  fc.record({ type: fc.constant("TaskStopRequested" as const), at, stopCode: fc.constantFrom("UserInitiated", "TaskFailedToStart"), reason: fc.string() }),
+  fc.record({
+    type: fc.constant("TaskHealthChanged" as const),
+    at,
+    healthStatus: fc.constantFrom("HEALTHY", "UNHEALTHY", "UNKNOWN"),
+  }),
+  fc.record({
+    type: fc.constant("TaskStopRequested" as const),
+    at,
+    stopCode: fc.constantFrom("UserInitiated", "TaskFailedToStart"),
+    reason: fc.string(),
+  }),
   fc.record({ type: fc.constant("TaskStopping" as const), at }),
-  fc.record({ type: fc.constant("TaskStopped" as const), at, stopCode: fc.option(fc.constant("EssentialContainerExited"), { nil: undefined }), reason: fc.option(fc.string(), { nil: undefined }) }),
-  fc.record({ type: fc.constant("TaskTagsChanged" as const), at, tags: fc.array(fc.record({ key: fc.string(), value: fc.string() }), { maxLength: 2 }) }),
+  fc.record({
+    type: fc.constant("TaskStopped" as const),
+    at,
+    stopCode: fc.option(fc.constant("EssentialContainerExited"), { nil: undefined }),
+    reason: fc.option(fc.string(), { nil: undefined }),
+  }),
+  fc.record({
+    type: fc.constant("TaskTagsChanged" as const),
+    at,
+    tags: fc.array(fc.record({ key: fc.string(), value: fc.string() }), { maxLength: 2 }),
+  }),
   fc.record({
     type: fc.constant("TaskProtectionChanged" as const),
     at,
@@ -106,7 +124,11 @@ const instanceEvent: fc.Arbitrary<InstanceEvent> = fc.oneof(
   fc.record({ type: fc.constant("InstanceAgentDisconnected" as const), at, lastHeartbeatAt: at }),
   fc.record({ type: fc.constant("InstanceStatusChanged" as const), at, status: fc.constantFrom("ACTIVE", "DRAINING") }),
   fc.record({ type: fc.constant("InstanceDeregistered" as const), at }),
-  fc.record({ type: fc.constant("InstanceAttributesPut" as const), at, attributes: fc.constant([{ name: "color", value: "blue" }]) }),
+  fc.record({
+    type: fc.constant("InstanceAttributesPut" as const),
+    at,
+    attributes: fc.constant([{ name: "color", value: "blue" }]),
+  }),
   fc.record({ type: fc.constant("InstanceAttributesDeleted" as const), at, names: fc.constant(["color"]) }),
   fc.record({ type: fc.constant("InstanceTagsChanged" as const), at, tags: fc.constant([{ key: "a", value: "b" }]) }),
 ) as fc.Arbitrary<InstanceEvent>;
@@ -132,6 +154,8 @@ interface Snap {
   status: string;
   context: unknown;
   can(e: never): boolean;
+  matches(value: never): boolean;
+  toJSON(): object;
 }
 
 const revision = fc.integer({ min: 1, max: 4 });
@@ -146,7 +170,12 @@ const taskDefinitionEvent: fc.Arbitrary<TaskDefinitionEvent> = fc.oneof(
   })),
   fc.record({ type: fc.constant("TaskDefinitionDeregistered" as const), at, revision }),
   fc.record({ type: fc.constant("TaskDefinitionDeleteRequested" as const), at, revision }),
-  fc.record({ type: fc.constant("TaskDefinitionTagsChanged" as const), at, revision, tags: fc.constant([{ key: "a", value: "b" }]) }),
+  fc.record({
+    type: fc.constant("TaskDefinitionTagsChanged" as const),
+    at,
+    revision,
+    tags: fc.constant([{ key: "a", value: "b" }]),
+  }),
 ) as fc.Arbitrary<TaskDefinitionEvent>;
 
 /** Steps both through the events, comparing after each. */
@@ -156,7 +185,10 @@ function sameAsXState(machine: AnyStateMachine, table: PureTransitions<AnyStateM
   expect(b.value).toEqual(a.value);
   expect(b.context).toEqual(a.context);
   for (const e of events) {
-    const [na, actionsA] = transition(machine as never, a as never, e as never) as unknown as [Snap, { type: string }[]];
+    const [na, actionsA] = transition(machine as never, a as never, e as never) as unknown as [
+      Snap,
+      { type: string }[],
+    ];
     const [nb, actionsB] = table.transition(b as never, e as never) as unknown as [Snap, { type: string }[]];
     expect(nb.value).toEqual(na.value);
     expect(nb.status).toEqual(na.status);
@@ -164,6 +196,8 @@ function sameAsXState(machine: AnyStateMachine, table: PureTransitions<AnyStateM
     expect(actionsB.map((x) => x.type)).toEqual(actionsA.map((x) => x.type));
     // A snapshot the table made answers like XState's (decide() asks it what it can do).
     expect(nb.can(e as never)).toBe(na.can(e as never));
+    expect(nb.matches(na.value as never)).toBe(true);
+    expect(nb.toJSON()).toEqual(na.toJSON());
     a = na;
     b = nb;
   }
@@ -191,24 +225,43 @@ describe("transition table", () => {
   test("instance: the same steps as XState's transition() (inline guards)", () => {
     const machine = instanceMachine as AnyStateMachine;
     const table = compiled(machine);
-    fc.assert(fc.property(fc.array(instanceEvent, { maxLength: 12 }), (events) => sameAsXState(machine, table, events)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(instanceEvent, { maxLength: 12 }), (events) => sameAsXState(machine, table, events)),
+      { numRuns: 300 },
+    );
   });
 
   test("cluster: the same steps as XState's transition()", () => {
     const machine = clusterMachine as AnyStateMachine;
     const table = compiled(machine);
-    fc.assert(fc.property(fc.array(clusterEvent, { maxLength: 8 }), (events) => sameAsXState(machine, table, events)), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(clusterEvent, { maxLength: 8 }), (events) => sameAsXState(machine, table, events)),
+      { numRuns: 200 },
+    );
   });
 
   test("task definition family: the same steps as XState's transition() (guards on the context)", () => {
     const machine = taskDefinitionMachine as AnyStateMachine;
     const table = compiled(machine);
-    fc.assert(fc.property(fc.array(taskDefinitionEvent, { maxLength: 12 }), (events) => sameAsXState(machine, table, events)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(taskDefinitionEvent, { maxLength: 12 }), (events) => sameAsXState(machine, table, events)),
+      { numRuns: 300 },
+    );
   });
 
   test("every aggregate machine has a table (none falls back to the interpreter)", () => {
-    for (const m of [taskMachine, instanceMachine, clusterMachine, serviceMachine, taskDefinitionMachine, accountMachine]) {
-      expect(compileTransitions(m as AnyStateMachine, interpretedTransitions(m as AnyStateMachine)), m.id).toBeDefined();
+    for (const m of [
+      taskMachine,
+      instanceMachine,
+      clusterMachine,
+      serviceMachine,
+      taskDefinitionMachine,
+      accountMachine,
+    ]) {
+      expect(
+        compileTransitions(m as AnyStateMachine, interpretedTransitions(m as AnyStateMachine)),
+        m.id,
+      ).toBeDefined();
     }
   });
 

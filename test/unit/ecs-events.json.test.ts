@@ -2,7 +2,13 @@ import { describe, expect, test } from "vitest";
 import type { ContainerObserved } from "../../events/agent.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
-import { decideTask, evolveTask, initialTask, type TaskCommand, type TaskSnapshot } from "../../machines/task/task.decide.ts";
+import {
+  decideTask,
+  evolveTask,
+  initialTask,
+  type TaskCommand,
+  type TaskSnapshot,
+} from "../../machines/task/task.decide.ts";
 import { ecsEventsFor, taskEventJson } from "../../services/control-plane/ecs-events.ts";
 import type { Agg, ReadModel } from "../../services/control-plane/read-model.ts";
 
@@ -18,7 +24,9 @@ const ID = "0123456789abcdef0123456789abcdef";
 const ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/c1/${ID}`;
 const SUBJECT = `berth.evt.${REGION}.task.c1.${ID}`;
 
-function created(o: { networkMode?: "bridge" | "awsvpc"; launchType?: "EC2" | "FARGATE"; extra?: Partial<TaskCreated> } = {}): TaskCreated {
+function created(
+  o: { networkMode?: "bridge" | "awsvpc"; launchType?: "EC2" | "FARGATE"; extra?: Partial<TaskCreated> } = {},
+): TaskCreated {
   const networkMode = o.networkMode ?? "bridge";
   return {
     type: "TaskCreated",
@@ -58,14 +66,30 @@ function created(o: { networkMode?: "bridge" | "awsvpc"; launchType?: "EC2" | "F
   };
 }
 
-const observe = (at: number, containerName: string, status: ContainerObserved["status"], extra: Partial<ContainerObserved> = {}): TaskCommand => ({
+const observe = (
+  at: number,
+  containerName: string,
+  status: ContainerObserved["status"],
+  extra: Partial<ContainerObserved> = {},
+): TaskCommand => ({
   type: "ObserveContainer",
   at,
-  observation: { type: "ContainerObserved", at, instanceId: "ffffffffffffffffffffffffffffffff", taskArn: ARN, containerName, status, ...extra },
+  observation: {
+    type: "ContainerObserved",
+    at,
+    instanceId: "ffffffffffffffffffffffffffffffff",
+    taskArn: ARN,
+    containerName,
+    status,
+    ...extra,
+  },
 });
 
 /** Each event of the life with the task before and after it, as the publisher sees them. */
-function* life(first: TaskCreated, commands: TaskCommand[]): Generator<{ env: Envelope; before?: Agg<TaskSnapshot>; after: Agg<TaskSnapshot> }> {
+function* life(
+  first: TaskCreated,
+  commands: TaskCommand[],
+): Generator<{ env: Envelope; before?: Agg<TaskSnapshot>; after: Agg<TaskSnapshot> }> {
   let agg: Agg<TaskSnapshot> | undefined;
   let version = 0;
   const step = function* (e: TaskEvent) {
@@ -83,7 +107,14 @@ function* life(first: TaskCreated, commands: TaskCommand[]): Generator<{ env: En
       data: e,
     } as unknown as Envelope;
     const before = agg;
-    agg = { subject: SUBJECT, region: REGION, snapshot: evolveTask(before?.snapshot ?? initialTask(), e).snapshot, seq: version, version, lastEventId: env.id };
+    agg = {
+      subject: SUBJECT,
+      region: REGION,
+      snapshot: evolveTask(before?.snapshot ?? initialTask(), e).snapshot,
+      seq: version,
+      version,
+      lastEvent: env.id,
+    };
     yield { env, ...(before ? { before } : {}), after: agg };
   };
   yield* step(first);
@@ -99,7 +130,10 @@ const lives: [string, TaskCreated, TaskCommand[]][] = [
     "a bridge task that runs, is stopped and exits",
     created(),
     [
-      observe(1_700_000_001_000, "app", "RUNNING", { runtimeId: "c0ffee", networkBindings: [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 8080, protocol: "tcp" }] }),
+      observe(1_700_000_001_000, "app", "RUNNING", {
+        runtimeId: "c0ffee",
+        networkBindings: [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 8080, protocol: "tcp" }],
+      }),
       observe(1_700_000_001_500, "side", "RUNNING", { runtimeId: "beef" }),
       { type: "StopTask", at: 1_700_000_002_000, stopCode: "UserInitiated", reason: 'Stopped by "ops"' },
       observe(1_700_000_003_000, "side", "STOPPED", { exitCode: 137 }),
@@ -108,12 +142,23 @@ const lives: [string, TaskCreated, TaskCommand[]][] = [
   ],
   [
     "an awsvpc Fargate task with an attachment whose essential container fails",
-    created({ networkMode: "awsvpc", launchType: "FARGATE", extra: { capacityProviderName: "FARGATE", platformVersion: "1.4.0" } }),
+    created({
+      networkMode: "awsvpc",
+      launchType: "FARGATE",
+      extra: { capacityProviderName: "FARGATE", platformVersion: "1.4.0" },
+    }),
     [
       {
         type: "ObserveAttachment",
         at: 1_700_000_000_500,
-        attachments: [{ id: "eni-1", type: "ElasticNetworkInterface", status: "ATTACHED", details: [{ name: "privateIPv4Address", value: "10.0.0.5" }] }],
+        attachments: [
+          {
+            id: "eni-1",
+            type: "ElasticNetworkInterface",
+            status: "ATTACHED",
+            details: [{ name: "privateIPv4Address", value: "10.0.0.5" }],
+          },
+        ],
       },
       observe(1_700_000_001_000, "app", "RUNNING", { runtimeId: "c0ffee", healthStatus: "HEALTHY" }),
       observe(1_700_000_004_000, "app", "STOPPED", { exitCode: 3 }),

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import type { InstanceEvent } from "../../events/instance.events.ts";
 import type { TaskCreated } from "../../events/task.events.ts";
 import { Interner, sameJson } from "../../services/control-plane/intern.ts";
 
@@ -51,5 +52,50 @@ describe("Interner", () => {
     expect(c.spec.containers).toEqual([{ name: "app", image: "y", cpu: 1 }]);
     // Back to the first content after another: the content table still shares it.
     expect(d.spec.containers).toBe(a.spec.containers);
+  });
+});
+
+describe("Interner: instance registrations", () => {
+  const registered = (zone: string, instanceId: string): InstanceEvent =>
+    JSON.parse(
+      JSON.stringify({
+        type: "InstanceRegistered",
+        at: 1,
+        containerInstanceArn: `arn:ci/${instanceId}`,
+        instanceId,
+        cluster: "c",
+        hostname: `host-${instanceId}`,
+        registeredResources: [
+          { name: "CPU", type: "INTEGER", integerValue: 2048 },
+          { name: "PORTS", type: "STRINGSET", stringSetValue: ["22"] },
+        ],
+        attributes: [
+          { name: "ecs.os-type", value: "linux" },
+          { name: "ecs.availability-zone", value: zone },
+          { name: "com.amazonaws.ecs.capability.docker-remote-api.1.17" },
+        ],
+        versionInfo: { agentVersion: "1", dockerVersion: "20" },
+        capacity: ["EC2"],
+        tags: [],
+      }),
+    ) as InstanceEvent;
+
+  test("instances reporting the same parts share them; different lists share their equal elements", () => {
+    const interner = new Interner();
+    const [a, b, c] = [registered("az-a", "1"), registered("az-a", "2"), registered("az-b", "3")] as Extract<
+      InstanceEvent,
+      { type: "InstanceRegistered" }
+    >[];
+    for (const e of [a, b, c]) interner.instanceEvent(e as InstanceEvent);
+    expect(b?.attributes).toBe(a?.attributes);
+    expect(b?.registeredResources).toBe(a?.registeredResources);
+    expect(b?.versionInfo).toBe(a?.versionInfo);
+    expect(b?.capacity).toBe(a?.capacity);
+    expect(c?.attributes).not.toBe(a?.attributes);
+    expect(c?.attributes[0]).toBe(a?.attributes[0]);
+    expect(c?.attributes[2]).toBe(a?.attributes[2]);
+    expect(c?.attributes[1]).toEqual({ name: "ecs.availability-zone", value: "az-b" });
+    // Shared, not altered: each still says what its agent reported.
+    expect(JSON.stringify(c)).toBe(JSON.stringify(registered("az-b", "3")));
   });
 });
