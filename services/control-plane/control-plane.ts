@@ -109,7 +109,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const store = new MeasuredEventStore(metrics, opts.nc, js, jsm, log.child({ component: "store" }));
   const ecsEvents = new EcsEventPublisher({ nc, model, account, leading, log: log.child({ component: "ecs-events" }), published: metrics.ecsEventPublished });
   const foldListeners = new Set<FoldListener>();
-  const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
+  const follower = new LogFollower(nc, log.child({ component: "follower" }), (m) => {
     const emitEcsEvents = ecsEvents.capture(m.seq, m.subject);
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
