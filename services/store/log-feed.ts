@@ -1,5 +1,12 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, jetstreamManager, ReplayPolicy } from "@nats-io/jetstream";
-import { createInbox, type Msg, type NatsConnection, nanos, type Status, type Subscription } from "@nats-io/transport-node";
+import {
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  nanos,
+  type Status,
+  type Subscription,
+} from "@nats-io/transport-node";
 import type { Logger } from "pino";
 
 /**
@@ -44,6 +51,7 @@ export class LogFeed {
   private consumer: string | undefined;
   /** Delivery sequence of the current consumer's last message: the next must be one more. */
   private delivered = 0;
+  private readonly ack: AckSequences = { stream: 0, delivery: 0 };
   /** Messages (events and statuses) received; the heartbeat check only asks whether it moved. */
   private received = 0;
   private receivedAtTick = 0;
@@ -96,20 +104,19 @@ export class LogFeed {
   /** One message on the current consumer's inbox: an event, or a status from the server. */
   private onMessage(m: Msg): void {
     this.received++;
-    const reply = m.reply;
-    const seqs = reply ? ackSequences(reply) : undefined;
-    if (seqs === undefined) {
+    const ack = this.ack;
+    if (!parseAck(m.reply ?? "", ack)) {
       this.onStatus(m);
       return;
     }
-    if (seqs.delivery !== this.delivered + 1) {
+    if (ack.delivery !== this.delivered + 1) {
       this.recreate("delivery sequence skipped");
       return;
     }
-    this.delivered = seqs.delivery;
-    if (seqs.stream <= this.position) return; // a new consumer starts after the position; be sure
-    this.position = seqs.stream;
-    this.deliver(seqs.stream, m.subject, m.data);
+    this.delivered = ack.delivery;
+    if (ack.stream <= this.position) return; // a new consumer starts after the position; be sure
+    this.position = ack.stream;
+    this.deliver(ack.stream, m.subject, m.data);
   }
 
   private onStatus(m: Msg): void {
@@ -183,7 +190,10 @@ export class LogFeed {
         } catch (err) {
           if (this.stopped) return;
           this.attempt++;
-          this.log.warn({ err, attempt: this.attempt, seq: this.position }, "log feed consumer not created yet; retrying");
+          this.log.warn(
+            { err, attempt: this.attempt, seq: this.position },
+            "log feed consumer not created yet; retrying",
+          );
           await new Promise((r) => setTimeout(r, Math.min(RECREATE_MAX_DELAY_MS, 250 * this.attempt)));
           this.again = true;
         }
@@ -251,46 +261,50 @@ export class LogFeed {
   }
 }
 
-/** Stream and delivery sequences of a JetStream message, read from its ack subject. */
+/** Stream and delivery sequences of a JetStream message, as parseAck() reads them from its ack subject. */
 export interface AckSequences {
   stream: number;
   delivery: number;
 }
 
-const DOT = 46;
 const ACK_PREFIX = "$JS.ACK.";
+/** Positions of the dots after ACK_PREFIX in the subject being parsed (one message at a time). */
+const dots = new Int32Array(12);
 
 /**
- * Reads the stream and delivery sequences from an ack subject without splitting it:
+ * Reads the stream and delivery sequences from an ack subject into `into`, without splitting it
+ * (no array, no strings, no object per message); false when it is no ack subject:
  *   $JS.ACK.<stream>.<consumer>.<delivered>.<streamSeq>.<deliverySeq>.<timestamp>.<pending>
  *   $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<streamSeq>.<deliverySeq>.<timestamp>.<pending>[.<token>]
- * (the second form, of newer servers, has eleven or more tokens). Anything else: undefined.
+ * (the second form, of newer servers, has nine or more tokens after the prefix).
  */
-export function ackSequences(reply: string): AckSequences | undefined {
-  if (!reply.startsWith(ACK_PREFIX)) return undefined;
-  // Dots after the prefix: the sequences are the 4th/5th tokens after it (short form) or the 6th/7th.
-  let dots = 0;
-  for (let i = ACK_PREFIX.length; i < reply.length; i++) if (reply.charCodeAt(i) === DOT) dots++;
-  const tokens = dots + 1;
-  const skip = tokens === 7 ? 3 : tokens >= 9 ? 5 : -1;
-  if (skip < 0) return undefined;
-  let at = ACK_PREFIX.length;
-  for (let n = 0; n < skip; n++) at = reply.indexOf(".", at) + 1;
-  const stream = digits(reply, at);
-  const delivery = digits(reply, reply.indexOf(".", at) + 1);
-  if (stream < 0 || delivery < 0) return undefined;
-  return { stream, delivery };
+export function parseAck(reply: string, into: AckSequences): boolean {
+  if (!reply.startsWith(ACK_PREFIX)) return false;
+  let n = 0;
+  for (let at = reply.indexOf(".", ACK_PREFIX.length); at >= 0; at = reply.indexOf(".", at + 1)) {
+    if (n === dots.length) return false;
+    dots[n++] = at;
+  }
+  const tokens = n + 1;
+  // Index (after the prefix) of the stream sequence's token; the delivery sequence's is the next.
+  const t = tokens === 7 ? 3 : tokens >= 9 ? 5 : -1;
+  if (t < 0) return false;
+  const stream = digits(reply, (dots[t - 1] as number) + 1, dots[t] as number);
+  const delivery = digits(reply, (dots[t] as number) + 1, dots[t + 1] as number);
+  if (stream < 0 || delivery < 0) return false;
+  into.stream = stream;
+  into.delivery = delivery;
+  return true;
 }
 
-/** The decimal number from `at` up to the next dot (or the end); -1 when there is none. */
-function digits(s: string, at: number): number {
+/** The decimal number in s[from, to); -1 when it is empty or not all digits. */
+function digits(s: string, from: number, to: number): number {
+  if (from >= to) return -1;
   let n = 0;
-  let i = at;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === DOT) break;
-    if (c < 48 || c > 57) return -1;
-    n = n * 10 + (c - 48);
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
   }
-  return i === at ? -1 : n;
+  return n;
 }
