@@ -8,6 +8,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { type AckSequences, parseAck } from "./ack-subject.ts";
 
 /**
  * Idle heartbeat the server sends on a quiet consumer, and how often the feed checks that
@@ -33,8 +34,9 @@ export type Deliver = (seq: number, subject: string, data: Uint8Array) => void;
  * Pushes every message of a stream from a sequence, in order and once each, through an ephemeral
  * push consumer of its own (acks none, flow control, idle heartbeats, in memory) on a core
  * subscription. What the client's ordered consumer does, without its cost per message (a JsMsg,
- * the ack subject split into eleven strings, a clock read for the heartbeat monitor): on a long
- * replay that was a third of the follower's time.
+ * the ack subject split into eleven strings, a clock read for the heartbeat monitor, pull
+ * requests): on a long replay about a tenth of the main thread's time, and of nats-server's
+ * (docs/performance.md).
  *
  * Invariant: `position` is the stream sequence of the last message delivered, and every consumer
  * is created to start right after it. A consumer is recreated (on a fresh inbox, so nothing from
@@ -259,52 +261,4 @@ export class LogFeed {
       if (s.type === "reconnect") this.recreate("reconnected");
     }
   }
-}
-
-/** Stream and delivery sequences of a JetStream message, as parseAck() reads them from its ack subject. */
-export interface AckSequences {
-  stream: number;
-  delivery: number;
-}
-
-const ACK_PREFIX = "$JS.ACK.";
-/** Positions of the dots after ACK_PREFIX in the subject being parsed (one message at a time). */
-const dots = new Int32Array(12);
-
-/**
- * Reads the stream and delivery sequences from an ack subject into `into`, without splitting it
- * (no array, no strings, no object per message); false when it is no ack subject:
- *   $JS.ACK.<stream>.<consumer>.<delivered>.<streamSeq>.<deliverySeq>.<timestamp>.<pending>
- *   $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<streamSeq>.<deliverySeq>.<timestamp>.<pending>[.<token>]
- * (the second form, of newer servers, has nine or more tokens after the prefix).
- */
-export function parseAck(reply: string, into: AckSequences): boolean {
-  if (!reply.startsWith(ACK_PREFIX)) return false;
-  let n = 0;
-  for (let at = reply.indexOf(".", ACK_PREFIX.length); at >= 0; at = reply.indexOf(".", at + 1)) {
-    if (n === dots.length) return false;
-    dots[n++] = at;
-  }
-  const tokens = n + 1;
-  // Index (after the prefix) of the stream sequence's token; the delivery sequence's is the next.
-  const t = tokens === 7 ? 3 : tokens >= 9 ? 5 : -1;
-  if (t < 0) return false;
-  const stream = digits(reply, (dots[t - 1] as number) + 1, dots[t] as number);
-  const delivery = digits(reply, (dots[t] as number) + 1, dots[t + 1] as number);
-  if (stream < 0 || delivery < 0) return false;
-  into.stream = stream;
-  into.delivery = delivery;
-  return true;
-}
-
-/** The decimal number in s[from, to); -1 when it is empty or not all digits. */
-function digits(s: string, from: number, to: number): number {
-  if (from >= to) return -1;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
 }

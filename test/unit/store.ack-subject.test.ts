@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { type AckSequences, parseAck } from "../../services/store/log-feed.ts";
+import { type AckSequences, parseAck } from "../../services/store/ack-subject.ts";
 
 const read = (reply: string): AckSequences | undefined => {
   const into = { stream: -1, delivery: -1 };
