@@ -60,7 +60,7 @@ export async function replayRun(p: ReplayParams): Promise<ReplayResult> {
     let tasks = 0;
     for (let i = 0; i < p.runs; i++) {
       const model = new ReadModel(silent);
-      const follower = new LogFollower(jetstream(nc), silent, (m) => model.apply(m.seq, m.subject, m.data));
+      const follower = new LogFollower(nc, silent, (m) => model.apply(m.seq, m.subject, m.data));
       const t0 = performance.now();
       await follower.start(1);
       await follower.waitFor(head, 30 * 60_000);

@@ -120,7 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     published: metrics.ecsEventPublished,
   });
   const foldListeners = new Set<FoldListener>();
-  const follower = new LogFollower(js, log.child({ component: "follower" }), (m) => {
+  const follower = new LogFollower(nc, log.child({ component: "follower" }), (m) => {
     const emitEcsEvents = ecsEvents.capture(m.seq, m.subject);
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);

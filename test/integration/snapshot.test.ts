@@ -98,7 +98,7 @@ afterAll(async () => {
 /** A model folded from the whole log, as a fresh control plane would have it. */
 async function replayed(conn: NatsConnection): Promise<ReadModel> {
   const model = new ReadModel(log);
-  const follower = new LogFollower(jetstream(conn), log, (m) => model.apply(m.seq, m.subject, m.data));
+  const follower = new LogFollower(conn, log, (m) => model.apply(m.seq, m.subject, m.data));
   await follower.start(1);
   await follower.waitFor(cp.follower.seq);
   await follower.stop();

@@ -23,7 +23,7 @@ async function node(conn: NatsConnection) {
   const jsm = await jetstreamManager(conn);
   const store = new EventStore(nc, js, jsm, log);
   const model = new ReadModel(log);
-  const follower = new LogFollower(js, log, (m) => model.apply(m.seq, m.subject, m.data));
+  const follower = new LogFollower(conn, log, (m) => model.apply(m.seq, m.subject, m.data));
   await follower.start(1);
   await follower.waitFor(await store.head());
   const bus = new CommandBus(store, follower, log, "test");
