@@ -20,6 +20,7 @@ import { ensureStreams } from "../store/topology.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
+import { settleHeapGrowth } from "./heap-growth.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { logsRoute } from "./logs-route.ts";
@@ -160,6 +161,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     "read model rebuilt from the log",
   );
+  settleHeapGrowth();
   snapshotter = new Snapshotter({
     model,
     store: snapshotStore,
