@@ -76,6 +76,8 @@ export const TaskRuntimeSpec = z.object({
   containers: z.array(ContainerDefinition),
 });
 export type TaskRuntimeSpec = z.infer<typeof TaskRuntimeSpec>;
+/** A runtime spec without the task's own identity: what tasks of one definition, cluster and overrides share. */
+export type TaskSpec = Omit<TaskRuntimeSpec, "taskArn" | "taskId">;
 
 /** What a placed task holds on its instance until it stops. */
 export const Reservation = z.object({

@@ -9,7 +9,9 @@ import type {
   TaskCreated,
   TaskEvent,
   TaskRuntimeSpec,
+  TaskSpec,
 } from "../../events/task.events.ts";
+import { taskSpecOf } from "./task.spec.ts";
 
 /**
  * The task aggregate. The machine's state value IS the task's lastStatus (ECS order); context
@@ -82,7 +84,8 @@ export interface TaskContext {
   containers: ContainerRecord[];
   attachments: Attachment[];
   reservation: Reservation;
-  spec: TaskRuntimeSpec;
+  /** The runtime spec without the task's ARN and id (shared between tasks; runtimeSpecOf gives the whole). */
+  spec: TaskSpec;
   /** Scale-in protection (UpdateTaskProtection); it lapses at `expiresAt`. */
   protection?: { enabled: boolean; expiresAt?: number };
 }
@@ -108,8 +111,6 @@ const EMPTY: TaskContext = {
   attachments: [],
   reservation: { cpu: 0, memory: 0, ports: [], portsUdp: [] },
   spec: {
-    taskArn: "",
-    taskId: "",
     clusterArn: "",
     cluster: "",
     taskDefinitionArn: "",
@@ -156,7 +157,7 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     createdAt: e.at,
     version: 1,
     reservation: e.reservation,
-    spec,
+    spec: taskSpecOf(spec),
     containers: e.containers.map(({ name, containerArn }) => {
       const def = spec.containers.find((c) => c.name === name);
       return containerRecord({
@@ -226,7 +227,8 @@ function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): TaskC
     containers,
     version: ctx.version + 1,
     pullStartedAt: ctx.pullStartedAt ?? e.pullStartedAt,
-    pullStoppedAt: e.pullStoppedAt !== undefined ? Math.max(ctx.pullStoppedAt ?? 0, e.pullStoppedAt) : ctx.pullStoppedAt,
+    pullStoppedAt:
+      e.pullStoppedAt !== undefined ? Math.max(ctx.pullStoppedAt ?? 0, e.pullStoppedAt) : ctx.pullStoppedAt,
   };
 }
 
@@ -272,7 +274,12 @@ export const taskMachine = setup({
     })),
     stopRequested: assign(({ context, event }) => {
       const e = event as E<"TaskStopRequested">;
-      return { desiredStatus: "STOPPED" as const, stopCode: e.stopCode, stoppedReason: e.reason, version: context.version + 1 };
+      return {
+        desiredStatus: "STOPPED" as const,
+        stopCode: e.stopCode,
+        stoppedReason: e.reason,
+        version: context.version + 1,
+      };
     }),
     stopping: assign(({ context, event }) => ({ stoppingAt: event.at, version: context.version + 1 })),
     stopped: assign(({ context, event }) => {
@@ -292,7 +299,9 @@ export const taskMachine = setup({
     tags: assign(({ event }) => ({ tags: (event as E<"TaskTagsChanged">).tags })),
     protection: assign(({ event }) => {
       const e = event as E<"TaskProtectionChanged">;
-      return { protection: { enabled: e.protectionEnabled, ...(e.expiresAt !== undefined ? { expiresAt: e.expiresAt } : {}) } };
+      return {
+        protection: { enabled: e.protectionEnabled, ...(e.expiresAt !== undefined ? { expiresAt: e.expiresAt } : {}) },
+      };
     }),
     // Intents: no-ops inside the machine; the shell executes them when it sees them returned by
     // transition() for a live (not replayed) event.

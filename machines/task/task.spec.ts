@@ -1,5 +1,5 @@
 import type { KeyValuePair, LaunchType, TaskOverride } from "../../events/shapes.ts";
-import type { Reservation, TaskRuntimeSpec } from "../../events/task.events.ts";
+import type { Reservation, TaskRuntimeSpec, TaskSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition, TaskDefinitionRevision } from "../../events/taskdef.shapes.ts";
 import type { Rejection } from "../decider.ts";
 
@@ -50,7 +50,9 @@ function mergeEnvironment(base: readonly KeyValuePair[], extra: readonly KeyValu
  * containers of cpu and of memoryReservation (or memory when no reservation is set). Static host
  * ports are reserved in bridge and host modes; dynamic ports (0/absent) and awsvpc tasks take none.
  */
-export function reservationOf(spec: Pick<TaskRuntimeSpec, "cpu" | "memory" | "networkMode" | "containers">): Reservation {
+export function reservationOf(
+  spec: Pick<TaskRuntimeSpec, "cpu" | "memory" | "networkMode" | "containers">,
+): Reservation {
   const cpu = spec.cpu !== undefined ? Number(spec.cpu) : spec.containers.reduce((n, c) => n + (c.cpu ?? 0), 0);
   const memory =
     spec.memory !== undefined
@@ -80,7 +82,9 @@ export interface NewTaskInput {
 }
 
 /** The self-contained spec an agent runs; null with a rejection when the overrides are invalid. */
-export function runtimeSpec(input: NewTaskInput): { ok: true; spec: TaskRuntimeSpec } | { ok: false; rejection: Rejection } {
+export function runtimeSpec(
+  input: NewTaskInput,
+): { ok: true; spec: TaskRuntimeSpec } | { ok: false; rejection: Rejection } {
   const d = input.definition;
   const applied = applyOverrides(d.containerDefinitions, input.overrides);
   if (!applied.ok) return applied;
@@ -104,4 +108,58 @@ export function runtimeSpec(input: NewTaskInput): { ok: true; spec: TaskRuntimeS
       containers: applied.containers,
     },
   };
+}
+
+/**
+ * The runtime spec without the task's ARN and id, one object for every task whose spec is
+ * otherwise the same: a folded task keeps this (its context has the ARN and id), and a control
+ * plane holding 100,000 tasks holds a few specs instead of 100,000 (112 bytes each). Tasks are
+ * known to share when their container and volume lists are the same objects (the read model
+ * shares equal ones, intern.ts) and every other field is equal; otherwise each gets its own copy,
+ * equally correct. Specs are never modified, so sharing is invisible to readers.
+ */
+export function taskSpecOf(spec: TaskRuntimeSpec): TaskSpec {
+  const own: { [K in keyof Required<TaskSpec>]: TaskSpec[K] } = {
+    clusterArn: spec.clusterArn,
+    cluster: spec.cluster,
+    taskDefinitionArn: spec.taskDefinitionArn,
+    family: spec.family,
+    revision: spec.revision,
+    launchType: spec.launchType,
+    networkMode: spec.networkMode,
+    cpu: spec.cpu,
+    memory: spec.memory,
+    pidMode: spec.pidMode,
+    ipcMode: spec.ipcMode,
+    volumes: spec.volumes,
+    containers: spec.containers,
+  };
+  let byVolumes = sharedSpecs.get(spec.containers);
+  if (!byVolumes) {
+    byVolumes = new WeakMap();
+    sharedSpecs.set(spec.containers, byVolumes);
+  }
+  let byFields = byVolumes.get(spec.volumes);
+  if (!byFields) {
+    byFields = new Map();
+    byVolumes.set(spec.volumes, byFields);
+  }
+  // Every field but the two lists, in the literal's order (a field added to the spec joins the key).
+  let key = "";
+  for (const [name, value] of Object.entries(own))
+    if (name !== "containers" && name !== "volumes") key += `${value}\u0000`;
+  const known = byFields.get(key);
+  if (known) return known;
+  if (byFields.size >= MAX_SHARED_SPECS) byFields.clear();
+  byFields.set(key, own);
+  return own;
+}
+
+/** Shared specs by container list, then volume list, then the other fields. */
+const sharedSpecs = new WeakMap<object, WeakMap<object, Map<string, TaskSpec>>>();
+const MAX_SHARED_SPECS = 1_000;
+
+/** The runtime spec an agent runs a task from: the shared spec with the task's ARN and id. */
+export function runtimeSpecOf(t: { taskArn: string; taskId: string; spec: TaskSpec }): TaskRuntimeSpec {
+  return { taskArn: t.taskArn, taskId: t.taskId, ...t.spec };
 }

@@ -1,9 +1,4 @@
-import {
-  CONTAINER_STATUSES,
-  type ContainerStatus,
-  TASK_STATUSES,
-  type TaskStatus,
-} from "../../events/task.events.ts";
+import { CONTAINER_STATUSES, type ContainerStatus, TASK_STATUSES, type TaskStatus } from "../../events/task.events.ts";
 
 /**
  * Statuses are ordered enumerations (as in amazon-ecs-agent): known status only moves forward, so

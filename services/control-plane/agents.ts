@@ -7,21 +7,22 @@ import {
   type Directive,
   Heartbeat,
   Observation,
-  RegisterRequest,
   type RegisterReply,
-  SyncRequest,
+  RegisterRequest,
   type SyncReply,
+  SyncRequest,
 } from "../../events/agent.ts";
 import { arns, parseArn } from "../../events/arns.ts";
 import type { InstanceRegistered } from "../../events/instance.events.ts";
-import type { Tag } from "../../events/shapes.ts";
 import { instanceOfControlSubject, regionOfControlSubject, subjects } from "../../events/names.ts";
+import type { Tag } from "../../events/shapes.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
-import { decideInstance, initialInstance, type InstanceCommand } from "../../machines/instance/instance.decide.ts";
+import { decideInstance, type InstanceCommand, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
+import { runtimeSpecOf } from "../../machines/task/task.spec.ts";
 import type { Ids } from "../api/context.ts";
-import type { CommandBus } from "./commands.ts";
 import type { JetStreamPublisher } from "../store/js-publisher.ts";
+import type { CommandBus } from "./commands.ts";
 import type { ReadModel } from "./read-model.ts";
 
 /** How long a directive waits for its stream's ack (nats.js's default for a JetStream publish). */
@@ -97,7 +98,7 @@ export class AgentGateway {
     const tasks: DesiredTask[] = [];
     for (const t of this.o.model.liveTasksByInstance.get(subject) ?? []) {
       const ctx = this.o.model.tasks.get(t)?.snapshot.context;
-      if (ctx) tasks.push({ taskArn: ctx.taskArn, desiredStatus: ctx.desiredStatus, spec: ctx.spec });
+      if (ctx) tasks.push({ taskArn: ctx.taskArn, desiredStatus: ctx.desiredStatus, spec: runtimeSpecOf(ctx) });
     }
     return { ok: true, tasks };
   }
@@ -191,7 +192,10 @@ export class AgentGateway {
       if (!i.agentConnected || (agg.snapshot.value !== "ACTIVE" && agg.snapshot.value !== "DRAINING")) continue;
       const last = Math.max(lastHeartbeat(agg.region, i.instanceId) ?? 0, i.lastHeartbeatAt ?? 0, i.registeredAt);
       if (now - last <= timeoutMs) continue;
-      this.o.log.warn({ instanceId: i.instanceId, lastHeartbeatAt: last }, "agent lost: no heartbeat within the timeout");
+      this.o.log.warn(
+        { instanceId: i.instanceId, lastHeartbeatAt: last },
+        "agent lost: no heartbeat within the timeout",
+      );
       await this.o.bus.execute({
         subject: agg.subject,
         resource: i.containerInstanceArn,
@@ -204,7 +208,10 @@ export class AgentGateway {
 
   /** Sends a directive to the agent of the task's instance; the msgID makes a repeat a no-op. */
   async direct(region: string, instanceId: string, directive: Directive, msgID: string): Promise<void> {
-    await this.o.publisher.publish(subjects.directives(region, instanceId), JSON.stringify(directive), { msgID, timeoutMs: DIRECTIVE_TIMEOUT_MS });
+    await this.o.publisher.publish(subjects.directives(region, instanceId), JSON.stringify(directive), {
+      msgID,
+      timeoutMs: DIRECTIVE_TIMEOUT_MS,
+    });
   }
 }
 
@@ -226,7 +233,8 @@ export async function registerInstance(
   const now = clock();
   const clusterSubject = subjects.cluster(region, req.cluster);
   if (model.clusters.get(clusterSubject)?.snapshot.value !== "ACTIVE") {
-    if (req.cluster !== "default") return { ok: false, code: "ClusterNotFoundException", message: "Cluster not found." };
+    if (req.cluster !== "default")
+      return { ok: false, code: "ClusterNotFoundException", message: "Cluster not found." };
     const created = await bus.execute({
       subject: clusterSubject,
       resource: arns.cluster(scope, "default"),
@@ -252,7 +260,9 @@ export async function registerInstance(
     });
     if (!created.ok) return { ok: false, ...created.rejection };
   }
-  const known = req.instanceId ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId)) : undefined;
+  const known = req.instanceId
+    ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId))
+    : undefined;
   const live = known && (known.snapshot.value === "ACTIVE" || known.snapshot.value === "DRAINING");
   const instanceId = live || (req.instanceId && !known) ? (req.instanceId as string) : d.ids.hex32();
   const subject = subjects.instance(region, req.cluster, instanceId);
@@ -281,7 +291,13 @@ export async function registerInstance(
   return { ok: true, containerInstanceArn: arn, instanceId };
 }
 
-function registered(req: RegisterRequest, arn: string, instanceId: string, at: number, tags: Tag[]): InstanceRegistered {
+function registered(
+  req: RegisterRequest,
+  arn: string,
+  instanceId: string,
+  at: number,
+  tags: Tag[],
+): InstanceRegistered {
   return {
     type: "InstanceRegistered",
     at,

@@ -1,6 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { Directive } from "../../events/agent.ts";
+import { runtimeSpecOf } from "../../machines/task/task.spec.ts";
 import type { AgentGateway } from "./agents.ts";
 import type { Intent, ReadModel } from "./read-model.ts";
 
@@ -77,7 +78,10 @@ export class Reactor {
         }
         if (failed >= 0) {
           // The intents after it run again too: a repeated directive is deduplicated by its msgID.
-          this.log.warn({ err: (results[failed] as PromiseRejectedResult).reason, intent: window[failed] }, "intent failed; retrying");
+          this.log.warn(
+            { err: (results[failed] as PromiseRejectedResult).reason, intent: window[failed] },
+            "intent failed; retrying",
+          );
           await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
         }
       }
@@ -99,7 +103,7 @@ export class Reactor {
         // Stopped before its start went out (or replayed after it stopped): never start it; the
         // stop directive that follows lets the agent report each container STOPPED.
         if (t.desiredStatus === "STOPPED") return;
-        directive = { type: "StartTask", at: this.clock(), taskArn: t.taskArn, spec: t.spec };
+        directive = { type: "StartTask", at: this.clock(), taskArn: t.taskArn, spec: runtimeSpecOf(t) };
         msgID = `${t.taskId}:start`;
         break;
       case "stopOnAgent":

@@ -120,8 +120,6 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
           containers: objects.id(spec.containers),
           volumes: objects.id(spec.volumes),
         };
-        delete shape.taskArn;
-        delete shape.taskId;
         const text = JSON.stringify(shape);
         let i = specs.get(text);
         if (i === undefined) {
@@ -290,7 +288,7 @@ export class SnapshotDecoder {
           ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, strings));
           break;
         case "spec":
-          ctx.spec = { ...(specs[v as number] as object), taskArn: ctx.taskArn, taskId: ctx.taskId };
+          ctx.spec = specs[v as number]; // shared, like the specs of folded tasks
           break;
         case "sharedString":
           ctx[key] = typeof v === "number" ? strings[v] : v;
