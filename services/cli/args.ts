@@ -3,6 +3,14 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}
 
+/** An integer option's value (undefined when not given); anything else is a usage error. */
+export function integer(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}`);
+  return n;
+}
+
 export interface CommandSpec {
   name: string;
   summary: string;

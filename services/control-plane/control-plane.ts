@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
   replicas?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
+  /** Once serving, V8 grows old space by this percentage of the live heap (heap-growth.ts); default V8's own. */
+  heapGrowthPercent?: number;
   clock?: () => number;
   ids?: Ids;
   /** Scheduler lease time: a new leader takes over at most this long after the old one died. */
@@ -161,7 +163,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     "read model rebuilt from the log",
   );
-  settleHeapGrowth();
+  if (opts.heapGrowthPercent !== undefined) settleHeapGrowth(opts.heapGrowthPercent);
   snapshotter = new Snapshotter({
     model,
     store: snapshotStore,

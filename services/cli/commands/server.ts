@@ -2,14 +2,14 @@ import { connect } from "@nats-io/transport-node";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
-import { type CommandSpec, env } from "../args.ts";
+import { type CommandSpec, env, integer } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
 
 export const serverCommand: CommandSpec = {
   name: "server",
   summary: "run the control plane (ECS API, scheduler, read models) against an existing NATS",
-  usage: "berth server [--nats URL] [--host ADDR] [--port N] [--region R]",
+  usage: "berth server [--nats URL] [--host ADDR] [--port N] [--region R] [--heap-growth PERCENT]",
   options: {
     nats: { type: "string" },
     host: { type: "string" },
@@ -18,6 +18,7 @@ export const serverCommand: CommandSpec = {
     replicas: { type: "string" },
     "lost-agent-timeout": { type: "string" },
     credentials: { type: "string" },
+    "heap-growth": { type: "string" },
   },
   help: [
     ["--nats URL", "NATS server(s), comma-separated (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
@@ -27,9 +28,11 @@ export const serverCommand: CommandSpec = {
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
     ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
+    ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %); 50 holds 100,000 tasks in ~680 MB instead of ~1,060 MB for ~15 % more CPU while placing"],
     ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
   async run(v) {
+    const heapGrowthPercent = integer(v["heap-growth"], "--heap-growth", 1);
     const log = rootLogger("berth-server");
     const nc = await connect({
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
@@ -55,6 +58,7 @@ export const serverCommand: CommandSpec = {
       ...(auth ? { auth } : {}),
       replicas: Number(v.replicas ?? 1),
       lostAgentTimeoutMs: Number(v["lost-agent-timeout"] ?? 30) * 1000,
+      ...(heapGrowthPercent !== undefined ? { heapGrowthPercent } : {}),
     });
     console.log(`berth server: ECS API on ${cp.url}`);
     await untilSignal();

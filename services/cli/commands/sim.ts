@@ -1,6 +1,6 @@
 import { connect } from "@nats-io/transport-node";
 import { startFleet } from "../../sim/fleet.ts";
-import { type CommandSpec, env, UsageError } from "../args.ts";
+import { type CommandSpec, env, integer, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
 
@@ -89,13 +89,6 @@ export const simCommand: CommandSpec = {
     return 0;
   },
 };
-
-function integer(value: unknown, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}`);
-  return n;
-}
 
 /** `k=v,k2=v2` → { k: "v", k2: "v2" }. */
 export function attributes(value: unknown): Record<string, string> {
