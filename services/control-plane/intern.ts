@@ -2,6 +2,8 @@ import type { InstanceEvent } from "../../events/instance.events.ts";
 import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
 import type { InstanceContext } from "../../machines/instance/instance.machine.ts";
 
+type Registration = "registeredResources" | "attributes" | "versionInfo" | "capacity";
+
 /** Past this many entries a table starts over (old holders keep their copies; nothing breaks). */
 const MAX_ENTRIES = 20_000;
 
@@ -52,27 +54,30 @@ export class Interner {
    * and no tasks holds 38 MB of heap instead of 90.
    */
   instanceEvent(e: InstanceEvent): void {
-    if (e.type === "InstanceRegistered") {
-      e.cluster = this.string(e.cluster);
-      e.tags = e.tags.length === 0 ? this.noTags : this.shared(e.tags);
-    }
-    if (e.type === "InstanceRegistered" || e.type === "InstanceReregistered") {
-      e.registeredResources = this.shared(e.registeredResources);
-      e.attributes = this.shared(e.attributes);
-      e.versionInfo = this.shared(e.versionInfo);
-      e.capacity = this.shared(e.capacity);
-    } else if (e.type === "InstanceAttributesPut") e.attributes = this.shared(e.attributes);
+    if (e.type === "InstanceRegistered") this.registered(e);
+    else if (e.type === "InstanceReregistered") this.registration(e);
+    else if (e.type === "InstanceAttributesPut") e.attributes = this.shared(e.attributes);
   }
 
   /** The same for an instance context restored from a snapshot (owned by the caller). */
   instanceContext(c: InstanceContext): void {
-    c.cluster = this.string(c.cluster);
-    c.tags = c.tags.length === 0 ? this.noTags : this.shared(c.tags);
-    c.registeredResources = this.shared(c.registeredResources);
-    c.attributes = this.shared(c.attributes);
-    c.versionInfo = this.shared(c.versionInfo);
-    c.capacity = this.shared(c.capacity);
+    this.registered(c);
     c.customAttributes = this.shared(c.customAttributes);
+  }
+
+  /** What a registration and the context it leaves hold alike. */
+  private registered(r: Pick<InstanceContext, "cluster" | "tags" | Registration>): void {
+    r.cluster = this.string(r.cluster);
+    r.tags = r.tags.length === 0 ? this.noTags : this.shared(r.tags);
+    this.registration(r);
+  }
+
+  /** What the agent reports each time it registers (again). */
+  private registration(r: Pick<InstanceContext, Registration>): void {
+    r.registeredResources = this.shared(r.registeredResources);
+    r.attributes = this.shared(r.attributes);
+    r.versionInfo = this.shared(r.versionInfo);
+    r.capacity = this.shared(r.capacity);
   }
 
   /** One copy per JSON content of a decoded value; an array's elements are shared one by one too. */
@@ -90,7 +95,6 @@ export class Interner {
 
   private taskCreated(e: TaskCreated): void {
     const spec = e.spec;
-    spec.taskArn = e.taskArn;
     spec.clusterArn = this.string(spec.clusterArn);
     spec.cluster = this.string(spec.cluster);
     spec.taskDefinitionArn = this.string(spec.taskDefinitionArn);
