@@ -111,21 +111,24 @@ async function put(
   return { setting: renderSetting({ name, value, principalArn }) };
 }
 
+const PutAccountSettingInput = z.object({ name: SettingName, value: z.string(), principalArn: z.string().optional() });
+
 export const PutAccountSetting: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({ name: SettingName, value: z.string(), principalArn: z.string().optional() }),
-    raw,
-  );
+  const input = parseInput(PutAccountSettingInput, raw);
   return put(input.name, input.value, principalOf(input.principalArn, ctx), false, ctx, s);
 };
 
+const PutAccountSettingDefaultInput = z.object({ name: SettingName, value: z.string() });
+
 export const PutAccountSettingDefault: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ name: SettingName, value: z.string() }), raw);
+  const input = parseInput(PutAccountSettingDefaultInput, raw);
   return put(input.name, input.value, rootArn(ctx.scope.account), true, ctx, s);
 };
 
+const DeleteAccountSettingInput = z.object({ name: SettingName, principalArn: z.string().optional() });
+
 export const DeleteAccountSetting: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ name: SettingName, principalArn: z.string().optional() }), raw);
+  const input = parseInput(DeleteAccountSettingInput, raw);
   const principalArn = principalOf(input.principalArn, ctx);
   const before = accountSnapshot(s, ctx.region).context.settings.find(
     (x) => x.name === input.name && x.principalArn === principalArn,
@@ -135,18 +138,17 @@ export const DeleteAccountSetting: Handler = async (raw, ctx, s) => {
   return { setting: renderSetting(before ?? { name: input.name, value: "", principalArn }) };
 };
 
+const ListAccountSettingsInput = z.object({
+  name: SettingName.optional(),
+  value: z.string().optional(),
+  principalArn: z.string().optional(),
+  effectiveSettings: z.boolean().optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListAccountSettings: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      name: SettingName.optional(),
-      value: z.string().optional(),
-      principalArn: z.string().optional(),
-      effectiveSettings: z.boolean().optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListAccountSettingsInput, raw);
   if (input.value !== undefined && input.name === undefined)
     throw invalid("value can only be used together with name: specify the account setting name to filter on.");
   smallPageSize(input.maxResults);

@@ -35,8 +35,13 @@ const ContainerChange = z.object({
   status: ContainerStatus.optional(),
 });
 
+const DiscoverPollEndpointInput = z.object({
+  containerInstance: z.string().optional(),
+  cluster: z.string().optional(),
+});
+
 export const DiscoverPollEndpoint: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ containerInstance: z.string().optional(), cluster: z.string().optional() }), raw);
+  const input = parseInput(DiscoverPollEndpointInput, raw);
   if (input.containerInstance !== undefined) {
     const cluster = activeCluster(input.cluster, ctx, s);
     if (!instanceIdOf(input.containerInstance, cluster.name))
@@ -141,20 +146,19 @@ async function changeAttachments(
   await apply(subject, agg.snapshot.context.taskArn, { type: "ObserveAttachment", at: ctx.now, attachments }, ctx, s);
 }
 
+const SubmitContainerStateChangeInput = z.object({
+  cluster: z.string().optional(),
+  task: z.string().optional(),
+  containerName: z.string().optional(),
+  runtimeId: z.string().optional(),
+  status: ContainerStatus.optional(),
+  exitCode: z.number().int().optional(),
+  reason: z.string().max(1024).optional(),
+  networkBindings: z.array(NetworkBinding).optional(),
+});
+
 export const SubmitContainerStateChange: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      task: z.string().optional(),
-      containerName: z.string().optional(),
-      runtimeId: z.string().optional(),
-      status: ContainerStatus.optional(),
-      exitCode: z.number().int().optional(),
-      reason: z.string().max(1024).optional(),
-      networkBindings: z.array(NetworkBinding).optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(SubmitContainerStateChangeInput, raw);
   const t = taskOf(input.task, input.cluster, ctx, s);
   const containerName = checkContainer(t.subject, input.containerName, s);
   if (!input.status) throw invalid("status is required.");
@@ -163,33 +167,33 @@ export const SubmitContainerStateChange: Handler = async (raw, ctx, s) => {
   return { acknowledgment: ACK };
 };
 
+const SubmitTaskStateChangeInput = z.object({
+  cluster: z.string().optional(),
+  task: z.string().optional(),
+  status: z.string().optional(),
+  reason: z.string().max(1024).optional(),
+  containers: z.array(ContainerChange).optional(),
+  attachments: z.array(AttachmentChange).optional(),
+  managedAgents: z
+    .array(
+      z.object({
+        containerName: z.string(),
+        managedAgentName: z.literal("ExecuteCommandAgent"),
+        status: z.string(),
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
+  pullStartedAt: Seconds.optional(),
+  pullStoppedAt: Seconds.optional(),
+  executionStoppedAt: Seconds.optional(),
+});
+/** The task statuses SubmitTaskStateChange acts on: a container status, or STOPPING. */
+const ReportedTaskStatus = ContainerStatus.or(z.literal("STOPPING"));
+
 export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      task: z.string().optional(),
-      status: z.string().optional(),
-      reason: z.string().max(1024).optional(),
-      containers: z.array(ContainerChange).optional(),
-      attachments: z.array(AttachmentChange).optional(),
-      managedAgents: z
-        .array(
-          z.object({
-            containerName: z.string(),
-            managedAgentName: z.literal("ExecuteCommandAgent"),
-            status: z.string(),
-            reason: z.string().optional(),
-          }),
-        )
-        .optional(),
-      pullStartedAt: Seconds.optional(),
-      pullStoppedAt: Seconds.optional(),
-      executionStoppedAt: Seconds.optional(),
-    }),
-    raw,
-  );
-  const status =
-    input.status === undefined ? undefined : ContainerStatus.or(z.literal("STOPPING")).safeParse(input.status);
+  const input = parseInput(SubmitTaskStateChangeInput, raw);
+  const status = input.status === undefined ? undefined : ReportedTaskStatus.safeParse(input.status);
   if (status && !status.success)
     throw invalid(`Invalid task status ${input.status}: use PENDING, RUNNING, STOPPING or STOPPED.`);
   const t = taskOf(input.task, input.cluster, ctx, s);
@@ -245,8 +249,13 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
   return { acknowledgment: ACK };
 };
 
+const SubmitAttachmentStateChangesInput = z.object({
+  cluster: z.string().optional(),
+  attachments: z.array(AttachmentChange),
+});
+
 export const SubmitAttachmentStateChanges: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string().optional(), attachments: z.array(AttachmentChange) }), raw);
+  const input = parseInput(SubmitAttachmentStateChangesInput, raw);
   if (input.attachments.length === 0) throw invalid("attachments cannot be empty.");
   const cluster = activeCluster(input.cluster, ctx, s);
   // Find each attachment's task first, so an unknown attachment changes nothing.

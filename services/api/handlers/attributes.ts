@@ -59,8 +59,10 @@ function byTarget(
   return [...groups.values()];
 }
 
+const PutAttributesInput = z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) });
+
 export const PutAttributes: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) }), raw);
+  const input = parseInput(PutAttributesInput, raw);
   const groups = byTarget(input.attributes, true, ctx, s, input.cluster);
   const commands = groups.map((g) => ({
     target: g.target,
@@ -85,8 +87,10 @@ export const PutAttributes: Handler = async (raw, ctx, s) => {
   return { attributes: input.attributes };
 };
 
+const DeleteAttributesInput = z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) });
+
 export const DeleteAttributes: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) }), raw);
+  const input = parseInput(DeleteAttributesInput, raw);
   const groups = byTarget(input.attributes, false, ctx, s, input.cluster);
   for (const g of groups)
     await runInstanceCommand(
@@ -98,18 +102,17 @@ export const DeleteAttributes: Handler = async (raw, ctx, s) => {
   return { attributes: input.attributes };
 };
 
+const ListAttributesInput = z.object({
+  cluster: z.string().optional(),
+  targetType: z.enum(["container-instance"]),
+  attributeName: z.string().optional(),
+  attributeValue: z.string().optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListAttributes: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      targetType: z.enum(["container-instance"]),
-      attributeName: z.string().optional(),
-      attributeValue: z.string().optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListAttributesInput, raw);
   if (input.attributeValue !== undefined && input.attributeName === undefined)
     throw invalid("attributeValue can only be used together with attributeName.");
   const cluster = activeCluster(input.cluster, ctx, s);

@@ -89,17 +89,16 @@ function recordOf(s: ApiServices, region: string, name: string): CapacityProvide
 
 const ManagedInstances = z.unknown().optional();
 
+const CreateCapacityProviderInput = z.object({
+  name: z.string(),
+  cluster: z.string().optional(),
+  autoScalingGroupProvider: AutoScalingGroupProvider.optional(),
+  managedInstancesProvider: ManagedInstances,
+  tags: TagList.optional(),
+});
+
 export const CreateCapacityProvider: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      name: z.string(),
-      cluster: z.string().optional(),
-      autoScalingGroupProvider: AutoScalingGroupProvider.optional(),
-      managedInstancesProvider: ManagedInstances,
-      tags: TagList.optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(CreateCapacityProviderInput, raw);
   if (input.managedInstancesProvider !== undefined)
     throw new EcsError("UnsupportedFeatureException", "Berth has no Amazon ECS Managed Instances capacity providers.");
   reject(validateProviderName(input.name));
@@ -136,22 +135,21 @@ function validateAutoScalingGroupArn(value: string) {
   if (!ok) throw invalid(`autoScalingGroupArn ${value} is not a valid Auto Scaling group ARN or name.`);
 }
 
+const UpdateCapacityProviderInput = z.object({
+  name: z.string(),
+  cluster: z.string().optional(),
+  autoScalingGroupProvider: z
+    .strictObject({
+      managedScaling: ManagedScaling.optional(),
+      managedTerminationProtection: z.enum(["ENABLED", "DISABLED"]).optional(),
+      managedDraining: z.enum(["ENABLED", "DISABLED"]).optional(),
+    })
+    .optional(),
+  managedInstancesProvider: ManagedInstances,
+});
+
 export const UpdateCapacityProvider: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      name: z.string(),
-      cluster: z.string().optional(),
-      autoScalingGroupProvider: z
-        .strictObject({
-          managedScaling: ManagedScaling.optional(),
-          managedTerminationProtection: z.enum(["ENABLED", "DISABLED"]).optional(),
-          managedDraining: z.enum(["ENABLED", "DISABLED"]).optional(),
-        })
-        .optional(),
-      managedInstancesProvider: ManagedInstances,
-    }),
-    raw,
-  );
+  const input = parseInput(UpdateCapacityProviderInput, raw);
   if (input.managedInstancesProvider !== undefined)
     throw new EcsError("UnsupportedFeatureException", "Berth has no Amazon ECS Managed Instances capacity providers.");
   const name = providerName(input.name, ctx);
@@ -167,8 +165,10 @@ export const UpdateCapacityProvider: Handler = async (raw, ctx, s) => {
   return { capacityProvider: renderProvider(activeProvider(state, name)!, true) };
 };
 
+const DeleteCapacityProviderInput = z.object({ capacityProvider: z.string(), cluster: z.string().optional() });
+
 export const DeleteCapacityProvider: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ capacityProvider: z.string(), cluster: z.string().optional() }), raw);
+  const input = parseInput(DeleteCapacityProviderInput, raw);
   const name = providerName(input.capacityProvider, ctx);
   await runAccountCommand(
     { type: "DeleteCapacityProvider", at: ctx.now, name, associatedWith: clustersUsing(s, ctx.region, name) },
@@ -179,17 +179,16 @@ export const DeleteCapacityProvider: Handler = async (raw, ctx, s) => {
   return { capacityProvider: renderProvider(recordOf(s, ctx.region, name)!, true) };
 };
 
+const DescribeCapacityProvidersInput = z.object({
+  capacityProviders: z.array(z.string()).max(100).optional(),
+  cluster: z.string().optional(),
+  include: z.array(z.enum(["TAGS"])).optional(),
+  maxResults: z.number().int().optional(),
+  nextToken: z.string().optional(),
+});
+
 export const DescribeCapacityProviders: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      capacityProviders: z.array(z.string()).max(100).optional(),
-      cluster: z.string().optional(),
-      include: z.array(z.enum(["TAGS"])).optional(),
-      maxResults: z.number().int().optional(),
-      nextToken: z.string().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(DescribeCapacityProvidersInput, raw);
   smallPageSize(input.maxResults);
   const tags = input.include?.includes("TAGS") ?? false;
   const associated =

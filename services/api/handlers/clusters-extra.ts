@@ -60,16 +60,15 @@ function checkConfiguration(c: z.infer<typeof Configuration> | undefined) {
     throw invalid("A logConfiguration can only be specified when logging is OVERRIDE.");
 }
 
+const UpdateClusterInput = z.object({
+  cluster: z.string(),
+  settings: Settings.optional(),
+  configuration: Configuration.optional(),
+  serviceConnectDefaults: z.object({ namespace: z.string() }).optional(),
+});
+
 export const UpdateCluster: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string(),
-      settings: Settings.optional(),
-      configuration: Configuration.optional(),
-      serviceConnectDefaults: z.object({ namespace: z.string() }).optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(UpdateClusterInput, raw);
   const ref = activeCluster(input.cluster, ctx, s);
   checkConfiguration(input.configuration);
   // Berth has no Cloud Map: any namespace named is unknown (an empty one asks for none, which is the case).
@@ -85,8 +84,10 @@ export const UpdateCluster: Handler = async (raw, ctx, s) => {
   return { cluster: rendered(ref, s) };
 };
 
+const UpdateClusterSettingsInput = z.object({ cluster: z.string(), settings: Settings });
+
 export const UpdateClusterSettings: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string(), settings: Settings }), raw);
+  const input = parseInput(UpdateClusterSettingsInput, raw);
   const ref = activeCluster(input.cluster, ctx, s);
   if (input.settings.length === 0) throw invalid("settings cannot be empty.");
   await runClusterCommand(
@@ -98,15 +99,14 @@ export const UpdateClusterSettings: Handler = async (raw, ctx, s) => {
   return { cluster: rendered(ref, s) };
 };
 
+const PutClusterCapacityProvidersInput = z.object({
+  cluster: z.string(),
+  capacityProviders: z.array(z.string()),
+  defaultCapacityProviderStrategy: z.array(CapacityProviderStrategyItem),
+});
+
 export const PutClusterCapacityProviders: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string(),
-      capacityProviders: z.array(z.string()),
-      defaultCapacityProviderStrategy: z.array(CapacityProviderStrategyItem),
-    }),
-    raw,
-  );
+  const input = parseInput(PutClusterCapacityProvidersInput, raw);
   const ref = activeCluster(input.cluster, ctx, s);
   const wanted = [...new Set(input.capacityProviders)];
   if (wanted.length > 20) throw invalid("A cluster can have at most 20 capacity providers.");

@@ -75,8 +75,10 @@ export const CreateCluster: Handler = async (raw, ctx, s) => {
   return { cluster: describe(s, ctx, name, new Set(["TAGS", "SETTINGS", "CONFIGURATIONS"])) };
 };
 
+const DescribeClustersInput = z.object({ clusters: z.array(z.string()).max(100).optional(), include: Include });
+
 export const DescribeClusters: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ clusters: z.array(z.string()).max(100).optional(), include: Include }), raw);
+  const input = parseInput(DescribeClustersInput, raw);
   const include = new Set(input.include ?? []);
   const clusters: unknown[] = [];
   const failures: { arn: string; reason: string }[] = [];
@@ -94,8 +96,10 @@ export const DescribeClusters: Handler = async (raw, ctx, s) => {
   return { clusters, failures };
 };
 
+const ListClustersInput = z.object({ nextToken: z.string().optional(), maxResults: z.number().int().optional() });
+
 export const ListClusters: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ nextToken: z.string().optional(), maxResults: z.number().int().optional() }), raw);
+  const input = parseInput(ListClustersInput, raw);
   const all = [...s.model.clusters.values()]
     .filter((c) => c.region === ctx.region && c.snapshot.value === "ACTIVE")
     .map((c) => arns.cluster(ctx.scope, c.snapshot.context.clusterName))
@@ -104,8 +108,10 @@ export const ListClusters: Handler = async (raw, ctx, s) => {
   return { clusterArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
+const DeleteClusterInput = z.object({ cluster: z.string() });
+
 export const DeleteCluster: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string() }), raw);
+  const input = parseInput(DeleteClusterInput, raw);
   const ref = activeCluster(input.cluster, ctx, s);
   await unwrap(
     s.bus.execute({

@@ -100,27 +100,26 @@ function identityOf(doc: string | undefined) {
   return r.data;
 }
 
+const RegisterContainerInstanceInput = z.object({
+  cluster: z.string().optional(),
+  instanceIdentityDocument: z.string().optional(),
+  instanceIdentityDocumentSignature: z.string().optional(),
+  totalResources: z.array(Resource).optional(),
+  versionInfo: z
+    .object({
+      agentVersion: z.string().optional(),
+      agentHash: z.string().optional(),
+      dockerVersion: z.string().optional(),
+    })
+    .optional(),
+  containerInstanceArn: z.string().optional(),
+  attributes: z.array(Attribute).optional(),
+  platformDevices: z.array(z.object({ id: z.string(), type: z.string() })).optional(),
+  tags: TagList.optional(),
+});
+
 export const RegisterContainerInstance: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      instanceIdentityDocument: z.string().optional(),
-      instanceIdentityDocumentSignature: z.string().optional(),
-      totalResources: z.array(Resource).optional(),
-      versionInfo: z
-        .object({
-          agentVersion: z.string().optional(),
-          agentHash: z.string().optional(),
-          dockerVersion: z.string().optional(),
-        })
-        .optional(),
-      containerInstanceArn: z.string().optional(),
-      attributes: z.array(Attribute).optional(),
-      platformDevices: z.array(z.object({ id: z.string(), type: z.string() })).optional(),
-      tags: TagList.optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(RegisterContainerInstanceInput, raw);
   // Unlike the agent protocol, the API never creates the cluster (ECS's agent calls CreateCluster itself).
   const cluster = activeCluster(input.cluster, ctx, s);
   const tags = validateTags(input.tags);
@@ -164,11 +163,14 @@ export const RegisterContainerInstance: Handler = async (raw, ctx, s) => {
   };
 };
 
+const DeregisterContainerInstanceInput = z.object({
+  containerInstance: z.string(),
+  cluster: z.string().optional(),
+  force: z.boolean().optional(),
+});
+
 export const DeregisterContainerInstance: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({ containerInstance: z.string(), cluster: z.string().optional(), force: z.boolean().optional() }),
-    raw,
-  );
+  const input = parseInput(DeregisterContainerInstanceInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   const t = instanceTarget(input.containerInstance, cluster, ctx, s);
   if (!t?.agg) throw invalid("The referenced container instance was not found.");
@@ -178,15 +180,14 @@ export const DeregisterContainerInstance: Handler = async (raw, ctx, s) => {
   return { containerInstance: renderInstanceOf(s, t.subject) };
 };
 
+const UpdateContainerInstancesStateInput = z.object({
+  containerInstances: z.array(z.string()),
+  status: z.enum(["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"]),
+  cluster: z.string().optional(),
+});
+
 export const UpdateContainerInstancesState: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      containerInstances: z.array(z.string()),
-      status: z.enum(["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"]),
-      cluster: z.string().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(UpdateContainerInstancesStateInput, raw);
   if (input.status !== "ACTIVE" && input.status !== "DRAINING")
     throw invalid("Container instance status can only be updated to ACTIVE or DRAINING.");
   const status = input.status;

@@ -23,17 +23,16 @@ export function instanceTaskCounts(model: ReadModel, instanceSubject: string) {
   return { running, pending };
 }
 
+const ListContainerInstancesInput = z.object({
+  cluster: z.string().optional(),
+  filter: z.string().max(2000).optional(),
+  status: z.enum(["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"]).optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListContainerInstances: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      filter: z.string().max(2000).optional(),
-      status: z.enum(["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"]).optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListContainerInstancesInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   let matches: ((id: string) => boolean) | undefined;
   if (input.filter !== undefined) {
@@ -58,15 +57,14 @@ export const ListContainerInstances: Handler = async (raw, ctx, s) => {
   return { containerInstanceArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
+const DescribeContainerInstancesInput = z.object({
+  containerInstances: z.array(z.string()),
+  cluster: z.string().optional(),
+  include: z.array(z.enum(["TAGS", "CONTAINER_INSTANCE_HEALTH"])).optional(),
+});
+
 export const DescribeContainerInstances: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      containerInstances: z.array(z.string()),
-      cluster: z.string().optional(),
-      include: z.array(z.enum(["TAGS", "CONTAINER_INSTANCE_HEALTH"])).optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(DescribeContainerInstancesInput, raw);
   if (input.containerInstances.length === 0) throw invalid("containerInstances cannot be empty.");
   if (input.containerInstances.length > 100) throw invalid("containerInstances cannot contain more than 100 elements.");
   const cluster = activeCluster(input.cluster, ctx, s);

@@ -53,8 +53,10 @@ function lookup(
   };
 }
 
+const GetTaskProtectionInput = z.object({ cluster: z.string(), tasks: z.array(z.string()).optional() });
+
 export const GetTaskProtection: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ cluster: z.string(), tasks: z.array(z.string()).optional() }), raw);
+  const input = parseInput(GetTaskProtectionInput, raw);
   if (input.tasks && input.tasks.length > 100) throw invalid("tasks cannot contain more than 100 elements.");
   const cluster = activeCluster(input.cluster, ctx, s);
   const protectedTasks: unknown[] = [];
@@ -77,16 +79,15 @@ export const GetTaskProtection: Handler = async (raw, ctx, s) => {
   return { protectedTasks, failures };
 };
 
+const UpdateTaskProtectionInput = z.object({
+  cluster: z.string(),
+  tasks: z.array(z.string()),
+  protectionEnabled: z.boolean(),
+  expiresInMinutes: z.number().int().optional(),
+});
+
 export const UpdateTaskProtection: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string(),
-      tasks: z.array(z.string()),
-      protectionEnabled: z.boolean(),
-      expiresInMinutes: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(UpdateTaskProtectionInput, raw);
   if (input.tasks.length === 0) throw invalid("tasks cannot be empty.");
   if (input.tasks.length > 10) throw invalid("tasks cannot contain more than 10 elements.");
   const minutes = input.expiresInMinutes ?? DEFAULT_PROTECTION_MINUTES;

@@ -293,8 +293,14 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
   return { service: render(s.model.services.get(subject)!, s, ctx.now) };
 };
 
+const DeleteServiceInput = z.object({
+  service: z.string(),
+  cluster: z.string().optional(),
+  force: z.boolean().optional(),
+});
+
 export const DeleteService: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ service: z.string(), cluster: z.string().optional(), force: z.boolean().optional() }), raw);
+  const input = parseInput(DeleteServiceInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   const { subject, agg } = serviceAgg(input.service, cluster, ctx, s);
   if (!agg || agg.snapshot.value === "NEW") throw serviceNotFound();
@@ -312,11 +318,14 @@ export const DeleteService: Handler = async (raw, ctx, s) => {
   return { service: render(s.model.services.get(subject)!, s, ctx.now) };
 };
 
+const DescribeServicesInput = z.object({
+  services: z.array(z.string()),
+  cluster: z.string().optional(),
+  include: z.array(z.enum(["TAGS"])).optional(),
+});
+
 export const DescribeServices: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({ services: z.array(z.string()), cluster: z.string().optional(), include: z.array(z.enum(["TAGS"])).optional() }),
-    raw,
-  );
+  const input = parseInput(DescribeServicesInput, raw);
   if (input.services.length === 0) throw invalid("services cannot be empty.");
   if (input.services.length > 10) throw invalid("services cannot contain more than 10 elements.");
   const cluster = activeCluster(input.cluster, ctx, s);
@@ -337,18 +346,17 @@ export const DescribeServices: Handler = async (raw, ctx, s) => {
   return { services, failures };
 };
 
+const ListServicesInput = z.object({
+  cluster: z.string().optional(),
+  launchType: LaunchType.optional(),
+  schedulingStrategy: z.enum(["REPLICA", "DAEMON"]).optional(),
+  resourceManagementType: z.string().optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListServices: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      cluster: z.string().optional(),
-      launchType: LaunchType.optional(),
-      schedulingStrategy: z.enum(["REPLICA", "DAEMON"]).optional(),
-      resourceManagementType: z.string().optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListServicesInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   const out: string[] = [];
   for (const subject of s.model.servicesByCluster.get(cluster.subject) ?? []) {
@@ -364,8 +372,14 @@ export const ListServices: Handler = async (raw, ctx, s) => {
   return { serviceArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
+const ListServicesByNamespaceInput = z.object({
+  namespace: z.string(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListServicesByNamespace: Handler = async (raw) => {
-  const input = parseInput(z.object({ namespace: z.string(), nextToken: z.string().optional(), maxResults: z.number().int().optional() }), raw);
+  const input = parseInput(ListServicesByNamespaceInput, raw);
   // Berth has no Cloud Map namespaces: every namespace is unknown.
   throw new EcsError("NamespaceNotFoundException", `Namespace ${input.namespace} not found.`);
 };

@@ -185,11 +185,13 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
 
 const counted = (tags: readonly Tag[]) => tags.filter((t) => !t.key.toLowerCase().startsWith("aws:")).length;
 
+const TagResourceInput = z.object({
+  resourceArn: z.string(),
+  tags: z.array(z.object({ key: z.string(), value: z.string().optional() })),
+});
+
 export const TagResource: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({ resourceArn: z.string(), tags: z.array(z.object({ key: z.string(), value: z.string().optional() })) }),
-    raw,
-  );
+  const input = parseInput(TagResourceInput, raw);
   const tags = validateTags(input.tags.map((t) => ({ key: t.key, value: t.value ?? "" })));
   const target = resolve(input.resourceArn, ctx, s);
   const keys = new Set(tags.map((t) => t.key));
@@ -199,8 +201,10 @@ export const TagResource: Handler = async (raw, ctx, s) => {
   return {};
 };
 
+const UntagResourceInput = z.object({ resourceArn: z.string(), tagKeys: z.array(z.string().min(1).max(128)) });
+
 export const UntagResource: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ resourceArn: z.string(), tagKeys: z.array(z.string().min(1).max(128)) }), raw);
+  const input = parseInput(UntagResourceInput, raw);
   const target = resolve(input.resourceArn, ctx, s);
   if (input.tagKeys.some((k) => k.toLowerCase().startsWith("aws:")))
     throw invalid("Tag keys beginning with aws: are reserved and cannot be removed.");
@@ -208,8 +212,10 @@ export const UntagResource: Handler = async (raw, ctx, s) => {
   return {};
 };
 
+const ListTagsForResourceInput = z.object({ resourceArn: z.string() });
+
 export const ListTagsForResource: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ resourceArn: z.string() }), raw);
+  const input = parseInput(ListTagsForResourceInput, raw);
   let target: Target;
   try {
     target = resolve(input.resourceArn, ctx, s);

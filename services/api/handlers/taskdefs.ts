@@ -88,15 +88,22 @@ export const RegisterTaskDefinition: Handler = async (raw, ctx, s) => {
   return { taskDefinition: renderTaskDefinition(rev), tags: rev.tags };
 };
 
+const DescribeTaskDefinitionInput = z.object({
+  taskDefinition: z.string().optional(),
+  include: z.array(z.enum(["TAGS"])).optional(),
+});
+
 export const DescribeTaskDefinition: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ taskDefinition: z.string().optional(), include: z.array(z.enum(["TAGS"])).optional() }), raw);
+  const input = parseInput(DescribeTaskDefinitionInput, raw);
   if (!input.taskDefinition) throw invalid("Task Definition can not be blank.");
   const rev = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: false });
   return { taskDefinition: renderTaskDefinition(rev), ...(input.include?.includes("TAGS") ? { tags: rev.tags } : {}) };
 };
 
+const DeregisterTaskDefinitionInput = z.object({ taskDefinition: z.string() });
+
 export const DeregisterTaskDefinition: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ taskDefinition: z.string() }), raw);
+  const input = parseInput(DeregisterTaskDefinitionInput, raw);
   const ref = parseTaskDefinitionRef(input.taskDefinition, ctx);
   if (!ref || ref.revision === undefined)
     throw invalid("A revision is required: use family:revision or the full task definition ARN.");
@@ -107,8 +114,10 @@ export const DeregisterTaskDefinition: Handler = async (raw, ctx, s) => {
   return { taskDefinition: renderTaskDefinition(rev) };
 };
 
+const DeleteTaskDefinitionsInput = z.object({ taskDefinitions: z.array(z.string()) });
+
 export const DeleteTaskDefinitions: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ taskDefinitions: z.array(z.string()) }), raw);
+  const input = parseInput(DeleteTaskDefinitionsInput, raw);
   if (input.taskDefinitions.length === 0) throw invalid("taskDefinitions cannot be empty.");
   if (input.taskDefinitions.length > 10) throw invalid("taskDefinitions cannot contain more than 10 elements.");
   const taskDefinitions: unknown[] = [];
@@ -148,17 +157,16 @@ function allRevisions(s: ApiServices, ctx: RequestContext): TaskDefinitionRevisi
   return out;
 }
 
+const ListTaskDefinitionsInput = z.object({
+  familyPrefix: z.string().optional(),
+  status: z.enum(["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"]).optional(),
+  sort: z.enum(["ASC", "DESC"]).optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListTaskDefinitions: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      familyPrefix: z.string().optional(),
-      status: z.enum(["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"]).optional(),
-      sort: z.enum(["ASC", "DESC"]).optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListTaskDefinitionsInput, raw);
   const status = input.status ?? "ACTIVE";
   const list = allRevisions(s, ctx)
     .filter((r) => r.status === status && (input.familyPrefix === undefined || r.family === input.familyPrefix))
@@ -169,16 +177,15 @@ export const ListTaskDefinitions: Handler = async (raw, ctx, s) => {
   return { taskDefinitionArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
+const ListTaskDefinitionFamiliesInput = z.object({
+  familyPrefix: z.string().optional(),
+  status: z.enum(["ACTIVE", "INACTIVE", "ALL"]).optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
 export const ListTaskDefinitionFamilies: Handler = async (raw, ctx, s) => {
-  const input = parseInput(
-    z.object({
-      familyPrefix: z.string().optional(),
-      status: z.enum(["ACTIVE", "INACTIVE", "ALL"]).optional(),
-      nextToken: z.string().optional(),
-      maxResults: z.number().int().optional(),
-    }),
-    raw,
-  );
+  const input = parseInput(ListTaskDefinitionFamiliesInput, raw);
   if (input.familyPrefix !== undefined && !/^[A-Za-z0-9_-]*$/.test(input.familyPrefix))
     throw invalid("familyPrefix can only contain letters, numbers, hyphens and underscores.");
   const families: string[] = [];

@@ -181,8 +181,14 @@ function mergeTagLists(a: { key: string; value: string }[], b: { key: string; va
   return [...m].map(([key, value]) => ({ key, value }));
 }
 
+const StopTaskInput = z.object({
+  task: z.string(),
+  cluster: z.string().optional(),
+  reason: z.string().max(1024).optional(),
+});
+
 export const StopTask: Handler = async (raw, ctx, s) => {
-  const input = parseInput(z.object({ task: z.string(), cluster: z.string().optional(), reason: z.string().max(1024).optional() }), raw);
+  const input = parseInput(StopTaskInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
   const taskId = taskIdOf(input.task, cluster.name);
   if (!taskId) throw invalid("Task Identifier is invalid");
