@@ -18,7 +18,7 @@ export function clusterCounts(model: ReadModel, clusterSubject: string): Cluster
     drainingEC2ServiceCount: 0,
     drainingFargateServiceCount: 0,
   };
-  for (const subject of model.tasksByCluster.get(clusterSubject) ?? []) {
+  for (const subject of model.tasksByCluster.get(clusterSubject)?.values() ?? []) {
     const t = model.tasks.get(subject);
     if (!t) continue;
     const fargate = t.snapshot.context.launchType === "FARGATE";
@@ -55,7 +55,7 @@ export function clusterCounts(model: ReadModel, clusterSubject: string): Cluster
 /** Tasks of the cluster that are not STOPPED (what blocks DeleteCluster). */
 export function liveTaskCount(model: ReadModel, clusterSubject: string): number {
   let n = 0;
-  for (const subject of model.tasksByCluster.get(clusterSubject) ?? []) {
+  for (const subject of model.tasksByCluster.get(clusterSubject)?.values() ?? []) {
     if (model.tasks.get(subject)?.snapshot.value !== "STOPPED") n++;
   }
   return n;

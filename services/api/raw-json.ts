@@ -1,9 +1,7 @@
 /**
- * A response body that is already JSON, as UTF-8 bytes in pieces: the edge sends the pieces as
- * they are, one after another. For answers assembled from cached pieces (DescribeTasks sends each
- * task's cached rendering), where parsing and stringifying again — or joining the pieces into one
- * new 130 kB buffer per answer, which the garbage collector then has to reclaim — would cost more
- * than building the answer.
+ * A response body that is already JSON, as UTF-8 bytes in pieces. For answers assembled from
+ * cached pieces (DescribeTasks sends each task's cached rendering), where parsing and
+ * stringifying again would cost more than building the answer.
  */
 export class RawJson {
   /** Total bytes of `parts` (the Content-Length). */
@@ -13,5 +11,42 @@ export class RawJson {
     let length = 0;
     for (const p of parts) length += p.length;
     this.length = length;
+  }
+
+  /**
+   * The pieces copied into one buffer of `pool`; give it back with `pool.release` once the socket
+   * has taken the bytes. One write of one buffer costs the edge far less than a write per piece
+   * (a 100-task answer is 200 pieces), and a pooled buffer leaves no 130 kB garbage per answer.
+   */
+  joinInto(pool: AnswerBuffers): Buffer {
+    const out = pool.take(this.length);
+    let at = 0;
+    for (const p of this.parts) at += p.copy(out, at);
+    return out.subarray(0, at);
+  }
+}
+
+/**
+ * Reusable buffers for joined answers. A buffer is lent by `take` and comes back by `release`
+ * only when its write has finished; one whose write failed is never released and is left to the
+ * garbage collector. At most `keep` buffers are held, each of `size` bytes; a longer answer gets a
+ * buffer of its own that is not kept.
+ */
+export class AnswerBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly size = 256 * 1024,
+    private readonly keep = 32,
+  ) {}
+
+  take(length: number): Buffer {
+    if (length > this.size) return Buffer.allocUnsafeSlow(length);
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  release(buffer: Buffer): void {
+    if (buffer.buffer.byteLength === this.size && this.free.length < this.keep)
+      this.free.push(Buffer.from(buffer.buffer, 0, this.size));
   }
 }

@@ -6,7 +6,7 @@ import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
 import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
-import { RawJson } from "./raw-json.ts";
+import { AnswerBuffers, RawJson } from "./raw-json.ts";
 
 /** Request bodies past this size are refused before parsing (ECS's largest inputs are far smaller). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -207,13 +207,14 @@ const header = (req: IncomingMessage, name: string) => {
 
 const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0] as string;
 
+const answerBuffers = new AnswerBuffers();
+
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
   if (body instanceof RawJson) {
     writeHead(res, requestId, status, body.length);
-    // Corked, the head and every piece leave in one writev.
-    res.cork();
-    for (const part of body.parts) res.write(part);
-    res.end();
+    const bytes = body.joinInto(answerBuffers);
+    // 'finish': the socket has taken every byte, so the buffer may serve another answer.
+    res.end(bytes, () => answerBuffers.release(bytes));
     return;
   }
   const text = JSON.stringify(body);

@@ -110,8 +110,14 @@ export class ReadModel {
   /** Account settings and capacity providers, one aggregate per region (subjects.account). */
   readonly accounts = new Map<string, Agg<AccountSnapshot>>();
 
-  /** cluster subject → task subjects (every task ever created in it, STOPPED included). */
-  readonly tasksByCluster = new Map<string, Set<string>>();
+  /** cluster subject → task id → task subject (every task ever created in it, STOPPED included). */
+  readonly tasksByCluster = new Map<string, Map<string, string>>();
+  /**
+   * cluster subject → task subject → task ARN, for the tasks whose desiredStatus is RUNNING, in
+   * the order they were created: ListTasks' default answer read from one place instead of from
+   * every task of the cluster.
+   */
+  readonly desiredRunningByCluster = new Map<string, Map<string, string>>();
   /** cluster subject → service subjects. */
   readonly servicesByCluster = new Map<string, Set<string>>();
   /** service subject → task subjects of the service (STOPPED included). */
@@ -240,7 +246,7 @@ export class ReadModel {
     const clusterSubject = this.clusterSubject(region, ids[0] as string);
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
-      index(this.tasksByCluster, clusterSubject, subject);
+      indexById(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(
           this.tasksByService,
@@ -254,6 +260,11 @@ export class ReadModel {
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         this.views.touch(clusterSubject, inst);
       }
+    }
+    const wanted = ctx.desiredStatus === "RUNNING";
+    if (wanted !== (before?.snapshot.context.desiredStatus === "RUNNING")) {
+      if (wanted) indexById(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
+      else this.desiredRunningByCluster.get(clusterSubject)?.delete(subject);
     }
     const stoppedNow = before?.snapshot.value !== "STOPPED" && after.snapshot.value === "STOPPED";
     const runningBefore = before?.snapshot.value === "RUNNING";
@@ -336,7 +347,9 @@ export class ReadModel {
         const ctx = task.snapshot.context;
         const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
-        index(this.tasksByCluster, clusterSubject, subject);
+        indexById(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
+        if (ctx.desiredStatus === "RUNNING")
+          indexById(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
           index(
             this.tasksByService,
@@ -437,6 +450,15 @@ class SubjectMemo {
     bySubject.set(instanceId, subject);
     return subject;
   }
+}
+
+function indexById(map: Map<string, Map<string, string>>, key: string, id: string, value: string) {
+  let ids = map.get(key);
+  if (!ids) {
+    ids = new Map();
+    map.set(key, ids);
+  }
+  ids.set(id, value);
 }
 
 function index(map: Map<string, Set<string>>, key: string, value: string) {

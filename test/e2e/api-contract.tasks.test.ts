@@ -240,6 +240,36 @@ describe("RunTask idempotency and task tags", () => {
   });
 });
 
+describe("ListTasks", () => {
+  test("the default listing agrees with a filtered one, in creation order, pages included; a stopped task leaves it", async () => {
+    const family = uniqueName("list");
+    await register(family);
+    const r = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, count: 4 }));
+    const ours = (r.tasks ?? []).map((t) => t.taskArn as string);
+    expect(ours).toHaveLength(4);
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: ours[1], reason: "listing" }));
+    const pages = async (input: Record<string, unknown>) => {
+      const all: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, maxResults: 2, nextToken, ...input }));
+        all.push(...(page.taskArns ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return all;
+    };
+    const running = [ours[0], ours[2], ours[3]];
+    // The default listing (no filter) comes from the cluster's index of tasks meant to run; the
+    // family filter scans every task. Both list ours in the order they were created.
+    expect((await pages({})).filter((a) => ours.includes(a))).toEqual(running);
+    expect(await pages({ family })).toEqual(running);
+    expect(await pages({ family, desiredStatus: "STOPPED" })).toEqual([ours[1]]);
+    expect(await pages({ desiredStatus: "STOPPED" })).toContain(ours[1]);
+    for (const arn of running) await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    expect((await pages({})).filter((a) => ours.includes(a))).toEqual([]);
+  });
+});
+
 describe("task scale-in protection", () => {
   test("service tasks are protected for 120 minutes by default; standalone tasks are TASK_NOT_VALID", async () => {
     const family = uniqueName("prot");

@@ -263,7 +263,7 @@ export const SubmitAttachmentStateChanges: Handler = async (raw, ctx, s) => {
   for (const a of input.attachments) {
     const id = attachmentId(a.attachmentArn);
     let owner: string | undefined;
-    for (const subject of s.model.tasksByCluster.get(cluster.subject) ?? []) {
+    for (const subject of s.model.tasksByCluster.get(cluster.subject)?.values() ?? []) {
       if (s.model.tasks.get(subject)?.snapshot.context.attachments.some((x) => x.id === id)) {
         owner = subject;
         break;

@@ -146,7 +146,7 @@ export const PutClusterCapacityProviders: Handler = async (raw, ctx, s) => {
 
 /** A provider is in use while a task that runs on it has not stopped, or a live service's strategy names it. */
 function providerInUse(s: ApiServices, clusterSubject: string, name: string): boolean {
-  for (const t of s.model.tasksByCluster.get(clusterSubject) ?? []) {
+  for (const t of s.model.tasksByCluster.get(clusterSubject)?.values() ?? []) {
     const task = s.model.tasks.get(t);
     if (task && task.snapshot.value !== "STOPPED" && task.snapshot.context.capacityProviderName === name) return true;
   }

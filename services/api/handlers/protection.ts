@@ -63,7 +63,7 @@ export const GetTaskProtection: Handler = async (raw, ctx, s) => {
   const failures: Failure[] = [];
   if (!input.tasks || input.tasks.length === 0) {
     // No tasks named: every service task of the cluster that is protected now.
-    for (const subject of s.model.tasksByCluster.get(cluster.subject) ?? []) {
+    for (const subject of s.model.tasksByCluster.get(cluster.subject)?.values() ?? []) {
       const agg = s.model.tasks.get(subject);
       if (agg?.snapshot.context.group.startsWith(SERVICE_GROUP_PREFIX) && protectedTask(agg, ctx.now).protectionEnabled)
         protectedTasks.push(protectedTask(agg, ctx.now));

@@ -229,9 +229,12 @@ export const DescribeTasks: Handler = async (raw, ctx, s) => {
   const parts: Buffer[] = [TASKS_OPEN];
   const failures: { arn: string; reason: string }[] = [];
   const idOf = taskIdResolver(cluster.name, ctx.scope);
+  // By id in the cluster's own index: no subject string built and hashed per task.
+  const ids = s.model.tasksByCluster.get(cluster.subject);
   for (const value of input.tasks) {
     const id = idOf(value);
-    const agg = id ? s.model.tasks.get(subjects.task(ctx.region, cluster.name, id)) : undefined;
+    const subject = id ? ids?.get(id) : undefined;
+    const agg = subject ? s.model.tasks.get(subject) : undefined;
     if (agg) {
       if (parts.length > 1) parts.push(COMMA);
       parts.push(renderTaskJson(agg, include));
@@ -275,16 +278,25 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const group = input.serviceName !== undefined ? `service:${serviceNameOf(input.serviceName)}` : undefined;
   const arnsOut: string[] = [];
   const needed = itemsNeeded(input);
-  for (const subject of s.model.tasksByCluster.get(cluster.subject) ?? []) {
-    if (arnsOut.length >= needed) break;
-    const t = s.model.tasks.get(subject)?.snapshot.context;
-    if (!t || t.desiredStatus !== desired) continue;
-    if (input.family !== undefined && t.family !== input.family) continue;
-    if (input.startedBy !== undefined && t.startedBy !== input.startedBy) continue;
-    if (input.launchType !== undefined && t.launchType !== input.launchType) continue;
-    if (instanceId && t.instanceId !== instanceId) continue;
-    if (group && t.group !== group) continue;
-    arnsOut.push(t.taskArn);
+  const filtered = [input.family, input.startedBy, input.launchType, instanceId, group].some((v) => v !== undefined);
+  if (desired === "RUNNING" && !filtered) {
+    // The default listing, read from the cluster's index of the tasks meant to run (same order).
+    for (const arn of s.model.desiredRunningByCluster.get(cluster.subject)?.values() ?? []) {
+      if (arnsOut.length >= needed) break;
+      arnsOut.push(arn);
+    }
+  } else {
+    for (const subject of s.model.tasksByCluster.get(cluster.subject)?.values() ?? []) {
+      if (arnsOut.length >= needed) break;
+      const t = s.model.tasks.get(subject)?.snapshot.context;
+      if (!t || t.desiredStatus !== desired) continue;
+      if (input.family !== undefined && t.family !== input.family) continue;
+      if (input.startedBy !== undefined && t.startedBy !== input.startedBy) continue;
+      if (input.launchType !== undefined && t.launchType !== input.launchType) continue;
+      if (instanceId && t.instanceId !== instanceId) continue;
+      if (group && t.group !== group) continue;
+      arnsOut.push(t.taskArn);
+    }
   }
   const { page, nextToken } = paginate(arnsOut, input, { ...input, nextToken: undefined, maxResults: undefined });
   return { taskArns: page, ...(nextToken ? { nextToken } : {}) };

@@ -127,7 +127,7 @@ export function view(r: Rebuilt, f: { region?: string; cluster?: string; all: bo
           : undefined;
       out.services.push(renderService(agg, model, now, none, daemon));
     }
-    for (const s of model.tasksByCluster.get(subject) ?? []) {
+    for (const s of model.tasksByCluster.get(subject)?.values() ?? []) {
       const agg = model.tasks.get(s);
       if (agg && (f.all || agg.snapshot.value !== "STOPPED")) out.tasks.push(renderTask(agg, none));
     }
