@@ -1,5 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
 import { LoadConnection, prebuiltRequest } from "./ecs-load.ts";
+import { freePort, type Proc, spawnLogged } from "./processes.ts";
 import { since, summarize, type Summary } from "./stats.ts";
 import { TaskWatch } from "./watch.ts";
 
@@ -9,7 +13,9 @@ import { TaskWatch } from "./watch.ts";
  * concurrent keep-alive connections for `seconds` each, then RunTask (count 1) latency from
  * `runTaskClients` clients. Responses are counted, not decoded (one is decoded and checked per
  * phase), and the load comes from bare sockets sending prebuilt requests (`LoadConnection`), so
- * the driver measures the server rather than itself.
+ * the driver measures the server rather than itself. Each call type is then sent the same way to
+ * a bare Node.js server answering with the bytes Berth answered (fixed-answer-server.ts): the
+ * floor this machine puts under the figures, measured in the same run.
  */
 
 export interface ApiParams {
@@ -38,8 +44,12 @@ export interface Throughput {
 export interface ApiRun {
   describeTasks: Throughput;
   listTasks: Throughput;
+  /** The same load on a bare Node.js server sending Berth's answers as fixed bytes. */
+  floor: { describeTasks: Throughput; listTasks: Throughput };
   runTask: Summary;
 }
+
+const FLOOR_SERVER = fileURLToPath(new URL("./fixed-answer-server.ts", import.meta.url));
 
 export async function apiRun(p: ApiParams): Promise<ApiRun> {
   const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients, name: "api", ...(p.profileDir ? { profileDir: p.profileDir } : {}) });
@@ -69,9 +79,25 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
 
     const request = (action: string, body: string) => prebuiltRequest(env.endpoint, REGION, action, body);
     const describeRequests = describeBodies.map((b) => request("DescribeTasks", b));
-    const serverCpu = () => env.server.cpuSeconds();
-    const describeTasks = await hammer(env.endpoint, describeRequests, p.clients, p.seconds, serverCpu);
-    const listTasks = await hammer(env.endpoint, [request("ListTasks", listBody)], p.clients, p.seconds, serverCpu);
+    const listRequest = request("ListTasks", listBody);
+    const floor = await startFloor(p.dir, {
+      DescribeTasks: await answerBytes(env.endpoint, describeRequests[0] as Buffer),
+      ListTasks: await answerBytes(env.endpoint, listRequest),
+    });
+    let describeTasks: Throughput;
+    let listTasks: Throughput;
+    let floorDescribe: Throughput;
+    let floorList: Throughput;
+    try {
+      const serverCpu = () => env.server.cpuSeconds();
+      const floorCpu = () => floor.proc.cpuSeconds();
+      describeTasks = await hammer(env.endpoint, describeRequests, p.clients, p.seconds, serverCpu);
+      floorDescribe = await hammer(floor.endpoint, describeRequests, p.clients, p.seconds, floorCpu);
+      listTasks = await hammer(env.endpoint, [listRequest], p.clients, p.seconds, serverCpu);
+      floorList = await hammer(floor.endpoint, [listRequest], p.clients, p.seconds, floorCpu);
+    } finally {
+      await floor.proc.stop();
+    }
 
     const runLatencies: number[] = [];
     let calls = 0;
@@ -85,10 +111,41 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
         }
       }),
     );
-    return { describeTasks, listTasks, runTask: summarize(runLatencies) };
+    return {
+      describeTasks,
+      listTasks,
+      floor: { describeTasks: floorDescribe, listTasks: floorList },
+      runTask: summarize(runLatencies),
+    };
   } finally {
     await env.stop();
   }
+}
+
+/** The body Berth answers to one prebuilt request, as the bytes it sent. */
+async function answerBytes(endpoint: string, request: Buffer): Promise<Buffer> {
+  const conn = await LoadConnection.open(endpoint);
+  try {
+    const r = await conn.send(request, { keepBody: true });
+    if (r.status !== 200 || !r.body) throw new Error(`answer for the floor server: status ${r.status}`);
+    return r.body;
+  } finally {
+    conn.close();
+  }
+}
+
+async function startFloor(dir: string, answers: Record<string, Buffer>): Promise<{ proc: Proc; endpoint: string }> {
+  const file = join(dir, "fixed-answers.json");
+  writeFileSync(file, JSON.stringify(Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, v.toString("base64")]))));
+  const port = await freePort();
+  const proc = spawnLogged(process.execPath, ["--import", "tsx", FLOOR_SERVER, file, String(port)], { name: "api-floor", dir });
+  try {
+    await proc.waitForOutput(/^listening /, 30_000);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { proc, endpoint: `http://127.0.0.1:${port}/` };
 }
 
 /**

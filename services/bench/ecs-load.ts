@@ -30,6 +30,8 @@ export interface LoadResponse {
   status: number;
   /** Body bytes received (all of them: the call resolves only once Content-Length bytes arrived). */
   bytes: number;
+  /** The body itself, when the call asked to keep it. */
+  body?: Buffer;
 }
 
 /**
@@ -44,12 +46,15 @@ export class AnswerReader {
   /** Body bytes still to come; -1 while reading the head. */
   private remaining = -1;
   private bytes = 0;
+  /** Copies of the body's chunks, when it is kept. */
+  private kept: Buffer[] | null = null;
 
-  /** Ready for the next answer. */
-  reset(): void {
+  /** Ready for the next answer; `keepBody` keeps a copy of its body. */
+  reset(keepBody = false): void {
     this.head = null;
     this.remaining = -1;
     this.bytes = 0;
+    this.kept = keepBody ? [] : null;
   }
 
   /** Takes the next chunk (not kept: the caller may reuse it); the answer once it is complete. */
@@ -73,7 +78,9 @@ export class AnswerReader {
     if (body.length > this.remaining) throw new Error("more bytes than Content-Length");
     this.bytes += body.length;
     this.remaining -= body.length;
-    return this.remaining === 0 ? { status: this.status, bytes: this.bytes } : undefined;
+    this.kept?.push(Buffer.from(body));
+    if (this.remaining !== 0) return undefined;
+    return this.kept ? { status: this.status, bytes: this.bytes, body: Buffer.concat(this.kept) } : { status: this.status, bytes: this.bytes };
   }
 }
 
@@ -120,12 +127,12 @@ export class LoadConnection {
   }
 
   /** Sends one prebuilt request and resolves when its whole answer has arrived. */
-  send(request: Buffer): Promise<LoadResponse> {
+  send(request: Buffer, o: { keepBody?: boolean } = {}): Promise<LoadResponse> {
     if (this.pending) return Promise.reject(new Error("a request is already in flight"));
     if (this.socket.destroyed) return Promise.reject(new Error("connection closed"));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.reader.reset();
+      this.reader.reset(o.keepBody);
       this.socket.write(request);
     });
   }

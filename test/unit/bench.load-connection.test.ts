@@ -66,6 +66,17 @@ describe("LoadConnection", () => {
     expect(reader.feed(Buffer.from("ngth: 2\r\n\r\nok"))).toEqual({ status: 200, bytes: 2 });
   });
 
+  test("a body asked for is kept whole, as copies of the chunks it came in", () => {
+    const reader = new AnswerReader();
+    reader.reset(true);
+    const chunk = Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel");
+    expect(reader.feed(chunk)).toBeUndefined();
+    chunk.fill("x");
+    expect(reader.feed(Buffer.from("lo"))).toEqual({ status: 200, bytes: 5, body: Buffer.from("hello") });
+    reader.reset();
+    expect(reader.feed(Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"))).toEqual({ status: 200, bytes: 2 });
+  });
+
   test("bytes past Content-Length are an error", () => {
     expect(() => new AnswerReader().feed(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab"))).toThrow("more bytes than Content-Length");
   });
