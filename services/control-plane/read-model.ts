@@ -246,7 +246,7 @@ export class ReadModel {
     const clusterSubject = this.clusterSubject(region, ids[0] as string);
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
-      indexById(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
+      indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(
           this.tasksByService,
@@ -263,7 +263,7 @@ export class ReadModel {
     }
     const wanted = ctx.desiredStatus === "RUNNING";
     if (wanted !== (before?.snapshot.context.desiredStatus === "RUNNING")) {
-      if (wanted) indexById(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
+      if (wanted) indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
       else this.desiredRunningByCluster.get(clusterSubject)?.delete(subject);
     }
     const stoppedNow = before?.snapshot.value !== "STOPPED" && after.snapshot.value === "STOPPED";
@@ -347,9 +347,9 @@ export class ReadModel {
         const ctx = task.snapshot.context;
         const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
-        indexById(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
+        indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
         if (ctx.desiredStatus === "RUNNING")
-          indexById(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
+          indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
           index(
             this.tasksByService,
@@ -452,13 +452,14 @@ class SubjectMemo {
   }
 }
 
-function indexById(map: Map<string, Map<string, string>>, key: string, id: string, value: string) {
-  let ids = map.get(key);
-  if (!ids) {
-    ids = new Map();
-    map.set(key, ids);
+/** `map[key][name] = value`, the inner map made on first use. */
+function indexUnder(map: Map<string, Map<string, string>>, key: string, name: string, value: string) {
+  let inner = map.get(key);
+  if (!inner) {
+    inner = new Map();
+    map.set(key, inner);
   }
-  ids.set(id, value);
+  inner.set(name, value);
 }
 
 function index(map: Map<string, Set<string>>, key: string, value: string) {
