@@ -278,8 +278,7 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const group = input.serviceName !== undefined ? `service:${serviceNameOf(input.serviceName)}` : undefined;
   const arnsOut: string[] = [];
   const needed = itemsNeeded(input);
-  const filtered = [input.family, input.startedBy, input.launchType, instanceId, group].some((v) => v !== undefined);
-  if (desired === "RUNNING" && !filtered) {
+  if (desired === "RUNNING" && !others && input.startedBy === undefined) {
     // The default listing, read from the cluster's index of the tasks meant to run (same order).
     for (const arn of s.model.desiredRunningByCluster.get(cluster.subject)?.values() ?? []) {
       if (arnsOut.length >= needed) break;
