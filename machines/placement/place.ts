@@ -286,7 +286,7 @@ class PlacementState {
       case "buckets": {
         let best = -1;
         let bestCount = 0;
-        let bestKeys: readonly number[] = [];
+        let bestKeys: ArrayLike<number> = [];
         for (let b = 0; b < c.heaps.length; b++) {
           const slot = (c.heaps[b] as SlotHeap).peek();
           if (slot < 0) continue;
@@ -322,14 +322,14 @@ class PlacementState {
     };
     if (p.rankers.every(local)) {
       const scores = p.rankers.map((r) => (r as Extract<Ranker, { kind: "score" }>).score);
-      const heap = new SlotHeap((slot) => scores.map((s) => s(slot)), current);
+      const heap = new SlotHeap(scores.length, keysInto(scores), current);
       heap.build(feasibleSlots(), (slot) => this.versions[slot] as number);
       return { kind: "heap", heap };
     }
     if (first.kind === "score" && first.bucket && rest.every(local)) {
       const scores = rest.map((r) => (r as Extract<Ranker, { kind: "score" }>).score);
       const { of, counts } = first.bucket;
-      const heaps = Array.from({ length: counts.length }, () => new SlotHeap((slot) => scores.map((s) => s(slot)), current));
+      const heaps = Array.from({ length: counts.length }, () => new SlotHeap(scores.length, keysInto(scores), current));
       const bySlotBucket: number[][] = heaps.map(() => []);
       for (const slot of feasibleSlots()) bySlotBucket[of[slot] as number]?.push(slot);
       heaps.forEach((h, b) => {
@@ -375,4 +375,11 @@ class PlacementState {
     this.tally.placed(d.group, i);
     return v;
   }
+}
+
+/** A SlotHeap's key writer for these score functions: a slot's scores, in order, from `at`. */
+function keysInto(scores: readonly ((slot: number) => number)[]) {
+  return (slot: number, out: Float64Array, at: number) => {
+    for (let k = 0; k < scores.length; k++) out[at + k] = (scores[k] as (slot: number) => number)(slot);
+  };
 }

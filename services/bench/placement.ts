@@ -24,6 +24,11 @@ export interface PlacementParams {
   profileDir?: string;
   /** Extra node options for the control plane. */
   serverNodeArgs?: string[];
+  /**
+   * How long to wait, at most, after the load for V8's memory reducer to give back what the burst
+   * left committed (0: read memory only right after the load).
+   */
+  settleSeconds: number;
 }
 
 export interface PlacementRun {
@@ -34,10 +39,12 @@ export interface PlacementRun {
   tasksPerSecond: number;
   /** Request → RUNNING per task, ms. */
   latency: Summary;
-  /** Control plane RSS holding every task, bytes. */
+  /** Control plane RSS holding every task, bytes, right after the load. */
   rssBytes: number;
   /** The control plane's V8 heap in use then (its /metrics), bytes. */
   heapUsedBytes: number;
+  /** Control plane RSS once settled (see `settle`); undefined when not waited for. */
+  settled?: Settled;
   registerSeconds: number;
   failures: number;
   /** CPU seconds each process used during the load. */
@@ -46,15 +53,55 @@ export interface PlacementRun {
 
 const SETTLE_MS = 3_000;
 
-/** nodejs_heap_size_used_bytes from the control plane's Prometheus endpoint. */
-export async function heapUsed(endpoint: string): Promise<number> {
+/** A gauge from the control plane's Prometheus endpoint (NaN when it cannot be read). */
+async function gauge(endpoint: string, pattern: RegExp): Promise<number> {
   try {
-    const text = await (await fetch(`${endpoint}/metrics`)).text();
-    const m = /^nodejs_heap_size_used_bytes\s+([0-9.e+]+)/m.exec(text);
+    const m = pattern.exec(await (await fetch(`${endpoint}/metrics`)).text());
     return m ? Number(m[1]) : Number.NaN;
   } catch {
     return Number.NaN;
   }
+}
+
+/** nodejs_heap_size_used_bytes from the control plane's Prometheus endpoint. */
+export const heapUsed = (endpoint: string) => gauge(endpoint, /^nodejs_heap_size_used_bytes\s+([0-9.e+]+)/m);
+
+const youngGeneration = (endpoint: string) =>
+  gauge(endpoint, /^nodejs_heap_space_size_total_bytes\{space="new"\}\s+([0-9.e+]+)/m);
+
+export interface Settled {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Seconds after the load until the reading. */
+  afterSeconds: number;
+  /** Whether V8's memory reducer ran (the young generation shrank) before the wait ran out. */
+  reduced: boolean;
+}
+
+const SETTLE_POLL_MS = 2_000;
+/** After the young generation shrinks, the sweep that discards freed old-space pages finishes concurrently. */
+const SETTLE_AFTER_REDUCTION_MS = 6_000;
+
+/**
+ * The control plane's memory once it holds the tasks and the burst is over (heartbeats go on).
+ * V8 keeps what a burst made it commit — a grown young generation, old space up to four times
+ * what is live — until its memory reducer runs a memory-reducing collection: when the process
+ * allocates little, or at the latest about 100 s after the last full collection. Polls until the
+ * young generation has shrunk (the reducer's mark) and the sweep after it is done, or until
+ * `maxSeconds`.
+ */
+async function settle(endpoint: string, rss: () => number, youngAtLoad: number, maxSeconds: number): Promise<Settled> {
+  const t0 = performance.now();
+  let reduced = false;
+  while (since(t0) < maxSeconds * 1000) {
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    if ((await youngGeneration(endpoint)) < youngAtLoad / 2) {
+      reduced = true;
+      await new Promise((r) => setTimeout(r, SETTLE_AFTER_REDUCTION_MS));
+      break;
+    }
+  }
+  return { rssBytes: rss(), heapUsedBytes: await heapUsed(endpoint), afterSeconds: (SETTLE_MS + since(t0)) / 1000, reduced };
 }
 
 /** ECS's limit on tasks per RunTask call. */
@@ -106,6 +153,10 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const rssBytes = server.rss();
     const heapUsedBytes = await heapUsed(env.endpoint);
+    const settled =
+      p.settleSeconds > 0
+        ? await settle(env.endpoint, () => server.rss(), await youngGeneration(env.endpoint), p.settleSeconds)
+        : undefined;
     return {
       tasks: total,
       instances: p.instances,
@@ -114,6 +165,7 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
       latency: summarize(latencies),
       rssBytes,
       heapUsedBytes,
+      ...(settled ? { settled } : {}),
       registerSeconds: env.registerSeconds,
       failures,
       cpu,

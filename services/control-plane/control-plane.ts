@@ -20,7 +20,7 @@ import { ensureStreams } from "../store/topology.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
-import { settleHeapGrowth } from "./heap-growth.ts";
+import { tuneHeapForServing } from "./heap-tuning.ts";
 import { randomIds } from "./ids.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { logsRoute } from "./logs-route.ts";
@@ -41,7 +41,7 @@ export interface ControlPlaneOptions {
   replicas?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
-  /** Once serving, V8 grows old space by this percentage of the live heap (heap-growth.ts); default V8's own. */
+  /** Once serving, V8 grows old space by this percentage of the live heap (heap-tuning.ts); default V8's own. */
   heapGrowthPercent?: number;
   clock?: () => number;
   ids?: Ids;
@@ -163,7 +163,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     "read model rebuilt from the log",
   );
-  if (opts.heapGrowthPercent !== undefined) settleHeapGrowth(opts.heapGrowthPercent);
+  tuneHeapForServing({ growthPercent: opts.heapGrowthPercent });
   snapshotter = new Snapshotter({
     model,
     store: snapshotStore,

@@ -28,7 +28,7 @@ export const serverCommand: CommandSpec = {
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
     ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
-    ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %); 50 holds 100,000 tasks in ~680 MB instead of ~1,060 MB for ~15 % more CPU while placing"],
+    ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %): less memory committed after a burst, for more CPU while placing (docs/performance.md)"],
     ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
   async run(v) {
