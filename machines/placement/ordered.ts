@@ -64,16 +64,18 @@ export class FeasibleSet {
  * changes is pushed again with a new version; stale entries are dropped when they reach the top.
  *
  * Entries are kept in typed arrays (slot, version, and `width` keys each): a control plane keeps
- * a heap per distinct demand, with up to twice as many entries as feasible instances between
- * compactions, and an object and a keys array per entry came to ~125 bytes of heap each (48 MB
- * for 100,000 tasks placed on 10,000 instances); here an entry is 8 + 8 × width bytes, and a push
- * allocates nothing.
+ * heaps per distinct demand (one per bucket of a spread), each holding stale entries until it is
+ * compacted, and an object and a keys array per entry came to ~125 bytes of heap each (48 MB for
+ * 100,000 tasks placed on 10,000 instances); here an entry is 8 + 8 × width bytes, a push
+ * allocates nothing, and the arrays shrink again when a compaction leaves them mostly empty.
  */
 export class SlotHeap {
   private slots: Int32Array;
   private versions: Int32Array;
   private keys: Float64Array;
   private n = 0;
+  /** Entries the last build or compaction left: all current then. */
+  private kept = 0;
 
   /**
    * @param width keys per entry
@@ -107,7 +109,17 @@ export class SlotHeap {
   /** Builds from many entries in O(n) (Floyd). */
   build(slots: Iterable<number>, version: (slot: number) => number): void {
     for (const slot of slots) this.append(slot, version(slot));
+    this.kept = this.n;
     for (let i = (this.n >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  /**
+   * Compacts once entries pushed since the last compaction outnumber twice those it kept, plus
+   * `slack`: stale entries pile up across placements (every charged instance is pushed again), and
+   * compaction is O(n), so this keeps both the heap's size and the work per push bounded.
+   */
+  compactIfStale(slack = 1024): void {
+    if (this.n > 2 * this.kept + slack) this.compact();
   }
 
   /** Drops every stale entry and restores the heap order, O(n). */
@@ -119,6 +131,8 @@ export class SlotHeap {
       kept++;
     }
     this.n = kept;
+    this.kept = kept;
+    if (this.slots.length > 4 * kept + 64) this.resize(2 * kept + 16);
     for (let i = (kept >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
@@ -150,13 +164,17 @@ export class SlotHeap {
   }
 
   private grow(): void {
-    const cap = this.slots.length * 2;
+    this.resize(this.slots.length * 2);
+  }
+
+  /** New arrays for `cap` entries (cap ≥ n), the entries copied over. */
+  private resize(cap: number): void {
     const slots = new Int32Array(cap);
-    slots.set(this.slots);
+    slots.set(this.slots.subarray(0, this.n));
     const versions = new Int32Array(cap);
-    versions.set(this.versions);
+    versions.set(this.versions.subarray(0, this.n));
     const keys = new Float64Array(cap * this.width);
-    keys.set(this.keys);
+    keys.set(this.keys.subarray(0, this.n * this.width));
     this.slots = slots;
     this.versions = versions;
     this.keys = keys;

@@ -242,12 +242,11 @@ class PlacementState {
     return p;
   }
 
-  /** Drops stale heap entries once they outnumber the feasible slots (they pile up across calls). */
+  /** Drops stale heap entries once they outnumber the current ones (they pile up across calls). */
   private compact(p: Prepared) {
     const c = p.chooser;
-    const limit = 2 * p.feasible.size + 1024;
-    if (c.kind === "heap" && c.heap.length > limit) c.heap.compact();
-    else if (c.kind === "buckets") for (const h of c.heaps) if (h.length > limit) h.compact();
+    if (c.kind === "heap") c.heap.compactIfStale();
+    else if (c.kind === "buckets") for (const h of c.heaps) h.compactIfStale();
   }
 
   placeOne(p: Prepared, random: () => number, clusterArn: string): PlacementResult {
