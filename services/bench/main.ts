@@ -152,7 +152,7 @@ function placementRows(runs: PlacementRun[]): Row[] {
   ];
 }
 
-function memoryRow(runs: PlacementRun[]): Row {
+export function memoryRow(runs: PlacementRun[]): Row {
   const tasks = runs[0]?.tasks ?? 0;
   const atLoad = median(runs.map((r) => r.rssBytes));
   const heapAtLoad = fmt.mb(median(runs.map((r) => r.heapUsedBytes)));
