@@ -14,6 +14,7 @@ import {
   PutAttributesCommand,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
   StartTaskCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -202,6 +203,54 @@ describe("container instances", () => {
       ),
       "InvalidParameterException",
     );
+  });
+
+  test("host ports a task holds show in remainingResources and keep a second copy off the instance", async () => {
+    const cluster = uniqueName("ports");
+    await b.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    const arn = await registerHttpInstance(cluster, {
+      totalResources: [...resources(), { name: "PORTS_UDP", type: "STRINGSET", stringSetValue: [] }],
+    });
+    const family = uniqueName("ports-td");
+    await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        networkMode: "bridge",
+        containerDefinitions: [
+          {
+            name: "web",
+            image: TEST_IMAGE,
+            memory: 16,
+            portMappings: [
+              { containerPort: 80, hostPort: 18080, protocol: "tcp" },
+              { containerPort: 53, hostPort: 18053, protocol: "udp" },
+            ],
+          },
+        ],
+      }),
+    );
+    const remaining = async () => {
+      const ci = (await b.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] })))
+        .containerInstances?.[0];
+      const set = (name: string) =>
+        [...(ci?.remainingResources?.find((x) => x.name === name)?.stringSetValue ?? [])].sort();
+      return { tcp: set("PORTS"), udp: set("PORTS_UDP") };
+    };
+    // No task yet: only the ports the instance registered as reserved.
+    expect(await remaining()).toEqual({ tcp: ["22"], udp: [] });
+
+    const first = await b.ecs.send(new StartTaskCommand({ cluster, taskDefinition: family, containerInstances: [arn] }));
+    expect(first.failures).toEqual([]);
+    await waitFor(async () => (await remaining()).tcp.includes("18080"), {
+      timeoutMs: 30_000,
+      what: "the task's host port in remainingResources",
+    });
+    expect(await remaining()).toEqual({ tcp: ["18080", "22"], udp: ["18053"] });
+
+    // The only instance holds port 18080: a second copy cannot be placed.
+    const second = await b.ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }));
+    expect(second.tasks).toEqual([]);
+    expect(second.failures).toEqual([{ arn, reason: "RESOURCE:PORTS", detail: "TCP port 18080 already in use" }]);
   });
 
   test("attributes: put, list with filters and pages, delete; ECS's limits and errors", async () => {
