@@ -123,7 +123,7 @@ export class SlotHeap {
   }
 
   /** Drops every stale entry and restores the heap order, O(n). */
-  compact(): void {
+  private compact(): void {
     let kept = 0;
     for (let i = 0; i < this.n; i++) {
       if (!this.current(this.slots[i] as number, this.versions[i] as number)) continue;
@@ -156,15 +156,11 @@ export class SlotHeap {
   }
 
   private append(slot: number, version: number): void {
-    if (this.n === this.slots.length) this.grow();
+    if (this.n === this.slots.length) this.resize(this.slots.length * 2);
     this.slots[this.n] = slot;
     this.versions[this.n] = version;
     this.keysOf(slot, this.keys, this.n * this.width);
     this.n++;
-  }
-
-  private grow(): void {
-    this.resize(this.slots.length * 2);
   }
 
   /** New arrays for `cap` entries (cap ≥ n), the entries copied over. */
@@ -204,14 +200,9 @@ export class SlotHeap {
 
   /** Lexicographic on the keys, then the lower slot (ARN order) wins. */
   private less(i: number, j: number): boolean {
-    const k = this.keys;
-    for (let a = i * this.width, b = j * this.width, end = a + this.width; a < end; a++, b++) {
-      const x = k[a] as number;
-      const y = k[b] as number;
-      if (x < y) return true;
-      if (x > y) return false;
-    }
-    return (this.slots[i] as number) < (this.slots[j] as number);
+    const w = this.width;
+    const c = compareKeysAt(this.keys, i * w, this.keys, j * w, w);
+    return c !== 0 ? c < 0 : (this.slots[i] as number) < (this.slots[j] as number);
   }
 
   private down(i: number): void {
@@ -227,12 +218,18 @@ export class SlotHeap {
   }
 }
 
+/** Two entries' keys, lexicographic, then the lower slot (ARN order). */
 export function compareKeys(ak: ArrayLike<number>, as: number, bk: ArrayLike<number>, bs: number): number {
-  for (let k = 0; k < ak.length; k++) {
-    const x = ak[k] as number;
-    const y = bk[k] as number;
+  return compareKeysAt(ak, 0, bk, 0, ak.length) || as - bs;
+}
+
+/** `width` keys of `a` from `ai` against those of `b` from `bi`, lexicographic: <0, 0 or >0. */
+function compareKeysAt(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number, width: number): number {
+  for (let k = 0; k < width; k++) {
+    const x = a[ai + k] as number;
+    const y = b[bi + k] as number;
     if (x < y) return -1;
     if (x > y) return 1;
   }
-  return as - bs;
+  return 0;
 }
