@@ -50,3 +50,18 @@ export class AnswerBuffers {
       this.free.push(Buffer.from(buffer.buffer, 0, this.size));
   }
 }
+
+/** A response body already serialized as JSON text: sent as it is, with no JSON.stringify. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * `values` as a JSON array of strings. When the caller knows that no value holds a character JSON
+ * escapes (`plain`), the values are joined between quotes: a third of JSON.stringify's cost, which
+ * looks at every character of 100 ARNs (~8 kB) to find none. Otherwise JSON.stringify.
+ */
+export function jsonStrings(values: readonly string[], plain: boolean): string {
+  if (!plain) return JSON.stringify(values);
+  return values.length === 0 ? "[]" : `["${values.join('","')}"]`;
+}

@@ -6,7 +6,7 @@ import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
 import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
-import { AnswerBuffers, RawJson } from "./raw-json.ts";
+import { AnswerBuffers, JsonText, RawJson } from "./raw-json.ts";
 
 /** Request bodies past this size are refused before parsing (ECS's largest inputs are far smaller). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -217,7 +217,7 @@ export function send(res: ServerResponse, requestId: string, status: number, bod
     res.end(bytes, () => answerBuffers.release(bytes));
     return;
   }
-  const text = JSON.stringify(body);
+  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
   writeHead(res, requestId, status, Buffer.byteLength(text));
   res.end(text);
 }

@@ -126,6 +126,12 @@ export class ReadModel {
    * every task of the cluster.
    */
   readonly desiredRunningByCluster = new Map<string, Map<string, string>>();
+  /**
+   * Cluster subjects holding a task whose ARN has a character JSON escapes. Berth's own ARNs have
+   * none (cluster names and task ids are plain), so listings put ARNs between quotes as they are;
+   * a cluster named here has its listings serialized character by character instead.
+   */
+  readonly clustersWithEscapedArns = new Set<string>();
   /** cluster subject → service subjects. */
   readonly servicesByCluster = new Map<string, Set<string>>();
   /** service subject → task subjects of the service (STOPPED included). */
@@ -255,6 +261,7 @@ export class ReadModel {
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
+      this.noteArn(clusterSubject, ctx.taskArn);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(
           this.tasksByService,
@@ -307,6 +314,10 @@ export class ReadModel {
     );
   }
 
+  private noteArn(clusterSubject: string, arn: string) {
+    if (!JSON_PLAIN.test(arn)) this.clustersWithEscapedArns.add(clusterSubject);
+  }
+
   private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
     // RunTask stores `<token>#<fingerprint of the parameters>`; callers look up by the token alone.
     const hash = clientToken.lastIndexOf("#");
@@ -356,6 +367,7 @@ export class ReadModel {
         const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
         indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
+        this.noteArn(clusterSubject, ctx.taskArn);
         if (ctx.desiredStatus === "RUNNING")
           indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
@@ -461,6 +473,13 @@ class SubjectMemo {
 }
 
 /** `map[key][name] = value`, the inner map made on first use. */
+/**
+ * A string JSON.stringify writes between quotes unchanged: no quote, backslash or control character,
+ * and no surrogate (strings with astral characters are left to JSON.stringify too).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among what JSON escapes
+const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 function indexUnder(map: Map<string, Map<string, string>>, key: string, name: string, value: string) {
   let inner = map.get(key);
   if (!inner) {

@@ -17,7 +17,7 @@ import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { itemsNeeded, paginate } from "../paging.ts";
-import { RawJson } from "../raw-json.ts";
+import { JsonText, jsonStrings, RawJson } from "../raw-json.ts";
 import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
@@ -298,7 +298,8 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
     }
   }
   const { page, nextToken } = paginate(arnsOut, input, { ...input, nextToken: undefined, maxResults: undefined });
-  return { taskArns: page, ...(nextToken ? { nextToken } : {}) };
+  const taskArns = jsonStrings(page, !s.model.clustersWithEscapedArns.has(cluster.subject));
+  return new JsonText(`{"taskArns":${taskArns}${nextToken ? `,"nextToken":${JSON.stringify(nextToken)}` : ""}}`);
 };
 
 const serviceNameOf = (v: string) => (v.startsWith("arn:") ? (v.split("/").pop() as string) : v);
