@@ -6,6 +6,9 @@ FROM node:20-bookworm-slim
 WORKDIR /opt/berth
 ENV NODE_ENV=production
 
+# jemalloc: bin/berth runs Node on it (services/cli/allocator.ts).
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a source change does not reinstall them.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -16,4 +19,4 @@ COPY machines ./machines
 COPY services ./services
 
 # Runs as root: the agent needs the Docker socket mounted from the host.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/berth.mjs"]
+ENTRYPOINT ["bin/berth"]

@@ -94,6 +94,13 @@ if [ "$mode" = test ]; then
   fi
 fi
 
+# jemalloc: the berth command runs on it when installed (services/cli/allocator.ts). Optional for
+# running (installed when root, else Berth runs on the system's malloc); the tests check the launcher
+# picks it up, so they need it.
+if ! package_installed libjemalloc2; then
+  if [ "$mode" = test ] || is_root; then need libjemalloc2; fi
+fi
+
 apt_install() {
   say "installing $* (apt)"
   export DEBIAN_FRONTEND=noninteractive

@@ -158,6 +158,7 @@ export function memoryRow(runs: PlacementRun[]): Row {
   const heapAtLoad = fmt.mb(median(runs.map((r) => r.heapUsedBytes)));
   const settled = runs.every((r) => r.settled?.reduced) ? runs.map((r) => r.settled as Settled) : undefined;
   const quick = tasks < 100_000 ? " (smaller size than the target's: quick run)" : "";
+  const malloc = `; C allocator: ${[...new Set(runs.map((r) => r.malloc))].join(", ")}`;
   if (!settled) {
     const waited = runs.some((r) => r.settled) ? "; V8's memory reducer had not run in every run by the end of the wait" : "";
     return {
@@ -166,7 +167,7 @@ export function memoryRow(runs: PlacementRun[]): Row {
       value: fmt.mb(atLoad),
       target: "< 300 MB at 100,000 tasks",
       verdict: tasks >= 100_000 ? verdict(atLoad < 300e6) : "—",
-      comparison: `V8 heap used ${heapAtLoad}${waited}${quick}`,
+      comparison: `V8 heap used ${heapAtLoad}${waited}${malloc}${quick}`,
     };
   }
   const rss = median(settled.map((s) => s.rssBytes));
@@ -176,7 +177,7 @@ export function memoryRow(runs: PlacementRun[]): Row {
     value: fmt.mb(rss),
     target: "< 300 MB at 100,000 tasks",
     verdict: tasks >= 100_000 ? verdict(rss < 300e6) : "—",
-    comparison: `V8 heap used ${fmt.mb(median(settled.map((s) => s.heapUsedBytes)))}, settled ${fmt.s(median(settled.map((s) => s.afterSeconds)))} after the load; 3 s after the load: RSS ${fmt.mb(atLoad)}, V8 heap used ${heapAtLoad}${quick}`,
+    comparison: `V8 heap used ${fmt.mb(median(settled.map((s) => s.heapUsedBytes)))}, settled ${fmt.s(median(settled.map((s) => s.afterSeconds)))} after the load; 3 s after the load: RSS ${fmt.mb(atLoad)}, V8 heap used ${heapAtLoad}${malloc}${quick}`,
   };
 }
 

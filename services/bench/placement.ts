@@ -1,3 +1,4 @@
+import { type Malloc, mallocOf } from "../cli/allocator.ts";
 import { CLUSTER, FAMILY, ownCpuSeconds, REGION, simEnv } from "./env.ts";
 import { since, summarize, type Summary } from "./stats.ts";
 import { TaskWatch } from "./watch.ts";
@@ -45,6 +46,8 @@ export interface PlacementRun {
   heapUsedBytes: number;
   /** Control plane RSS once settled (see `settle`); undefined when not waited for. */
   settled?: Settled;
+  /** The C allocator the control plane ran on (services/cli/allocator.ts). */
+  malloc: Malloc;
   registerSeconds: number;
   failures: number;
   /** CPU seconds each process used during the load. */
@@ -166,6 +169,7 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
       rssBytes,
       heapUsedBytes,
       ...(settled ? { settled } : {}),
+      malloc: mallocOf(server.pid as number),
       registerSeconds: env.registerSeconds,
       failures,
       cpu,

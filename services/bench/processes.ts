@@ -1,16 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { natsServerBinary } from "../cli/nats-embed.ts";
-import { NODE_FLAGS } from "../cli/node-flags.ts";
 
 /** The processes a benchmark starts: nats-server, `berth server`, `berth agent`, `berth sim`. */
 
-export const BERTH_BIN = fileURLToPath(new URL("../../bin/berth.mjs", import.meta.url));
+/** The `berth` command as users start it: Node with Berth's flags, on jemalloc when installed. */
+export const BERTH_COMMAND = fileURLToPath(new URL("../../bin/berth", import.meta.url));
 const STOP_TIMEOUT_MS = 15_000;
 
 export interface Proc {
@@ -85,12 +85,21 @@ export function spawnLogged(command: string, args: string[], o: { name: string; 
   };
 }
 
-/** `node bin/berth.mjs <args>`; `nodeArgs` go to node itself (e.g. --cpu-prof). */
+/**
+ * `bin/berth <args>` run by this process's Node; `nodeArgs` go to Node itself (e.g. --cpu-prof),
+ * through BERTH_NODE_ARGS, so they must not hold spaces.
+ */
 export function spawnBerth(args: string[], o: { name: string; dir: string; env?: Record<string, string>; nodeArgs?: string[] }): Proc {
-  return spawnLogged(process.execPath, [...NODE_FLAGS, ...(o.nodeArgs ?? []), BERTH_BIN, ...args], {
+  return spawnLogged(BERTH_COMMAND, args, {
     name: o.name,
     dir: o.dir,
-    env: { BERTH_LOG_FORMAT: "json", BERTH_LOG_LEVEL: "warn", ...o.env },
+    env: {
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+      BERTH_LOG_FORMAT: "json",
+      BERTH_LOG_LEVEL: "warn",
+      ...(o.nodeArgs?.length ? { BERTH_NODE_ARGS: o.nodeArgs.join(" ") } : {}),
+      ...o.env,
+    },
   });
 }
 

@@ -1,3 +1,4 @@
+import { forgetOwnPreload } from "./allocator.ts";
 import { type CommandSpec, helpText, parse, UsageError } from "./args.ts";
 
 /**
@@ -79,4 +80,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+forgetOwnPreload(process.env);
 process.exit(await main(process.argv.slice(2)));

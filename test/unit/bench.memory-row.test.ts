@@ -4,7 +4,7 @@ import type { PlacementRun, Settled } from "../../services/bench/placement.ts";
 
 /** The benchmark's memory row: which reading it judges, and what it says beside it. */
 
-const run = (rssMB: number, settled?: Settled, tasks = 100_000): PlacementRun => ({
+const run = (rssMB: number, settled?: Settled, tasks = 100_000, malloc: PlacementRun["malloc"] = "jemalloc"): PlacementRun => ({
   tasks,
   instances: 10_000,
   seconds: 50,
@@ -13,6 +13,7 @@ const run = (rssMB: number, settled?: Settled, tasks = 100_000): PlacementRun =>
   rssBytes: rssMB * 1e6,
   heapUsedBytes: 400e6,
   ...(settled ? { settled } : {}),
+  malloc,
   registerSeconds: 4,
   failures: 0,
   cpu: { server: 1, sim: 1, nats: 1, driver: 1 },
@@ -32,6 +33,13 @@ describe("memory row", () => {
     expect(row.value).toBe("290 MB");
     expect(row.verdict).toBe("met");
     expect(row.comparison).toContain("3 s after the load: RSS 800 MB");
+    expect(row.comparison).toContain("C allocator: jemalloc");
+  });
+
+  test("says which C allocator the runs had", () => {
+    const mixed = memoryRow([run(900, settled(280)), run(700, settled(290), 100_000, "system")]);
+    expect(mixed.comparison).toContain("C allocator: jemalloc, system");
+    expect(memoryRow([run(700, undefined, 100_000, "system")]).comparison).toContain("C allocator: system");
   });
 
   test("a settled median at or over the target misses it", () => {

@@ -115,7 +115,7 @@ describe("Dockerfile", () => {
   it("builds from node 20 and runs the berth CLI", () => {
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev\b/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", ("--[a-z-]+=\d+", )*"bin\/berth\.mjs"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["bin\/berth"\]$/m);
   });
 
   it("copies only files that exist and are not excluded from the build context", () => {

@@ -1,5 +1,6 @@
 import { connect } from "@nats-io/transport-node";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
+import { logMalloc } from "../allocator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env, integer } from "../args.ts";
@@ -61,6 +62,7 @@ export const serverCommand: CommandSpec = {
       ...(heapGrowthPercent !== undefined ? { heapGrowthPercent } : {}),
     });
     console.log(`berth server: ECS API on ${cp.url}`);
+    logMalloc(log);
     await untilSignal();
     log.info("stopping");
     await cp.stop();

@@ -3,6 +3,7 @@ import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
+import { logMalloc } from "../allocator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
 import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
@@ -115,6 +116,7 @@ export const upCommand: CommandSpec = {
         "",
       ].join("\n"),
     );
+    logMalloc(log);
     await untilSignal();
     log.info("stopping");
     await agent?.stop();
