@@ -12,11 +12,12 @@ import { readFileSync } from "node:fs";
  * thousand); glibc's arena and trim settings did not change that. jemalloc, with its own
  * settings (unused pages given back after about 10 s), holds about 30 MB there. Measured, 100,000
  * tasks on 10,000 instances, half in services: resident once settled 343–346 MB with glibc,
- * 308–310 MB with jemalloc; 3 s after the load 713–858 MB against 541–831 MB; control-plane CPU
- * per task the same (0.382–0.400 against 0.394 ms). Giving pages back after 1 s with a thread of
- * its own (`background_thread:true,dirty_decay_ms:1000`) settled at 291–305 MB but cost every
- * process on the machine about a tenth more CPU, in page faults: not the default. MALLOC_CONF,
- * when set, is jemalloc's to read. docs/performance.md has the runs.
+ * 308–324 MB with jemalloc; 3 s after the load 713–858 MB against 541–831 MB; control-plane CPU
+ * per task in alternating runs 0.382–0.545 ms against 0.394–0.525 ms, no difference the runs
+ * could tell. Giving pages back after 1 s from a thread of its own
+ * (`background_thread:true,dirty_decay_ms:1000`) settled at 291–305 MB but cost the control plane
+ * 12–14 % more CPU per task in both of its runs: not the default. MALLOC_CONF, when set, is
+ * jemalloc's to read. docs/performance.md has the runs.
  */
 export const JEMALLOC_PATHS: readonly string[] = [
   "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",

@@ -1,7 +1,8 @@
 /**
  * The V8 flags Berth's long-running processes run with, wherever they are started: the `berth`
- * executable's first line, `npm start` and `npm run bench`, the container image's entry point,
- * and the processes the benchmarks and tests start (a unit test holds them all to this list).
+ * command's launcher (bin/berth, which `npm start`, `npm run bench`, the container image and the
+ * benchmarks' processes go through), bin/berth.mjs's first line, and the processes the tests
+ * start (a unit test holds them all to this list).
  *
  * A 64 MB young generation (semi-space) instead of Node's 16 MB: a control plane under load
  * allocates a few short-lived objects per event (decoded envelopes, rendered ECS events, acks);
