@@ -183,7 +183,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const watcher = watchContainerEvents({
     docker,
     labels: managed,
-    onEvent: (e) => void refresh(e.id, e.labels),
+    onEvent: (e) => {
+      // Noted as it arrives, before the `die` that follows is observed (see observation.ts).
+      if (e.action === "oom") runner.noteOom(e.id);
+      void refresh(e.id, e.labels);
+    },
     repair: async () => {
       const rows = await docker.listContainers(managed, { signal });
       await Promise.all(rows.map((r) => refresh(r.id, r.labels)));

@@ -12,6 +12,8 @@ import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
  */
 export class ContainerReporter {
   private readonly digests = new Map<string, string | undefined>();
+  /** Containers Docker sent an `oom` event for, until they are seen STOPPED or gone. */
+  private readonly oomEvents = new Set<string>();
 
   constructor(
     private readonly o: {
@@ -24,6 +26,11 @@ export class ContainerReporter {
     },
   ) {}
 
+  /** Docker said the kernel killed a process of this container for memory (its `oom` event). */
+  noteOom(containerId: string): void {
+    this.oomEvents.add(containerId);
+  }
+
   /** Inspects one container and publishes its state; returns what was published (undefined when gone). */
   async observe(rec: TaskRecord, id: string, name: string): Promise<ContainerObserved | undefined> {
     const cr = containerRecord(rec, name);
@@ -32,6 +39,7 @@ export class ContainerReporter {
       info = await this.o.docker.inspectContainer(id, { signal: this.o.signal });
     } catch (err) {
       if (!isDockerError(err, "not-found")) throw err;
+      this.oomEvents.delete(id);
       if (!cr.stopped) await this.reportAbsent(rec, name, "Container was removed from the host");
       return undefined;
     }
@@ -45,7 +53,9 @@ export class ContainerReporter {
       pullStartedAt: cr.pullStartedAt,
       pullStoppedAt: cr.pullStoppedAt,
       definition: rec.spec?.containers.find((d) => d.name === name),
+      oomEvent: this.oomEvents.has(info.id),
     });
+    if (obs.status === "STOPPED") this.oomEvents.delete(info.id);
     if (rec.attachment) {
       obs.networkInterfaces = [
         {

@@ -21,6 +21,12 @@ export interface ObserveContext {
   pullStoppedAt?: number;
   /** The definition: host-mode bindings come from its port mappings (Docker reports none). */
   definition?: ContainerDefinition;
+  /**
+   * Docker sent an `oom` event for this container. Its State.OOMKilled is not enough: Docker
+   * 20.10 on cgroup v2 clears it when the exit is processed after the OOM event, so a container
+   * the kernel killed for memory can read as a plain exit 137.
+   */
+  oomEvent?: boolean;
 }
 
 export function observeContainer(info: ContainerInfo, ctx: ObserveContext): ContainerObserved {
@@ -40,7 +46,7 @@ export function observeContainer(info: ContainerInfo, ctx: ObserveContext): Cont
       break;
     default:
       status = "STOPPED";
-      if (s.oomKilled) reason = OOM_REASON;
+      if (s.oomKilled || (ctx.oomEvent && s.exitCode === 137)) reason = OOM_REASON;
       else if (s.error)
         reason = `${s.startedAt === undefined ? "CannotStartContainerError" : "ContainerError"}: ${s.error}`;
   }

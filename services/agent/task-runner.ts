@@ -91,6 +91,11 @@ export class TaskRunner {
     return this.serial.run(req.taskArn, () => this.doStop(req));
   }
 
+  /** Docker's `oom` event for a container: its next STOPPED observation may be an OOM kill. */
+  noteOom(containerId: string): void {
+    this.report.noteOom(containerId);
+  }
+
   /** A Docker event named one of our containers: re-read it and publish what it is now. */
   refresh(containerId: string, containerLabels: Record<string, string>): Promise<void> {
     const taskArn = containerLabels[labels.taskArn];

@@ -41,6 +41,12 @@ describe("observeContainer", () => {
     });
     const oom = observeContainer(info({ status: "exited", exitCode: 137, oomKilled: true }), ctx);
     expect(oom).toMatchObject({ exitCode: 137, reason: OOM_REASON });
+    // Docker's OOMKilled cleared by the exit, but its oom event seen: still an OOM kill.
+    const cleared = observeContainer(info({ status: "exited", exitCode: 137, oomKilled: false }), { ...ctx, oomEvent: true });
+    expect(cleared).toMatchObject({ exitCode: 137, reason: OOM_REASON });
+    // A process of the container killed for memory while the container exited on its own: no OOM reason.
+    expect(observeContainer(info({ status: "exited", exitCode: 0 }), { ...ctx, oomEvent: true }).reason).toBeUndefined();
+    expect(observeContainer(info({ status: "exited", exitCode: 137 }), ctx).reason).toBeUndefined();
   });
 
   it("a created container with an engine error failed to start", () => {
