@@ -10,7 +10,7 @@ import { natsServerBinary } from "../cli/nats-embed.ts";
 /** The processes a benchmark starts: nats-server, `berth server`, `berth agent`, `berth sim`. */
 
 /** The `berth` command as users start it: Node with Berth's flags, on jemalloc when installed. */
-export const BERTH_COMMAND = fileURLToPath(new URL("../../bin/berth", import.meta.url));
+const BERTH_COMMAND = fileURLToPath(new URL("../../bin/berth", import.meta.url));
 const STOP_TIMEOUT_MS = 15_000;
 
 export interface Proc {

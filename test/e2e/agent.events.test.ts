@@ -8,6 +8,7 @@ import { containerName, LogStreamMessage, LogsReply, labels } from "../../events
 import { subjects } from "../../events/names.ts";
 import { type Agent, startAgent } from "../../services/agent/agent.ts";
 import { dockerodePort } from "../../services/agent/docker/dockerode.ts";
+import { OOM_REASON } from "../../services/agent/observation.ts";
 import { DockerError, type DockerPort, type EventStream } from "../../services/agent/docker/port.ts";
 import { type AgentDriver, startAgentDriver, taskSpec } from "../support/agent-driver.ts";
 import { dockerClient, removeContainersByLabel } from "../support/docker.ts";
@@ -16,13 +17,21 @@ import { waitFor } from "../support/wait.ts";
 const docker = dockerClient();
 const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "silent" });
 
-/** The real Docker port, with a hand on the event stream: tests can break it and hold reconnects. */
+/**
+ * The real Docker port, with a hand on the event stream (tests can break it and hold reconnects)
+ * and on inspect's OOMKilled (tests can clear it, as Docker 20.10 on cgroup v2 sometimes does).
+ */
 function breakableDocker() {
   const real = dockerodePort();
   const streams: EventStream[] = [];
   let blocked = false;
+  let clearOomKilled = false;
   const port: DockerPort = {
     ...real,
+    async inspectContainer(id, o) {
+      const info = await real.inspectContainer(id, o);
+      return clearOomKilled ? { ...info, state: { ...info.state, oomKilled: false } } : info;
+    },
     async containerEvents(l, o) {
       if (blocked) throw new DockerError("retriable", "event stream held down by the test");
       const s = await real.containerEvents(l, o);
@@ -39,6 +48,9 @@ function breakableDocker() {
     },
     allowReconnect() {
       blocked = false;
+    },
+    clearOomKilled(on: boolean) {
+      clearOomKilled = on;
     },
   };
 }
@@ -70,6 +82,22 @@ afterAll(async () => {
 });
 
 describe("agent Docker event stream", () => {
+  it("reports an OOM kill from Docker's oom event when inspect has lost OOMKilled", async () => {
+    dockerHandle.clearOomKilled(true);
+    try {
+      const spec = taskSpec({
+        cluster: driver.cluster,
+        containers: [{ name: "hog", memory: 16, command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"] }],
+      });
+      await driver.startTask(agent.instanceId, spec);
+      const stopped = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+      expect(stopped.exitCode).toBe(137);
+      expect(stopped.reason).toBe(OOM_REASON);
+    } finally {
+      dockerHandle.clearOomKilled(false);
+    }
+  });
+
   it("repairs from a full listing after the event stream breaks: an exit missed meanwhile is reported", async () => {
     const trap = ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 1; done"];
     const spec = taskSpec({ cluster: driver.cluster, containers: [{ name: "w", command: trap }] });
