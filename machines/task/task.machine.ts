@@ -11,7 +11,7 @@ import type {
   TaskRuntimeSpec,
   TaskSpec,
 } from "../../events/task.events.ts";
-import { taskSpecOf } from "./task.spec.ts";
+import { containerArnPrefix, taskArnPrefix, taskSpecOf } from "./task.spec.ts";
 
 /**
  * The task aggregate. The machine's state value IS the task's lastStatus (ECS order); context
@@ -28,7 +28,10 @@ import { taskSpecOf } from "./task.spec.ts";
 
 export interface ContainerRecord {
   name: string;
-  containerArn: string;
+  /** The last element of the container's ARN; containerArnOf gives the whole. */
+  containerId: string;
+  /** The whole ARN, kept only when it is not the one containerArnOf builds (Berth mints none such). */
+  arn?: string;
   image: string;
   essential: boolean;
   lastStatus: ContainerStatus;
@@ -44,21 +47,20 @@ export interface ContainerRecord {
   healthStatus: HealthStatus;
 }
 
+/**
+ * A task's state besides its status. What its spec already says (cluster, task definition, launch
+ * type, task-level cpu and memory) is read from `spec`, shared by the tasks of one definition; its
+ * ARN is built from the cluster's and its id (taskArnOf); connectivity follows from startedAt
+ * (connectivityOf). A control plane holds one context per task: each field is 8 bytes of it.
+ */
 export interface TaskContext {
-  taskArn: string;
   taskId: string;
-  clusterArn: string;
-  cluster: string;
-  taskDefinitionArn: string;
-  family: string;
-  revision: number;
+  /** The task's ARN, kept only when it is not the one taskArnOf builds (Berth mints none such). */
+  arn?: string;
   containerInstanceArn?: string;
   instanceId?: string;
-  launchType: TaskRuntimeSpec["launchType"];
   group: string;
   startedBy?: string;
-  cpu?: string;
-  memory?: string;
   overrides: TaskCreated["overrides"];
   tags: Tag[];
   clientToken?: string;
@@ -69,8 +71,6 @@ export interface TaskContext {
   createdAt: number;
   desiredStatus: DesiredStatus;
   healthStatus: HealthStatus;
-  connectivity?: "CONNECTED" | "DISCONNECTED";
-  connectivityAt?: number;
   pullStartedAt?: number;
   pullStoppedAt?: number;
   startedAt?: number;
@@ -91,14 +91,7 @@ export interface TaskContext {
 }
 
 const EMPTY: TaskContext = {
-  taskArn: "",
   taskId: "",
-  clusterArn: "",
-  cluster: "",
-  taskDefinitionArn: "",
-  family: "",
-  revision: 0,
-  launchType: "EC2",
   group: "",
   overrides: {},
   tags: [],
@@ -132,21 +125,14 @@ type E<T extends TaskEvent["type"]> = Extract<TaskEvent, { type: T }>;
  */
 function created(e: E<"TaskCreated">): Partial<TaskContext> {
   const { spec } = e;
+  const clusterArn = spec.clusterArn;
   return {
-    taskArn: e.taskArn,
     taskId: spec.taskId,
-    clusterArn: spec.clusterArn,
-    cluster: spec.cluster,
-    taskDefinitionArn: spec.taskDefinitionArn,
-    family: spec.family,
-    revision: spec.revision,
+    arn: e.taskArn === taskArnPrefix(clusterArn) + spec.taskId ? undefined : e.taskArn,
     containerInstanceArn: e.containerInstanceArn,
     instanceId: e.instanceId,
-    launchType: spec.launchType,
     group: e.group,
     startedBy: e.startedBy,
-    cpu: spec.cpu,
-    memory: spec.memory,
     overrides: e.overrides,
     tags: e.tags,
     clientToken: e.clientToken,
@@ -160,9 +146,12 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     spec: taskSpecOf(spec),
     containers: e.containers.map(({ name, containerArn }) => {
       const def = spec.containers.find((c) => c.name === name);
+      const prefix = `${containerArnPrefix(clusterArn)}${spec.taskId}/`;
+      const derivable = containerArn.startsWith(prefix) && !containerArn.includes("/", prefix.length);
       return containerRecord({
         name,
-        containerArn,
+        containerId: derivable ? containerArn.slice(prefix.length) : containerArn,
+        arn: derivable ? undefined : containerArn,
         image: def?.image ?? "",
         essential: def?.essential ?? true,
         lastStatus: "PENDING",
@@ -189,7 +178,8 @@ const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
 function containerRecord(c: ContainerRecord): ContainerRecord {
   const out: { [K in keyof Required<ContainerRecord>]: ContainerRecord[K] } = {
     name: c.name,
-    containerArn: c.containerArn,
+    containerId: c.containerId,
+    arn: c.arn,
     image: c.image,
     essential: c.essential,
     lastStatus: c.lastStatus,
@@ -264,8 +254,6 @@ export const taskMachine = setup({
     })),
     started: assign(({ context, event }) => ({
       startedAt: event.at,
-      connectivity: "CONNECTED" as const,
-      connectivityAt: event.at,
       version: context.version + 1,
     })),
     health: assign(({ context, event }) => ({

@@ -155,11 +155,45 @@ export function taskSpecOf(spec: TaskRuntimeSpec): TaskSpec {
   return own;
 }
 
+/**
+ * ECS's long ARNs of a cluster's tasks and containers start with the cluster's own ARN, its
+ * resource type changed: `…:cluster/<c>` → `…:task/<c>/<taskId>`, `…:container/<c>/<taskId>/<id>`.
+ * The prefixes are made once per cluster.
+ */
+const taskPrefixes = new Map<string, string>();
+const containerPrefixes = new Map<string, string>();
+
+function arnPrefix(memo: Map<string, string>, clusterArn: string, kind: string): string {
+  let prefix = memo.get(clusterArn);
+  if (prefix === undefined) {
+    prefix = `${clusterArn.replace(":cluster/", `:${kind}/`)}/`;
+    memo.set(clusterArn, prefix);
+  }
+  return prefix;
+}
+
+export const taskArnPrefix = (clusterArn: string) => arnPrefix(taskPrefixes, clusterArn, "task");
+export const containerArnPrefix = (clusterArn: string) => arnPrefix(containerPrefixes, clusterArn, "container");
+
+/** The task's ARN. */
+export const taskArnOf = (t: { arn?: string; taskId: string; spec: Pick<TaskSpec, "clusterArn"> }): string =>
+  t.arn ?? taskArnPrefix(t.spec.clusterArn) + t.taskId;
+
+/** The ARN of one of the task's containers. */
+export const containerArnOf = (
+  t: { taskId: string; spec: Pick<TaskSpec, "clusterArn"> },
+  c: { arn?: string; containerId: string },
+): string => c.arn ?? `${containerArnPrefix(t.spec.clusterArn)}${t.taskId}/${c.containerId}`;
+
+/** ECS's connectivity: a task is CONNECTED from the moment it started, and connectivityAt is startedAt. */
+export const connectivityOf = (t: { startedAt?: number }): "CONNECTED" | undefined =>
+  t.startedAt === undefined ? undefined : "CONNECTED";
+
 /** Shared specs by container list, then volume list, then the other fields. */
 const sharedSpecs = new WeakMap<object, WeakMap<object, Map<string, TaskSpec>>>();
 const MAX_SHARED_SPECS = 1_000;
 
 /** The runtime spec an agent runs a task from: the shared spec with the task's ARN and id. */
-export function runtimeSpecOf(t: { taskArn: string; taskId: string; spec: TaskSpec }): TaskRuntimeSpec {
-  return { taskArn: t.taskArn, taskId: t.taskId, ...t.spec };
+export function runtimeSpecOf(t: { arn?: string; taskId: string; spec: TaskSpec }): TaskRuntimeSpec {
+  return { taskArn: taskArnOf(t), taskId: t.taskId, ...t.spec };
 }

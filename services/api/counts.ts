@@ -21,7 +21,7 @@ export function clusterCounts(model: ReadModel, clusterSubject: string): Cluster
   for (const subject of model.tasksByCluster.get(clusterSubject)?.values() ?? []) {
     const t = model.tasks.get(subject);
     if (!t) continue;
-    const fargate = t.snapshot.context.launchType === "FARGATE";
+    const fargate = t.snapshot.context.spec.launchType === "FARGATE";
     if (t.snapshot.value === "RUNNING") {
       c.runningTasksCount++;
       if (fargate) c.runningFargateTasksCount++;

@@ -57,11 +57,12 @@ export class JsonText {
 }
 
 /**
- * `values` as a JSON array of strings. When the caller knows that no value holds a character JSON
- * escapes (`plain`), the values are joined between quotes: a third of JSON.stringify's cost, which
- * looks at every character of 100 ARNs (~8 kB) to find none. Otherwise JSON.stringify.
+ * `prefix` and each of `values` as a JSON array of strings. When the caller knows that neither
+ * the prefix nor any value holds a character JSON escapes (`plain`), they are joined between
+ * quotes: a third of JSON.stringify's cost, which looks at every character of 100 ARNs (~8 kB)
+ * to find none. Otherwise JSON.stringify.
  */
-export function jsonStrings(values: readonly string[], plain: boolean): string {
-  if (!plain) return JSON.stringify(values);
-  return values.length === 0 ? "[]" : `["${values.join('","')}"]`;
+export function jsonStrings(values: readonly string[], plain: boolean, prefix = ""): string {
+  if (!plain) return JSON.stringify(prefix === "" ? values : values.map((v) => prefix + v));
+  return values.length === 0 ? "[]" : `["${prefix}${values.join(`","${prefix}`)}"]`;
 }

@@ -2,6 +2,7 @@ import type { Resource } from "../../events/shapes.ts";
 import type { ClusterSnapshot } from "../../machines/cluster/cluster.decide.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { connectivityOf, containerArnOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { Agg, Usage } from "../control-plane/read-model.ts";
 
 /**
@@ -95,8 +96,8 @@ export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<stri
 /** A task's containers as DescribeTasks shows them. */
 export function renderTaskContainers(t: TaskSnapshot["context"]) {
   return t.containers.map((c) => ({
-    containerArn: c.containerArn,
-    taskArn: t.taskArn,
+    containerArn: containerArnOf(t, c),
+    taskArn: taskArnOf(t),
     name: c.name,
     image: c.image,
     imageDigest: c.imageDigest,
@@ -133,12 +134,12 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     attributes: [{ name: "ecs.cpu-architecture", value: "x86_64" }],
     availabilityZone: t.availabilityZone,
     capacityProviderName: t.capacityProviderName,
-    clusterArn: t.clusterArn,
-    connectivity: t.connectivity,
-    connectivityAt: seconds(t.connectivityAt),
+    clusterArn: t.spec.clusterArn,
+    connectivity: connectivityOf(t),
+    connectivityAt: seconds(t.startedAt),
     containerInstanceArn: t.containerInstanceArn,
     containers: renderTaskContainers(t),
-    cpu: t.cpu ?? String(t.reservation.cpu),
+    cpu: t.spec.cpu ?? String(t.reservation.cpu),
     createdAt: seconds(t.createdAt),
     desiredStatus: t.desiredStatus,
     enableExecuteCommand: t.enableExecuteCommand,
@@ -146,8 +147,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     group: t.group,
     healthStatus: t.healthStatus,
     lastStatus: agg.snapshot.value,
-    launchType: t.capacityProviderName ? undefined : t.launchType,
-    memory: t.memory ?? String(t.reservation.memory),
+    launchType: t.capacityProviderName ? undefined : t.spec.launchType,
+    memory: t.spec.memory ?? String(t.reservation.memory),
     overrides: renderTaskOverrides(t),
     platformVersion: t.platformVersion,
     pullStartedAt: seconds(t.pullStartedAt),
@@ -159,10 +160,10 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     stoppedReason: t.stoppedReason,
     stoppingAt: seconds(t.stoppingAt),
     tags: include.has("TAGS") ? t.tags : undefined,
-    taskArn: t.taskArn,
-    taskDefinitionArn: t.taskDefinitionArn,
+    taskArn: taskArnOf(t),
+    taskDefinitionArn: t.spec.taskDefinitionArn,
     version: t.version,
-    ephemeralStorage: t.launchType === "FARGATE" ? { sizeInGiB: 20 } : undefined,
+    ephemeralStorage: t.spec.launchType === "FARGATE" ? { sizeInGiB: 20 } : undefined,
   };
 }
 

@@ -19,7 +19,7 @@ import type { Tag } from "../../events/shapes.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { decideInstance, type InstanceCommand, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
-import { runtimeSpecOf } from "../../machines/task/task.spec.ts";
+import { runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { Ids } from "../api/context.ts";
 import type { JetStreamPublisher } from "../store/js-publisher.ts";
 import type { CommandBus } from "./commands.ts";
@@ -98,7 +98,7 @@ export class AgentGateway {
     const tasks: DesiredTask[] = [];
     for (const t of this.o.model.liveTasksByInstance.get(subject) ?? []) {
       const ctx = this.o.model.tasks.get(t)?.snapshot.context;
-      if (ctx) tasks.push({ taskArn: ctx.taskArn, desiredStatus: ctx.desiredStatus, spec: runtimeSpecOf(ctx) });
+      if (ctx) tasks.push({ taskArn: taskArnOf(ctx), desiredStatus: ctx.desiredStatus, spec: runtimeSpecOf(ctx) });
     }
     return { ok: true, tasks };
   }

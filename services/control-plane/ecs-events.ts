@@ -8,6 +8,7 @@ import type { ServiceEvent } from "../../events/service.events.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { connectivityOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
 import { compact, renderInstance, renderTask, renderTaskContainers, renderTaskOverrides } from "../api/render.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
@@ -92,7 +93,7 @@ export function ecsEventsFor(
       const a = after as Agg<TaskSnapshot>;
       const t = a.snapshot.context;
       if (t.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return [];
-      return [make(TASK_STATE_CHANGE, t.taskArn, taskDetail(a, at))];
+      return [make(TASK_STATE_CHANGE, taskArnOf(t), taskDetail(a, at))];
     }
     case "instance": {
       const a = after as Agg<InstanceSnapshot>;
@@ -126,7 +127,7 @@ function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown>
   const t = agg.snapshot.context;
   const d: Record<string, unknown> = renderTask(agg, NO_INCLUDE);
   d.createdAt = iso(t.createdAt);
-  d.connectivityAt = iso(t.connectivityAt);
+  d.connectivityAt = iso(t.startedAt);
   d.pullStartedAt = iso(t.pullStartedAt);
   d.pullStoppedAt = iso(t.pullStoppedAt);
   d.startedAt = iso(t.startedAt);
@@ -149,16 +150,16 @@ export function taskEventJson(account: string, region: string, env: Envelope, ag
   const j = JSON.stringify;
   return (
     `{"version":"0","id":"${eventUuid(env.id, TASK_STATE_CHANGE)}","detail-type":"${TASK_STATE_CHANGE}","source":"aws.ecs",` +
-    `"account":${j(account)},"time":"${envelopeTime(at)}","region":${j(region)},"resources":[${j(t.taskArn)}],` +
+    `"account":${j(account)},"time":"${envelopeTime(at)}","region":${j(region)},"resources":[${j(taskArnOf(t))}],` +
     `"detail":{"attachments":${j(t.attachments)},"attributes":[{"name":"ecs.cpu-architecture","value":"x86_64"}]` +
     member("availabilityZone", t.availabilityZone) +
     member("capacityProviderName", t.capacityProviderName) +
-    member("clusterArn", t.clusterArn) +
-    member("connectivity", t.connectivity) +
-    member("connectivityAt", iso(t.connectivityAt)) +
+    member("clusterArn", t.spec.clusterArn) +
+    member("connectivity", connectivityOf(t)) +
+    member("connectivityAt", iso(t.startedAt)) +
     member("containerInstanceArn", t.containerInstanceArn) +
     `,"containers":${j(renderTaskContainers(t))}` +
-    member("cpu", t.cpu ?? String(t.reservation.cpu)) +
+    member("cpu", t.spec.cpu ?? String(t.reservation.cpu)) +
     member("createdAt", iso(t.createdAt)) +
     member("desiredStatus", t.desiredStatus) +
     member("enableExecuteCommand", t.enableExecuteCommand) +
@@ -166,8 +167,8 @@ export function taskEventJson(account: string, region: string, env: Envelope, ag
     member("group", t.group) +
     member("healthStatus", t.healthStatus) +
     member("lastStatus", agg.snapshot.value) +
-    member("launchType", t.capacityProviderName ? undefined : t.launchType) +
-    member("memory", t.memory ?? String(t.reservation.memory)) +
+    member("launchType", t.capacityProviderName ? undefined : t.spec.launchType) +
+    member("memory", t.spec.memory ?? String(t.reservation.memory)) +
     `,"overrides":${j(renderTaskOverrides(t))}` +
     member("platformVersion", t.platformVersion) +
     member("pullStartedAt", iso(t.pullStartedAt)) +
@@ -178,10 +179,10 @@ export function taskEventJson(account: string, region: string, env: Envelope, ag
     member("stoppedAt", iso(t.stoppedAt)) +
     member("stoppedReason", t.stoppedReason) +
     member("stoppingAt", iso(t.stoppingAt)) +
-    member("taskArn", t.taskArn) +
-    member("taskDefinitionArn", t.taskDefinitionArn) +
+    member("taskArn", taskArnOf(t)) +
+    member("taskDefinitionArn", t.spec.taskDefinitionArn) +
     member("version", t.version) +
-    (t.launchType === "FARGATE" ? `,"ephemeralStorage":{"sizeInGiB":20}` : "") +
+    (t.spec.launchType === "FARGATE" ? `,"ephemeralStorage":{"sizeInGiB":20}` : "") +
     `,"updatedAt":"${iso(at)}"}}`
   );
 }

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createInbox, type NatsConnection, RequestError } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { type LogChunk, LogsReply, type LogsRequest, LogStreamMessage } from "../../events/agent.ts";
+import { type LogChunk, LogStreamMessage, LogsReply, type LogsRequest } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
+import { taskArnOf } from "../../machines/task/task.spec.ts";
 import type { ApiAuth } from "../api/auth/authenticator.ts";
 import type { ApiServices } from "../api/context.ts";
 import { EcsError } from "../api/errors.ts";
@@ -118,7 +119,7 @@ function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: st
   return {
     subject: subjects.logs(q.region, t.instanceId),
     request: {
-      taskArn: t.taskArn,
+      taskArn: taskArnOf(t),
       // Without a name the agent would pick any container; the task's first one is the stable choice.
       container: q.container ?? t.containers[0]?.name,
       ...(q.tail !== undefined ? { tail: q.tail } : {}),

@@ -115,7 +115,7 @@ export class Metrics {
             byCluster = new Map();
             counts.set(agg.region, byCluster);
           }
-          const cluster = agg.snapshot.context.cluster;
+          const cluster = agg.snapshot.context.spec.cluster;
           let byStatus = byCluster.get(cluster);
           if (!byStatus) {
             byStatus = new Map();

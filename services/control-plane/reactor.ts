@@ -1,7 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import type { Directive } from "../../events/agent.ts";
-import { runtimeSpecOf } from "../../machines/task/task.spec.ts";
+import { runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { AgentGateway } from "./agents.ts";
 import type { Intent, ReadModel } from "./read-model.ts";
 
@@ -103,14 +103,14 @@ export class Reactor {
         // Stopped before its start went out (or replayed after it stopped): never start it; the
         // stop directive that follows lets the agent report each container STOPPED.
         if (t.desiredStatus === "STOPPED") return;
-        directive = { type: "StartTask", at: this.clock(), taskArn: t.taskArn, spec: runtimeSpecOf(t) };
+        directive = { type: "StartTask", at: this.clock(), taskArn: taskArnOf(t), spec: runtimeSpecOf(t) };
         msgID = `${t.taskId}:start`;
         break;
       case "stopOnAgent":
         directive = {
           type: "StopTask",
           at: this.clock(),
-          taskArn: t.taskArn,
+          taskArn: taskArnOf(t),
           taskId: t.taskId,
           reason: t.stoppedReason ?? "Task stopped",
           containers: t.containers.map((c) => c.name),

@@ -12,6 +12,8 @@ import { type ClusterSnapshot, evolveCluster, initialCluster } from "../../machi
 import { evolveInstance, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { evolveService, initialService, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { evolveTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
+import type { TaskContext } from "../../machines/task/task.machine.ts";
+import { taskArnPrefix } from "../../machines/task/task.spec.ts";
 import {
   evolveTaskDefinition,
   foldTaskDefinition,
@@ -121,17 +123,20 @@ export class ReadModel {
   /** cluster subject → task id → task subject (every task ever created in it, STOPPED included). */
   readonly tasksByCluster = new Map<string, Map<string, string>>();
   /**
-   * cluster subject → task subject → task ARN, for the tasks whose desiredStatus is RUNNING, in
+   * cluster subject → task subject → task id, for the tasks whose desiredStatus is RUNNING, in
    * the order they were created: ListTasks' default answer read from one place instead of from
-   * every task of the cluster.
+   * every task of the cluster. Their ARNs are the cluster's prefix (taskArnPrefixes) and the id.
    */
   readonly desiredRunningByCluster = new Map<string, Map<string, string>>();
+  /** cluster subject → the prefix of its tasks' ARNs (`…:task/<cluster>/`, taskArnPrefix), from its first task. */
+  readonly taskArnPrefixes = new Map<string, string>();
   /**
-   * Cluster subjects holding a task whose ARN has a character JSON escapes. Berth's own ARNs have
-   * none (cluster names and task ids are plain), so listings put ARNs between quotes as they are;
-   * a cluster named here has its listings serialized character by character instead.
+   * Cluster subjects holding a task whose ARN is not its cluster's prefix and its id, or has a
+   * character JSON escapes. Berth makes no such ARN, so listings put the prefix and the ids
+   * between quotes as they are; a cluster named here has its listings built from each task's
+   * ARN and serialized character by character instead.
    */
-  readonly clustersWithEscapedArns = new Set<string>();
+  readonly clustersWithIrregularArns = new Set<string>();
   /** cluster subject → service subjects. */
   readonly servicesByCluster = new Map<string, Set<string>>();
   /** service subject → task subjects of the service (STOPPED included). */
@@ -261,16 +266,16 @@ export class ReadModel {
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
-      this.noteArn(clusterSubject, ctx.taskArn);
+      this.noteArn(clusterSubject, ctx);
       if (event.group.startsWith(SERVICE_GROUP_PREFIX))
         index(
           this.tasksByService,
-          subjects.service(region, ctx.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)),
+          subjects.service(region, ctx.spec.cluster, event.group.slice(SERVICE_GROUP_PREFIX.length)),
           subject,
         );
       if (event.clientToken) this.rememberToken(clusterSubject, event.clientToken, subject);
       if (ctx.instanceId) {
-        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
+        const inst = this.instanceSubject(region, ctx.spec.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
         this.views.touch(clusterSubject, inst);
@@ -278,14 +283,14 @@ export class ReadModel {
     }
     const wanted = ctx.desiredStatus === "RUNNING";
     if (wanted !== (before?.snapshot.context.desiredStatus === "RUNNING")) {
-      if (wanted) indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
+      if (wanted) indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskId);
       else this.desiredRunningByCluster.get(clusterSubject)?.delete(subject);
     }
     const stoppedNow = before?.snapshot.value !== "STOPPED" && after.snapshot.value === "STOPPED";
     const runningBefore = before?.snapshot.value === "RUNNING";
     const runningAfter = after.snapshot.value === "RUNNING";
     if ((stoppedNow || runningBefore !== runningAfter) && ctx.instanceId) {
-      const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
+      const inst = this.instanceSubject(region, ctx.spec.cluster, ctx.instanceId);
       if (stoppedNow) {
         this.liveTasksByInstance.get(inst)?.delete(subject);
         this.reserve(inst, ctx.reservation, ctx.group, -1);
@@ -314,8 +319,15 @@ export class ReadModel {
     );
   }
 
-  private noteArn(clusterSubject: string, arn: string) {
-    if (!JSON_PLAIN.test(arn)) this.clustersWithEscapedArns.add(clusterSubject);
+  private noteArn(clusterSubject: string, ctx: TaskContext) {
+    const prefix = taskArnPrefix(ctx.spec.clusterArn);
+    const known = this.taskArnPrefixes.get(clusterSubject);
+    if (known === undefined) this.taskArnPrefixes.set(clusterSubject, prefix);
+    const regular =
+      ctx.arn === undefined &&
+      (known === undefined ? JSON_PLAIN.test(prefix) : known === prefix) &&
+      JSON_PLAIN.test(ctx.taskId);
+    if (!regular) this.clustersWithIrregularArns.add(clusterSubject);
   }
 
   private rememberToken(clusterSubject: string, clientToken: string, subject: string) {
@@ -367,18 +379,17 @@ export class ReadModel {
         const clusterSubject = this.clusterSubject(region, clusterToken);
         this.tasks.set(subject, task);
         indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
-        this.noteArn(clusterSubject, ctx.taskArn);
-        if (ctx.desiredStatus === "RUNNING")
-          indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskArn);
+        this.noteArn(clusterSubject, ctx);
+        if (ctx.desiredStatus === "RUNNING") indexUnder(this.desiredRunningByCluster, clusterSubject, subject, ctx.taskId);
         if (ctx.group.startsWith(SERVICE_GROUP_PREFIX))
           index(
             this.tasksByService,
-            subjects.service(region, ctx.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)),
+            subjects.service(region, ctx.spec.cluster, ctx.group.slice(SERVICE_GROUP_PREFIX.length)),
             subject,
           );
         if (ctx.clientToken) this.rememberToken(clusterSubject, ctx.clientToken, subject);
         if (!ctx.instanceId) return;
-        const inst = this.instanceSubject(region, ctx.cluster, ctx.instanceId);
+        const inst = this.instanceSubject(region, ctx.spec.cluster, ctx.instanceId);
         if (task.snapshot.value === "STOPPED") {
           // Placed, then released when it stopped: what the fold leaves behind is the instance's
           // (maybe empty) entries, with nothing of this task in them.

@@ -23,7 +23,7 @@ import { type Agg, eventIdOf, lastEventOf, type ReadModel } from "./read-model.t
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 6;
+export const SNAPSHOT_FORMAT = 7;
 
 export interface SnapshotHeader {
   format: number;
@@ -51,13 +51,8 @@ type Row = [string, string, number, number, string, unknown, unknown];
 
 /** Task context fields whose string values repeat across tasks. */
 const SHARED_STRINGS = new Set([
-  "clusterArn",
-  "cluster",
-  "taskDefinitionArn",
-  "family",
   "containerInstanceArn",
   "instanceId",
-  "launchType",
   "group",
   "startedBy",
   "capacityProviderName",
@@ -65,7 +60,6 @@ const SHARED_STRINGS = new Set([
   "platformVersion",
   "desiredStatus",
   "healthStatus",
-  "connectivity",
   "stopCode",
   "stoppedReason",
 ]);
@@ -108,9 +102,6 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
     for (const key of TASK_FIELDS) {
       const v = ctx[key];
       if (v === undefined) c.push(null);
-      // "…/<taskId>": the part before the id is the same for every task of the cluster.
-      else if (key === "taskArn" && (v as string).endsWith(taskId))
-        c.push(strings.id((v as string).slice(0, -taskId.length)));
       else if (key === "containers")
         c.push((v as Record<string, unknown>[]).map((r) => positional(r, shapes, strings)));
       else if (key === "spec") {
@@ -281,9 +272,6 @@ export class SnapshotDecoder {
       if (v === null || v === undefined) continue;
       const key = fields[k] as string;
       switch (kinds[k]) {
-        case "taskArn":
-          ctx.taskArn = typeof v === "number" ? `${strings[v]}${taskId}` : v;
-          break;
         case "containers":
           ctx.containers = (v as unknown[][]).map((r) => fromPositional(r, shapes, strings));
           break;
@@ -323,10 +311,10 @@ interface TaskTables {
 }
 
 /** How a task field is stored (see encodeSnapshot). */
-type FieldKind = "plain" | "taskArn" | "containers" | "spec" | "sharedString" | "sharedObject";
+type FieldKind = "plain" | "containers" | "spec" | "sharedString" | "sharedObject";
 
 function fieldKind(key: string): FieldKind {
-  if (key === "taskArn" || key === "containers" || key === "spec") return key;
+  if (key === "containers" || key === "spec") return key;
   if (SHARED_STRINGS.has(key)) return "sharedString";
   if (SHARED_OBJECTS.has(key)) return "sharedObject";
   return "plain";

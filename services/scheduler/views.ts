@@ -1,45 +1,79 @@
 import { subjects } from "../../events/names.ts";
+import type { TaskSpec } from "../../events/task.events.ts";
 import { evaluate, parseExpression } from "../../machines/placement/cql.ts";
 import type { ServiceTaskView } from "../../machines/service/service.reconcile.ts";
+import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
+import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceViews } from "../control-plane/placement.ts";
-import type { ReadModel } from "../control-plane/read-model.ts";
+import type { Agg, ReadModel } from "../control-plane/read-model.ts";
 
 /**
- * A task's view, per folded state: the read model replaces a task's Agg on every event, so a view
- * made for an Agg stays right, and a reconcile of a large service rebuilds only the views of the
- * tasks that changed since the last one.
+ * A task as the reconcile sees it, read through to the task's folded state (the read model
+ * replaces a task's Agg on every event, so a view made for an Agg stays right). A view holds
+ * nothing but its Agg: a reconcile of a service of 5,000 tasks makes 5,000 of them, short-lived,
+ * instead of copying each task's fields — or keeping copies of them all between reconciles.
  */
-const viewOfAgg = new WeakMap<object, ServiceTaskView>();
+class TaskView implements ServiceTaskView {
+  constructor(private readonly agg: Agg<TaskSnapshot>) {}
+  get taskArn() {
+    return taskArnOf(this.agg.snapshot.context);
+  }
+  get taskId() {
+    return this.agg.snapshot.context.taskId;
+  }
+  get deploymentId() {
+    return this.agg.snapshot.context.startedBy ?? "";
+  }
+  get instanceId() {
+    return this.agg.snapshot.context.instanceId;
+  }
+  get lastStatus() {
+    return this.agg.snapshot.value as ServiceTaskView["lastStatus"];
+  }
+  get desiredStatus() {
+    return this.agg.snapshot.context.desiredStatus;
+  }
+  get health() {
+    return this.agg.snapshot.context.healthStatus;
+  }
+  get hasHealthCheck() {
+    return hasHealthCheck(this.agg.snapshot.context.spec);
+  }
+  get createdAt() {
+    return this.agg.snapshot.context.createdAt;
+  }
+  get startedAt() {
+    return this.agg.snapshot.context.startedAt;
+  }
+  get stoppedAt() {
+    return this.agg.snapshot.context.stoppedAt;
+  }
+  get stopCode() {
+    return this.agg.snapshot.context.stopCode;
+  }
+  get protectedUntil() {
+    const p = this.agg.snapshot.context.protection;
+    return p?.enabled ? p.expiresAt : undefined;
+  }
+}
+
+/** Whether a task of this (shared) spec has an essential container with a health check; once per spec. */
+const healthChecked = new WeakMap<TaskSpec, boolean>();
+function hasHealthCheck(spec: TaskSpec): boolean {
+  let known = healthChecked.get(spec);
+  if (known === undefined) {
+    known = spec.containers.some((c) => c.essential !== false && c.healthCheck !== undefined);
+    healthChecked.set(spec, known);
+  }
+  return known;
+}
 
 /** The reconcile's view of every task of a service, from the read model. */
 export function serviceTaskViews(model: ReadModel, serviceSubject: string): ServiceTaskView[] {
   const out: ServiceTaskView[] = [];
   for (const subject of model.tasksByService.get(serviceSubject) ?? []) {
     const agg = model.tasks.get(subject);
-    if (!agg) continue;
-    const known = viewOfAgg.get(agg);
-    if (known) {
-      out.push(known);
-      continue;
-    }
-    const t = agg.snapshot.context;
-    const view: ServiceTaskView = {
-      taskArn: t.taskArn,
-      taskId: t.taskId,
-      deploymentId: t.startedBy ?? "",
-      instanceId: t.instanceId,
-      lastStatus: agg.snapshot.value as ServiceTaskView["lastStatus"],
-      desiredStatus: t.desiredStatus,
-      health: t.healthStatus,
-      hasHealthCheck: t.spec.containers.some((c) => c.essential !== false && c.healthCheck !== undefined),
-      createdAt: t.createdAt,
-      startedAt: t.startedAt,
-      stoppedAt: t.stoppedAt,
-      stopCode: t.stopCode,
-      ...(t.protection?.enabled && t.protection.expiresAt !== undefined ? { protectedUntil: t.protection.expiresAt } : {}),
-    };
-    viewOfAgg.set(agg, view);
-    out.push(view);
+    if (agg) out.push(new TaskView(agg));
   }
   return out;
 }

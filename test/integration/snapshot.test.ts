@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buckets } from "../../events/names.ts";
+import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { EcsHttp } from "../../services/bench/ecs-http.ts";
 import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
 import { type Agg, ReadModel } from "../../services/control-plane/read-model.ts";
@@ -175,7 +176,7 @@ describe("read-model snapshots", () => {
   });
 
   test("a control plane restarted from a snapshot answers as before and folds what comes after", async () => {
-    const tasks = [...cp.model.tasks.values()].map((a) => a.snapshot.context.taskArn);
+    const tasks = [...cp.model.tasks.values()].map((a) => taskArnOf(a.snapshot.context));
     const before = await api.call("DescribeTasks", { cluster: CLUSTER, tasks });
     const kv = await new Kvm(jetstream(cpConn)).open(buckets.snapshots);
     await waitFor(() => cp.model.tasks.size >= 12, { timeoutMs: 10_000, what: "the control plane's model" });

@@ -10,9 +10,10 @@ import { JsonText, jsonStrings } from "../../services/api/raw-json.ts";
 import { ReadModel } from "../../services/control-plane/read-model.ts";
 
 /**
- * ListTasks writes its answer as JSON text, ARNs joined between quotes, unless the cluster holds
- * an ARN with a character JSON escapes. Berth never makes such an ARN; this holds the answer
- * right if a log holds one anyway.
+ * ListTasks writes its answer as JSON text, the cluster's ARN prefix and the task ids joined
+ * between quotes, unless the cluster holds an ARN that is not its prefix and id or has a
+ * character JSON escapes. Berth never makes such an ARN; this holds the answer right if a log
+ * holds one anyway.
  */
 
 const REGION = "us-east-1";
@@ -41,7 +42,8 @@ function modelWith(clusters: Record<string, string[]>): ReadModel {
       tags: [],
     } as { type: string; at: number });
     taskArns.forEach((taskArn, i) => {
-      const taskId = `t${i}`;
+      // The ARN's last element is the task's id: Berth's own ARNs are the cluster's prefix and it.
+      const taskId = taskArn.slice(taskArn.lastIndexOf("/") + 1);
       const created: TaskEvent = {
         type: "TaskCreated",
         at: 2 + i,
@@ -67,7 +69,7 @@ function modelWith(clusters: Record<string, string[]>): ReadModel {
         } as never,
         initialStatus: "PENDING",
       };
-      fold(subjects.task(REGION, cluster, taskId), 1, created);
+      fold(subjects.task(REGION, cluster, `t${i}`), 1, created);
     });
   }
   return model;
@@ -95,7 +97,7 @@ describe("ListTasks' answer text", () => {
 
   test("is exactly what JSON.stringify gives, pages and token included", async () => {
     const model = modelWith({ plain: plainArns });
-    expect(model.clustersWithEscapedArns.size).toBe(0);
+    expect(model.clustersWithIrregularArns.size).toBe(0);
     /** The answer parsed, after checking it is JSON.stringify's own text for that value. */
     const answer = async (input: Record<string, unknown>) => {
       const text = await listTasks(model, input);
@@ -110,9 +112,25 @@ describe("ListTasks' answer text", () => {
     expect(filtered).toEqual({ taskArns: plainArns.slice(0, 2), nextToken: expect.any(String) });
   });
 
+  test("an ARN that is not its cluster's prefix and id is listed whole", async () => {
+    const mixed = [
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task/mixed/${"a".repeat(32)}`,
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task/elsewhere/${"b".repeat(32)}`,
+      `arn:aws:ecs:${REGION}:${ACCOUNT}:task/mixed/${"c".repeat(32)}`,
+    ];
+    const model = modelWith({ mixed });
+    expect([...model.clustersWithIrregularArns]).toEqual([subjects.cluster(REGION, "mixed")]);
+    expect(await listTasks(model, { cluster: "mixed" })).toBe(JSON.stringify({ taskArns: mixed }));
+    expect(await listTasks(model, { cluster: "mixed", family: "web" })).toBe(JSON.stringify({ taskArns: mixed }));
+    const restored = new ReadModel(log);
+    for (const agg of model.clusters.values()) restored.adopt("cluster", agg);
+    for (const agg of model.tasks.values()) restored.adopt("task", agg);
+    expect(await listTasks(restored, { cluster: "mixed" })).toBe(JSON.stringify({ taskArns: mixed }));
+  });
+
   test("an ARN JSON must escape, folded or restored, is escaped in its cluster's listings", async () => {
     const model = modelWith({ plain: plainArns.slice(0, 3), odd: oddArns });
-    expect([...model.clustersWithEscapedArns]).toEqual([subjects.cluster(REGION, "odd")]);
+    expect([...model.clustersWithIrregularArns]).toEqual([subjects.cluster(REGION, "odd")]);
     expect(JSON.parse(await listTasks(model, { cluster: "odd" }))).toEqual({ taskArns: oddArns });
     expect(JSON.parse(await listTasks(model, { cluster: "odd", family: "web" }))).toEqual({ taskArns: oddArns });
     expect(await listTasks(model, { cluster: "plain" })).toBe(JSON.stringify({ taskArns: plainArns.slice(0, 3) }));
@@ -121,23 +139,22 @@ describe("ListTasks' answer text", () => {
     const restored = new ReadModel(log);
     for (const agg of model.clusters.values()) restored.adopt("cluster", agg);
     for (const agg of model.tasks.values()) restored.adopt("task", agg);
-    expect([...restored.clustersWithEscapedArns]).toEqual([subjects.cluster(REGION, "odd")]);
+    expect([...restored.clustersWithIrregularArns]).toEqual([subjects.cluster(REGION, "odd")]);
     expect(JSON.parse(await listTasks(restored, { cluster: "odd" }))).toEqual({ taskArns: oddArns });
   });
 });
 
 describe("jsonStrings", () => {
-  test("joined plain strings are JSON.stringify's text; any string is, when not said plain", () => {
+  test("joined plain strings, prefixed or not, are JSON.stringify's text; any string is, when not said plain", () => {
     const plain = fc.string({ unit: fc.constantFrom(..."arn:aws-ecs/0123456789abcdef_ .,;{}[]~") });
+    const any = fc.string({ unit: "binary" });
     fc.assert(
-      fc.property(
-        fc.array(plain, { maxLength: 5 }),
-        fc.array(fc.string({ unit: "binary" }), { maxLength: 5 }),
-        (p, any) => {
-          expect(jsonStrings(p, true)).toBe(JSON.stringify(p));
-          expect(jsonStrings(any, false)).toBe(JSON.stringify(any));
-        },
-      ),
+      fc.property(fc.array(plain, { maxLength: 5 }), plain, fc.array(any, { maxLength: 5 }), any, (p, pp, a, ap) => {
+        expect(jsonStrings(p, true)).toBe(JSON.stringify(p));
+        expect(jsonStrings(p, true, pp)).toBe(JSON.stringify(p.map((v) => pp + v)));
+        expect(jsonStrings(a, false)).toBe(JSON.stringify(a));
+        expect(jsonStrings(a, false, ap)).toBe(JSON.stringify(a.map((v) => ap + v)));
+      }),
     );
   });
 });

@@ -10,6 +10,7 @@ import {
   type TaskCommand,
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
+import { connectivityOf, containerArnOf, runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import { specFor } from "../support/decider-spec.ts";
 
 const spec = specFor<TaskSnapshot, TaskCommand, TaskEvent>({
@@ -175,6 +176,42 @@ describe("task decider", () => {
     expect(replayed.value).toBe(s.value);
     expect(replayed.context).toEqual(s.context);
     expect(s.value).toBe("STOPPED");
+  });
+});
+
+describe("a task's ARNs", () => {
+  const containerArn = (id: string) => `arn:aws:ecs:us-east-1:000000000000:container/c1/0123456789abcdef0123456789abcdef/${id}`;
+
+  test("ECS's long ARNs are built from the cluster's ARN and the ids, not kept per task", () => {
+    const e = created([{ name: "app" }, { name: "side" }]);
+    e.containers = [
+      { name: "app", containerArn: containerArn("3f1c0a52-5d1e-4f4b-9a53-0c8f3a3c2b11") },
+      { name: "side", containerArn: containerArn("7b0e2c1d-2a4f-4e61-8d3c-5f9a1b2c3d4e") },
+    ];
+    const t = foldTask([e]).context;
+    expect(t.arn).toBeUndefined();
+    expect(t.containers.map((c) => c.arn)).toEqual([undefined, undefined]);
+    expect(t.containers.map((c) => c.containerId)).toEqual(["3f1c0a52-5d1e-4f4b-9a53-0c8f3a3c2b11", "7b0e2c1d-2a4f-4e61-8d3c-5f9a1b2c3d4e"]);
+    expect(taskArnOf(t)).toBe(ARN);
+    expect(t.containers.map((c) => containerArnOf(t, c))).toEqual(e.containers.map((c) => c.containerArn));
+    expect(runtimeSpecOf(t)).toEqual(e.spec);
+    expect(connectivityOf(t)).toBeUndefined();
+    const started = foldTask([e, { type: "TaskStarted", at: 5_000 }]).context;
+    expect([connectivityOf(started), started.startedAt]).toEqual(["CONNECTED", 5_000]);
+  });
+
+  test("ARNs of another form are kept as they were given", () => {
+    const odd = "arn:aws:ecs:us-east-1:000000000000:task/0123456789abcdef0123456789abcdef"; // ECS's short form
+    const e = created([{ name: "app" }, { name: "side" }]);
+    e.taskArn = odd;
+    e.containers = [
+      { name: "app", containerArn: "arn:container/app" },
+      { name: "side", containerArn: `${containerArn("x")}/y` },
+    ];
+    const t = foldTask([e]).context;
+    expect(taskArnOf(t)).toBe(odd);
+    expect(runtimeSpecOf(t).taskArn).toBe(odd);
+    expect(t.containers.map((c) => containerArnOf(t, c))).toEqual(["arn:container/app", `${containerArn("x")}/y`]);
   });
 });
 

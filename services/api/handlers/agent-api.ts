@@ -4,6 +4,7 @@ import { isArn, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { type Attachment, NetworkBinding } from "../../../events/shapes.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../../machines/task/task.decide.ts";
+import { taskArnOf } from "../../../machines/task/task.spec.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { invalid, parseInput, unwrap } from "../errors.ts";
 import { activeCluster, instanceIdOf, taskIdOf } from "../resolve.ts";
@@ -65,7 +66,7 @@ function taskOf(value: string | undefined, clusterValue: string | undefined, ctx
   const subject = subjects.task(ctx.region, cluster.name, id);
   const agg = s.model.tasks.get(subject);
   if (!agg) throw invalid("The referenced task was not found.");
-  return { subject, taskArn: agg.snapshot.context.taskArn, cluster };
+  return { subject, taskArn: taskArnOf(agg.snapshot.context), cluster };
 }
 
 async function apply(subject: string, taskArn: string, command: TaskCommand, ctx: RequestContext, s: ApiServices) {
@@ -93,7 +94,7 @@ function observed(
     type: "ContainerObserved",
     at,
     instanceId: t.instanceId ?? "",
-    taskArn: t.taskArn,
+    taskArn: taskArnOf(t),
     containerName: c.containerName,
     status: c.status,
     ...(c.runtimeId !== undefined ? { runtimeId: c.runtimeId } : {}),
@@ -143,7 +144,7 @@ async function changeAttachments(
   const agg = s.model.tasks.get(subject)!;
   if (agg.snapshot.value === "PROVISIONING" && !changes.some((c) => c.status === "ATTACHED")) return;
   const attachments = withAttachments(agg.snapshot.context.attachments, changes);
-  await apply(subject, agg.snapshot.context.taskArn, { type: "ObserveAttachment", at: ctx.now, attachments }, ctx, s);
+  await apply(subject, taskArnOf(agg.snapshot.context), { type: "ObserveAttachment", at: ctx.now, attachments }, ctx, s);
 }
 
 const SubmitContainerStateChangeInput = z.object({

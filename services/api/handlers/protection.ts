@@ -2,6 +2,7 @@ import { z } from "zod";
 import { arns } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { decideTask, initialTask, type TaskSnapshot } from "../../../machines/task/task.decide.ts";
+import { taskArnOf } from "../../../machines/task/task.spec.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import { SERVICE_GROUP_PREFIX } from "../../control-plane/read-model.ts";
 import type { Handler, RequestContext } from "../context.ts";
@@ -26,7 +27,7 @@ function protectedTask(agg: Agg<TaskSnapshot>, now: number) {
   const p = t.protection;
   const on = p?.enabled === true && (p.expiresAt === undefined || now < p.expiresAt);
   return {
-    taskArn: t.taskArn,
+    taskArn: taskArnOf(t),
     protectionEnabled: on,
     ...(on && p?.expiresAt !== undefined ? { expirationDate: seconds(p.expiresAt) } : {}),
   };
@@ -105,7 +106,7 @@ export const UpdateTaskProtection: Handler = async (raw, ctx, s) => {
     const subject = t.subject;
     const r = await s.bus.execute({
       subject,
-      resource: t.agg.snapshot.context.taskArn,
+      resource: taskArnOf(t.agg.snapshot.context),
       get: () => s.model.tasks.get(subject),
       initial: initialTask,
       decide: (state) =>

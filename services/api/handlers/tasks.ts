@@ -11,7 +11,7 @@ import {
   TaskOverride,
 } from "../../../events/shapes.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
-import { reservationOf, runtimeSpec } from "../../../machines/task/task.spec.ts";
+import { reservationOf, runtimeSpec, taskArnOf } from "../../../machines/task/task.spec.ts";
 import { placeTasks } from "../../control-plane/placement.ts";
 import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
@@ -76,7 +76,10 @@ export const RunTask: Handler = async (raw, ctx, s) => {
       const first = s.model.tasks.get(earlier[0] as string)?.snapshot.context;
       if (first?.clientToken !== `${input.clientToken}#${fingerprint}`)
         throw new EcsError("ConflictException", "The specified client token has already been used with different parameters.", 400, {
-          resourceIds: earlier.map((t) => s.model.tasks.get(t)?.snapshot.context.taskArn).filter(Boolean),
+          resourceIds: earlier.flatMap((t) => {
+            const task = s.model.tasks.get(t)?.snapshot.context;
+            return task ? [taskArnOf(task)] : [];
+          }),
         });
       return { tasks: earlier.map((t) => renderTask(s.model.tasks.get(t)!, new Set())), failures: [] };
     }
@@ -147,7 +150,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
         if (input.clientToken && existing) {
           if (existing.snapshot.context.clientToken === event.clientToken) return renderTask(existing, new Set());
           throw new EcsError("ConflictException", "The specified client token has already been used with different parameters.", 400, {
-            resourceIds: [existing.snapshot.context.taskArn],
+            resourceIds: [taskArnOf(existing.snapshot.context)],
           });
         }
         throw new EcsError(r.rejection.code, r.rejection.message);
@@ -197,7 +200,7 @@ export const StopTask: Handler = async (raw, ctx, s) => {
   await unwrap(
     s.bus.execute({
       subject,
-      resource: s.model.tasks.get(subject)!.snapshot.context.taskArn,
+      resource: taskArnOf(s.model.tasks.get(subject)!.snapshot.context),
       get: () => s.model.tasks.get(subject),
       initial: initialTask,
       decide: (state) =>
@@ -276,29 +279,38 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   }
   const desired = input.desiredStatus ?? "RUNNING";
   const group = input.serviceName !== undefined ? `service:${serviceNameOf(input.serviceName)}` : undefined;
-  const arnsOut: string[] = [];
   const needed = itemsNeeded(input);
+  // Berth's task ARNs are their cluster's prefix and their ids: listed as such unless the
+  // cluster holds another (clustersWithIrregularArns).
+  const prefix = s.model.taskArnPrefixes.get(cluster.subject) ?? "";
+  const regular = !s.model.clustersWithIrregularArns.has(cluster.subject);
+  const found: string[] = [];
   if (desired === "RUNNING" && !others && input.startedBy === undefined) {
     // The default listing, read from the cluster's index of the tasks meant to run (same order).
-    for (const arn of s.model.desiredRunningByCluster.get(cluster.subject)?.values() ?? []) {
-      if (arnsOut.length >= needed) break;
-      arnsOut.push(arn);
+    const running = s.model.desiredRunningByCluster.get(cluster.subject);
+    for (const item of (regular ? running?.values() : running?.keys()) ?? []) {
+      if (found.length >= needed) break;
+      if (regular) found.push(item);
+      else {
+        const t = s.model.tasks.get(item)?.snapshot.context;
+        if (t) found.push(taskArnOf(t));
+      }
     }
   } else {
     for (const subject of s.model.tasksByCluster.get(cluster.subject)?.values() ?? []) {
-      if (arnsOut.length >= needed) break;
+      if (found.length >= needed) break;
       const t = s.model.tasks.get(subject)?.snapshot.context;
       if (!t || t.desiredStatus !== desired) continue;
-      if (input.family !== undefined && t.family !== input.family) continue;
+      if (input.family !== undefined && t.spec.family !== input.family) continue;
       if (input.startedBy !== undefined && t.startedBy !== input.startedBy) continue;
-      if (input.launchType !== undefined && t.launchType !== input.launchType) continue;
+      if (input.launchType !== undefined && t.spec.launchType !== input.launchType) continue;
       if (instanceId && t.instanceId !== instanceId) continue;
       if (group && t.group !== group) continue;
-      arnsOut.push(t.taskArn);
+      found.push(regular ? t.taskId : taskArnOf(t));
     }
   }
-  const { page, nextToken } = paginate(arnsOut, input, { ...input, nextToken: undefined, maxResults: undefined });
-  const taskArns = jsonStrings(page, !s.model.clustersWithEscapedArns.has(cluster.subject));
+  const { page, nextToken } = paginate(found, input, { ...input, nextToken: undefined, maxResults: undefined });
+  const taskArns = regular ? jsonStrings(page, true, prefix) : jsonStrings(page, false);
   return new JsonText(`{"taskArns":${taskArns}${nextToken ? `,"nextToken":${JSON.stringify(nextToken)}` : ""}}`);
 };
 
