@@ -10,6 +10,9 @@ import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
  * published: a STOPPED fact is written to the record only after JetStream stored it. Used by the
  * TaskRunner inside its per-task serial queue, so it never races itself on one task.
  */
+/** How long reading Docker's log of a container's events may take before the exit is reported without it. */
+const OOM_LOG_TIMEOUT_MS = 2_000;
+
 export class ContainerReporter {
   private readonly digests = new Map<string, string | undefined>();
   /** Containers Docker sent an `oom` event for, until they are seen STOPPED or gone. */
@@ -29,6 +32,29 @@ export class ContainerReporter {
   /** Docker said the kernel killed a process of this container for memory (its `oom` event). */
   noteOom(containerId: string): void {
     this.oomEvents.add(containerId);
+  }
+
+  /**
+   * Whether Docker logged an `oom` event for a container that was killed (137) without
+   * State.OOMKilled. The event stream may not have brought it yet: a container that dies at once
+   * is inspected right after its start, and Docker can clear OOMKilled when it processes the exit
+   * (observation.ts). Its own log of recent events is asked, which answers at once; when it cannot
+   * be read, the exit is reported without the OOM reason, as the inspect alone says.
+   */
+  private async oomLogged(info: ContainerInfo): Promise<boolean> {
+    const s = info.state;
+    if (s.oomKilled || s.exitCode !== 137 || s.status === "running" || s.startedAt === undefined) return false;
+    try {
+      const events = await this.o.docker.containerEventsBetween(info.id, {
+        since: s.startedAt,
+        until: Date.now(),
+        signal: this.o.signal,
+        timeoutMs: OOM_LOG_TIMEOUT_MS,
+      });
+      return events.some((e) => e.action === "oom");
+    } catch {
+      return false;
+    }
   }
 
   /** Inspects one container and publishes its state; returns what was published (undefined when gone). */
@@ -53,7 +79,7 @@ export class ContainerReporter {
       pullStartedAt: cr.pullStartedAt,
       pullStoppedAt: cr.pullStoppedAt,
       definition: rec.spec?.containers.find((d) => d.name === name),
-      oomEvent: this.oomEvents.has(info.id),
+      oomEvent: this.oomEvents.has(info.id) || (await this.oomLogged(info)),
     });
     if (obs.status === "STOPPED") this.oomEvents.delete(info.id);
     if (rec.attachment) {

@@ -18,14 +18,18 @@ const docker = dockerClient();
 const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "silent" });
 
 /**
- * The real Docker port, with a hand on the event stream (tests can break it and hold reconnects)
- * and on inspect's OOMKilled (tests can clear it, as Docker 20.10 on cgroup v2 sometimes does).
+ * The real Docker port, with a hand on the event stream (tests can break it and hold reconnects,
+ * or keep `oom` events from it as if they came late), on Docker's log of a container's events
+ * (tests can hide its `oom` events) and on inspect's OOMKilled (tests can clear it, as Docker
+ * 20.10 on cgroup v2 sometimes does).
  */
 function breakableDocker() {
   const real = dockerodePort();
   const streams: EventStream[] = [];
   let blocked = false;
   let clearOomKilled = false;
+  let oomFromStream = true;
+  let oomFromLog = true;
   const port: DockerPort = {
     ...real,
     async inspectContainer(id, o) {
@@ -36,7 +40,16 @@ function breakableDocker() {
       if (blocked) throw new DockerError("retriable", "event stream held down by the test");
       const s = await real.containerEvents(l, o);
       streams.push(s);
-      return s;
+      return {
+        close: () => s.close(),
+        async *[Symbol.asyncIterator]() {
+          for await (const e of s) if (oomFromStream || e.action !== "oom") yield e;
+        },
+      };
+    },
+    async containerEventsBetween(id, o) {
+      const events = await real.containerEventsBetween(id, o);
+      return events.filter((e) => oomFromLog || e.action !== "oom");
     },
   };
   return {
@@ -49,8 +62,11 @@ function breakableDocker() {
     allowReconnect() {
       blocked = false;
     },
-    clearOomKilled(on: boolean) {
+    /** Inspect loses OOMKilled; the `oom` event is seen only where `sources` say. */
+    oomKillHidden(on: boolean, sources: { stream: boolean; log: boolean } = { stream: true, log: true }) {
       clearOomKilled = on;
+      oomFromStream = !on || sources.stream;
+      oomFromLog = !on || sources.log;
     },
   };
 }
@@ -82,19 +98,34 @@ afterAll(async () => {
 });
 
 describe("agent Docker event stream", () => {
-  it("reports an OOM kill from Docker's oom event when inspect has lost OOMKilled", async () => {
-    dockerHandle.clearOomKilled(true);
+  const oomKilled = async () => {
+    const spec = taskSpec({
+      cluster: driver.cluster,
+      containers: [{ name: "hog", memory: 16, command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"] }],
+    });
+    await driver.startTask(agent.instanceId, spec);
+    return driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+  };
+
+  it("reports an OOM kill from the stream's oom event when inspect has lost OOMKilled", async () => {
+    dockerHandle.oomKillHidden(true, { stream: true, log: false });
     try {
-      const spec = taskSpec({
-        cluster: driver.cluster,
-        containers: [{ name: "hog", memory: 16, command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"] }],
-      });
-      await driver.startTask(agent.instanceId, spec);
-      const stopped = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+      const stopped = await oomKilled();
       expect(stopped.exitCode).toBe(137);
       expect(stopped.reason).toBe(OOM_REASON);
     } finally {
-      dockerHandle.clearOomKilled(false);
+      dockerHandle.oomKillHidden(false);
+    }
+  });
+
+  it("reports an OOM kill from Docker's log of the container's events when the stream has not brought the oom event", async () => {
+    dockerHandle.oomKillHidden(true, { stream: false, log: true });
+    try {
+      const stopped = await oomKilled();
+      expect(stopped.exitCode).toBe(137);
+      expect(stopped.reason).toBe(OOM_REASON);
+    } finally {
+      dockerHandle.oomKillHidden(false);
     }
   });
 

@@ -102,6 +102,20 @@ export function dockerodePort(opts: DockerodeOptions = {}): DockerPort {
         return eventStream(stream, () => controller.abort());
       }),
 
+    containerEventsBetween: (id, o) =>
+      call("read events", async () => {
+        // Docker takes fractional seconds; an `until` in the past makes it answer from its log and end.
+        const stream = (await docker.getEvents({
+          filters: { type: ["container"], container: [id] },
+          since: (o.since / 1000).toFixed(3),
+          until: (o.until / 1000).toFixed(3),
+          abortSignal: signalOf(o),
+        } as unknown as Docker.GetEventsOptions)) as unknown as Readable;
+        const out: ContainerEvent[] = [];
+        for await (const e of eventStream(stream, () => stream.destroy())) out.push(e);
+        return out;
+      }),
+
     inspectImage: (ref, o) =>
       call("inspect image", async () => {
         const i = await docker.getImage(ref).inspect({ abortSignal: signalOf(o) } as object);

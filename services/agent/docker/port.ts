@@ -201,6 +201,8 @@ export interface DockerPort {
   listContainers(labels: string[], o?: CallOptions): Promise<ContainerSummary[]>;
   /** Container events for containers carrying every given label, from `since` (epoch ms) on. */
   containerEvents(labels: string[], o?: CallOptions & { since?: number }): Promise<EventStream>;
+  /** The events Docker logged for one container between `since` and `until` (epoch ms, not after now): its recent history, at once. */
+  containerEventsBetween(id: string, o: CallOptions & { since: number; until: number }): Promise<ContainerEvent[]>;
   inspectImage(ref: string, o?: CallOptions): Promise<ImageInfo>;
   /** Pulls and waits for the pull to finish; the engine's error text is the DockerError message. */
   pullImage(ref: string, o?: CallOptions & { auth?: RegistryCredentials }): Promise<void>;
