@@ -42,8 +42,15 @@ interface Waiting {
 
 /** Per control plane (its placement lock) and cluster: requests waiting to be placed together. */
 const waiting = new WeakMap<object, Map<string, Waiting[]>>();
-/** Per control plane and cluster: placement's working state, kept between passes (used under the cluster's lock). */
-const placers = new WeakMap<object, Map<string, Placer>>();
+/**
+ * Per control plane and cluster: placement's working state, kept between passes (used under the
+ * cluster's lock) and dropped once the cluster has placed nothing for PLACER_IDLE_MS. It holds a
+ * few bytes per instance for each demand it has seen (at 10,000 instances and ten demands, about
+ * 10 MB); the first pass after it was dropped builds it again from the instance views, which a
+ * fresh Placer's results equal (a property test of machines/placement).
+ */
+const placers = new WeakMap<object, Map<string, { placer: Placer; idle: NodeJS.Timeout }>>();
+const PLACER_IDLE_MS = 30_000;
 
 function placerFor(s: ApiServices, clusterSubject: string): Placer {
   let byCluster = placers.get(s.placementLock);
@@ -51,11 +58,16 @@ function placerFor(s: ApiServices, clusterSubject: string): Placer {
     byCluster = new Map();
     placers.set(s.placementLock, byCluster);
   }
-  let placer = byCluster.get(clusterSubject);
-  if (!placer) {
-    placer = new Placer();
-    byCluster.set(clusterSubject, placer);
+  const kept = byCluster.get(clusterSubject);
+  if (kept) {
+    kept.idle.refresh();
+    return kept.placer;
   }
+  const placer = new Placer();
+  const clusters = byCluster;
+  const idle = setTimeout(() => clusters.delete(clusterSubject), PLACER_IDLE_MS);
+  idle.unref();
+  byCluster.set(clusterSubject, { placer, idle });
   return placer;
 }
 
