@@ -146,8 +146,8 @@ export function taskSpecOf(spec: TaskRuntimeSpec): TaskSpec {
   }
   // Every field but the two lists, in the literal's order (a field added to the spec joins the key).
   let key = "";
-  for (const [name, value] of Object.entries(own))
-    if (name !== "containers" && name !== "volumes") key += `${value}\u0000`;
+  for (const name in own)
+    if (name !== "containers" && name !== "volumes") key += `${own[name as keyof TaskSpec]}\u0000`;
   const known = byFields.get(key);
   if (known) return known;
   if (byFields.size >= MAX_SHARED_SPECS) byFields.clear();
