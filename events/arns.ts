@@ -16,15 +16,21 @@ export interface Scope {
 }
 
 const prefix = (s: Scope) => `arn:aws:ecs:${s.region}:${s.account}`;
+const taskPrefix = (s: Scope, cluster: string) => `${prefix(s)}:task/${cluster}/`;
+const containerPrefix = (s: Scope, cluster: string) => `${prefix(s)}:container/${cluster}/`;
 
 export const arns = {
   cluster: (s: Scope, cluster: string) => `${prefix(s)}:cluster/${cluster}`,
   taskDefinition: (s: Scope, family: string, revision: number) => `${prefix(s)}:task-definition/${family}:${revision}`,
-  task: (s: Scope, cluster: string, taskId: string) => `${prefix(s)}:task/${cluster}/${taskId}`,
+  task: (s: Scope, cluster: string, taskId: string) => taskPrefix(s, cluster) + taskId,
+  /** What every task ARN of the cluster starts with: `arns.task(s, cluster, id)` is it and the id. */
+  taskPrefix,
   instance: (s: Scope, cluster: string, instanceId: string) => `${prefix(s)}:container-instance/${cluster}/${instanceId}`,
   service: (s: Scope, cluster: string, service: string) => `${prefix(s)}:service/${cluster}/${service}`,
   container: (s: Scope, cluster: string, taskId: string, containerId: string) =>
-    `${prefix(s)}:container/${cluster}/${taskId}/${containerId}`,
+    `${containerPrefix(s, cluster)}${taskId}/${containerId}`,
+  /** What the ARNs of the cluster's containers start with, before `<taskId>/<containerId>`. */
+  containerPrefix,
   capacityProvider: (s: Scope, name: string) => `${prefix(s)}:capacity-provider/${name}`,
 } as const;
 

@@ -1,3 +1,4 @@
+import { arns, parseArn } from "../../events/arns.ts";
 import type { KeyValuePair, LaunchType, TaskOverride } from "../../events/shapes.ts";
 import type { Reservation, TaskRuntimeSpec, TaskSpec } from "../../events/task.events.ts";
 import type { ContainerDefinition, TaskDefinitionRevision } from "../../events/taskdef.shapes.ts";
@@ -156,24 +157,25 @@ export function taskSpecOf(spec: TaskRuntimeSpec): TaskSpec {
 }
 
 /**
- * ECS's long ARNs of a cluster's tasks and containers start with the cluster's own ARN, its
- * resource type changed: `…:cluster/<c>` → `…:task/<c>/<taskId>`, `…:container/<c>/<taskId>/<id>`.
- * The prefixes are made once per cluster.
+ * ECS's long ARNs of a cluster's tasks and containers (events/arns.ts), by the cluster's ARN: the
+ * region, account and cluster name are read from it once per cluster. A cluster ARN that is not
+ * an ECS one gives a prefix no ARN Berth makes starts with, so its tasks keep their ARNs whole.
  */
 const taskPrefixes = new Map<string, string>();
 const containerPrefixes = new Map<string, string>();
 
-function arnPrefix(memo: Map<string, string>, clusterArn: string, kind: string): string {
+function arnPrefix(memo: Map<string, string>, clusterArn: string, of: typeof arns.taskPrefix): string {
   let prefix = memo.get(clusterArn);
   if (prefix === undefined) {
-    prefix = `${clusterArn.replace(":cluster/", `:${kind}/`)}/`;
+    const parsed = parseArn(clusterArn);
+    prefix = parsed?.kind === "cluster" ? of(parsed, parsed.path.join("/")) : `${clusterArn}#`;
     memo.set(clusterArn, prefix);
   }
   return prefix;
 }
 
-export const taskArnPrefix = (clusterArn: string) => arnPrefix(taskPrefixes, clusterArn, "task");
-export const containerArnPrefix = (clusterArn: string) => arnPrefix(containerPrefixes, clusterArn, "container");
+export const taskArnPrefix = (clusterArn: string) => arnPrefix(taskPrefixes, clusterArn, arns.taskPrefix);
+export const containerArnPrefix = (clusterArn: string) => arnPrefix(containerPrefixes, clusterArn, arns.containerPrefix);
 
 /** The task's ARN. */
 export const taskArnOf = (t: { arn?: string; taskId: string; spec: Pick<TaskSpec, "clusterArn"> }): string =>

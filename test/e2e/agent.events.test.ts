@@ -107,19 +107,11 @@ describe("agent Docker event stream", () => {
     return driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
   };
 
-  it("reports an OOM kill from the stream's oom event when inspect has lost OOMKilled", async () => {
-    dockerHandle.oomKillHidden(true, { stream: true, log: false });
-    try {
-      const stopped = await oomKilled();
-      expect(stopped.exitCode).toBe(137);
-      expect(stopped.reason).toBe(OOM_REASON);
-    } finally {
-      dockerHandle.oomKillHidden(false);
-    }
-  });
-
-  it("reports an OOM kill from Docker's log of the container's events when the stream has not brought the oom event", async () => {
-    dockerHandle.oomKillHidden(true, { stream: false, log: true });
+  it.each([
+    ["the oom event on the stream", { stream: true, log: false }],
+    ["Docker's log of the container's events, the stream not having brought it", { stream: false, log: true }],
+  ])("reports an OOM kill from %s when inspect has lost OOMKilled", async (_from, sources) => {
+    dockerHandle.oomKillHidden(true, sources);
     try {
       const stopped = await oomKilled();
       expect(stopped.exitCode).toBe(137);

@@ -212,6 +212,12 @@ describe("a task's ARNs", () => {
     expect(taskArnOf(t)).toBe(odd);
     expect(runtimeSpecOf(t).taskArn).toBe(odd);
     expect(t.containers.map((c) => containerArnOf(t, c))).toEqual(["arn:container/app", `${containerArn("x")}/y`]);
+
+    // A cluster ARN that is not an ECS one: its tasks' ARNs are kept whole too.
+    const elsewhere = created([{ name: "app" }]);
+    elsewhere.spec.clusterArn = "c1";
+    expect(taskArnOf(foldTask([elsewhere]).context)).toBe(ARN);
+    expect(foldTask([elsewhere]).context.arn).toBe(ARN);
   });
 });
 
