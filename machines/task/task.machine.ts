@@ -11,7 +11,7 @@ import type {
   TaskRuntimeSpec,
   TaskSpec,
 } from "../../events/task.events.ts";
-import { containerArnPrefix, taskArnPrefix, taskSpecOf } from "./task.spec.ts";
+import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";
 
 /**
  * The task aggregate. The machine's state value IS the task's lastStatus (ECS order); context
@@ -125,10 +125,11 @@ type E<T extends TaskEvent["type"]> = Extract<TaskEvent, { type: T }>;
  */
 function created(e: E<"TaskCreated">): Partial<TaskContext> {
   const { spec } = e;
-  const clusterArn = spec.clusterArn;
+  const taskId = spec.taskId;
+  // An ARN is kept only when the one built from the cluster's ARN and the ids is not it.
   return {
-    taskId: spec.taskId,
-    arn: e.taskArn === taskArnPrefix(clusterArn) + spec.taskId ? undefined : e.taskArn,
+    taskId,
+    arn: e.taskArn === taskArnOf({ taskId, spec }) ? undefined : e.taskArn,
     containerInstanceArn: e.containerInstanceArn,
     instanceId: e.instanceId,
     group: e.group,
@@ -146,12 +147,11 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     spec: taskSpecOf(spec),
     containers: e.containers.map(({ name, containerArn }) => {
       const def = spec.containers.find((c) => c.name === name);
-      const prefix = `${containerArnPrefix(clusterArn)}${spec.taskId}/`;
-      const derivable = containerArn.startsWith(prefix) && !containerArn.includes("/", prefix.length);
+      const containerId = containerArn.slice(containerArn.lastIndexOf("/") + 1);
       return containerRecord({
         name,
-        containerId: derivable ? containerArn.slice(prefix.length) : containerArn,
-        arn: derivable ? undefined : containerArn,
+        containerId,
+        arn: containerArn === containerArnOf({ taskId, spec }, { containerId }) ? undefined : containerArn,
         image: def?.image ?? "",
         essential: def?.essential ?? true,
         lastStatus: "PENDING",

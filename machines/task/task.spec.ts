@@ -175,7 +175,7 @@ function arnPrefix(memo: Map<string, string>, clusterArn: string, of: typeof arn
 }
 
 export const taskArnPrefix = (clusterArn: string) => arnPrefix(taskPrefixes, clusterArn, arns.taskPrefix);
-export const containerArnPrefix = (clusterArn: string) => arnPrefix(containerPrefixes, clusterArn, arns.containerPrefix);
+const containerArnPrefix = (clusterArn: string) => arnPrefix(containerPrefixes, clusterArn, arns.containerPrefix);
 
 /** The task's ARN. */
 export const taskArnOf = (t: { arn?: string; taskId: string; spec: Pick<TaskSpec, "clusterArn"> }): string =>
