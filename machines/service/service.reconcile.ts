@@ -46,6 +46,8 @@ export interface ReconcileInput {
   now: number;
   /** A fresh deployment id, used only if this reconcile starts a rollback. */
   newDeploymentId: string;
+  /** How long a RUNNING task with no health check waits before it counts as healthy (default NO_HEALTH_CHECK_WAIT_MS). */
+  noHealthCheckWaitMs?: number;
 }
 
 export interface Plan {
@@ -61,6 +63,11 @@ export interface Plan {
   retryAt?: number;
 }
 
+/**
+ * ECS: a task with no essential container health check counts toward minimumHealthyPercent 40 s
+ * after it reaches RUNNING; one with health checks, once HEALTHY.
+ */
+export const NO_HEALTH_CHECK_WAIT_MS = 40_000;
 /** A task must have run this long before it resets the circuit breaker's failure count. */
 export const STABLE_RUN_MS = 10_000;
 /** ECS throttles launches after repeated start failures, up to 15 minutes between attempts. */
@@ -82,8 +89,13 @@ export function reconcile(input: ReconcileInput): Plan {
   const moving = (t: ServiceTaskView) => t.instanceId !== undefined && input.drainingInstances.has(t.instanceId);
   const graceOver = (t: ServiceTaskView) =>
     now - (t.startedAt ?? now) >= (service.settings.healthCheckGracePeriodSeconds ?? 0) * 1000;
-  const healthy = (t: ServiceTaskView) =>
+  const wait = input.noHealthCheckWaitMs ?? NO_HEALTH_CHECK_WAIT_MS;
+  /** Running and not known to be failing: what a deployment waits for, and what it never stops freely. */
+  const serving = (t: ServiceTaskView) =>
     live(t) && t.lastStatus === "RUNNING" && !lost(t) && (!t.hasHealthCheck || t.health === "HEALTHY");
+  /** When a serving task counts toward minimumHealthyPercent. */
+  const countsFrom = (t: ServiceTaskView) => (t.hasHealthCheck || t.startedAt === undefined ? now : t.startedAt + wait);
+  const healthy = (t: ServiceTaskView) => serving(t) && countsFrom(t) <= now;
   const unhealthy = (t: ServiceTaskView) =>
     live(t) && t.lastStatus === "RUNNING" && t.hasHealthCheck && t.health === "UNHEALTHY" && graceOver(t);
   // Protected tasks are not stopped by scale-in or deployments until their protection expires (ECS).
@@ -115,7 +127,7 @@ export function reconcile(input: ReconcileInput): Plan {
   const ofPrimary = (t: ServiceTaskView) => t.deploymentId === primary.id;
   const inFlight = input.pendingSlots.filter((s) => s.deploymentId === primary.id).length;
 
-  if (service.schedulingStrategy === "DAEMON") return daemon(input, plan, primary, current, healthy, stop, scaling);
+  if (service.schedulingStrategy === "DAEMON") return daemon(input, plan, primary, current, serving, stop, scaling);
 
   const desired = service.settings.desiredCount;
   const cfg = service.settings.deploymentConfiguration;
@@ -151,22 +163,28 @@ export function reconcile(input: ReconcileInput): Plan {
     for (const t of primaryKept) if (shielded(t)) wakeAt(t.protectedUntil as number);
   }
 
-  // 3. Stop leaving tasks: not-healthy ones freely, healthy ones while healthy stays ≥ minimumHealthy.
+  // 3. Stop leaving tasks: those not serving freely; serving ones (healthy, or running without a
+  // health check and not counted yet) while the healthy that stay are ≥ minimumHealthy.
   let spare = input.tasks.filter((t) => healthy(t) && !stopping(t)).length - minHealthy;
   const byDeployment = new Map(service.deployments.map((d) => [d.id, d]));
-  for (const t of [...leaving].sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
+  const rank = (t: ServiceTaskView) => (!serving(t) ? 0 : healthy(t) ? 2 : 1);
+  let held = false;
+  for (const t of [...leaving].sort((a, b) => rank(a) - rank(b))) {
     if (failed && !moving(t)) continue; // a FAILED rollout without rollback keeps the old tasks serving
     if (shielded(t)) {
       wakeAt(t.protectedUntil as number);
       continue;
     }
     const dep = byDeployment.get(t.deploymentId) ?? primary;
-    if (!healthy(t)) stop(t, scaling(dep));
+    if (!serving(t)) stop(t, scaling(dep));
     else if (spare > 0) {
       stop(t, scaling(dep));
       spare--;
-    }
+    } else held = true;
   }
+  // A task held for minimumHealthy may go once a task still waiting to count does.
+  if (held)
+    for (const t of input.tasks) if (serving(t) && !stopping(t) && !healthy(t)) wakeAt(countsFrom(t));
   const stoppedNow = plan.stop.length;
   if (!failed && have < desired && placed === 0 && stoppedNow === 0 && plan.retryAt === undefined) {
     const waiting = input.tasks.some((t) => occupies(t) && !lost(t) && t.lastStatus !== "RUNNING") || inFlight > 0;
@@ -201,7 +219,7 @@ export function reconcile(input: ReconcileInput): Plan {
   }
 
   // 5. Rollout completion, retiring drained deployments, steady state.
-  const primaryHealthy = primaryKept.filter(healthy).length;
+  const primaryHealthy = primaryKept.filter(serving).length;
   const others = input.tasks.some((t) => occupies(t) && !lost(t) && !ofPrimary(t));
   const settled = primaryHealthy === desired && have === desired && leaving.length === 0 && !others;
   if (primary.rolloutState === "IN_PROGRESS" && settled) {
@@ -219,7 +237,7 @@ function daemon(
   plan: Plan,
   primary: Deployment,
   current: (t: ServiceTaskView) => boolean,
-  healthy: (t: ServiceTaskView) => boolean,
+  serving: (t: ServiceTaskView) => boolean,
   stop: (t: ServiceTaskView, reason: string) => void,
   scaling: (d: Deployment) => string,
 ): Plan {
@@ -239,7 +257,7 @@ function daemon(
   }
   for (const [id, tasks] of byInstance) if (!eligible.has(id)) for (const t of tasks) stop(t, scaling(primary));
   if (targets.length > 0) plan.place.push({ deploymentId: primary.id, count: targets.length, instanceIds: targets });
-  const settled = [...eligible].every((id) => (byInstance.get(id) ?? []).some((t) => t.deploymentId === primary.id && healthy(t)));
+  const settled = [...eligible].every((id) => (byInstance.get(id) ?? []).some((t) => t.deploymentId === primary.id && serving(t)));
   if (settled && primary.rolloutState === "IN_PROGRESS" && plan.stop.length === 0) {
     plan.rollout.push({ deploymentId: primary.id, rolloutState: "COMPLETED", reason: `ECS deployment ${primary.id} completed.` });
   }

@@ -8,7 +8,6 @@ import type {
   StopCode,
   TaskCreated,
   TaskEvent,
-  TaskRuntimeSpec,
   TaskSpec,
 } from "../../events/task.events.ts";
 import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";

@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
   replicas?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
+  /** A RUNNING service task with no health check counts toward minimumHealthyPercent after this long (default 40 s, as ECS). */
+  noHealthCheckWaitMs?: number;
   /** Once serving, V8 grows old space by this percentage of the live heap (heap-tuning.ts); default V8's own. */
   heapGrowthPercent?: number;
   clock?: () => number;
@@ -289,7 +291,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   // One scheduler per region set: the lease holder reconciles services; the others serve the API.
   const holder = `${process.pid}-${ids.hex32().slice(0, 8)}`;
-  scheduler = new Scheduler(services, log.child({ component: "scheduler" }));
+  scheduler = new Scheduler(services, log.child({ component: "scheduler" }), {
+    ...(opts.noHealthCheckWaitMs !== undefined ? { noHealthCheckWaitMs: opts.noHealthCheckWaitMs } : {}),
+  });
   lease = new Lease(
     leases,
     "scheduler",

@@ -56,6 +56,11 @@ const DEFAULT_SERVICE_STRATEGY: PlacementStrategy[] = [
  * is not in the read model yet as in flight — so a wake-up while its own writes are in flight
  * never places twice, and the append's expected sequence fences a former leader out.
  */
+export interface SchedulerOptions {
+  /** How long a RUNNING task with no health check waits before it counts toward minimumHealthyPercent (default ECS's 40 s). */
+  noHealthCheckWaitMs?: number;
+}
+
 export class Scheduler {
   private readonly dirty = new Set<string>();
   private readonly running = new Set<string>();
@@ -74,6 +79,7 @@ export class Scheduler {
   constructor(
     private readonly s: ApiServices,
     private readonly log: Logger,
+    private readonly opts: SchedulerOptions = {},
   ) {}
 
   /** Starts acting while `isLeader()` holds. */
@@ -189,6 +195,7 @@ export class Scheduler {
           : undefined,
       now,
       newDeploymentId: deploymentId(),
+      ...(this.opts.noHealthCheckWaitMs !== undefined ? { noHealthCheckWaitMs: this.opts.noHealthCheckWaitMs } : {}),
     });
     await this.repair(agg, pendingSlots, now);
     await this.execute(agg, plan, now);

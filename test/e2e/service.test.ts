@@ -114,7 +114,7 @@ describe("services keep their desired count on real Docker", () => {
     expect(await runningTaskArns("web")).toHaveLength(1);
   });
 
-  test("a rolling update of 4 tasks with min 50 / max 200 never drops below 2 RUNNING", async () => {
+  test("a rolling update of 4 tasks with min 50 / max 200 never drops below 2 RUNNING, nor below 2 counted as healthy", async () => {
     const v1 = await register("roll", ["sleep", "3600"]);
     await b.ecs.send(
       new CreateServiceCommand({
@@ -126,6 +126,7 @@ describe("services keep their desired count on real Docker", () => {
       }),
     );
     await waitService("roll", "steady at 4", steady(4));
+    await new Promise((r) => setTimeout(r, 2_500)); // the old tasks count as healthy
     const startSeq = (await readLog()).at(-1)?.seq ?? 0;
     const v2 = await register("roll", ["sleep", "7200"]);
     const updated = await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "roll", taskDefinition: v2 }));
@@ -133,17 +134,29 @@ describe("services keep their desired count on real Docker", () => {
     const done = await waitService("roll", "rolled out to v2", (s) => steady(4)(s) && s.taskDefinition === v2);
     expect(done.deployments?.[0]?.taskDefinition).toBe(v2);
 
-    // Replay the log from the update on: count RUNNING tasks of the service after every event.
+    // Replay the log from the update on: count RUNNING tasks of the service after every event, and
+    // at every stop request those that count as healthy (no health check: RUNNING for the
+    // fixture's --no-health-check-wait of 2 s, at the time of the request).
     const log = await readLog();
     let min = Number.POSITIVE_INFINITY;
-    const live = new Set<string>();
+    const live = new Map<string, number>();
+    const counted = (at: number) => [...live.values()].filter((startedAt) => at - startedAt >= 2_000).length;
+    let stops = 0;
     const rollTasks = new Set(log.filter((e) => e.env.type === "TaskCreated" && (e.env.data as { group?: string }).group === "service:roll").map((e) => e.env.subject));
     for (const e of log) {
       if (!rollTasks.has(e.env.subject)) continue;
-      if (e.env.type === "TaskStarted") live.add(e.env.subject);
+      const at = e.env.data.at as number;
+      if (e.env.type === "TaskStarted") live.set(e.env.subject, at);
+      if (e.env.type === "TaskStopRequested" && e.seq > startSeq) {
+        const before = counted(at);
+        live.delete(e.env.subject);
+        expect(counted(at), `counted as healthy after the stop of ${e.env.subject}`).toBeGreaterThanOrEqual(Math.min(2, before));
+        stops++;
+      }
       if (e.env.type === "TaskStopRequested" || e.env.type === "TaskStopped") live.delete(e.env.subject);
       if (e.seq > startSeq) min = Math.min(min, live.size);
     }
+    expect(stops).toBe(4);
     expect(min).toBeGreaterThanOrEqual(2);
     expect(live.size).toBe(4);
   });

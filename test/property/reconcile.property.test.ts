@@ -1,13 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { NO_HEALTH_CHECK_WAIT_MS, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
 import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
 /**
  * Properties of the pure service reconcile, run against the simulated world:
  *  - from any starting set of tasks it converges to exactly `desired` RUNNING tasks of the primary
  *    deployment in a bounded number of rounds;
- *  - during a rolling deployment, RUNNING tasks that are not being stopped never drop below
- *    ceil(desired × min%) and tasks that occupy the service never exceed max(desired, floor(desired × max%)).
+ *  - during a rolling deployment, RUNNING tasks that are not being stopped, and among them those that
+ *    count as healthy (40 s after RUNNING, with no health check), never drop below ceil(desired × min%)
+ *    (or what there was), and tasks that occupy the service never exceed max(desired, floor(desired × max%)).
  */
 describe("reconcile properties", () => {
   test("converges to the desired count from any state, in bounded rounds", () => {
@@ -55,13 +57,20 @@ describe("reconcile properties", () => {
           };
           const minHealthy = Math.ceil((desired * min) / 100);
           const maxTotal = Math.max(desired, Math.floor((desired * max) / 100));
+          // Ten seconds a round: a new task counts as healthy four rounds after it starts.
+          w.tick = 10_000;
           let completed = false;
-          for (let round = 0; round < 40 && !completed; round++) {
+          for (let round = 0; round < 120 && !completed; round++) {
             const plan = reconcileOnce(w);
             completed = plan.rollout.some((r) => r.rolloutState === "COMPLETED");
             const stopping = new Set(plan.stop.map((s) => s.taskArn));
-            const healthyAfter = w.tasks.filter((t) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING" && !stopping.has(t.taskArn)).length;
-            expect(healthyAfter).toBeGreaterThanOrEqual(Math.min(minHealthy, w.running()));
+            const running = (t: ServiceTaskView) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING";
+            const counted = (t: ServiceTaskView) => running(t) && w.now - (t.startedAt as number) >= NO_HEALTH_CHECK_WAIT_MS;
+            const runningAfter = w.tasks.filter((t) => running(t) && !stopping.has(t.taskArn)).length;
+            expect(runningAfter).toBeGreaterThanOrEqual(Math.min(minHealthy, w.running()));
+            const countedBefore = w.tasks.filter(counted).length;
+            const countedAfter = w.tasks.filter((t) => counted(t) && !stopping.has(t.taskArn)).length;
+            expect(countedAfter).toBeGreaterThanOrEqual(Math.min(minHealthy, countedBefore));
             w.apply(plan);
             expect(w.occupying()).toBeLessThanOrEqual(maxTotal);
             w.step();

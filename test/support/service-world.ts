@@ -35,10 +35,15 @@ export function serviceContext(desired: number, min = 100, max = 200, extra: Par
   return foldService([created]).context;
 }
 
+/** How long tasks already RUNNING when a world starts have run: long past any wait to count as healthy. */
+const RUNNING_BEFORE_MS = 3_600_000;
+
 export class World {
   tasks: ServiceTaskView[] = [];
   private n = 0;
   now = 1_000;
+  /** Time one step() takes. */
+  tick = 1_000;
 
   constructor(public service: ServiceContext) {}
 
@@ -68,7 +73,7 @@ export class World {
       health: "UNKNOWN",
       hasHealthCheck: false,
       createdAt: this.now,
-      ...(status === "RUNNING" ? { startedAt: this.now } : {}),
+      ...(status === "RUNNING" ? { startedAt: this.now - RUNNING_BEFORE_MS } : {}),
     };
     this.tasks.push(t);
     return t;
@@ -85,7 +90,7 @@ export class World {
 
   /** Time passes: PENDING tasks start (or fail when `fail` says so), stop requests complete. */
   step(fail: (t: ServiceTaskView) => boolean = () => false) {
-    this.now += 1_000;
+    this.now += this.tick;
     for (const t of this.tasks) {
       if (t.lastStatus === "STOPPED") continue;
       if (t.desiredStatus === "STOPPED") {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "vitest";
 import type { DeploymentSpec } from "../../events/service.events.ts";
-import { breakerThreshold, failedTaskCount, reconcile, throttleUntil } from "../../machines/service/service.reconcile.ts";
+import {
+  breakerThreshold,
+  failedTaskCount,
+  NO_HEALTH_CHECK_WAIT_MS,
+  reconcile,
+  throttleUntil,
+} from "../../machines/service/service.reconcile.ts";
 import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
 /** Adds a new PRIMARY deployment to the world's service, as UpdateService does. */
@@ -65,6 +71,7 @@ describe("service reconcile", () => {
     w.add("ecs-svc/1");
     w.add("ecs-svc/1");
     deploy(w, "ecs-svc/2");
+    w.tick = 10_000;
     for (let round = 0; round < 10; round++) {
       const plan = reconcileOnce(w);
       if (plan.rollout.some((r) => r.rolloutState === "COMPLETED")) {
@@ -76,6 +83,61 @@ describe("service reconcile", () => {
       w.step();
     }
     throw new Error("rollout never completed");
+  });
+
+  describe("when a new task counts toward minimumHealthyPercent (ECS)", () => {
+    /** Desired 2, min 100, max 200: two old tasks, a deployment placed, its tasks just RUNNING. */
+    function rolled(o: { healthCheck?: boolean } = {}) {
+      const w = new World(serviceContext(2, 100, 200));
+      const old = [w.add("ecs-svc/1"), w.add("ecs-svc/1")];
+      deploy(w, "ecs-svc/2");
+      w.apply(reconcileOnce(w));
+      for (const t of w.tasks) if (t.deploymentId === "ecs-svc/2") t.hasHealthCheck = o.healthCheck ?? false;
+      w.step();
+      expect(w.running("ecs-svc/2")).toBe(2);
+      return { w, old: old.map((t) => t.taskArn) };
+    }
+    const stopped = (w: World, o: Partial<Parameters<World["input"]>[0]> = {}) => reconcile(w.input(o)).stop.map((s) => s.taskArn);
+
+    test("without a health check: 40 s after RUNNING; the old tasks wait for it, and a wake-up is asked for then", () => {
+      const { w, old } = rolled();
+      const startedAt = w.now;
+      const first = reconcileOnce(w);
+      expect(first.stop).toEqual([]);
+      expect(first.retryAt).toBe(startedAt + NO_HEALTH_CHECK_WAIT_MS);
+      w.now = startedAt + NO_HEALTH_CHECK_WAIT_MS - 1;
+      expect(stopped(w)).toEqual([]);
+      w.now = startedAt + NO_HEALTH_CHECK_WAIT_MS;
+      expect(stopped(w).sort()).toEqual([...old].sort());
+    });
+
+    test("the wait is the server's setting", () => {
+      const { w, old } = rolled();
+      expect(stopped(w, { noHealthCheckWaitMs: 0 }).sort()).toEqual([...old].sort());
+      w.now += 5_000;
+      expect(stopped(w, { noHealthCheckWaitMs: 10_000 })).toEqual([]);
+      expect(stopped(w, { noHealthCheckWaitMs: 5_000 }).sort()).toEqual([...old].sort());
+    });
+
+    test("with a health check: once HEALTHY, at once; not while its health is UNKNOWN", () => {
+      const { w, old } = rolled({ healthCheck: true });
+      expect(stopped(w)).toEqual([]);
+      for (const t of w.tasks) if (t.deploymentId === "ecs-svc/2") t.health = "HEALTHY";
+      expect(stopped(w).sort()).toEqual([...old].sort());
+    });
+
+    test("old tasks still waiting to count are not stopped freely: a second deployment waits for the first's tasks to be replaced by counted ones", () => {
+      const { w } = rolled();
+      deploy(w, "ecs-svc/3");
+      const plan = reconcileOnce(w);
+      // Room for two of the newest; none of the four running tasks stops, counted or not.
+      expect(plan.stop).toEqual([]);
+      expect(plan.place).toEqual([]);
+      expect(plan.retryAt).toBe(w.now + NO_HEALTH_CHECK_WAIT_MS);
+      // Not running (PENDING) is not serving: such a leaving task stops freely.
+      const pending = w.add("ecs-svc/2", "PENDING");
+      expect(stopped(w)).toContain(pending.taskArn);
+    });
   });
 
   test("scale-in and deployments leave protected tasks alone until their protection expires", () => {
@@ -94,6 +156,7 @@ describe("service reconcile", () => {
   test("unhealthy tasks are stopped after the grace period, not before", () => {
     const w = new World(serviceContext(1, 100, 200, { healthCheckGracePeriodSeconds: 60 }));
     const t = w.add("ecs-svc/1");
+    t.startedAt = w.now;
     t.hasHealthCheck = true;
     t.health = "UNHEALTHY";
     expect(reconcileOnce(w).stop).toHaveLength(0);
