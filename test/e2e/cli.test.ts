@@ -136,7 +136,7 @@ describe("help and usage", () => {
     [["state", "--at", "when pigs fly"], "--at takes a sequence number"],
     [["compose", "sideways"], "up, down or config"],
     [["server", "--heap-growth", "0"], "--heap-growth must be an integer ≥ 1"],
-    [["server", "--no-health-check-wait", "1.5"], "--no-health-check-wait must be an integer ≥ 0"],
+    [["server", "--count-healthy-after", "1.5"], "--count-healthy-after must be an integer ≥ 0"],
   ])("berth %j is a usage error (exit 2)", async (args, message) => {
     const r = await berth(args);
     expect(r.code, r.stderr).toBe(2);

@@ -136,7 +136,7 @@ describe("services keep their desired count on real Docker", () => {
 
     // Replay the log from the update on: count RUNNING tasks of the service after every event, and
     // at every stop request those that count as healthy (no health check: RUNNING for the
-    // fixture's --no-health-check-wait of 2 s, at the time of the request).
+    // fixture's --count-healthy-after of 2 s, at the time of the request).
     const log = await readLog();
     let min = Number.POSITIVE_INFINITY;
     const live = new Map<string, number>();

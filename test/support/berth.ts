@@ -47,7 +47,7 @@ export async function startBerth(prefix: string, extraAgentArgs: string[] = []):
     async startServer() {
       // A new task without a health check counts toward minimumHealthyPercent after 2 s, not ECS's
       // 40: deployments and draining still wait for it, in less time.
-      const args = ["--lost-agent-timeout", "10", "--no-health-check-wait", "2"];
+      const args = ["--lost-agent-timeout", "10", "--count-healthy-after", "2"];
       const p = spawnBerth(["server", "--nats", nats.url, "--port", String(port), ...args], {
         name: `${cluster}-server`,
         env,

@@ -18,7 +18,7 @@ export const serverCommand: CommandSpec = {
     region: { type: "string" },
     replicas: { type: "string" },
     "lost-agent-timeout": { type: "string" },
-    "no-health-check-wait": { type: "string" },
+    "count-healthy-after": { type: "string" },
     credentials: { type: "string" },
     "heap-growth": { type: "string" },
   },
@@ -29,14 +29,14 @@ export const serverCommand: CommandSpec = {
     ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
     ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
-    ["--no-health-check-wait S", "seconds a RUNNING service task with no health check runs before it counts toward minimumHealthyPercent in deployments and draining (default 40, as ECS)"],
+    ["--count-healthy-after S", "seconds a RUNNING service task with no health check runs before it counts toward minimumHealthyPercent in deployments and draining (default 40, as ECS)"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
     ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %): less memory committed after a burst, for more CPU while placing (docs/performance.md)"],
     ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
   async run(v) {
     const heapGrowthPercent = integer(v["heap-growth"], "--heap-growth", 1);
-    const noHealthCheckWait = integer(v["no-health-check-wait"], "--no-health-check-wait", 0);
+    const noHealthCheckWait = integer(v["count-healthy-after"], "--count-healthy-after", 0);
     const log = rootLogger("berth-server");
     const nc = await connect({
       servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
