@@ -134,6 +134,25 @@ export function reconcile(input: ReconcileInput): Plan {
   const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
   const minHealthy = Math.ceil((desired * (cfg.minimumHealthyPercent ?? 100)) / 100);
 
+  /** Places or stops tasks of `d` until the service's current tasks, of every deployment, are `desired`. */
+  const fallbackToDesired = (d: Deployment) => {
+    const mine = (t: ServiceTaskView) => t.deploymentId === d.id;
+    const total = input.tasks.filter((t) => current(t) && !moving(t)).length + input.pendingSlots.length;
+    if (total > desired) {
+      const own = input.tasks.filter((t) => current(t) && mine(t));
+      const extra = own.filter((t) => !shielded(t)).sort((a, b) => rankForScaleIn(a) - rankForScaleIn(b) || b.createdAt - a.createdAt);
+      for (const t of extra.slice(0, total - desired)) stop(t, scaling(d));
+      for (const t of own) if (shielded(t)) wakeAt(t.protectedUntil as number);
+    } else if (total < desired) {
+      const throttle = throttleUntil(input.tasks.filter(mine), now);
+      const count = Math.min(desired - total, Math.max(0, maxTotal - occupying));
+      if (throttle !== undefined && throttle > now) {
+        wakeAt(throttle);
+        plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
+      } else if (count > 0) plan.place.push({ deploymentId: d.id, count });
+    }
+  };
+
   // Primary tasks that stay (not on draining instances) are what the deployment has; the rest must go.
   const primaryKept = input.tasks.filter((t) => current(t) && ofPrimary(t) && !moving(t));
   const leaving = input.tasks.filter((t) => current(t) && (!ofPrimary(t) || moving(t)));
@@ -162,6 +181,11 @@ export function reconcile(input: ReconcileInput): Plan {
     for (const t of extra.slice(0, have - desired)) stop(t, scaling(primary));
     for (const t of primaryKept) if (shielded(t)) wakeAt(t.protectedUntil as number);
   }
+  // 2b. A FAILED deployment (no rollback) launches nothing, and the service goes on with the
+  // deployment before it: as ECS does, that deployment replaces its own tasks that stop and is
+  // scaled with the desired count, so the service stays at its desired count.
+  const fallback = failed ? older.find((d) => d.rolloutState !== "FAILED") : undefined;
+  if (fallback) fallbackToDesired(fallback);
 
   // 3. Stop leaving tasks: those not serving freely; serving ones (healthy, or running without a
   // health check and not counted yet) while the healthy that stay are ≥ minimumHealthy.

@@ -185,6 +185,41 @@ describe("services keep their desired count on real Docker", () => {
     expect((failed?.env.data as { reason?: string } | undefined)?.reason).toMatch(/circuit breaker/);
   });
 
+  test("a deployment that fails without rollback leaves the service at its desired count on its previous task definition, which replaces a killed task", async () => {
+    const bad = await register("roll", ["sh", "-c", "exit 1"]);
+    const good = (await describe1("roll")).taskDefinition as string;
+    await b.ecs.send(
+      new UpdateServiceCommand({
+        cluster: b.cluster,
+        service: "roll",
+        taskDefinition: bad,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      }),
+    );
+    // With minimumHealthyPercent 50, two of the old tasks stopped while the new ones were failing:
+    // the old task definition brings the service back to 4.
+    await waitService(
+      "roll",
+      "FAILED by the breaker, and at 4 RUNNING again",
+      (s) => s.deployments?.[0]?.rolloutState === "FAILED" && s.runningCount === 4 && s.pendingCount === 0,
+      120_000,
+    );
+    const before = await runningTaskArns("roll");
+    expect(before).toHaveLength(4);
+    for (const arn of before) expect((await b.task(arn)).taskDefinitionArn).toBe(good);
+    const victimId = (before[0] as string).split("/").pop() as string;
+    const [container] = await dockerClient().listContainers({ filters: { label: [`berth.task-id=${victimId}`] } });
+    await dockerClient().getContainer(container!.Id).kill();
+    await b.waitTask(before[0] as string, "STOPPED", (t) => t.lastStatus === "STOPPED");
+    const s = await waitService("roll", "back at 4 RUNNING", (s) => s.runningCount === 4 && s.pendingCount === 0);
+    const after = await runningTaskArns("roll");
+    const replacement = after.find((a) => !before.includes(a)) as string;
+    expect(replacement).toBeDefined();
+    expect((await b.task(replacement)).taskDefinitionArn).toBe(good);
+    expect(s.deployments?.[0]?.rolloutState).toBe("FAILED");
+    expect(s.deployments?.[0]?.taskDefinition).toBe(bad);
+  });
+
   test("a service whose task fits nowhere says so in ECS's words, once", async () => {
     const big = await b.ecs.send(
       new RegisterTaskDefinitionCommand({

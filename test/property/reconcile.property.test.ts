@@ -39,6 +39,42 @@ describe("reconcile properties", () => {
     );
   });
 
+  test("after a FAILED deployment without rollback, the one before it brings the service back to its desired count and the FAILED one places nothing", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12 }),
+        fc.array(fc.constantFrom("RUNNING", "PENDING", "STOPPED"), { maxLength: 15 }),
+        fc.array(fc.constantFrom("RUNNING", "STOPPED"), { maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+        (desired, old, failing, failures) => {
+          const w = new World(serviceContext(desired));
+          for (const st of old) w.add("ecs-svc/1", st as "RUNNING");
+          w.service = {
+            ...w.service,
+            deployments: [
+              { id: "ecs-svc/2", taskDefinition: "td:2", launchType: "EC2", rolloutState: "FAILED", rolloutStateReason: "", createdAt: 0, updatedAt: 0 },
+              { ...w.service.deployments[0]!, rolloutState: "COMPLETED" },
+            ],
+          };
+          for (const st of failing) w.add("ecs-svc/2", st as "RUNNING");
+          const current = () => w.tasks.filter((t) => t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED");
+          let round = 0;
+          for (; round < 30; round++) {
+            const plan = reconcileOnce(w);
+            expect(plan.place.every((p) => p.deploymentId === "ecs-svc/1")).toBe(true);
+            if (plan.place.length === 0 && plan.stop.length === 0 && current().length === desired && current().every((t) => t.lastStatus === "RUNNING")) break;
+            w.apply(plan);
+            w.step(() => round < 5 && failures[round % failures.length] === true);
+            w.now += 60_000; // past any launch throttle
+          }
+          expect(current().length).toBe(desired);
+          expect(round).toBeLessThan(30);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   test("a rolling deployment respects minimumHealthyPercent and maximumPercent at every step", () => {
     fc.assert(
       fc.property(

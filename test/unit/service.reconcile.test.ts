@@ -203,6 +203,57 @@ describe("service reconcile", () => {
     ]);
   });
 
+  describe("a FAILED deployment without rollback: the deployment before it keeps the service at its desired count", () => {
+    /** Desired 3 on ecs-svc/1 (COMPLETED); ecs-svc/2 FAILED with none of its tasks running. */
+    function failedOver(desired = 3) {
+      const w = new World(serviceContext(desired));
+      w.service = { ...w.service, deployments: [{ ...w.service.deployments[0]!, rolloutState: "COMPLETED" }] };
+      const old = Array.from({ length: 3 }, () => w.add("ecs-svc/1"));
+      deploy(w, "ecs-svc/2", { rolloutState: "FAILED" });
+      return { w, old };
+    }
+
+    test("nothing is placed while it is whole, and none of its tasks is stopped", () => {
+      const { w } = failedOver();
+      const plan = reconcileOnce(w);
+      expect(plan.place).toEqual([]);
+      expect(plan.stop).toEqual([]);
+    });
+
+    test("a task of it that stops is replaced from it, not from the FAILED deployment", () => {
+      const { w, old } = failedOver();
+      old[0]!.lastStatus = "STOPPED";
+      old[0]!.stoppedAt = w.now;
+      expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+      // Its replacement in flight counts: not placed twice.
+      expect(reconcileOnce(w, { pendingSlots: [{ taskId: "x", deploymentId: "ecs-svc/1", instanceId: "i0", instanceArn: "a", at: w.now }] }).place).toEqual([]);
+    });
+
+    test("tasks on a draining instance are replaced from it before they stop", () => {
+      const { w, old } = failedOver();
+      const draining = new Set([old[0]!.instanceId!]);
+      const plan = reconcileOnce(w, { drainingInstances: draining });
+      expect(plan.place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+      expect(plan.stop).toEqual([]); // min 100: the drained task waits for its replacement
+    });
+
+    test("it follows the desired count down and up", () => {
+      const { w } = failedOver();
+      w.service = { ...w.service, settings: { ...w.service.settings, desiredCount: 1 } };
+      expect(reconcileOnce(w).stop).toHaveLength(2);
+      w.service = { ...w.service, settings: { ...w.service.settings, desiredCount: 5 } };
+      expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 2 }]);
+    });
+
+    test("with no deployment before it, or only FAILED ones, nothing is placed (ECS: a FAILED deployment launches no tasks)", () => {
+      const w = new World(serviceContext(2));
+      w.service = { ...w.service, deployments: [{ ...w.service.deployments[0]!, rolloutState: "FAILED" }] };
+      expect(reconcileOnce(w).place).toEqual([]);
+      deploy(w, "ecs-svc/2", { rolloutState: "FAILED" });
+      expect(reconcileOnce(w).place).toEqual([]);
+    });
+  });
+
   test("launch throttle: after 3 tasks failed to start, the next launch waits, doubling", () => {
     const w = new World(serviceContext(1));
     for (let i = 0; i < 3; i++) {
