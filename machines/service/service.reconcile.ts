@@ -250,7 +250,12 @@ export function reconcile(input: ReconcileInput): Plan {
     plan.rollout.push({ deploymentId: primary.id, rolloutState: "COMPLETED", reason: `ECS deployment ${primary.id} completed.` });
     plan.messages.push({ key: "completed", message: `(service ${name}) (deployment ${primary.id}) deployment completed.` });
   }
-  for (const d of older) if (!input.tasks.some((t) => t.deploymentId === d.id && occupies(t) && !lost(t))) plan.retire.push(d.id);
+  // An older deployment goes when nothing of it is left, running, in flight or being placed.
+  const keeps = (d: Deployment) =>
+    input.tasks.some((t) => t.deploymentId === d.id && occupies(t) && !lost(t)) ||
+    input.pendingSlots.some((p) => p.deploymentId === d.id) ||
+    plan.place.some((p) => p.deploymentId === d.id);
+  for (const d of older) if (!keeps(d)) plan.retire.push(d.id);
   if (settled && plan.place.length === 0 && plan.stop.length === 0)
     plan.messages.push({ key: "steady", message: `(service ${name}) has reached a steady state.` });
   return plan;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { DeploymentSpec } from "../../events/service.events.ts";
+import type { Deployment } from "../../machines/service/service.machine.ts";
 import {
   breakerThreshold,
   failedTaskCount,
@@ -10,7 +10,7 @@ import {
 import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
 /** Adds a new PRIMARY deployment to the world's service, as UpdateService does. */
-function deploy(w: World, id: string, extra: Partial<DeploymentSpec> = {}) {
+function deploy(w: World, id: string, extra: Partial<Deployment> = {}) {
   w.service = {
     ...w.service,
     deployments: [
@@ -227,6 +227,21 @@ describe("service reconcile", () => {
       expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
       // Its replacement in flight counts: not placed twice.
       expect(reconcileOnce(w, { pendingSlots: [{ taskId: "x", deploymentId: "ecs-svc/1", instanceId: "i0", instanceArn: "a", at: w.now }] }).place).toEqual([]);
+    });
+
+    test("when every task of it has stopped, it places them again and is not retired", () => {
+      const { w, old } = failedOver();
+      for (const t of old) {
+        t.lastStatus = "STOPPED";
+        t.stoppedAt = w.now;
+      }
+      const plan = reconcileOnce(w);
+      expect(plan.place).toEqual([{ deploymentId: "ecs-svc/1", count: 3 }]);
+      expect(plan.retire).toEqual([]);
+      const slots = [0, 1, 2].map((i) => ({ taskId: `x${i}`, deploymentId: "ecs-svc/1", instanceId: "i0", instanceArn: "a", at: w.now }));
+      const inFlight = reconcileOnce(w, { pendingSlots: slots });
+      expect(inFlight.place).toEqual([]);
+      expect(inFlight.retire).toEqual([]);
     });
 
     test("tasks on a draining instance are replaced from it before they stop", () => {
