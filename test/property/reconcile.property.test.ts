@@ -8,7 +8,7 @@ import { reconcileOnce, serviceContext, World } from "../support/service-world.t
  *  - from any starting set of tasks it converges to exactly `desired` RUNNING tasks of the primary
  *    deployment in a bounded number of rounds;
  *  - during a rolling deployment, RUNNING tasks that are not being stopped, and among them those that
- *    count as healthy (40 s after RUNNING, with no health check), never drop below ceil(desired × min%)
+ *    count as healthy (HEALTHY, or 40 s after RUNNING with no health check), never drop below ceil(desired × min%)
  *    (or what there was), and tasks that occupy the service never exceed max(desired, floor(desired × max%)).
  */
 describe("reconcile properties", () => {
@@ -81,9 +81,12 @@ describe("reconcile properties", () => {
         fc.integer({ min: 1, max: 10 }),
         fc.integer({ min: 0, max: 100 }),
         fc.integer({ min: 100, max: 200 }),
-        (desired, min, max) => {
+        fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+        (desired, min, max, healthyAfterMs) => {
           const w = new World(serviceContext(desired, min, max));
           for (let i = 0; i < desired; i++) w.add("ecs-svc/1");
+          // The new task definition's tasks have a health check that passes this long after they start, or none.
+          w.healthyAfterMs = healthyAfterMs;
           w.service = {
             ...w.service,
             deployments: [
@@ -101,7 +104,8 @@ describe("reconcile properties", () => {
             completed = plan.rollout.some((r) => r.rolloutState === "COMPLETED");
             const stopping = new Set(plan.stop.map((s) => s.taskArn));
             const running = (t: ServiceTaskView) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING";
-            const counted = (t: ServiceTaskView) => running(t) && w.now - (t.startedAt as number) >= NO_HEALTH_CHECK_WAIT_MS;
+            const counted = (t: ServiceTaskView) =>
+              running(t) && (t.hasHealthCheck ? t.health === "HEALTHY" : w.now - (t.startedAt as number) >= NO_HEALTH_CHECK_WAIT_MS);
             const runningAfter = w.tasks.filter((t) => running(t) && !stopping.has(t.taskArn)).length;
             expect(runningAfter).toBeGreaterThanOrEqual(Math.min(minHealthy, w.running()));
             const countedBefore = w.tasks.filter(counted).length;

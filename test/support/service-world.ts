@@ -44,6 +44,8 @@ export class World {
   now = 1_000;
   /** Time one step() takes. */
   tick = 1_000;
+  /** Tasks placed from now on have a health check that passes this long after they start (none: no health check). */
+  healthyAfterMs: number | undefined;
 
   constructor(public service: ServiceContext) {}
 
@@ -81,7 +83,8 @@ export class World {
 
   /** Applies a plan the way the shell would: new tasks PENDING, stop requests recorded. */
   apply(plan: Plan) {
-    for (const p of plan.place) for (let i = 0; i < p.count; i++) this.add(p.deploymentId, "PENDING");
+    for (const p of plan.place)
+      for (let i = 0; i < p.count; i++) this.add(p.deploymentId, "PENDING").hasHealthCheck = this.healthyAfterMs !== undefined;
     for (const s of plan.stop) {
       const t = this.tasks.find((x) => x.taskArn === s.taskArn);
       if (t) t.desiredStatus = "STOPPED";
@@ -107,6 +110,8 @@ export class World {
           t.lastStatus = "RUNNING";
           t.startedAt = this.now;
         }
+      } else if (t.hasHealthCheck && t.health === "UNKNOWN" && this.now - (t.startedAt as number) >= (this.healthyAfterMs ?? 0)) {
+        t.health = "HEALTHY";
       }
     }
   }
