@@ -2,6 +2,7 @@ import {
   CreateServiceCommand,
   DeleteServiceCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   type Service,
@@ -76,6 +77,21 @@ async function runningTaskArns(service: string) {
   return r.taskArns ?? [];
 }
 
+/** Deploys to "roll" a task definition whose container exits at once, with the circuit breaker on; returns the one it replaces. */
+async function deployFailing(rollback: boolean): Promise<{ bad: string; good: string }> {
+  const bad = await register("roll", ["sh", "-c", "exit 1"]);
+  const good = (await describe1("roll")).taskDefinition as string;
+  await b.ecs.send(
+    new UpdateServiceCommand({
+      cluster: b.cluster,
+      service: "roll",
+      taskDefinition: bad,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback } },
+    }),
+  );
+  return { bad, good };
+}
+
 describe("services keep their desired count on real Docker", () => {
   test("a service of 3 replaces a killed task, and the new task's creation names the stop as its cause", async () => {
     const td = await register("web", ["sleep", "3600"]);
@@ -126,7 +142,15 @@ describe("services keep their desired count on real Docker", () => {
       }),
     );
     await waitService("roll", "steady at 4", steady(4));
-    await new Promise((r) => setTimeout(r, 2_500)); // the old tasks count as healthy
+    // Until the old tasks count as healthy (RUNNING for the fixture's 2 s), so that their stops are bounded by it.
+    const old = await runningTaskArns("roll");
+    await waitFor(
+      async () => {
+        const r = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: old }));
+        return (r.tasks ?? []).every((t) => t.startedAt && Date.now() - t.startedAt.getTime() >= 2_500) || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: "the old tasks RUNNING for 2.5 s" },
+    );
     const startSeq = (await readLog()).at(-1)?.seq ?? 0;
     const v2 = await register("roll", ["sleep", "7200"]);
     const updated = await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "roll", taskDefinition: v2 }));
@@ -162,16 +186,7 @@ describe("services keep their desired count on real Docker", () => {
   });
 
   test("a deployment whose new image exits at once trips the circuit breaker and rolls back", async () => {
-    const bad = await register("roll", ["sh", "-c", "exit 1"]);
-    const good = (await describe1("roll")).taskDefinition as string;
-    await b.ecs.send(
-      new UpdateServiceCommand({
-        cluster: b.cluster,
-        service: "roll",
-        taskDefinition: bad,
-        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
-      }),
-    );
+    const { good } = await deployFailing(true);
     const rolledBack = await waitService(
       "roll",
       "rolled back after the breaker tripped",
@@ -186,16 +201,7 @@ describe("services keep their desired count on real Docker", () => {
   });
 
   test("a deployment that fails without rollback leaves the service at its desired count on its previous task definition, which replaces a killed task", async () => {
-    const bad = await register("roll", ["sh", "-c", "exit 1"]);
-    const good = (await describe1("roll")).taskDefinition as string;
-    await b.ecs.send(
-      new UpdateServiceCommand({
-        cluster: b.cluster,
-        service: "roll",
-        taskDefinition: bad,
-        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-      }),
-    );
+    const { bad, good } = await deployFailing(false);
     // With minimumHealthyPercent 50, two of the old tasks stopped while the new ones were failing:
     // the old task definition brings the service back to 4.
     await waitService(
