@@ -8,6 +8,11 @@
  *   arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
  *   arn:aws:ecs:<region>:<account>:container/<cluster>/<taskId>/<containerId>
  *   arn:aws:ecs:<region>:<account>:capacity-provider/<name>
+ *   arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>
+ *   arn:aws:ecs:<region>:<account>:service-revision/<cluster>/<service>/<id>
+ *
+ * A service deployment's and a service revision's id is the number of the deployment
+ * (`ecs-svc/<number>`) they are made of.
  */
 
 export interface Scope {
@@ -32,7 +37,14 @@ export const arns = {
   /** What the ARNs of the cluster's containers start with, before `<taskId>/<containerId>`. */
   containerPrefix,
   capacityProvider: (s: Scope, name: string) => `${prefix(s)}:capacity-provider/${name}`,
+  serviceDeployment: (s: Scope, cluster: string, service: string, deploymentId: string) =>
+    `${prefix(s)}:service-deployment/${cluster}/${service}/${deploymentNumber(deploymentId)}`,
+  serviceRevision: (s: Scope, cluster: string, service: string, deploymentId: string) =>
+    `${prefix(s)}:service-revision/${cluster}/${service}/${deploymentNumber(deploymentId)}`,
 } as const;
+
+/** `ecs-svc/<number>` → `<number>` (any other id whole). */
+const deploymentNumber = (deploymentId: string) => deploymentId.slice(deploymentId.lastIndexOf("/") + 1);
 
 export type ArnKind =
   | "cluster"
@@ -41,7 +53,9 @@ export type ArnKind =
   | "container-instance"
   | "service"
   | "container"
-  | "capacity-provider";
+  | "capacity-provider"
+  | "service-deployment"
+  | "service-revision";
 
 export interface ParsedArn {
   region: string;
@@ -60,6 +74,8 @@ const KINDS = new Set<string>([
   "service",
   "container",
   "capacity-provider",
+  "service-deployment",
+  "service-revision",
 ]);
 
 /** Parses an ECS ARN; null when it is not one. */

@@ -1,5 +1,12 @@
 import { assign, setup } from "xstate";
-import type { DeploymentSpec, RolloutState, ServiceCreated, ServiceEvent, ServiceSettings } from "../../events/service.events.ts";
+import type {
+  DeploymentConfiguration,
+  DeploymentSpec,
+  RolloutState,
+  ServiceCreated,
+  ServiceEvent,
+  ServiceSettings,
+} from "../../events/service.events.ts";
 import type { Tag } from "../../events/shapes.ts";
 
 /**
@@ -21,6 +28,45 @@ export interface ServiceMessage {
   createdAt: number;
   message: string;
   key: string;
+}
+
+/** ECS's status of a service deployment (ListServiceDeployments): Berth's deployments start at once, so never PENDING. */
+export type ServiceDeploymentStatus =
+  | "IN_PROGRESS"
+  | "SUCCESSFUL"
+  | "STOPPED"
+  | "ROLLBACK_IN_PROGRESS"
+  | "ROLLBACK_SUCCESSFUL"
+  | "ROLLBACK_FAILED";
+
+/**
+ * A service deployment, ECS's record of one rollout from the revisions that were running to a
+ * target revision; kept after its deployment leaves `deployments`. Its id is its deployment's; a
+ * circuit breaker's rollback is a deployment of its own (a revision) but not a service deployment:
+ * it shows as the failed one's `rollback`.
+ */
+export interface ServiceDeploymentRecord {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  /** When it ended (every status but the two in progress). */
+  finishedAt?: number;
+  /** When it was stopped: it failed without rollback, or a newer deployment replaced it. */
+  stoppedAt?: number;
+  status: ServiceDeploymentStatus;
+  statusReason?: string;
+  /** The deployments (revisions) running when it started. */
+  sources: string[];
+  /** The service's deployment configuration when it started. */
+  deploymentConfiguration: DeploymentConfiguration;
+  /** The circuit breaker rolled it back by starting deployment `deploymentId`. */
+  rollback?: { reason: string; startedAt: number; deploymentId: string };
+}
+
+/** A service revision: what one deployment runs. */
+export interface ServiceRevisionRecord {
+  spec: DeploymentSpec;
+  createdAt: number;
 }
 
 /** Every slot the scheduler placed, in order: the log's record that no slot is placed twice. */
@@ -51,8 +97,17 @@ export interface ServiceContext {
   placed: PlacedSlot[];
   /** The last deployment whose rollout COMPLETED: where the circuit breaker rolls back to. */
   lastCompleted?: DeploymentSpec;
+  /** Service deployments, newest first, at most MAX_SERVICE_DEPLOYMENTS; gone with the service. */
+  history: ServiceDeploymentRecord[];
+  /** The revisions of every deployment started, newest first, at most MAX_SERVICE_REVISIONS. */
+  revisions: ServiceRevisionRecord[];
   tags: Tag[];
 }
+
+/** Service deployments kept per service (ECS keeps 90 days of them). */
+export const MAX_SERVICE_DEPLOYMENTS = 100;
+/** Revisions kept per service: those of the kept deployments and of their rollbacks. */
+export const MAX_SERVICE_REVISIONS = 2 * MAX_SERVICE_DEPLOYMENTS;
 
 export const MAX_MESSAGES = 100;
 /**
@@ -83,6 +138,8 @@ const EMPTY: ServiceContext = {
   deployments: [],
   messages: [],
   placed: [],
+  history: [],
+  revisions: [],
   tags: [],
 };
 
@@ -95,6 +152,61 @@ const newDeployment = (spec: DeploymentSpec, at: number): Deployment => ({
   createdAt: at,
   updatedAt: at,
 });
+
+const ongoing = (h: ServiceDeploymentRecord) => h.status === "IN_PROGRESS" || h.status === "ROLLBACK_IN_PROGRESS";
+
+const newRecord = (id: string, at: number, sources: string[], deploymentConfiguration: DeploymentConfiguration): ServiceDeploymentRecord => ({
+  id,
+  createdAt: at,
+  updatedAt: at,
+  status: "IN_PROGRESS",
+  sources,
+  deploymentConfiguration,
+});
+
+/** The service deployments after DeploymentStarted: a rollback marks the one it rolls back; any other starts one and stops those in progress. */
+function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploymentRecord[] {
+  const rolledBack = e.deployment.rollbackOf;
+  if (rolledBack !== undefined)
+    return ctx.history.map((h) =>
+      h.id === rolledBack
+        ? {
+            ...without(h, "finishedAt", "stoppedAt"),
+            status: "ROLLBACK_IN_PROGRESS",
+            updatedAt: e.at,
+            rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id },
+          }
+        : h,
+    );
+  const stopped = ctx.history.map((h) =>
+    ongoing(h)
+      ? { ...h, status: "STOPPED" as const, statusReason: `Service deployment ${e.deployment.id} started before it finished.`, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at }
+      : h,
+  );
+  const record = newRecord(e.deployment.id, e.at, ctx.deployments.map((d) => d.id), ctx.settings.deploymentConfiguration);
+  return [record, ...stopped].slice(0, MAX_SERVICE_DEPLOYMENTS);
+}
+
+/** The service deployments after a rollout ends: its own, or the one whose rollback it is. */
+function rolledOut(history: ServiceDeploymentRecord[], e: E<"DeploymentRolloutChanged">): ServiceDeploymentRecord[] {
+  if (e.rolloutState === "IN_PROGRESS") return history;
+  const ok = e.rolloutState === "COMPLETED";
+  return history.map((h) => {
+    if (h.id === e.deploymentId && h.status === "IN_PROGRESS")
+      return ok
+        ? { ...h, status: "SUCCESSFUL", statusReason: e.reason, finishedAt: e.at, updatedAt: e.at }
+        : { ...h, status: "STOPPED", statusReason: e.reason, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at };
+    if (h.rollback?.deploymentId === e.deploymentId && h.status === "ROLLBACK_IN_PROGRESS")
+      return { ...h, status: ok ? "ROLLBACK_SUCCESSFUL" : "ROLLBACK_FAILED", statusReason: e.reason, finishedAt: e.at, updatedAt: e.at };
+    return h;
+  });
+}
+
+function without<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
+  const copy = { ...o };
+  for (const k of keys) delete copy[k];
+  return copy;
+}
 
 function created(e: ServiceCreated): ServiceContext {
   return {
@@ -111,6 +223,8 @@ function created(e: ServiceCreated): ServiceContext {
     createdAt: e.at,
     settings: e.settings,
     deployments: [newDeployment(e.deployment, e.at)],
+    history: [newRecord(e.deployment.id, e.at, [], e.settings.deploymentConfiguration)],
+    revisions: [{ spec: e.deployment, createdAt: e.at }],
     tags: e.tags,
   };
 }
@@ -128,7 +242,11 @@ export const serviceMachine = setup({
     })),
     deploy: assign(({ context, event }) => {
       const e = event as E<"DeploymentStarted">;
-      return { deployments: [newDeployment(e.deployment, e.at), ...context.deployments] };
+      return {
+        deployments: [newDeployment(e.deployment, e.at), ...context.deployments],
+        history: started(context, e),
+        revisions: [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
+      };
     }),
     rollout: assign(({ context, event }) => {
       const e = event as E<"DeploymentRolloutChanged">;
@@ -142,6 +260,7 @@ export const serviceMachine = setup({
           updatedAt: e.at,
         })),
         ...(e.rolloutState === "COMPLETED" && done ? { lastCompleted: spec as DeploymentSpec } : {}),
+        history: rolledOut(context.history, e),
       };
     }),
     retire: assign(({ context, event }) => ({
@@ -159,7 +278,8 @@ export const serviceMachine = setup({
       };
     }),
     tags: assign(({ event }) => ({ tags: (event as E<"ServiceTagsChanged">).tags })),
-    draining: assign(({ context }) => ({ settings: { ...context.settings, desiredCount: 0 } })),
+    // ECS deletes a service's deployments with it.
+    draining: assign(({ context }) => ({ settings: { ...context.settings, desiredCount: 0 }, history: [], revisions: [] })),
   },
 }).createMachine({
   id: "service",

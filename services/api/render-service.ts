@@ -1,6 +1,7 @@
+import { arns, parseArn, type Scope } from "../../events/arns.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
-import type { Deployment } from "../../machines/service/service.machine.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
+import type { Deployment, ServiceContext } from "../../machines/service/service.machine.ts";
 import { failedTaskCount } from "../../machines/service/service.reconcile.ts";
 import type { Agg, ReadModel } from "../control-plane/read-model.ts";
 import { serviceTaskViews } from "../scheduler/views.ts";
@@ -67,7 +68,41 @@ export function renderService(
     propagateTags: s.settings.propagateTags,
     enableExecuteCommand: s.settings.enableExecuteCommand,
     availabilityZoneRebalancing: s.settings.availabilityZoneRebalancing,
+    ...(status === "INACTIVE" ? {} : currentOf(s, tasks, desired)),
   });
+}
+
+export const scopeOf = (svc: ServiceContext): Scope => {
+  const p = parseArn(svc.serviceArn);
+  return { region: p?.region ?? "", account: p?.account ?? "" };
+};
+
+type TaskViews = ReturnType<typeof serviceTaskViews>;
+
+/**
+ * A revision's task counts now: requested is the service's desired count for the PRIMARY
+ * deployment, the tasks it still runs for an older one, 0 once it is gone.
+ */
+export function revisionSummary(svc: ServiceContext, deploymentId: string, tasks: TaskViews, desired: number) {
+  const mine = tasks.filter((t) => t.deploymentId === deploymentId);
+  const index = svc.deployments.findIndex((d) => d.id === deploymentId);
+  const live = mine.filter((t) => t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED").length;
+  return {
+    arn: arns.serviceRevision(scopeOf(svc), svc.cluster, svc.serviceName, deploymentId),
+    requestedTaskCount: index === 0 ? desired : index > 0 ? live : 0,
+    runningTaskCount: mine.filter((t) => t.lastStatus === "RUNNING").length,
+    pendingTaskCount: mine.filter((t) => t.lastStatus === "PENDING").length,
+  };
+}
+
+/** The service's currentServiceDeployment and currentServiceRevisions (DescribeServices). */
+function currentOf(svc: ServiceContext, tasks: TaskViews, desired: number) {
+  const latest = svc.history[0];
+  if (!latest) return {};
+  return {
+    currentServiceDeployment: arns.serviceDeployment(scopeOf(svc), svc.cluster, svc.serviceName, latest.id),
+    currentServiceRevisions: svc.deployments.map((d) => revisionSummary(svc, d.id, tasks, desired)),
+  };
 }
 
 function renderDeployment(

@@ -2,7 +2,10 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
+  ListServiceDeploymentsCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
   paginateListServices,
@@ -19,7 +22,8 @@ import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
 
 /**
  * The ECS API contract for services: list paging (10 per page by default), tags by long ARN only,
- * and the services-stable and services-inactive waiters — driven with the real AWS SDK.
+ * the services-stable and services-inactive waiters, and service deployments and revisions —
+ * driven with the real AWS SDK.
  */
 
 let b: BerthFixture;
@@ -94,6 +98,77 @@ describe("services", () => {
       "ResourceNotFoundException",
     );
     for (const service of names) await b.ecs.send(new DeleteServiceCommand({ cluster, service }));
+  });
+
+  test("service deployments and revisions: listed newest first, described by ARN, with the service's current ones", async () => {
+    const family = uniqueName("deps");
+    await registerTd(family);
+    const service = uniqueName("deps-svc");
+    await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
+    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    await registerTd(family);
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, taskDefinition: `${family}:2` }));
+    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+
+    const listed = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service }));
+    const [second, first] = listed.serviceDeployments ?? [];
+    const prefix = `arn:aws:ecs:us-east-1:${ACCOUNT}:service-deployment/${b.cluster}/${service}/`;
+    expect(listed.serviceDeployments).toHaveLength(2);
+    expect(second).toMatchObject({ status: "SUCCESSFUL", serviceDeploymentArn: expect.stringMatching(new RegExp(`^${prefix}\\d+$`)) });
+    expect(first).toMatchObject({ status: "SUCCESSFUL" });
+    expect(second?.startedAt?.getTime()).toBeGreaterThanOrEqual(first?.startedAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    expect(second?.finishedAt).toBeInstanceOf(Date);
+
+    // Filters and pages.
+    const page = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service, maxResults: 1 }));
+    expect(page.serviceDeployments?.map((d) => d.serviceDeploymentArn)).toEqual([second?.serviceDeploymentArn]);
+    const rest = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service, maxResults: 1, nextToken: page.nextToken }));
+    expect(rest.serviceDeployments?.map((d) => d.serviceDeploymentArn)).toEqual([first?.serviceDeploymentArn]);
+    expect(rest.nextToken).toBeUndefined();
+    const none = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service, status: ["ROLLBACK_FAILED", "IN_PROGRESS"] }));
+    expect(none.serviceDeployments).toEqual([]);
+    const older = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service, createdAt: { before: second?.createdAt } }));
+    expect(older.serviceDeployments?.map((d) => d.serviceDeploymentArn)).toEqual([first?.serviceDeploymentArn]);
+
+    const missing = `${prefix}1234567890123456789`;
+    const described = await b.ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [second?.serviceDeploymentArn as string, missing] }),
+    );
+    expect(described.failures).toEqual([{ arn: missing, reason: "MISSING" }]);
+    const d = described.serviceDeployments?.[0];
+    expect(d).toMatchObject({
+      serviceArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:service/${b.cluster}/${service}`,
+      status: "SUCCESSFUL",
+      sourceServiceRevisions: [{ arn: first?.targetServiceRevisionArn, requestedTaskCount: 0, runningTaskCount: 0, pendingTaskCount: 0 }],
+      targetServiceRevision: { arn: second?.targetServiceRevisionArn, requestedTaskCount: 1, runningTaskCount: 1, pendingTaskCount: 0 },
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200 },
+      deploymentCircuitBreaker: { status: "DISABLED", failureCount: 0 },
+    });
+
+    const revisions = await b.ecs.send(
+      new DescribeServiceRevisionsCommand({ serviceRevisionArns: [first?.targetServiceRevisionArn as string, second?.targetServiceRevisionArn as string] }),
+    );
+    expect(revisions.failures).toEqual([]);
+    expect(revisions.serviceRevisions?.map((r) => [r.taskDefinition, r.launchType, r.containerImages])).toEqual([
+      [`arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/${family}:1`, "EC2", [{ containerName: "app", image: TEST_IMAGE }]],
+      [`arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/${family}:2`, "EC2", [{ containerName: "app", image: TEST_IMAGE }]],
+    ]);
+
+    const svc = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }))).services?.[0];
+    expect(svc?.currentServiceDeployment).toBe(second?.serviceDeploymentArn);
+    expect(svc?.currentServiceRevisions).toEqual([{ arn: second?.targetServiceRevisionArn, requestedTaskCount: 1, runningTaskCount: 1, pendingTaskCount: 0 }]);
+
+    // Bad input: ECS's errors.
+    await expectEcsError(b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service: uniqueName("ghost") })), "ServiceNotFoundException");
+    await expectEcsError(b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service, maxResults: 101 })), "InvalidParameterException");
+    await expectEcsError(b.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [] })), "InvalidParameterException");
+    await expectEcsError(
+      b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: Array.from({ length: 21 }, (_, i) => `${missing}${i}`) })),
+      "InvalidParameterException",
+    );
+
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
   });
 
   test("the services-stable and services-inactive waiters; a missing service fails the waiter", async () => {

@@ -34,6 +34,13 @@ describe("resourcesFor", () => {
       { cluster: "prod", services: ["web", "api"] },
       [`${P}:service/prod/web`, `${P}:service/prod/api`],
     ],
+    ["ListServiceDeployments", { cluster: "prod", service: "web" }, [`${P}:service/prod/web`]],
+    [
+      "DescribeServiceDeployments",
+      { serviceDeploymentArns: [`${P}:service-deployment/prod/web/1`] },
+      [`${P}:service-deployment/prod/web/1`],
+    ],
+    ["DescribeServiceRevisions", { serviceRevisionArns: [`${P}:service-revision/prod/web/1`] }, [`${P}:service-revision/prod/web/1`]],
     ["DescribeContainerInstances", { cluster: "c", containerInstances: ["i1"] }, [`${P}:container-instance/c/i1`]],
     ["TagResource", { resourceArn: `${P}:cluster/prod` }, [`${P}:cluster/prod`]],
     [

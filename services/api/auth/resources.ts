@@ -9,7 +9,10 @@ import { arns, isArn, type Scope } from "../../../events/arns.ts";
  *                       DeregisterContainerInstance
  *   task-definition     RunTask, StartTask, DeleteTaskDefinitions
  *   task                StopTask, DescribeTasks
- *   service             CreateService, UpdateService, DeleteService, DescribeServices
+ *   service             CreateService, UpdateService, DeleteService, DescribeServices,
+ *                       ListServiceDeployments
+ *   service-deployment  DescribeServiceDeployments
+ *   service-revision    DescribeServiceRevisions
  *   container-instance  DescribeContainerInstances, UpdateContainerInstancesState
  *   the resource ARN    TagResource, UntagResource, ListTagsForResource
  *   "*"                 everything else (ListClusters, ListTasks, ListServices, Register/Describe/
@@ -125,6 +128,9 @@ const RESOLVERS: Record<string, Resolver> = {
   UpdateService: (input, scope) => [serviceArn(input.service, input.cluster, scope)],
   DeleteService: (input, scope) => [serviceArn(input.service, input.cluster, scope)],
   DescribeServices: each("services", (v, input, scope) => serviceArn(v, input.cluster, scope)),
+  ListServiceDeployments: (input, scope) => [serviceArn(input.service, input.cluster, scope)],
+  DescribeServiceDeployments: each("serviceDeploymentArns", (v) => str(v) ?? ANY),
+  DescribeServiceRevisions: each("serviceRevisionArns", (v) => str(v) ?? ANY),
 
   DescribeContainerInstances: each("containerInstances", (v, input, scope) => instanceArn(v, input.cluster, scope)),
   UpdateContainerInstancesState: each("containerInstances", (v, input, scope) => instanceArn(v, input.cluster, scope)),

@@ -8,6 +8,7 @@ import * as clustersExtra from "./clusters-extra.ts";
 import * as instances from "./instances.ts";
 import * as instancesExtra from "./instances-extra.ts";
 import * as protection from "./protection.ts";
+import * as serviceDeployments from "./service-deployments.ts";
 import * as services from "./services.ts";
 import * as startTask from "./start-task.ts";
 import * as tags from "./tags.ts";
@@ -36,6 +37,9 @@ export const ecsHandlers: Record<string, Handler> = {
   DescribeServices: services.DescribeServices,
   ListServices: services.ListServices,
   ListServicesByNamespace: services.ListServicesByNamespace,
+  ListServiceDeployments: serviceDeployments.ListServiceDeployments,
+  DescribeServiceDeployments: serviceDeployments.DescribeServiceDeployments,
+  DescribeServiceRevisions: serviceDeployments.DescribeServiceRevisions,
   ListContainerInstances: instances.ListContainerInstances,
   DescribeContainerInstances: instances.DescribeContainerInstances,
   UpdateCluster: clustersExtra.UpdateCluster,

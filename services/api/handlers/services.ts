@@ -42,7 +42,7 @@ function serviceName(value: string, cluster: string): string {
   return p.path[p.path.length - 1] as string;
 }
 
-function serviceAgg(value: string, cluster: { name: string }, ctx: RequestContext, s: ApiServices) {
+export function serviceAgg(value: string, cluster: { name: string }, ctx: RequestContext, s: ApiServices) {
   const name = serviceName(value, cluster.name);
   if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) throw serviceNotFound();
   const subject = subjects.service(ctx.region, cluster.name, name);

@@ -1,0 +1,198 @@
+import { z } from "zod";
+import { arns, parseArn } from "../../../events/arns.ts";
+import { subjects } from "../../../events/names.ts";
+import type { ServiceSnapshot } from "../../../machines/service/service.decide.ts";
+import type { ServiceContext, ServiceDeploymentRecord, ServiceRevisionRecord } from "../../../machines/service/service.machine.ts";
+import { breakerThreshold, failedTaskCount } from "../../../machines/service/service.reconcile.ts";
+import { revisionOf } from "../../../machines/taskdef/taskdef.decide.ts";
+import type { Agg } from "../../control-plane/read-model.ts";
+import { serviceTaskViews } from "../../scheduler/views.ts";
+import type { ApiServices, Handler, RequestContext } from "../context.ts";
+import { EcsError, invalid, parseInput } from "../errors.ts";
+import { paginate } from "../paging.ts";
+import { compact, seconds } from "../render.ts";
+import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
+import { activeCluster } from "../resolve.ts";
+import { serviceAgg } from "./services.ts";
+
+/**
+ * ECS's service deployments and service revisions (ListServiceDeployments,
+ * DescribeServiceDeployments, DescribeServiceRevisions), read from the service's folded history
+ * (`ServiceContext.history` and `revisions`). A service deployment and a service revision share
+ * the number of the deployment (`ecs-svc/<number>`) they are made of.
+ */
+
+/** ECS: at most 20 ARNs per Describe call; ListServiceDeployments pages 20 by default, 100 at most. */
+const MAX_DESCRIBE = 20;
+const DEFAULT_PAGE = 20;
+
+const STATUSES = ["PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"] as const;
+
+const ListServiceDeploymentsInput = z.object({
+  service: z.string(),
+  cluster: z.string().optional(),
+  status: z.array(z.enum(STATUSES)).optional(),
+  createdAt: z.object({ before: z.number().optional(), after: z.number().optional() }).optional(),
+  nextToken: z.string().optional(),
+  maxResults: z.number().int().optional(),
+});
+
+export const ListServiceDeployments: Handler = async (raw, ctx, s) => {
+  const input = parseInput(ListServiceDeploymentsInput, raw);
+  const cluster = activeCluster(input.cluster, ctx, s);
+  const found = serviceAgg(input.service, cluster, ctx, s);
+  if (!found.agg || found.agg.snapshot.value === "NEW") throw new EcsError("ServiceNotFoundException", "Service not found.");
+  const svc = found.agg.snapshot.context;
+  const wanted = input.status?.length ? new Set<string>(input.status) : undefined;
+  const after = input.createdAt?.after === undefined ? undefined : input.createdAt.after * 1000;
+  const before = input.createdAt?.before === undefined ? undefined : input.createdAt.before * 1000;
+  const matching = svc.history.filter(
+    (h) => (!wanted || wanted.has(h.status)) && (after === undefined || h.createdAt > after) && (before === undefined || h.createdAt < before),
+  );
+  const { page, nextToken } = paginate(matching, input, { ...input, nextToken: undefined, maxResults: undefined }, DEFAULT_PAGE);
+  const scope = scopeOf(svc);
+  return {
+    serviceDeployments: page.map((h) =>
+      compact({
+        serviceDeploymentArn: arns.serviceDeployment(scope, svc.cluster, svc.serviceName, h.id),
+        serviceArn: svc.serviceArn,
+        clusterArn: svc.clusterArn,
+        startedAt: seconds(h.createdAt),
+        createdAt: seconds(h.createdAt),
+        finishedAt: seconds(h.finishedAt),
+        targetServiceRevisionArn: arns.serviceRevision(scope, svc.cluster, svc.serviceName, h.id),
+        status: h.status,
+        statusReason: h.statusReason,
+      }),
+    ),
+    ...(nextToken ? { nextToken } : {}),
+  };
+};
+
+const DescribeServiceDeploymentsInput = z.object({ serviceDeploymentArns: z.array(z.string()) });
+
+export const DescribeServiceDeployments: Handler = async (raw, ctx, s) => {
+  const input = parseInput(DescribeServiceDeploymentsInput, raw);
+  const found = lookUp(input.serviceDeploymentArns, "serviceDeploymentArns", "service-deployment", ctx, s, (svc, id) =>
+    svc.history.find((h) => sameNumber(h.id, id)),
+  );
+  return {
+    serviceDeployments: found.items.map(({ agg, item }) => renderServiceDeployment(agg, item, s, ctx.now)),
+    failures: found.failures,
+  };
+};
+
+const DescribeServiceRevisionsInput = z.object({ serviceRevisionArns: z.array(z.string()) });
+
+export const DescribeServiceRevisions: Handler = async (raw, ctx, s) => {
+  const input = parseInput(DescribeServiceRevisionsInput, raw);
+  const found = lookUp(input.serviceRevisionArns, "serviceRevisionArns", "service-revision", ctx, s, (svc, id) =>
+    svc.revisions.find((r) => sameNumber(r.spec.id, id)),
+  );
+  return {
+    serviceRevisions: found.items.map(({ agg, item }) => renderServiceRevision(agg.snapshot.context, item, agg.region, s)),
+    failures: found.failures,
+  };
+};
+
+/**
+ * The named items (service deployments or revisions) of the request's region, each with its
+ * service; ARNs of another kind or region, of a service that is not there, or naming nothing are
+ * failures with ECS's reason MISSING.
+ */
+function lookUp<T>(
+  values: string[],
+  member: string,
+  kind: "service-deployment" | "service-revision",
+  ctx: RequestContext,
+  s: ApiServices,
+  find: (svc: ServiceContext, id: string) => T | undefined,
+) {
+  if (values.length === 0) throw invalid(`${member} cannot be empty.`);
+  if (values.length > MAX_DESCRIBE) throw invalid(`${member} cannot contain more than ${MAX_DESCRIBE} elements.`);
+  const items: { agg: Agg<ServiceSnapshot>; item: T }[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const arn of values) {
+    const p = parseArn(arn);
+    const [cluster, service, id] = p?.path ?? [];
+    const agg =
+      p?.kind === kind && p.region === ctx.region && p.account === ctx.scope.account && p.path.length === 3
+        ? s.model.services.get(subjects.service(ctx.region, cluster as string, service as string))
+        : undefined;
+    const item = agg && agg.snapshot.value !== "NEW" ? find(agg.snapshot.context, id as string) : undefined;
+    if (agg && item !== undefined) items.push({ agg, item });
+    else failures.push({ arn, reason: "MISSING" });
+  }
+  return { items, failures };
+}
+
+const sameNumber = (deploymentId: string, id: string) => deploymentId.slice(deploymentId.lastIndexOf("/") + 1) === id;
+
+function renderServiceDeployment(agg: Agg<ServiceSnapshot>, h: ServiceDeploymentRecord, s: ApiServices, now: number) {
+  const svc = agg.snapshot.context;
+  const scope = scopeOf(svc);
+  const tasks = serviceTaskViews(s.model, agg.subject);
+  const desired = svc.settings.desiredCount;
+  const config = deploymentConfigurationOf(svc.schedulingStrategy, h.deploymentConfiguration);
+  const breaker = config.deploymentCircuitBreaker;
+  const tripped = h.status.startsWith("ROLLBACK_") || (h.status === "STOPPED" && /circuit breaker/.test(h.statusReason ?? ""));
+  const inProgress = h.status === "IN_PROGRESS" || h.status === "ROLLBACK_IN_PROGRESS";
+  return compact({
+    serviceDeploymentArn: arns.serviceDeployment(scope, svc.cluster, svc.serviceName, h.id),
+    serviceArn: svc.serviceArn,
+    clusterArn: svc.clusterArn,
+    createdAt: seconds(h.createdAt),
+    startedAt: seconds(h.createdAt),
+    finishedAt: seconds(h.finishedAt),
+    stoppedAt: seconds(h.stoppedAt),
+    updatedAt: seconds(h.updatedAt),
+    sourceServiceRevisions: h.sources.map((id) => revisionSummary(svc, id, tasks, desired)),
+    targetServiceRevision: revisionSummary(svc, h.id, tasks, desired),
+    status: h.status,
+    statusReason: h.statusReason,
+    deploymentConfiguration: config,
+    rollback: h.rollback
+      ? {
+          reason: h.rollback.reason,
+          startedAt: seconds(h.rollback.startedAt),
+          serviceRevisionArn: arns.serviceRevision(scope, svc.cluster, svc.serviceName, h.rollback.deploymentId),
+        }
+      : undefined,
+    deploymentCircuitBreaker: {
+      status: !breaker?.enable ? "DISABLED" : tripped ? "TRIGGERED" : inProgress ? "MONITORING" : "MONITORING_COMPLETE",
+      failureCount: failedTaskCount({ id: h.id }, tasks, now, breaker?.resetOnHealthyTask ?? true),
+      threshold: breakerThreshold(desired, breaker?.thresholdConfiguration),
+    },
+  });
+}
+
+function renderServiceRevision(svc: ServiceContext, r: ServiceRevisionRecord, region: string, s: ApiServices) {
+  const d = r.spec;
+  const images = containerImages(d.taskDefinition, region, s);
+  return compact({
+    serviceRevisionArn: arns.serviceRevision(scopeOf(svc), svc.cluster, svc.serviceName, d.id),
+    serviceArn: svc.serviceArn,
+    clusterArn: svc.clusterArn,
+    taskDefinition: d.taskDefinition,
+    capacityProviderStrategy: d.capacityProviderStrategy?.length ? d.capacityProviderStrategy : undefined,
+    launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
+    platformVersion: d.launchType === "FARGATE" ? (d.platformVersion ?? "LATEST") : undefined,
+    loadBalancers: svc.settings.loadBalancers,
+    serviceRegistries: svc.settings.serviceRegistries,
+    networkConfiguration: d.networkConfiguration,
+    containerImages: images,
+    createdAt: seconds(r.createdAt),
+  });
+}
+
+/** The containers' images of the revision's task definition (none when it has been deleted). */
+function containerImages(taskDefinitionArn: string, region: string, s: ApiServices) {
+  const p = parseArn(taskDefinitionArn);
+  const ref = p?.kind === "task-definition" ? (p.path[0] ?? "") : "";
+  const colon = ref.lastIndexOf(":");
+  const family = ref.slice(0, colon);
+  const revision = Number(ref.slice(colon + 1));
+  const agg = s.model.taskDefinitions.get(subjects.taskDefinition(region, family));
+  const rev = agg && Number.isInteger(revision) ? revisionOf(agg.snapshot, revision) : undefined;
+  return rev?.containerDefinitions.map((c) => ({ containerName: c.name, image: c.image }));
+}

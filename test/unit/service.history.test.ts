@@ -1,0 +1,111 @@
+import { describe, expect, test } from "vitest";
+import type { ServiceCreated, ServiceEvent } from "../../events/service.events.ts";
+import { foldService } from "../../machines/service/service.decide.ts";
+import { MAX_SERVICE_DEPLOYMENTS, MAX_SERVICE_REVISIONS } from "../../machines/service/service.machine.ts";
+
+/** A service's deployments as ECS's service deployments: the history folded from its events. */
+
+const created: ServiceCreated = {
+  type: "ServiceCreated",
+  at: 1_000,
+  serviceArn: "arn:aws:ecs:us-east-1:000000000000:service/c/web",
+  serviceName: "web",
+  clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
+  cluster: "c",
+  schedulingStrategy: "REPLICA",
+  deploymentController: "ECS",
+  settings: {
+    desiredCount: 2,
+    deploymentConfiguration: { minimumHealthyPercent: 50 },
+    placementConstraints: [],
+    placementStrategy: [],
+    enableECSManagedTags: false,
+    propagateTags: "NONE",
+    enableExecuteCommand: false,
+    loadBalancers: [],
+    serviceRegistries: [],
+  },
+  deployment: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" },
+  tags: [],
+};
+
+const started = (id: string, at: number, extra: { rollbackOf?: string; reason?: string } = {}): ServiceEvent => ({
+  type: "DeploymentStarted",
+  at,
+  deployment: { id, taskDefinition: `td:${id}`, launchType: "EC2", ...(extra.rollbackOf ? { rollbackOf: extra.rollbackOf } : {}) },
+  ...(extra.reason ? { reason: extra.reason } : {}),
+});
+const rollout = (deploymentId: string, at: number, rolloutState: "COMPLETED" | "FAILED", reason = `${deploymentId} ${rolloutState}`): ServiceEvent => ({
+  type: "DeploymentRolloutChanged",
+  at,
+  deploymentId,
+  rolloutState,
+  reason,
+});
+const BREAKER = "ECS deployment circuit breaker: tasks failed to start.";
+
+const historyOf = (events: ServiceEvent[]) => foldService([created, ...events]).context.history;
+
+describe("service deployments, folded from a service's events", () => {
+  test("CreateService starts the first one, IN_PROGRESS from no source, with the service's deployment configuration", () => {
+    const [h] = historyOf([]);
+    expect(h).toEqual({ id: "ecs-svc/1", createdAt: 1_000, updatedAt: 1_000, status: "IN_PROGRESS", sources: [], deploymentConfiguration: { minimumHealthyPercent: 50 } });
+    expect(foldService([created]).context.revisions).toEqual([{ spec: created.deployment, createdAt: 1_000 }]);
+  });
+
+  test("a completed rollout is SUCCESSFUL; the next starts from the deployments running then", () => {
+    const history = historyOf([rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000)]);
+    expect(history.map((h) => [h.id, h.status, h.finishedAt])).toEqual([
+      ["ecs-svc/2", "IN_PROGRESS", undefined],
+      ["ecs-svc/1", "SUCCESSFUL", 2_000],
+    ]);
+    expect(history[0]?.sources).toEqual(["ecs-svc/1"]);
+  });
+
+  test("a deployment replaced before it finished is STOPPED, and the new one starts from both", () => {
+    const history = historyOf([started("ecs-svc/2", 2_000), started("ecs-svc/3", 3_000)]);
+    expect(history.map((h) => h.status)).toEqual(["IN_PROGRESS", "STOPPED", "STOPPED"]);
+    expect(history[1]).toMatchObject({ id: "ecs-svc/2", stoppedAt: 3_000, finishedAt: 3_000, statusReason: "Service deployment ecs-svc/3 started before it finished." });
+    expect(history[0]?.sources).toEqual(["ecs-svc/2", "ecs-svc/1"]);
+  });
+
+  test("failed by the circuit breaker without rollback: STOPPED, with the breaker's reason", () => {
+    const [h] = historyOf([rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000), rollout("ecs-svc/2", 4_000, "FAILED", BREAKER)]);
+    expect(h).toMatchObject({ id: "ecs-svc/2", status: "STOPPED", statusReason: BREAKER, stoppedAt: 4_000, finishedAt: 4_000 });
+  });
+
+  test("rolled back: the failed one is ROLLBACK_IN_PROGRESS, then ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED with its rollback's outcome; the rollback is no service deployment of its own", () => {
+    const before = [rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000), rollout("ecs-svc/2", 4_000, "FAILED", BREAKER)];
+    const rolling = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER })]);
+    expect(rolling.map((h) => h.id)).toEqual(["ecs-svc/2", "ecs-svc/1"]);
+    expect(rolling[0]).toMatchObject({ status: "ROLLBACK_IN_PROGRESS", rollback: { reason: BREAKER, startedAt: 4_000, deploymentId: "ecs-svc/9" } });
+    expect(rolling[0]?.finishedAt).toBeUndefined();
+    expect(rolling[0]?.stoppedAt).toBeUndefined();
+
+    const ok = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "COMPLETED")]);
+    expect(ok[0]).toMatchObject({ status: "ROLLBACK_SUCCESSFUL", finishedAt: 5_000 });
+    const failed = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "FAILED", BREAKER)]);
+    expect(failed[0]).toMatchObject({ status: "ROLLBACK_FAILED", finishedAt: 5_000 });
+    // Its revision is kept: the rollback names it.
+    expect(foldService([created, ...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2" })]).context.revisions.map((r) => r.spec.id)).toEqual([
+      "ecs-svc/9",
+      "ecs-svc/2",
+      "ecs-svc/1",
+    ]);
+  });
+
+  test("deleting the service deletes its service deployments and revisions (ECS)", () => {
+    const s = foldService([created, { type: "ServiceDeleted", at: 2_000, force: true }]);
+    expect(s.context.history).toEqual([]);
+    expect(s.context.revisions).toEqual([]);
+  });
+
+  test("the newest are kept: at most MAX_SERVICE_DEPLOYMENTS service deployments and MAX_SERVICE_REVISIONS revisions", () => {
+    const events: ServiceEvent[] = [];
+    for (let i = 2; i <= 3 * MAX_SERVICE_DEPLOYMENTS; i++) events.push(started(`ecs-svc/${i}`, 1_000 + i));
+    const s = foldService([created, ...events]);
+    expect(s.context.history).toHaveLength(MAX_SERVICE_DEPLOYMENTS);
+    expect(s.context.history[0]?.id).toBe(`ecs-svc/${3 * MAX_SERVICE_DEPLOYMENTS}`);
+    expect(s.context.revisions).toHaveLength(MAX_SERVICE_REVISIONS);
+  });
+});
