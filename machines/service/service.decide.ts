@@ -35,6 +35,8 @@ export type ServiceCommand =
       rollback?: DeploymentSpec;
     }
   | { type: "RetireDeployment"; at: number; deploymentId: string }
+  /** StopServiceDeployment with stopType ROLLBACK: `rollbackId` is the id of the deployment that rolls back. */
+  | { type: "StopServiceDeployment"; at: number; deploymentId: string; rollbackId: string }
   | { type: "TagService"; at: number; tags: Tag[] }
   | { type: "UntagService"; at: number; tagKeys: string[] };
 
@@ -147,6 +149,25 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
       return i > 0
         ? accept({ type: "DeploymentRetired", at: command.at, deploymentId: command.deploymentId })
         : accept();
+    }
+
+    case "StopServiceDeployment": {
+      if (!active(s)) return notActive();
+      const h = s.context.history.find((x) => x.id === command.deploymentId);
+      if (!h) return reject("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+      // ECS: a deployment already rolling back goes on doing so.
+      if (h.status === "ROLLBACK_IN_PROGRESS") return accept();
+      if (h.status !== "IN_PROGRESS" || s.context.deployments[0]?.id !== h.id)
+        return reject("ConflictException", `The service deployment is ${h.status}: only one in progress can be stopped.`);
+      // The previous service revision: the last deployment that completed, else the one it replaced.
+      const previous = s.context.lastCompleted ?? s.context.revisions.find((r) => r.spec.id === h.sources[0])?.spec;
+      if (!previous)
+        return reject("InvalidParameterException", "The service deployment has no previous service revision to roll back to.");
+      const reason = `Service deployment ${h.id} stopped by StopServiceDeployment: rolling back.`;
+      return accept(
+        { type: "DeploymentRolloutChanged", at: command.at, deploymentId: h.id, rolloutState: "FAILED", reason },
+        { type: "DeploymentStarted", at: command.at, deployment: { ...previous, id: command.rollbackId, rollbackOf: h.id }, reason },
+      );
     }
 
     case "TagService":

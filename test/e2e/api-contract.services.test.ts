@@ -10,6 +10,7 @@ import {
   ListTagsForResourceCommand,
   paginateListServices,
   RegisterTaskDefinitionCommand,
+  StopServiceDeploymentCommand,
   TagResourceCommand,
   UpdateServiceCommand,
   waitUntilServicesInactive,
@@ -167,6 +168,42 @@ describe("services", () => {
       "InvalidParameterException",
     );
 
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+  });
+
+  test("StopServiceDeployment rolls a deployment in progress back to the previous revision", async () => {
+    const family = uniqueName("stopdep");
+    await registerTd(family);
+    const service = uniqueName("stopdep-svc");
+    await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
+    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    // A revision no instance can hold: its deployment stays in progress.
+    const huge = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 10_000_000 }] }),
+    );
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, taskDefinition: huge.taskDefinition?.taskDefinitionArn }));
+    const [ongoing] = (await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service }))).serviceDeployments ?? [];
+    expect(ongoing?.status).toBe("IN_PROGRESS");
+    const arn = ongoing?.serviceDeploymentArn as string;
+
+    await expectEcsError(b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: "ABORT" })), "InvalidParameterException", /ABORT/);
+    const stopped = await b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn }));
+    expect(stopped.serviceDeploymentArn).toBe(arn);
+    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    const svc = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }))).services?.[0];
+    expect(svc?.taskDefinition).toBe(`arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/${family}:1`);
+    const [rolled] = (await b.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }))).serviceDeployments ?? [];
+    expect(rolled).toMatchObject({ status: "ROLLBACK_SUCCESSFUL", rollback: { reason: expect.stringMatching(/StopServiceDeployment/) } });
+    const [revision] = (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [rolled?.rollback?.serviceRevisionArn as string] })))
+      .serviceRevisions ?? [];
+    expect(revision?.taskDefinition).toBe(svc?.taskDefinition);
+
+    await expectEcsError(b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn })), "ConflictException");
+    await expectEcsError(
+      b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: `${arn.slice(0, arn.lastIndexOf("/"))}/1` })),
+      "ServiceDeploymentNotFoundException",
+    );
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
     await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { ServiceCreated, ServiceEvent } from "../../events/service.events.ts";
-import { foldService } from "../../machines/service/service.decide.ts";
+import { decideService, foldService } from "../../machines/service/service.decide.ts";
 import { MAX_SERVICE_DEPLOYMENTS, MAX_SERVICE_REVISIONS } from "../../machines/service/service.machine.ts";
 
 /** A service's deployments as ECS's service deployments: the history folded from its events. */
@@ -107,5 +107,35 @@ describe("service deployments, folded from a service's events", () => {
     expect(s.context.history).toHaveLength(MAX_SERVICE_DEPLOYMENTS);
     expect(s.context.history[0]?.id).toBe(`ecs-svc/${3 * MAX_SERVICE_DEPLOYMENTS}`);
     expect(s.context.revisions).toHaveLength(MAX_SERVICE_REVISIONS);
+  });
+
+  describe("StopServiceDeployment (ROLLBACK)", () => {
+    const stop = (events: ServiceEvent[], deploymentId: string) =>
+      decideService({ type: "StopServiceDeployment", at: 9_000, deploymentId, rollbackId: "ecs-svc/77" }, foldService([created, ...events]));
+
+    test("one in progress: its rollout FAILED and a rollback to the last completed deployment starts; it is then ROLLBACK_IN_PROGRESS", () => {
+      const before = [rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000)];
+      const d = stop(before, "ecs-svc/2");
+      expect(d.ok).toBe(true);
+      const events = d.ok ? d.events : [];
+      expect(events.map((e) => e.type)).toEqual(["DeploymentRolloutChanged", "DeploymentStarted"]);
+      expect(events[1]).toMatchObject({ deployment: { id: "ecs-svc/77", taskDefinition: "td:1", rollbackOf: "ecs-svc/2" } });
+      const after = foldService([created, ...before, ...events]).context;
+      expect(after.history[0]).toMatchObject({ id: "ecs-svc/2", status: "ROLLBACK_IN_PROGRESS", rollback: { deploymentId: "ecs-svc/77", startedAt: 9_000 } });
+      expect(after.deployments[0]?.id).toBe("ecs-svc/77");
+      // Asked again while it rolls back: nothing more to do.
+      expect(decideService({ type: "StopServiceDeployment", at: 9_500, deploymentId: "ecs-svc/2", rollbackId: "ecs-svc/78" }, foldService([created, ...before, ...events]))).toEqual({ ok: true, events: [] });
+    });
+
+    test("with no deployment completed yet, the one it replaced is the previous revision", () => {
+      const d = stop([started("ecs-svc/2", 3_000)], "ecs-svc/2");
+      expect(d.ok && d.events[1]).toMatchObject({ deployment: { taskDefinition: "td:1", rollbackOf: "ecs-svc/2" } });
+    });
+
+    test("refused: a service's first deployment (nothing to roll back to), one that finished, one that does not exist", () => {
+      expect(stop([], "ecs-svc/1")).toMatchObject({ ok: false, rejection: { code: "InvalidParameterException" } });
+      expect(stop([rollout("ecs-svc/1", 2_000, "COMPLETED")], "ecs-svc/1")).toMatchObject({ ok: false, rejection: { code: "ConflictException" } });
+      expect(stop([], "ecs-svc/5")).toMatchObject({ ok: false, rejection: { code: "ServiceDeploymentNotFoundException" } });
+    });
   });
 });

@@ -11,7 +11,7 @@ import { arns, isArn, type Scope } from "../../../events/arns.ts";
  *   task                StopTask, DescribeTasks
  *   service             CreateService, UpdateService, DeleteService, DescribeServices,
  *                       ListServiceDeployments
- *   service-deployment  DescribeServiceDeployments
+ *   service-deployment  DescribeServiceDeployments, StopServiceDeployment
  *   service-revision    DescribeServiceRevisions
  *   container-instance  DescribeContainerInstances, UpdateContainerInstancesState
  *   the resource ARN    TagResource, UntagResource, ListTagsForResource
@@ -131,6 +131,7 @@ const RESOLVERS: Record<string, Resolver> = {
   ListServiceDeployments: (input, scope) => [serviceArn(input.service, input.cluster, scope)],
   DescribeServiceDeployments: each("serviceDeploymentArns", (v) => str(v) ?? ANY),
   DescribeServiceRevisions: each("serviceRevisionArns", (v) => str(v) ?? ANY),
+  StopServiceDeployment: (input) => [str(input.serviceDeploymentArn) ?? ANY],
 
   DescribeContainerInstances: each("containerInstances", (v, input, scope) => instanceArn(v, input.cluster, scope)),
   UpdateContainerInstancesState: each("containerInstances", (v, input, scope) => instanceArn(v, input.cluster, scope)),

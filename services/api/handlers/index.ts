@@ -40,6 +40,7 @@ export const ecsHandlers: Record<string, Handler> = {
   ListServiceDeployments: serviceDeployments.ListServiceDeployments,
   DescribeServiceDeployments: serviceDeployments.DescribeServiceDeployments,
   DescribeServiceRevisions: serviceDeployments.DescribeServiceRevisions,
+  StopServiceDeployment: serviceDeployments.StopServiceDeployment,
   ListContainerInstances: instances.ListContainerInstances,
   DescribeContainerInstances: instances.DescribeContainerInstances,
   UpdateCluster: clustersExtra.UpdateCluster,

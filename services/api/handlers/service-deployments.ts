@@ -1,23 +1,23 @@
 import { z } from "zod";
 import { arns, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
-import type { ServiceSnapshot } from "../../../machines/service/service.decide.ts";
+import { decideService, initialService, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { ServiceContext, ServiceDeploymentRecord, ServiceRevisionRecord } from "../../../machines/service/service.machine.ts";
 import { breakerThreshold, failedTaskCount } from "../../../machines/service/service.reconcile.ts";
 import { revisionOf } from "../../../machines/taskdef/taskdef.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import { serviceTaskViews } from "../../scheduler/views.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
-import { EcsError, invalid, parseInput } from "../errors.ts";
+import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
 import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
 import { activeCluster } from "../resolve.ts";
-import { serviceAgg } from "./services.ts";
+import { deploymentId, serviceAgg } from "./services.ts";
 
 /**
  * ECS's service deployments and service revisions (ListServiceDeployments,
- * DescribeServiceDeployments, DescribeServiceRevisions), read from the service's folded history
+ * DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment), read from the service's folded history
  * (`ServiceContext.history` and `revisions`). A service deployment and a service revision share
  * the number of the deployment (`ecs-svc/<number>`) they are made of.
  */
@@ -93,6 +93,41 @@ export const DescribeServiceRevisions: Handler = async (raw, ctx, s) => {
     serviceRevisions: found.items.map(({ agg, item }) => renderServiceRevision(agg.snapshot.context, item, agg.region, s)),
     failures: found.failures,
   };
+};
+
+const StopServiceDeploymentInput = z.object({
+  serviceDeploymentArn: z.string(),
+  stopType: z.enum(["ABORT", "ROLLBACK"]).optional(),
+});
+
+/**
+ * Stops a service deployment in progress by rolling it back to the previous service revision, as
+ * the circuit breaker's rollback does (its rollout FAILED, a rollback deployment started). ECS
+ * takes ROLLBACK for rolling deployments; ABORT is refused.
+ */
+export const StopServiceDeployment: Handler = async (raw, ctx, s) => {
+  const input = parseInput(StopServiceDeploymentInput, raw);
+  if (input.stopType === "ABORT")
+    throw invalid("The stop type ABORT is not supported for a rolling update (ECS) deployment. Use ROLLBACK.");
+  const p = parseArn(input.serviceDeploymentArn);
+  const [cluster, service, id] = p?.path ?? [];
+  if (p?.kind !== "service-deployment" || p.path.length !== 3 || p.region !== ctx.region || p.account !== ctx.scope.account)
+    throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+  const subject = subjects.service(ctx.region, cluster as string, service as string);
+  const agg = s.model.services.get(subject);
+  const record = agg?.snapshot.context.history.find((h) => sameNumber(h.id, id as string));
+  if (!agg || !record) throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+  await unwrap(
+    s.bus.execute({
+      subject,
+      resource: agg.snapshot.context.serviceArn,
+      get: () => s.model.services.get(subject),
+      initial: initialService,
+      decide: (state) => decideService({ type: "StopServiceDeployment", at: ctx.now, deploymentId: record.id, rollbackId: deploymentId() }, state),
+      meta: { correlationid: ctx.requestId },
+    }),
+  );
+  return { serviceDeploymentArn: input.serviceDeploymentArn };
 };
 
 /**
