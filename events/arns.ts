@@ -43,8 +43,8 @@ export const arns = {
     `${prefix(s)}:service-revision/${cluster}/${service}/${deploymentNumber(deploymentId)}`,
 } as const;
 
-/** `ecs-svc/<number>` → `<number>` (any other id whole). */
-const deploymentNumber = (deploymentId: string) => deploymentId.slice(deploymentId.lastIndexOf("/") + 1);
+/** `ecs-svc/<number>` → `<number>` (any other id whole): a service deployment's and revision's id. */
+export const deploymentNumber = (deploymentId: string) => deploymentId.slice(deploymentId.lastIndexOf("/") + 1);
 
 export type ArnKind =
   | "cluster"

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { arns, parseArn } from "../../../events/arns.ts";
+import { arns, deploymentNumber, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { decideService, initialService, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { ServiceContext, ServiceDeploymentRecord, ServiceRevisionRecord } from "../../../machines/service/service.machine.ts";
@@ -17,9 +17,9 @@ import { deploymentId, serviceAgg } from "./services.ts";
 
 /**
  * ECS's service deployments and service revisions (ListServiceDeployments,
- * DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment), read from the service's folded history
- * (`ServiceContext.history` and `revisions`). A service deployment and a service revision share
- * the number of the deployment (`ecs-svc/<number>`) they are made of.
+ * DescribeServiceDeployments, DescribeServiceRevisions, StopServiceDeployment), read from the
+ * service's folded history (`ServiceContext.history` and `revisions`). A service deployment and
+ * a service revision share the number of the deployment (`ecs-svc/<number>`) they are made of.
  */
 
 /** ECS: at most 20 ARNs per Describe call; ListServiceDeployments pages 20 by default, 100 at most. */
@@ -74,7 +74,7 @@ const DescribeServiceDeploymentsInput = z.object({ serviceDeploymentArns: z.arra
 export const DescribeServiceDeployments: Handler = async (raw, ctx, s) => {
   const input = parseInput(DescribeServiceDeploymentsInput, raw);
   const found = lookUp(input.serviceDeploymentArns, "serviceDeploymentArns", "service-deployment", ctx, s, (svc, id) =>
-    svc.history.find((h) => sameNumber(h.id, id)),
+    svc.history.find((h) => deploymentNumber(h.id) === id),
   );
   return {
     serviceDeployments: found.items.map(({ agg, item }) => renderServiceDeployment(agg, item, s, ctx.now)),
@@ -87,7 +87,7 @@ const DescribeServiceRevisionsInput = z.object({ serviceRevisionArns: z.array(z.
 export const DescribeServiceRevisions: Handler = async (raw, ctx, s) => {
   const input = parseInput(DescribeServiceRevisionsInput, raw);
   const found = lookUp(input.serviceRevisionArns, "serviceRevisionArns", "service-revision", ctx, s, (svc, id) =>
-    svc.revisions.find((r) => sameNumber(r.spec.id, id)),
+    svc.revisions.find((r) => deploymentNumber(r.spec.id) === id),
   );
   return {
     serviceRevisions: found.items.map(({ agg, item }) => renderServiceRevision(agg.snapshot.context, item, agg.region, s)),
@@ -109,14 +109,10 @@ export const StopServiceDeployment: Handler = async (raw, ctx, s) => {
   const input = parseInput(StopServiceDeploymentInput, raw);
   if (input.stopType === "ABORT")
     throw invalid("The stop type ABORT is not supported for a rolling update (ECS) deployment. Use ROLLBACK.");
-  const p = parseArn(input.serviceDeploymentArn);
-  const [cluster, service, id] = p?.path ?? [];
-  if (p?.kind !== "service-deployment" || p.path.length !== 3 || p.region !== ctx.region || p.account !== ctx.scope.account)
-    throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
-  const subject = subjects.service(ctx.region, cluster as string, service as string);
-  const agg = s.model.services.get(subject);
-  const record = agg?.snapshot.context.history.find((h) => sameNumber(h.id, id as string));
-  if (!agg || !record) throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+  const named = serviceOf(input.serviceDeploymentArn, "service-deployment", ctx, s);
+  const record = named?.agg.snapshot.context.history.find((h) => deploymentNumber(h.id) === named.id);
+  if (!named || !record) throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+  const { subject, agg } = named;
   await unwrap(
     s.bus.execute({
       subject,
@@ -148,20 +144,23 @@ function lookUp<T>(
   const items: { agg: Agg<ServiceSnapshot>; item: T }[] = [];
   const failures: { arn: string; reason: string }[] = [];
   for (const arn of values) {
-    const p = parseArn(arn);
-    const [cluster, service, id] = p?.path ?? [];
-    const agg =
-      p?.kind === kind && p.region === ctx.region && p.account === ctx.scope.account && p.path.length === 3
-        ? s.model.services.get(subjects.service(ctx.region, cluster as string, service as string))
-        : undefined;
-    const item = agg && agg.snapshot.value !== "NEW" ? find(agg.snapshot.context, id as string) : undefined;
-    if (agg && item !== undefined) items.push({ agg, item });
+    const named = serviceOf(arn, kind, ctx, s);
+    const item = named ? find(named.agg.snapshot.context, named.id) : undefined;
+    if (named && item !== undefined) items.push({ agg: named.agg, item });
     else failures.push({ arn, reason: "MISSING" });
   }
   return { items, failures };
 }
 
-const sameNumber = (deploymentId: string, id: string) => deploymentId.slice(deploymentId.lastIndexOf("/") + 1) === id;
+/** The service an ARN of `kind` in the request's region and account names, with the ARN's id; undefined when there is none. */
+function serviceOf(arn: string, kind: "service-deployment" | "service-revision", ctx: RequestContext, s: ApiServices) {
+  const p = parseArn(arn);
+  if (p?.kind !== kind || p.path.length !== 3 || p.region !== ctx.region || p.account !== ctx.scope.account) return undefined;
+  const [cluster, service, id] = p.path as [string, string, string];
+  const subject = subjects.service(ctx.region, cluster, service);
+  const agg = s.model.services.get(subject);
+  return agg && agg.snapshot.value !== "NEW" ? { subject, agg, id } : undefined;
+}
 
 function renderServiceDeployment(agg: Agg<ServiceSnapshot>, h: ServiceDeploymentRecord, s: ApiServices, now: number) {
   const svc = agg.snapshot.context;
