@@ -224,6 +224,16 @@ describe("the web console in a real browser", () => {
       .poll(onlyCompleted, { timeout: LIVE_TIMEOUT_MS })
       .toSatisfy((id) => typeof id === "string" && id !== firstDeployment);
     await expect.poll(() => runningRows().count(), { timeout: LIVE_TIMEOUT_MS }).toBe(3);
+    // The service's history: both service deployments, newest first, SUCCESSFUL.
+    const history = page.locator('[data-testid="history-row"]');
+    await expect
+      .poll(async () => (await history.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")))).join(","), {
+        timeout: LIVE_TIMEOUT_MS,
+      })
+      .toBe("SUCCESSFUL,SUCCESSFUL");
+    expect(await history.last().getAttribute("data-deployment")).toBe(firstDeployment.split("/").pop());
+    const secondDeployment = (await rolledOut.getAttribute("data-deployment")) as string;
+    expect(await history.first().getAttribute("data-deployment")).toBe(secondDeployment.split("/").pop());
 
     // The live feed listed what happened.
     await expect(page.locator('.feed-item[data-type="TaskStopped"]').count()).resolves.toBeGreaterThan(0);

@@ -80,6 +80,10 @@ const TONES = {
   DISCONNECTED: "bad",
   STOPPED: "off",
   INACTIVE: "off",
+  SUCCESSFUL: "ok",
+  ROLLBACK_IN_PROGRESS: "warn",
+  ROLLBACK_SUCCESSFUL: "warn",
+  ROLLBACK_FAILED: "bad",
 };
 
 /** A status pill coloured by what the status means (running, in progress, attention, failed, gone). */

@@ -1,4 +1,5 @@
-// One service: its counts, deployments with their progress, its tasks and its event messages.
+// One service: its counts, deployments with their progress, its service deployments (history),
+// its tasks and its event messages.
 // Actions: scale, force a new deployment.
 
 import * as api from "../api.js";
@@ -59,6 +60,12 @@ function redeployDialog(ctx, cluster, s) {
   });
 }
 
+/** Service deployments shown, newest first. */
+const HISTORY_SHOWN = 10;
+
+/** The last element of an ARN. */
+const idOf = (arn) => String(arn ?? "").split("/").pop();
+
 /** A rollout reason worth showing: not ECS's routine "ECS deployment <id> in progress/completed." */
 const unusual = (d) =>
   d.rolloutStateReason && !/^ECS deployment \S+ (in progress|completed)\.$/.test(d.rolloutStateReason);
@@ -75,17 +82,21 @@ export default {
   nav: "services",
 
   async load({ cluster, service }) {
-    const [s, tasks] = await Promise.all([
+    const [s, tasks, history] = await Promise.all([
       api.service(cluster, service),
       api.tasks(cluster, { serviceName: service }).catch(() => []),
+      api
+        .ecs("ListServiceDeployments", { cluster, service, maxResults: HISTORY_SHOWN })
+        .then((r) => r.serviceDeployments ?? [])
+        .catch(() => []),
     ]);
-    return { s, tasks };
+    return { s, tasks, history };
   },
 
   interested: (event, { cluster, service }) =>
     event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
 
-  render({ s, tasks }, ctx) {
+  render({ s, tasks, history }, ctx) {
     const { cluster, service } = ctx.params;
     const back = h(
       "a",
@@ -132,6 +143,20 @@ export default {
         ),
       ),
     );
+    const historyTable = table(
+      ["Service deployment", "Status", "Started", "Finished", "Reason"],
+      history.map((d) =>
+        h(
+          "tr",
+          { "data-testid": "history-row", "data-status": d.status ?? "", "data-deployment": idOf(d.serviceDeploymentArn) },
+          h("td", {}, h("code", { class: "nowrap", title: d.serviceDeploymentArn }, idOf(d.serviceDeploymentArn))),
+          h("td", {}, badge(d.status)),
+          h("td", {}, timeCell(d.startedAt)),
+          h("td", {}, d.finishedAt ? timeCell(d.finishedAt) : "—"),
+          h("td", { class: "muted small" }, d.statusReason ?? ""),
+        ),
+      ),
+    );
     const events = (s.events ?? []).slice(0, 50);
     return h(
       "section",
@@ -148,6 +173,8 @@ export default {
       ),
       h("h2", { class: "section-title" }, "Deployments"),
       deployments,
+      h("h2", { class: "section-title" }, "History"),
+      history.length ? historyTable : h("p", { class: "muted" }, "No service deployments."),
       h("h2", { class: "section-title" }, "Tasks"),
       tasks.length
         ? taskTable(tasks, ctx, cluster, { showGroup: false })
