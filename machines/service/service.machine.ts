@@ -173,6 +173,7 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
         ? {
             ...without(h, "finishedAt", "stoppedAt"),
             status: "ROLLBACK_IN_PROGRESS",
+            statusReason: e.reason ?? h.statusReason,
             updatedAt: e.at,
             rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id },
           }
@@ -196,8 +197,11 @@ function rolledOut(history: ServiceDeploymentRecord[], e: E<"DeploymentRolloutCh
       return ok
         ? { ...h, status: "SUCCESSFUL", statusReason: e.reason, finishedAt: e.at, updatedAt: e.at }
         : { ...h, status: "STOPPED", statusReason: e.reason, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at };
+    // A rollback's end keeps why it rolled back, or says why the rollback failed.
     if (h.rollback?.deploymentId === e.deploymentId && h.status === "ROLLBACK_IN_PROGRESS")
-      return { ...h, status: ok ? "ROLLBACK_SUCCESSFUL" : "ROLLBACK_FAILED", statusReason: e.reason, finishedAt: e.at, updatedAt: e.at };
+      return ok
+        ? { ...h, status: "ROLLBACK_SUCCESSFUL", finishedAt: e.at, updatedAt: e.at }
+        : { ...h, status: "ROLLBACK_FAILED", statusReason: e.reason, finishedAt: e.at, updatedAt: e.at };
     return h;
   });
 }

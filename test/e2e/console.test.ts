@@ -7,6 +7,7 @@ import {
   DescribeTasksCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -234,6 +235,27 @@ describe("the web console in a real browser", () => {
     expect(await history.last().getAttribute("data-deployment")).toBe(firstDeployment.split("/").pop());
     const secondDeployment = (await rolledOut.getAttribute("data-deployment")) as string;
     expect(await history.first().getAttribute("data-deployment")).toBe(secondDeployment.split("/").pop());
+
+    // A deployment that cannot place (no instance has the memory) stays in progress: roll it back.
+    const huge = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "console-huge",
+        containerDefinitions: [{ name: "web", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 10_000_000 }],
+      }),
+    );
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "web", taskDefinition: huge.taskDefinition?.taskDefinitionArn }));
+    const stuck = page.locator('[data-testid="history-row"][data-status="IN_PROGRESS"]');
+    await stuck.locator('[data-action="rollback"]').click({ timeout: LIVE_TIMEOUT_MS });
+    await dialog.locator('[data-action="submit"]').click();
+    await page
+      .locator('[data-testid="history-row"][data-status="ROLLBACK_SUCCESSFUL"]')
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await shot("service-rolled-back");
+    await page.locator('[data-testid="deployment-row"]').first().waitFor();
+    await expect
+      .poll(onlyCompleted, { timeout: LIVE_TIMEOUT_MS })
+      .toSatisfy((id) => typeof id === "string" && id !== secondDeployment);
+    await expect.poll(() => runningRows().count(), { timeout: LIVE_TIMEOUT_MS }).toBe(3);
 
     // The live feed listed what happened.
     await expect(page.locator('.feed-item[data-type="TaskStopped"]').count()).resolves.toBeGreaterThan(0);

@@ -83,9 +83,9 @@ describe("service deployments, folded from a service's events", () => {
     expect(rolling[0]?.stoppedAt).toBeUndefined();
 
     const ok = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "COMPLETED")]);
-    expect(ok[0]).toMatchObject({ status: "ROLLBACK_SUCCESSFUL", finishedAt: 5_000 });
-    const failed = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "FAILED", BREAKER)]);
-    expect(failed[0]).toMatchObject({ status: "ROLLBACK_FAILED", finishedAt: 5_000 });
+    expect(ok[0]).toMatchObject({ status: "ROLLBACK_SUCCESSFUL", finishedAt: 5_000, statusReason: BREAKER });
+    const failed = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "FAILED", "the rollback failed too")]);
+    expect(failed[0]).toMatchObject({ status: "ROLLBACK_FAILED", finishedAt: 5_000, statusReason: "the rollback failed too" });
     // Its revision is kept: the rollback names it.
     expect(foldService([created, ...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2" })]).context.revisions.map((r) => r.spec.id)).toEqual([
       "ecs-svc/9",

@@ -1,6 +1,6 @@
 // One service: its counts, deployments with their progress, its service deployments (history),
 // its tasks and its event messages.
-// Actions: scale, force a new deployment.
+// Actions: scale, force a new deployment, roll back a service deployment in progress.
 
 import * as api from "../api.js";
 import {
@@ -55,6 +55,25 @@ function redeployDialog(ctx, cluster, s) {
     async submit() {
       await api.ecs("UpdateService", { cluster, service: s.serviceName, forceNewDeployment: true });
       toast(`${s.serviceName}: new deployment started.`);
+      ctx.refresh();
+    },
+  });
+}
+
+function rollbackDialog(ctx, s, d) {
+  openDialog({
+    title: `Roll back service deployment ${idOf(d.serviceDeploymentArn)}?`,
+    body: [
+      h(
+        "p",
+        { class: "muted" },
+        `${s.serviceName} goes back to the service revision it ran before, within its deployment configuration (StopServiceDeployment).`,
+      ),
+    ],
+    submitLabel: "Roll back",
+    async submit() {
+      await api.ecs("StopServiceDeployment", { serviceDeploymentArn: d.serviceDeploymentArn, stopType: "ROLLBACK" });
+      toast(`${s.serviceName}: rolling back.`);
       ctx.refresh();
     },
   });
@@ -144,7 +163,7 @@ export default {
       ),
     );
     const historyTable = table(
-      ["Service deployment", "Status", "Started", "Finished", "Reason"],
+      ["Service deployment", "Status", "Started", "Finished", "Reason", ""],
       history.map((d) =>
         h(
           "tr",
@@ -154,6 +173,13 @@ export default {
           h("td", {}, timeCell(d.startedAt)),
           h("td", {}, d.finishedAt ? timeCell(d.finishedAt) : "—"),
           h("td", { class: "muted small" }, d.statusReason ?? ""),
+          h(
+            "td",
+            {},
+            active && d.status === "IN_PROGRESS"
+              ? button("Roll back", () => rollbackDialog(ctx, s, d), { action: "rollback" })
+              : null,
+          ),
         ),
       ),
     );
