@@ -30,7 +30,10 @@ export interface ServiceMessage {
   key: string;
 }
 
-/** ECS's status of a service deployment (ListServiceDeployments): Berth's deployments start at once, so never PENDING. */
+/**
+ * ECS's status of a service deployment (ListServiceDeployments). Berth's deployments start at
+ * once and stop or roll back at once, so never PENDING, STOP_REQUESTED or ROLLBACK_REQUESTED.
+ */
 export type ServiceDeploymentStatus =
   | "IN_PROGRESS"
   | "SUCCESSFUL"
@@ -41,9 +44,9 @@ export type ServiceDeploymentStatus =
 
 /**
  * A service deployment, ECS's record of one rollout from the revisions that were running to a
- * target revision; kept after its deployment leaves `deployments`. Its id is its deployment's; a
- * circuit breaker's rollback is a deployment of its own (a revision) but not a service deployment:
- * it shows as the failed one's `rollback`.
+ * target revision; kept after its deployment leaves `deployments`. Its id is its deployment's. A
+ * rollback (the circuit breaker's, or StopServiceDeployment's) is a deployment of its own (a
+ * revision) but not a service deployment: it shows as the rolled-back one's `rollback`.
  */
 export interface ServiceDeploymentRecord {
   id: string;
@@ -59,7 +62,7 @@ export interface ServiceDeploymentRecord {
   sources: string[];
   /** The service's deployment configuration when it started. */
   deploymentConfiguration: DeploymentConfiguration;
-  /** The circuit breaker rolled it back by starting deployment `deploymentId`. */
+  /** It was rolled back by starting deployment `deploymentId`. */
   rollback?: { reason: string; startedAt: number; deploymentId: string };
 }
 
@@ -155,7 +158,12 @@ const newDeployment = (spec: DeploymentSpec, at: number): Deployment => ({
 
 const ongoing = (h: ServiceDeploymentRecord) => h.status === "IN_PROGRESS" || h.status === "ROLLBACK_IN_PROGRESS";
 
-const newRecord = (id: string, at: number, sources: string[], deploymentConfiguration: DeploymentConfiguration): ServiceDeploymentRecord => ({
+const newRecord = (
+  id: string,
+  at: number,
+  sources: string[],
+  deploymentConfiguration: DeploymentConfiguration,
+): ServiceDeploymentRecord => ({
   id,
   createdAt: at,
   updatedAt: at,
@@ -164,7 +172,10 @@ const newRecord = (id: string, at: number, sources: string[], deploymentConfigur
   deploymentConfiguration,
 });
 
-/** The service deployments after DeploymentStarted: a rollback marks the one it rolls back; any other starts one and stops those in progress. */
+/**
+ * The service deployments after DeploymentStarted: a rollback marks the one it rolls back; any
+ * other deployment starts a service deployment and stops those in progress.
+ */
 function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploymentRecord[] {
   const rolledBack = e.deployment.rollbackOf;
   if (rolledBack !== undefined)
@@ -179,10 +190,9 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
           }
         : h,
     );
+  const statusReason = `Service deployment ${e.deployment.id} started before it finished.`;
   const stopped = ctx.history.map((h) =>
-    ongoing(h)
-      ? { ...h, status: "STOPPED" as const, statusReason: `Service deployment ${e.deployment.id} started before it finished.`, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at }
-      : h,
+    ongoing(h) ? { ...h, status: "STOPPED" as const, statusReason, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at } : h,
   );
   const record = newRecord(e.deployment.id, e.at, ctx.deployments.map((d) => d.id), ctx.settings.deploymentConfiguration);
   return [record, ...stopped].slice(0, MAX_SERVICE_DEPLOYMENTS);

@@ -26,7 +26,17 @@ import { deploymentId, serviceAgg } from "./services.ts";
 const MAX_DESCRIBE = 20;
 const DEFAULT_PAGE = 20;
 
-const STATUSES = ["PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"] as const;
+const STATUSES = [
+  "PENDING",
+  "SUCCESSFUL",
+  "STOPPED",
+  "STOP_REQUESTED",
+  "IN_PROGRESS",
+  "ROLLBACK_REQUESTED",
+  "ROLLBACK_IN_PROGRESS",
+  "ROLLBACK_SUCCESSFUL",
+  "ROLLBACK_FAILED",
+] as const;
 
 const ListServiceDeploymentsInput = z.object({
   service: z.string(),
@@ -47,7 +57,10 @@ export const ListServiceDeployments: Handler = async (raw, ctx, s) => {
   const after = input.createdAt?.after === undefined ? undefined : input.createdAt.after * 1000;
   const before = input.createdAt?.before === undefined ? undefined : input.createdAt.before * 1000;
   const matching = svc.history.filter(
-    (h) => (!wanted || wanted.has(h.status)) && (after === undefined || h.createdAt > after) && (before === undefined || h.createdAt < before),
+    (h) =>
+      (!wanted || wanted.has(h.status)) &&
+      (after === undefined || h.createdAt > after) &&
+      (before === undefined || h.createdAt < before),
   );
   const { page, nextToken } = paginate(matching, input, { ...input, nextToken: undefined, maxResults: undefined }, DEFAULT_PAGE);
   const scope = scopeOf(svc);
@@ -152,7 +165,7 @@ function lookUp<T>(
   return { items, failures };
 }
 
-/** The service an ARN of `kind` in the request's region and account names, with the ARN's id; undefined when there is none. */
+/** The service an ARN of `kind` in the request's region and account names, with the ARN's id; undefined if none. */
 function serviceOf(arn: string, kind: "service-deployment" | "service-revision", ctx: RequestContext, s: ApiServices) {
   const p = parseArn(arn);
   if (p?.kind !== kind || p.path.length !== 3 || p.region !== ctx.region || p.account !== ctx.scope.account) return undefined;
