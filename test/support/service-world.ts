@@ -7,10 +7,11 @@ import { type Plan, type ReconcileInput, reconcile, type ServiceTaskView } from 
  * A tiny simulated world for the pure reconcile: tasks start (PENDING → RUNNING) and stop
  * (→ STOPPED) when the world steps, so properties can run many reconcile rounds without I/O.
  */
-export function serviceContext(desired: number, min = 100, max = 200, extra: Partial<ServiceCreated["settings"]> = {}): ServiceContext {
-  const created: ServiceCreated = {
+/** A ServiceCreated event of service "svc" in cluster "c", its settings ECS's defaults but for `settings`. */
+export function serviceCreated(settings: Partial<ServiceCreated["settings"]> = {}, at = 0): ServiceCreated {
+  return {
     type: "ServiceCreated",
-    at: 0,
+    at,
     serviceArn: "arn:aws:ecs:us-east-1:000000000000:service/c/svc",
     serviceName: "svc",
     clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
@@ -18,8 +19,8 @@ export function serviceContext(desired: number, min = 100, max = 200, extra: Par
     schedulingStrategy: "REPLICA",
     deploymentController: "ECS",
     settings: {
-      desiredCount: desired,
-      deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max },
+      desiredCount: 0,
+      deploymentConfiguration: {},
       placementConstraints: [],
       placementStrategy: [],
       enableECSManagedTags: false,
@@ -27,11 +28,19 @@ export function serviceContext(desired: number, min = 100, max = 200, extra: Par
       enableExecuteCommand: false,
       loadBalancers: [],
       serviceRegistries: [],
-      ...extra,
+      ...settings,
     },
     deployment: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" },
     tags: [],
   };
+}
+
+export function serviceContext(desired: number, min = 100, max = 200, extra: Partial<ServiceCreated["settings"]> = {}): ServiceContext {
+  const created = serviceCreated({
+    desiredCount: desired,
+    deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max },
+    ...extra,
+  });
   return foldService([created]).context;
 }
 

@@ -1,33 +1,12 @@
 import { describe, expect, test } from "vitest";
-import type { ServiceCreated, ServiceEvent } from "../../events/service.events.ts";
+import type { ServiceEvent } from "../../events/service.events.ts";
 import { decideService, foldService } from "../../machines/service/service.decide.ts";
 import { MAX_SERVICE_DEPLOYMENTS, MAX_SERVICE_REVISIONS } from "../../machines/service/service.machine.ts";
+import { serviceCreated } from "../support/service-world.ts";
 
 /** A service's deployments as ECS's service deployments: the history folded from its events. */
 
-const created: ServiceCreated = {
-  type: "ServiceCreated",
-  at: 1_000,
-  serviceArn: "arn:aws:ecs:us-east-1:000000000000:service/c/web",
-  serviceName: "web",
-  clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
-  cluster: "c",
-  schedulingStrategy: "REPLICA",
-  deploymentController: "ECS",
-  settings: {
-    desiredCount: 2,
-    deploymentConfiguration: { minimumHealthyPercent: 50 },
-    placementConstraints: [],
-    placementStrategy: [],
-    enableECSManagedTags: false,
-    propagateTags: "NONE",
-    enableExecuteCommand: false,
-    loadBalancers: [],
-    serviceRegistries: [],
-  },
-  deployment: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" },
-  tags: [],
-};
+const created = serviceCreated({ desiredCount: 2, deploymentConfiguration: { minimumHealthyPercent: 50 } }, 1_000);
 
 const started = (id: string, at: number, extra: { rollbackOf?: string; reason?: string } = {}): ServiceEvent => ({
   type: "DeploymentStarted",
