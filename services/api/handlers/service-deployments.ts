@@ -1,19 +1,19 @@
 import { z } from "zod";
 import { arns, deploymentNumber, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
-import { decideService, initialService, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
+import type { ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { ServiceContext, ServiceDeploymentRecord, ServiceRevisionRecord } from "../../../machines/service/service.machine.ts";
 import { breakerThreshold, failedTaskCount } from "../../../machines/service/service.reconcile.ts";
 import { revisionOf } from "../../../machines/taskdef/taskdef.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import { serviceTaskViews } from "../../scheduler/views.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
-import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
+import { EcsError, invalid, parseInput } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
 import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
 import { activeCluster } from "../resolve.ts";
-import { deploymentId, serviceAgg } from "./services.ts";
+import { commandService, deploymentId, serviceAgg } from "./services.ts";
 
 /**
  * ECS's service deployments and service revisions (ListServiceDeployments,
@@ -126,16 +126,12 @@ export const StopServiceDeployment: Handler = async (raw, ctx, s) => {
   const record = named?.agg.snapshot.context.history.find((h) => deploymentNumber(h.id) === named.id);
   if (!named || !record) throw new EcsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
   const { subject, agg } = named;
-  await unwrap(
-    s.bus.execute({
-      subject,
-      resource: agg.snapshot.context.serviceArn,
-      get: () => s.model.services.get(subject),
-      initial: initialService,
-      decide: (state) => decideService({ type: "StopServiceDeployment", at: ctx.now, deploymentId: record.id, rollbackId: deploymentId() }, state),
-      meta: { correlationid: ctx.requestId },
-    }),
-  );
+  await commandService(s, ctx, subject, agg.snapshot.context.serviceArn, {
+    type: "StopServiceDeployment",
+    at: ctx.now,
+    deploymentId: record.id,
+    rollbackId: deploymentId(),
+  });
   return { serviceDeploymentArn: input.serviceDeploymentArn };
 };
 

@@ -49,6 +49,20 @@ export function serviceAgg(value: string, cluster: { name: string }, ctx: Reques
   return { name, subject, agg: s.model.services.get(subject) };
 }
 
+/** Decides `command` on the service at `subject` and appends its events (fenced); ECS's error when refused. */
+export function commandService(s: ApiServices, ctx: RequestContext, subject: string, resource: string, command: ServiceCommand) {
+  return unwrap(
+    s.bus.execute({
+      subject,
+      resource,
+      get: () => s.model.services.get(subject),
+      initial: initialService,
+      decide: (state) => decideService(command, state),
+      meta: { correlationid: ctx.requestId },
+    }),
+  );
+}
+
 function render(agg: Agg<ServiceSnapshot>, s: ApiServices, now: number, include: ReadonlySet<string> = new Set()) {
   const ctx = agg.snapshot.context;
   const daemon =
@@ -168,38 +182,25 @@ export const CreateService: Handler = async (raw, ctx, s) => {
     platformVersion: input.platformVersion,
     networkConfiguration: input.networkConfiguration,
   };
-  await unwrap(
-    s.bus.execute({
-      subject,
-      resource: serviceArn,
-      get: () => s.model.services.get(subject),
-      initial: initialService,
-      decide: (state) =>
-        decideService(
-          {
-            type: "CreateService",
-            event: {
-              type: "ServiceCreated",
-              at: ctx.now,
-              serviceArn,
-              serviceName: name,
-              clusterArn: cluster.arn,
-              cluster: cluster.name,
-              schedulingStrategy: strategy,
-              deploymentController: controller,
-              roleArn: input.role ?? `arn:aws:iam::${ctx.scope.account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
-              createdBy: ctx.principal,
-              clientToken: input.clientToken,
-              settings,
-              deployment,
-              tags,
-            },
-          },
-          state,
-        ),
-      meta: { correlationid: ctx.requestId },
-    }),
-  );
+  await commandService(s, ctx, subject, serviceArn, {
+    type: "CreateService",
+    event: {
+      type: "ServiceCreated",
+      at: ctx.now,
+      serviceArn,
+      serviceName: name,
+      clusterArn: cluster.arn,
+      cluster: cluster.name,
+      schedulingStrategy: strategy,
+      deploymentController: controller,
+      roleArn: input.role ?? `arn:aws:iam::${ctx.scope.account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
+      createdBy: ctx.principal,
+      clientToken: input.clientToken,
+      settings,
+      deployment,
+      tags,
+    },
+  });
   return { service: render(s.model.services.get(subject)!, s, ctx.now) };
 };
 
@@ -280,16 +281,12 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
       ...(input.capacityProviderStrategy ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
     };
   }
-  await unwrap(
-    s.bus.execute({
-      subject,
-      resource: current.serviceArn,
-      get: () => s.model.services.get(subject),
-      initial: initialService,
-      decide: (state) => decideService({ type: "UpdateService", at: ctx.now, settings, ...(deployment ? { deployment } : {}) }, state),
-      meta: { correlationid: ctx.requestId },
-    }),
-  );
+  await commandService(s, ctx, subject, current.serviceArn, {
+    type: "UpdateService",
+    at: ctx.now,
+    settings,
+    ...(deployment ? { deployment } : {}),
+  });
   return { service: render(s.model.services.get(subject)!, s, ctx.now) };
 };
 
@@ -304,17 +301,11 @@ export const DeleteService: Handler = async (raw, ctx, s) => {
   const cluster = activeCluster(input.cluster, ctx, s);
   const { subject, agg } = serviceAgg(input.service, cluster, ctx, s);
   if (!agg || agg.snapshot.value === "NEW") throw serviceNotFound();
-  const command: ServiceCommand = { type: "DeleteService", at: ctx.now, force: input.force ?? false };
-  await unwrap(
-    s.bus.execute({
-      subject,
-      resource: agg.snapshot.context.serviceArn,
-      get: () => s.model.services.get(subject),
-      initial: initialService,
-      decide: (state) => decideService(command, state),
-      meta: { correlationid: ctx.requestId },
-    }),
-  );
+  await commandService(s, ctx, subject, agg.snapshot.context.serviceArn, {
+    type: "DeleteService",
+    at: ctx.now,
+    force: input.force ?? false,
+  });
   return { service: render(s.model.services.get(subject)!, s, ctx.now) };
 };
 
