@@ -134,6 +134,15 @@ export function reconcile(input: ReconcileInput): Plan {
   const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
   const minHealthy = Math.ceil((desired * (cfg.minimumHealthyPercent ?? 100)) / 100);
 
+  /** Whether launches for a deployment with these tasks wait (ECS's throttle); if so, says so and asks to be woken then. */
+  const throttled = (tasks: ServiceTaskView[]) => {
+    const until = throttleUntil(tasks, now);
+    if (until === undefined || until <= now) return false;
+    wakeAt(until);
+    plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
+    return true;
+  };
+
   /** Places or stops tasks of `d` until the service's current tasks, of every deployment, are `desired`. */
   const fallbackToDesired = (d: Deployment) => {
     const mine = (t: ServiceTaskView) => t.deploymentId === d.id;
@@ -144,12 +153,8 @@ export function reconcile(input: ReconcileInput): Plan {
       for (const t of extra.slice(0, total - desired)) stop(t, scaling(d));
       for (const t of own) if (shielded(t)) wakeAt(t.protectedUntil as number);
     } else if (total < desired) {
-      const throttle = throttleUntil(input.tasks.filter(mine), now);
       const count = Math.min(desired - total, Math.max(0, maxTotal - occupying));
-      if (throttle !== undefined && throttle > now) {
-        wakeAt(throttle);
-        plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
-      } else if (count > 0) plan.place.push({ deploymentId: d.id, count });
+      if (!throttled(input.tasks.filter(mine)) && count > 0) plan.place.push({ deploymentId: d.id, count });
     }
   };
 
@@ -164,11 +169,7 @@ export function reconcile(input: ReconcileInput): Plan {
   const have = primaryKept.length + inFlight;
   if (!failed && have < desired) {
     const room = leaving.length > 0 || occupying > desired ? Math.max(0, maxTotal - occupying) : desired - have;
-    const throttle = throttleUntil(input.tasks.filter(ofPrimary), now);
-    if (throttle !== undefined && throttle > now) {
-      plan.retryAt = throttle;
-      plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
-    } else {
+    if (!throttled(input.tasks.filter(ofPrimary))) {
       placed = Math.min(desired - have, room);
       if (placed > 0) plan.place.push({ deploymentId: primary.id, count: placed });
     }

@@ -260,6 +260,23 @@ describe("service reconcile", () => {
       expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 2 }]);
     });
 
+    test("its launches are throttled like any deployment's after tasks of it failed to start", () => {
+      const { w, old } = failedOver();
+      old[0]!.lastStatus = "STOPPED";
+      old[0]!.stoppedAt = w.now;
+      w.now += 1_000; // its replacements came after
+      for (let i = 0; i < 3; i++) {
+        const t = w.add("ecs-svc/1", "PENDING");
+        t.lastStatus = "STOPPED";
+        t.stoppedAt = w.now;
+        t.stopCode = "TaskFailedToStart";
+      }
+      const plan = reconcileOnce(w);
+      expect(plan.place).toEqual([]);
+      expect(plan.retryAt).toBe(w.now + 5_000);
+      expect(plan.messages.map((m) => m.key)).toContain("throttle");
+    });
+
     test("with no deployment before it, or only FAILED ones, nothing is placed (ECS: a FAILED deployment launches no tasks)", () => {
       const w = new World(serviceContext(2));
       w.service = { ...w.service, deployments: [{ ...w.service.deployments[0]!, rolloutState: "FAILED" }] };
