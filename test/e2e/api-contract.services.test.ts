@@ -48,6 +48,21 @@ async function registerTd(family: string) {
   );
 }
 
+/** A service of one task from a new task definition family, once stable. */
+async function stableService(prefix: string): Promise<{ family: string; service: string }> {
+  const family = uniqueName(prefix);
+  await registerTd(family);
+  const service = uniqueName(`${prefix}-svc`);
+  await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
+  await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+  return { family, service };
+}
+
+async function removeService(service: string) {
+  await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
+  await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+}
+
 describe("services", () => {
   test("ListServices pages hold 10 by default; services are tagged by long ARN only", async () => {
     const cluster = uniqueName("svcs");
@@ -102,11 +117,7 @@ describe("services", () => {
   });
 
   test("service deployments and revisions: listed newest first, described by ARN, with the service's current ones", async () => {
-    const family = uniqueName("deps");
-    await registerTd(family);
-    const service = uniqueName("deps-svc");
-    await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
-    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    const { family, service } = await stableService("deps");
     await registerTd(family);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, taskDefinition: `${family}:2` }));
     await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
@@ -168,16 +179,11 @@ describe("services", () => {
       "InvalidParameterException",
     );
 
-    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
-    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+    await removeService(service);
   });
 
   test("StopServiceDeployment rolls a deployment in progress back to the previous revision", async () => {
-    const family = uniqueName("stopdep");
-    await registerTd(family);
-    const service = uniqueName("stopdep-svc");
-    await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
-    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    const { family, service } = await stableService("stopdep");
     // A revision no instance can hold: its deployment stays in progress.
     const huge = await b.ecs.send(
       new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 10_000_000 }] }),
@@ -204,8 +210,7 @@ describe("services", () => {
       b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: `${arn.slice(0, arn.lastIndexOf("/"))}/1` })),
       "ServiceDeploymentNotFoundException",
     );
-    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, desiredCount: 0 }));
-    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+    await removeService(service);
   });
 
   test("the services-stable and services-inactive waiters; a missing service fails the waiter", async () => {
