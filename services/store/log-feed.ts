@@ -26,6 +26,13 @@ const STALL_CHECK_MS = 2_500;
 /** Consecutive checks that must find the feed behind and not moving before it recreates its consumer. */
 const STALLED_CHECKS = 2;
 const RECREATE_MAX_DELAY_MS = 2_000;
+/**
+ * How long the feed waits for an answer from the JetStream API (consumer creation, stream info).
+ * Shorter than the client's default 5 s: while a NATS cluster elects new leaders a request can go
+ * unanswered, and the next attempt is what succeeds once they are back, so a long wait adds to
+ * the read model's stall (test/chaos/nats-cluster.test.ts once saw 22 s with 5 s attempts).
+ */
+const API_TIMEOUT_MS = 2_000;
 
 /** Called with each message of the stream, in order, once: its stream sequence, subject and payload. */
 export type Deliver = (seq: number, subject: string, data: Uint8Array) => void;
@@ -85,7 +92,7 @@ export class LogFeed {
   async start(fromSeq: number): Promise<void> {
     this.position = fromSeq - 1;
     this.checkedPosition = this.position;
-    this.jsm = await jetstreamManager(this.nc, { checkAPI: false });
+    this.jsm = await jetstreamManager(this.nc, { checkAPI: false, timeout: API_TIMEOUT_MS });
     await this.createConsumer();
     this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
