@@ -39,7 +39,9 @@ export class ContainerReporter {
    * State.OOMKilled. The event stream may not have brought it yet: a container that dies at once
    * is inspected right after its start, and Docker can clear OOMKilled when it processes the exit
    * (observation.ts). Its own log of recent events is asked, which answers at once; when it cannot
-   * be read, the exit is reported without the OOM reason, as the inspect alone says.
+   * be read, the exit is reported without the OOM reason, as the inspect alone says. An `oom`
+   * event that comes after the exit was reported (cgroup v2 can send it late) refreshes the
+   * container like any event, and it is reported again, with the reason.
    */
   private async oomLogged(info: ContainerInfo): Promise<boolean> {
     const s = info.state;

@@ -205,7 +205,11 @@ describe("agent task lifecycle", () => {
       containers: [{ name: "hog", memory: 16, command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"] }],
     });
     await driver.startTask(agent.instanceId, spec);
-    const stopped = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+    const first = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED");
+    expect(first.exitCode).toBe(137);
+    // With cgroup v2 Docker's `oom` event can come after the exit has been inspected and reported:
+    // the agent then reports the container again, with the reason.
+    const stopped = await driver.waitForContainer(spec.taskArn, "hog", (o) => o.status === "STOPPED" && o.reason !== undefined);
     expect(stopped.exitCode).toBe(137);
     expect(stopped.reason).toBe("OutOfMemoryError: Container killed due to memory usage");
   });
