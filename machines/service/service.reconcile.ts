@@ -26,6 +26,7 @@ export interface ServiceTaskView {
   startedAt?: number;
   stoppedAt?: number;
   stopCode?: StopCode;
+  stoppedReason?: string;
   /** Scale-in protection (UpdateTaskProtection) lasts until this time. */
   protectedUntil?: number;
 }
@@ -68,6 +69,8 @@ export interface Plan {
  * after it reaches RUNNING; one with health checks, once HEALTHY.
  */
 export const NO_HEALTH_CHECK_WAIT_MS = 40_000;
+/** Why the scheduler stops a task that failed its container health checks (ECS's words). */
+export const UNHEALTHY_STOP_REASON = "Task failed container health checks";
 /** A task must have run this long before it resets the circuit breaker's failure count. */
 export const STABLE_RUN_MS = 10_000;
 /** ECS throttles launches after repeated start failures, up to 15 minutes between attempts. */
@@ -87,8 +90,8 @@ export function reconcile(input: ReconcileInput): Plan {
   const name = service.serviceName;
   const lost = (t: ServiceTaskView) => t.instanceId !== undefined && input.lostInstances.has(t.instanceId);
   const moving = (t: ServiceTaskView) => t.instanceId !== undefined && input.drainingInstances.has(t.instanceId);
-  const graceOver = (t: ServiceTaskView) =>
-    now - (t.startedAt ?? now) >= (service.settings.healthCheckGracePeriodSeconds ?? 0) * 1000;
+  const graceMs = (service.settings.healthCheckGracePeriodSeconds ?? 0) * 1000;
+  const graceOver = (t: ServiceTaskView) => now - (t.startedAt ?? now) >= graceMs;
   const wait = input.noHealthCheckWaitMs ?? NO_HEALTH_CHECK_WAIT_MS;
   /** Running and not known to be failing: what a deployment waits for, and what it never stops freely. */
   const serving = (t: ServiceTaskView) =>
@@ -119,13 +122,28 @@ export function reconcile(input: ReconcileInput): Plan {
 
   // Tasks on lost instances are written off at once (replaced elsewhere); the agent stops them when it returns.
   for (const t of input.tasks) if (live(t) && lost(t)) stop(t, "Task stopped because its container instance lost contact with the control plane");
-  // Unhealthy tasks (past the grace period) are replaced.
-  for (const t of input.tasks) if (unhealthy(t)) stop(t, "Task failed container health checks");
+
+  const failed = primary.rolloutState === "FAILED";
+  // A FAILED deployment (no rollback) launches nothing: the service goes on with the one before.
+  const fallback = failed ? older.find((d) => d.rolloutState !== "FAILED") : undefined;
+  /** The deployment that keeps the service at its desired count, and so replaces its own tasks. */
+  const keeper = service.schedulingStrategy === "DAEMON" ? undefined : failed ? fallback : primary;
+  // Unhealthy tasks (past the grace period) are replaced. The keeper's are replaced before they
+  // stop (step 2c); any other's stop now — a daemon's, a FAILED deployment's, an old one's.
+  for (const t of input.tasks) if (unhealthy(t) && (t.deploymentId !== keeper?.id || moving(t))) stop(t, UNHEALTHY_STOP_REASON);
+  // One unhealthy within its grace period is looked at again when the grace period ends.
+  for (const t of input.tasks)
+    if (live(t) && t.lastStatus === "RUNNING" && t.hasHealthCheck && t.health === "UNHEALTHY" && !graceOver(t))
+      wakeAt((t.startedAt ?? now) + graceMs);
 
   const stopping = (t: ServiceTaskView) => plan.stop.some((s) => s.taskArn === t.taskArn);
   const current = (t: ServiceTaskView) => live(t) && !stopping(t);
   const ofPrimary = (t: ServiceTaskView) => t.deploymentId === primary.id;
   const inFlight = input.pendingSlots.filter((s) => s.deploymentId === primary.id).length;
+  /** The keeper's unhealthy tasks: they stay until replacements count as healthy (or room runs out). */
+  const sick = input.tasks.filter((t) => current(t) && unhealthy(t));
+  const sickSet = new Set(sick);
+  const isSick = (t: ServiceTaskView) => sickSet.has(t);
 
   if (service.schedulingStrategy === "DAEMON") return daemon(input, plan, primary, current, serving, stop, scaling);
 
@@ -146,9 +164,9 @@ export function reconcile(input: ReconcileInput): Plan {
   /** Places or stops tasks of `d` until the service's current tasks, of every deployment, are `desired`. */
   const fallbackToDesired = (d: Deployment) => {
     const mine = (t: ServiceTaskView) => t.deploymentId === d.id;
-    const total = input.tasks.filter((t) => current(t) && !moving(t)).length + input.pendingSlots.length;
+    const total = input.tasks.filter((t) => current(t) && !moving(t) && !isSick(t)).length + input.pendingSlots.length;
     if (total > desired) {
-      const own = input.tasks.filter((t) => current(t) && mine(t));
+      const own = input.tasks.filter((t) => current(t) && mine(t) && !isSick(t));
       const extra = own.filter((t) => !shielded(t)).sort((a, b) => rankForScaleIn(a) - rankForScaleIn(b) || b.createdAt - a.createdAt);
       for (const t of extra.slice(0, total - desired)) stop(t, scaling(d));
       for (const t of own) if (shielded(t)) wakeAt(t.protectedUntil as number);
@@ -158,17 +176,17 @@ export function reconcile(input: ReconcileInput): Plan {
     }
   };
 
-  // Primary tasks that stay (not on draining instances) are what the deployment has; the rest must go.
-  const primaryKept = input.tasks.filter((t) => current(t) && ofPrimary(t) && !moving(t));
-  const leaving = input.tasks.filter((t) => current(t) && (!ofPrimary(t) || moving(t)));
+  // Primary tasks that stay (not on draining instances, not unhealthy) are what the deployment
+  // has; the rest must go.
+  const primaryKept = input.tasks.filter((t) => current(t) && ofPrimary(t) && !moving(t) && !isSick(t));
+  const leaving = input.tasks.filter((t) => current(t) && (!ofPrimary(t) || moving(t)) && !isSick(t));
   const occupying = input.tasks.filter((t) => occupies(t) && !lost(t)).length + input.pendingSlots.length;
 
   // 1. Scale the primary deployment up, within maximumPercent while other tasks still occupy.
   let placed = 0;
-  const failed = primary.rolloutState === "FAILED";
   const have = primaryKept.length + inFlight;
   if (!failed && have < desired) {
-    const room = leaving.length > 0 || occupying > desired ? Math.max(0, maxTotal - occupying) : desired - have;
+    const room = leaving.length > 0 || sick.length > 0 || occupying > desired ? Math.max(0, maxTotal - occupying) : desired - have;
     if (!throttled(input.tasks.filter(ofPrimary))) {
       placed = Math.min(desired - have, room);
       if (placed > 0) plan.place.push({ deploymentId: primary.id, count: placed });
@@ -185,8 +203,27 @@ export function reconcile(input: ReconcileInput): Plan {
   // 2b. A FAILED deployment (no rollback) launches nothing, and the service goes on with the
   // deployment before it: as ECS does, that deployment replaces its own tasks that stop and is
   // scaled with the desired count, so the service stays at its desired count.
-  const fallback = failed ? older.find((d) => d.rolloutState !== "FAILED") : undefined;
   if (fallback) fallbackToDesired(fallback);
+
+  // 2c. The keeper's unhealthy tasks (ECS since 2023-10): their replacements were placed above,
+  // within maximumPercent, and each unhealthy task stops once a replacement counts as healthy.
+  // When maximumPercent leaves no room for a replacement and nothing is starting or stopping,
+  // unhealthy tasks stop one at a time to make room (they do not count toward
+  // minimumHealthyPercent, so stopping them never takes the service below it).
+  if (keeper && sick.length > 0) {
+    const mine = (t: ServiceTaskView) => t.deploymentId === keeper.id;
+    const counted = input.tasks.filter((t) => mine(t) && healthy(t) && !stopping(t) && !isSick(t)).length;
+    const bySickness = [...sick].sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
+    const replaced = Math.min(sick.length, Math.max(0, counted + sick.length - desired));
+    for (const t of bySickness.slice(0, replaced)) stop(t, UNHEALTHY_STOP_REASON);
+    // Busy: a task starting, stopping, or running but not counted yet (a replacement on its way).
+    const busy =
+      plan.place.length > 0 ||
+      plan.stop.length > 0 ||
+      input.pendingSlots.length > 0 ||
+      input.tasks.some((t) => occupies(t) && !lost(t) && (t.lastStatus !== "RUNNING" || t.desiredStatus !== "RUNNING" || (!healthy(t) && !isSick(t))));
+    if (replaced === 0 && !busy && occupying >= maxTotal) stop(bySickness[0] as ServiceTaskView, UNHEALTHY_STOP_REASON);
+  }
 
   // 3. Stop leaving tasks: those not serving freely; serving ones (healthy, or running without a
   // health check and not counted yet) while the healthy that stay are ≥ minimumHealthy.
@@ -301,9 +338,13 @@ function daemon(
 /** Scale-in order: tasks that are not running yet go first. */
 const rankForScaleIn = (t: ServiceTaskView) => (t.lastStatus === "RUNNING" ? 1 : 0);
 
+/** Stopped by the scheduler for failing its container health checks. */
+const failedHealth = (t: ServiceTaskView) => t.stopCode === "ServiceSchedulerInitiated" && t.stoppedReason === UNHEALTHY_STOP_REASON;
+
 /**
- * Tasks of the deployment that stopped on their own (essential container exited, failed to start),
- * counted since the last task that ran stably when resetOnHealthyTask is on.
+ * The circuit breaker's failures: tasks of the deployment that stopped on their own (essential
+ * container exited, failed to start) or were stopped for failing their health checks (ECS's
+ * second stage), counted since the last task that ran stably when resetOnHealthyTask is on.
  */
 export function failedTaskCount(d: Pick<Deployment, "id">, tasks: readonly ServiceTaskView[], now: number, resetOnHealthy = true): number {
   const mine = tasks.filter((t) => t.deploymentId === d.id);
@@ -312,10 +353,11 @@ export function failedTaskCount(d: Pick<Deployment, "id">, tasks: readonly Servi
     for (const t of mine) {
       if (t.startedAt === undefined) continue;
       const ranFor = (t.stoppedAt ?? now) - t.startedAt;
-      const okHealth = !t.hasHealthCheck || t.health === "HEALTHY" || t.lastStatus === "STOPPED";
+      const okHealth = !t.hasHealthCheck || t.health === "HEALTHY" || (t.lastStatus === "STOPPED" && !failedHealth(t));
       if (ranFor >= STABLE_RUN_MS && okHealth) resetAt = Math.max(resetAt, t.startedAt + STABLE_RUN_MS);
     }
-  return mine.filter((t) => t.lastStatus === "STOPPED" && FAILURE_CODES.has(t.stopCode) && (t.stoppedAt ?? 0) > resetAt).length;
+  return mine.filter((t) => t.lastStatus === "STOPPED" && (FAILURE_CODES.has(t.stopCode) || failedHealth(t)) && (t.stoppedAt ?? 0) > resetAt)
+    .length;
 }
 
 /**

@@ -51,6 +51,9 @@ class TaskView implements ServiceTaskView {
   get stopCode() {
     return this.agg.snapshot.context.stopCode;
   }
+  get stoppedReason() {
+    return this.agg.snapshot.context.stoppedReason;
+  }
   get protectedUntil() {
     const p = this.agg.snapshot.context.protection;
     return p?.enabled ? p.expiresAt : undefined;

@@ -226,6 +226,102 @@ describe("services keep their desired count on real Docker", () => {
     expect(s.deployments?.[0]?.taskDefinition).toBe(bad);
   });
 
+  test("a task that fails its health check is replaced first, and stops only once its replacement is HEALTHY", async () => {
+    const td = (
+      await b.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "checked",
+          containerDefinitions: [
+            {
+              name: "app",
+              image: TEST_IMAGE,
+              command: ["sh", "-c", "touch /tmp/ok; exec sleep 3600"],
+              memory: 16,
+              stopTimeout: 1,
+              healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 },
+            },
+          ],
+        }),
+      )
+    ).taskDefinition?.taskDefinitionArn;
+    await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: "checked", taskDefinition: td, desiredCount: 2 }));
+    await waitService("checked", "steady at 2", steady(2));
+    const before = await runningTaskArns("checked");
+    await waitFor(
+      async () => {
+        const r = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: before }));
+        return (r.tasks ?? []).every((t) => t.healthStatus === "HEALTHY") || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: "both tasks HEALTHY" },
+    );
+
+    // The health check of one task starts failing.
+    const victim = before[0] as string;
+    const [container] = await dockerClient().listContainers({ filters: { label: [`berth.task-id=${victim.split("/").pop()}`] } });
+    const exec = await dockerClient().getContainer(container!.Id).exec({ Cmd: ["rm", "/tmp/ok"] });
+    await exec.start({ Detach: true });
+
+    const stopped = await b.waitTask(victim, "STOPPED", (t) => t.lastStatus === "STOPPED", 90_000);
+    expect(stopped.stopCode).toBe("ServiceSchedulerInitiated");
+    expect(stopped.stoppedReason).toBe("Task failed container health checks");
+    await waitService("checked", "back at 2", (s) => s.runningCount === 2 && s.pendingCount === 0);
+    const after = await runningTaskArns("checked");
+    const replacement = after.find((a) => !before.includes(a)) as string;
+    expect(replacement).toBeDefined();
+
+    // In the audit log: the replacement was created and HEALTHY before the unhealthy task was asked to stop.
+    const log = await readLog();
+    const seqOf = (subject: string, type: string, ok: (d: Record<string, unknown>) => boolean = () => true) =>
+      log.find((e) => e.env.subject === subject && e.env.type === type && ok(e.env.data as Record<string, unknown>))?.seq ?? Number.NaN;
+    const unhealthyAt = seqOf(victim, "TaskHealthChanged", (d) => d.healthStatus === "UNHEALTHY");
+    const createdAt = seqOf(replacement, "TaskCreated");
+    const healthyAt = seqOf(replacement, "TaskHealthChanged", (d) => d.healthStatus === "HEALTHY");
+    const stopAt = seqOf(victim, "TaskStopRequested");
+    expect(unhealthyAt).toBeLessThan(createdAt);
+    expect(createdAt).toBeLessThan(healthyAt);
+    expect(healthyAt).toBeLessThan(stopAt);
+    const survivor = before[1] as string;
+    expect(log.some((e) => e.env.subject === survivor && e.env.type === "TaskStopRequested")).toBe(false);
+  });
+
+  test("a deployment whose tasks fail their health checks trips the circuit breaker and rolls back", async () => {
+    const good = (await describe1("checked")).taskDefinition as string;
+    const bad = (
+      await b.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "checked",
+          containerDefinitions: [
+            {
+              name: "app",
+              image: TEST_IMAGE,
+              command: ["sleep", "3600"],
+              memory: 16,
+              stopTimeout: 1,
+              healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 },
+            },
+          ],
+        }),
+      )
+    ).taskDefinition?.taskDefinitionArn as string;
+    await b.ecs.send(
+      new UpdateServiceCommand({
+        cluster: b.cluster,
+        service: "checked",
+        taskDefinition: bad,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    const s = await waitService("checked", "rolled back", (s) => s.taskDefinition === good && steady(2)(s), 150_000);
+    expect(s.events?.some((e) => /circuit breaker: rolling back/.test(e.message ?? ""))).toBe(true);
+    // The failures the breaker counted: tasks of the new task definition stopped for their health.
+    const log = await readLog();
+    const badTasks = new Set(log.filter((e) => e.env.type === "TaskCreated" && (e.env.data as { spec?: { taskDefinitionArn?: string } }).spec?.taskDefinitionArn === bad).map((e) => e.env.subject));
+    const healthStops = log.filter((e) => badTasks.has(e.env.subject) && e.env.type === "TaskStopRequested" && (e.env.data as { reason?: string }).reason === "Task failed container health checks");
+    expect(healthStops.length).toBeGreaterThanOrEqual(3);
+    const failed = log.find((e) => e.env.type === "DeploymentRolloutChanged" && (e.env.data as { rolloutState?: string }).rolloutState === "FAILED");
+    expect(failed?.seq).toBeGreaterThan(healthStops[2]?.seq as number);
+  }, 180_000);
+
   test("a service whose task fits nowhere says so in ECS's words, once", async () => {
     const big = await b.ecs.send(
       new RegisterTaskDefinitionCommand({

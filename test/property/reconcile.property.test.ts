@@ -9,7 +9,10 @@ import { reconcileOnce, serviceContext, World } from "../support/service-world.t
  *    deployment in a bounded number of rounds;
  *  - during a rolling deployment, RUNNING tasks that are not being stopped, and among them those that
  *    count as healthy (HEALTHY, or 40 s after RUNNING with no health check), never drop below ceil(desired × min%)
- *    (or what there was), and tasks that occupy the service never exceed max(desired, floor(desired × max%)).
+ *    (or what there was), and tasks that occupy the service never exceed max(desired, floor(desired × max%));
+ *  - tasks that fail their health checks are replaced: while maximumPercent leaves room, before
+ *    they stop (the service keeps its desired count of running tasks), and it ends at its desired
+ *    count of healthy tasks.
  */
 describe("reconcile properties", () => {
   test("converges to the desired count from any state, in bounded rounds", () => {
@@ -121,6 +124,46 @@ describe("reconcile properties", () => {
             expect(completed).toBe(true);
             expect(w.running("ecs-svc/2")).toBe(desired);
           }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("unhealthy tasks are replaced before they stop while maximumPercent leaves room, and the service ends healthy at its desired count", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 100, max: 200 }),
+        fc.array(fc.array(fc.nat(), { maxLength: 3 }), { minLength: 1, maxLength: 12 }),
+        (desired, min, max, sickening) => {
+          const w = new World(serviceContext(desired, min, max));
+          w.healthyAfterMs = 10_000;
+          w.tick = 5_000;
+          for (let i = 0; i < desired; i++) Object.assign(w.add("ecs-svc/1"), { hasHealthCheck: true, health: "HEALTHY" });
+          const maxTotal = Math.max(desired, Math.floor((desired * max) / 100));
+          const running = (t: ServiceTaskView) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING";
+          const checked = (t: ServiceTaskView) => running(t) && t.health !== "UNKNOWN";
+          for (let round = 0; round < 80; round++) {
+            // The first rounds make some healthy tasks fail their health checks.
+            const healthy = w.tasks.filter((t) => running(t) && t.health === "HEALTHY");
+            for (const i of sickening[round] ?? []) if (healthy.length > 0) (healthy[i % healthy.length] as ServiceTaskView).health = "UNHEALTHY";
+            const plan = reconcileOnce(w);
+            const stopping = new Set(plan.stop.map((s) => s.taskArn));
+            // The desired count never changes: only unhealthy tasks are stopped.
+            for (const t of w.tasks) if (stopping.has(t.taskArn)) expect(t.health).toBe("UNHEALTHY");
+            if (maxTotal > desired) {
+              const before = w.tasks.filter(checked).length;
+              const after = w.tasks.filter((t) => checked(t) && !stopping.has(t.taskArn)).length;
+              expect(after).toBeGreaterThanOrEqual(Math.min(desired, before));
+            }
+            w.apply(plan);
+            expect(w.occupying()).toBeLessThanOrEqual(maxTotal);
+            w.step();
+          }
+          expect(w.tasks.filter((t) => running(t) && t.health === "HEALTHY").length).toBe(desired);
+          expect(w.occupying()).toBe(desired);
         },
       ),
       { numRuns: 200 },

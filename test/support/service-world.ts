@@ -96,7 +96,10 @@ export class World {
       for (let i = 0; i < p.count; i++) this.add(p.deploymentId, "PENDING").hasHealthCheck = this.healthyAfterMs !== undefined;
     for (const s of plan.stop) {
       const t = this.tasks.find((x) => x.taskArn === s.taskArn);
-      if (t) t.desiredStatus = "STOPPED";
+      if (t && t.desiredStatus !== "STOPPED") {
+        t.desiredStatus = "STOPPED";
+        t.stoppedReason = s.reason;
+      }
     }
   }
 

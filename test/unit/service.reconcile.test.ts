@@ -5,7 +5,9 @@ import {
   failedTaskCount,
   NO_HEALTH_CHECK_WAIT_MS,
   reconcile,
+  type ServiceTaskView,
   throttleUntil,
+  UNHEALTHY_STOP_REASON,
 } from "../../machines/service/service.reconcile.ts";
 import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
@@ -18,6 +20,14 @@ function deploy(w: World, id: string, extra: Partial<Deployment> = {}) {
       ...w.service.deployments,
     ],
   };
+}
+
+/** A RUNNING task of `deploymentId` with a health check, HEALTHY. */
+function healthChecked(w: World, deploymentId = "ecs-svc/1"): ServiceTaskView {
+  const t = w.add(deploymentId);
+  t.hasHealthCheck = true;
+  t.health = "HEALTHY";
+  return t;
 }
 
 describe("service reconcile", () => {
@@ -153,15 +163,104 @@ describe("service reconcile", () => {
     expect(reconcileOnce(w).stop.map((s) => s.taskArn)).toEqual([b.taskArn]);
   });
 
-  test("unhealthy tasks are stopped after the grace period, not before", () => {
-    const w = new World(serviceContext(1, 100, 200, { healthCheckGracePeriodSeconds: 60 }));
-    const t = w.add("ecs-svc/1");
-    t.startedAt = w.now;
-    t.hasHealthCheck = true;
-    t.health = "UNHEALTHY";
-    expect(reconcileOnce(w).stop).toHaveLength(0);
+  test("an unhealthy task is replaced first and stops once its replacement is healthy; not before the grace period ends", () => {
+    const w = new World(serviceContext(2, 100, 200, { healthCheckGracePeriodSeconds: 60 }));
+    w.healthyAfterMs = 3_000;
+    const [sick, fine] = [healthChecked(w), healthChecked(w)];
+    sick.startedAt = w.now;
+    fine.startedAt = w.now;
+    sick.health = "UNHEALTHY";
+    // Within the grace period: nothing, and a wake-up when it ends.
+    expect(reconcileOnce(w)).toMatchObject({ place: [], stop: [], retryAt: w.now + 60_000 });
     w.now += 61_000;
-    expect(reconcileOnce(w).stop.map((s) => s.reason)).toEqual(["Task failed container health checks"]);
+    const first = reconcileOnce(w);
+    expect(first.place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+    expect(first.stop).toEqual([]);
+    w.apply(first);
+    w.step(); // the replacement RUNNING, not yet HEALTHY: the unhealthy task stays
+    expect(reconcileOnce(w)).toMatchObject({ place: [], stop: [] });
+    w.step();
+    w.step();
+    w.step(); // HEALTHY
+    expect(reconcileOnce(w).stop).toEqual([{ taskArn: sick.taskArn, reason: UNHEALTHY_STOP_REASON }]);
+    expect(fine.desiredStatus).toBe("RUNNING");
+  });
+
+  test("replacements for unhealthy tasks start within maximumPercent", () => {
+    const w = new World(serviceContext(4, 100, 150));
+    w.healthyAfterMs = 0;
+    const tasks = [healthChecked(w), healthChecked(w), healthChecked(w), healthChecked(w)];
+    for (const t of tasks.slice(0, 3)) t.health = "UNHEALTHY";
+    // max 150 of 4 is 6: room for two replacements beside the four that occupy.
+    expect(reconcileOnce(w)).toMatchObject({ place: [{ deploymentId: "ecs-svc/1", count: 2 }], stop: [] });
+  });
+
+  test("with no room under maximumPercent, unhealthy tasks stop one at a time, each replaced before the next", () => {
+    const w = new World(serviceContext(2, 50, 100));
+    w.healthyAfterMs = 0;
+    const [a, b] = [healthChecked(w), healthChecked(w)];
+    a.health = "UNHEALTHY";
+    b.health = "UNHEALTHY";
+    a.startedAt = w.now - 2_000; // started first: goes first
+    b.startedAt = w.now - 1_000;
+    const first = reconcileOnce(w);
+    expect(first).toMatchObject({ place: [], stop: [{ taskArn: a.taskArn, reason: UNHEALTHY_STOP_REASON }] });
+    w.apply(first);
+    // a is stopping: nothing else moves meanwhile.
+    expect(reconcileOnce(w)).toMatchObject({ place: [], stop: [] });
+    w.step();
+    const second = reconcileOnce(w);
+    expect(second).toMatchObject({ place: [{ deploymentId: "ecs-svc/1", count: 1 }], stop: [] });
+    w.apply(second);
+    expect(reconcileOnce(w)).toMatchObject({ place: [], stop: [] }); // the replacement is PENDING
+    w.step();
+    w.step(); // RUNNING, then HEALTHY; b is replaced the same way
+    expect(reconcileOnce(w).stop).toEqual([{ taskArn: b.taskArn, reason: UNHEALTHY_STOP_REASON }]);
+  });
+
+  test("unhealthy tasks of an old deployment, of a FAILED one and of a daemon stop at once; a FAILED deployment's fallback replaces its own first", () => {
+    const w = new World(serviceContext(2, 50, 200));
+    w.healthyAfterMs = 0;
+    const old = healthChecked(w);
+    healthChecked(w);
+    old.health = "UNHEALTHY";
+    deploy(w, "ecs-svc/2");
+    expect(reconcileOnce(w).stop).toContainEqual({ taskArn: old.taskArn, reason: UNHEALTHY_STOP_REASON });
+
+    const v = new World(serviceContext(2, 50, 200));
+    v.healthyAfterMs = 0;
+    const kept = healthChecked(v);
+    healthChecked(v);
+    deploy(v, "ecs-svc/2", { rolloutState: "FAILED" });
+    const bad = healthChecked(v, "ecs-svc/2");
+    bad.health = "UNHEALTHY";
+    kept.health = "UNHEALTHY";
+    const plan = reconcileOnce(v);
+    expect(plan.stop).toEqual([{ taskArn: bad.taskArn, reason: UNHEALTHY_STOP_REASON }]);
+    expect(plan.place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+
+    const d = new World({ ...serviceContext(0), schedulingStrategy: "DAEMON" as const });
+    const daemonTask = healthChecked(d);
+    daemonTask.health = "UNHEALTHY";
+    expect(reconcileOnce(d, { daemonInstances: [daemonTask.instanceId!] }).stop).toEqual([
+      { taskArn: daemonTask.taskArn, reason: UNHEALTHY_STOP_REASON },
+    ]);
+  });
+
+  test("the circuit breaker counts tasks stopped for failing health checks, and they do not reset it", () => {
+    const w = new World(serviceContext(2));
+    w.now = 1_000_000;
+    const stoppedSick = (at: number) => {
+      const t = healthChecked(w, "ecs-svc/1");
+      Object.assign(t, { startedAt: at - 30_000, lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: at, health: "UNHEALTHY", stopCode: "ServiceSchedulerInitiated", stoppedReason: UNHEALTHY_STOP_REASON });
+      return t;
+    };
+    stoppedSick(w.now - 20_000);
+    stoppedSick(w.now - 10_000);
+    expect(failedTaskCount({ id: "ecs-svc/1" }, w.tasks, w.now)).toBe(2);
+    // A task HEALTHY and running stably since after them resets the count.
+    healthChecked(w, "ecs-svc/1").startedAt = w.now - 12_000;
+    expect(failedTaskCount({ id: "ecs-svc/1" }, w.tasks, w.now)).toBe(0);
   });
 
   test("tasks on a lost instance are written off and replaced", () => {
