@@ -318,7 +318,12 @@ describe("services keep their desired count on real Docker", () => {
     const badTasks = new Set(log.filter((e) => e.env.type === "TaskCreated" && (e.env.data as { spec?: { taskDefinitionArn?: string } }).spec?.taskDefinitionArn === bad).map((e) => e.env.subject));
     const healthStops = log.filter((e) => badTasks.has(e.env.subject) && e.env.type === "TaskStopRequested" && (e.env.data as { reason?: string }).reason === "Task failed container health checks");
     expect(healthStops.length).toBeGreaterThanOrEqual(3);
-    const failed = log.find((e) => e.env.type === "DeploymentRolloutChanged" && (e.env.data as { rolloutState?: string }).rolloutState === "FAILED");
+    const failed = log.find(
+      (e) =>
+        e.env.subject === s.serviceArn &&
+        e.env.type === "DeploymentRolloutChanged" &&
+        (e.env.data as { rolloutState?: string }).rolloutState === "FAILED",
+    );
     expect(failed?.seq).toBeGreaterThan(healthStops[2]?.seq as number);
   }, 180_000);
 
