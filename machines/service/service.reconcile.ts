@@ -182,11 +182,45 @@ export function reconcile(input: ReconcileInput): Plan {
   const leaving = input.tasks.filter((t) => current(t) && (!ofPrimary(t) || moving(t)) && !isSick(t));
   const occupying = input.tasks.filter((t) => occupies(t) && !lost(t)).length + input.pendingSlots.length;
 
-  // 1. Scale the primary deployment up, within maximumPercent while other tasks still occupy.
+  /** The service's tasks that count as healthy now, of every deployment. */
+  const countedNow = input.tasks.filter((t) => healthy(t) && !stopping(t) && !moving(t)).length;
+  const placedSoFar = () => plan.place.reduce((n, p) => n + p.count, 0);
+
+  // 1. During a rollout, a task of an older deployment that stops for a reason of its own (its
+  // container exited, it failed its health checks, its instance was lost, a user stopped it) is
+  // replaced from that same deployment, not from the new one (ECS since 2025-11), while fewer
+  // than the desired count of the service's tasks count as healthy and maximumPercent leaves
+  // room. Tasks the rollout itself stopped are not replaced; the replacements are stopped by the
+  // rollout in turn once the new deployment's tasks count. They come before the new deployment's
+  // launches, which may be failing.
+  if (!failed && primary.rolloutState === "IN_PROGRESS" && older.length > 0) {
+    const since = primary.createdAt;
+    const startingOld = input.tasks.filter((t) => live(t) && !ofPrimary(t) && t.lastStatus !== "RUNNING").length;
+    let short = desired - countedNow - startingOld - input.pendingSlots.filter((p) => p.deploymentId !== primary.id).length;
+    for (const d of older) {
+      if (short <= 0) break;
+      if (d.rolloutState === "FAILED") continue;
+      const mine = input.tasks.filter((t) => t.deploymentId === d.id);
+      const lostSince = mine.filter((t) => t.lastStatus === "STOPPED" && (t.stoppedAt ?? 0) >= since && !scaledAway(t)).length;
+      const replaced =
+        mine.filter((t) => t.createdAt >= since).length + input.pendingSlots.filter((p) => p.deploymentId === d.id).length;
+      const room = maxTotal - occupying - placedSoFar();
+      const count = Math.min(lostSince - replaced, short, room);
+      if (count > 0 && !throttled(mine)) {
+        plan.place.push({ deploymentId: d.id, count });
+        short -= count;
+      }
+    }
+  }
+
+  // 1b. Scale the primary deployment up, within maximumPercent while other tasks still occupy.
   let placed = 0;
   const have = primaryKept.length + inFlight;
   if (!failed && have < desired) {
-    const room = leaving.length > 0 || sick.length > 0 || occupying > desired ? Math.max(0, maxTotal - occupying) : desired - have;
+    const room =
+      leaving.length > 0 || sick.length > 0 || occupying > desired || plan.place.length > 0
+        ? Math.max(0, maxTotal - occupying - placedSoFar())
+        : desired - have;
     if (!throttled(input.tasks.filter(ofPrimary))) {
       placed = Math.min(desired - have, room);
       if (placed > 0) plan.place.push({ deploymentId: primary.id, count: placed });
@@ -237,7 +271,10 @@ export function reconcile(input: ReconcileInput): Plan {
       wakeAt(t.protectedUntil as number);
       continue;
     }
-    const dep = byDeployment.get(t.deploymentId) ?? primary;
+    const dep: Deployment = byDeployment.get(t.deploymentId) ?? primary;
+    // An older deployment's task on its way up (step 1) stays while the service is short.
+    const starting = t.lastStatus !== "RUNNING" && !moving(t) && dep !== primary && dep.rolloutState !== "FAILED";
+    if (starting && countedNow < desired) continue;
     if (!serving(t)) stop(t, scaling(dep));
     else if (spare > 0) {
       stop(t, scaling(dep));
@@ -281,9 +318,14 @@ export function reconcile(input: ReconcileInput): Plan {
   }
 
   // 5. Rollout completion, retiring drained deployments, steady state.
-  const primaryHealthy = primaryKept.filter(serving).length;
+  // A rollout completes once the primary's tasks count as healthy (as minimumHealthyPercent counts
+  // them: a task that ran for a moment and exited never completes one).
+  const primaryServing = primaryKept.filter(serving);
+  const primaryHealthy = primaryServing.filter(healthy).length;
   const others = input.tasks.some((t) => occupies(t) && !lost(t) && !ofPrimary(t));
   const settled = primaryHealthy === desired && have === desired && leaving.length === 0 && !others;
+  if (!settled && primaryServing.length === desired && have === desired && leaving.length === 0 && !others)
+    for (const t of primaryServing) if (!healthy(t)) wakeAt(countsFrom(t));
   if (primary.rolloutState === "IN_PROGRESS" && settled) {
     plan.rollout.push({ deploymentId: primary.id, rolloutState: "COMPLETED", reason: `ECS deployment ${primary.id} completed.` });
     plan.messages.push({ key: "completed", message: `(service ${name}) (deployment ${primary.id}) deployment completed.` });
@@ -337,6 +379,10 @@ function daemon(
 
 /** Scale-in order: tasks that are not running yet go first. */
 const rankForScaleIn = (t: ServiceTaskView) => (t.lastStatus === "RUNNING" ? 1 : 0);
+
+/** Stopped by the scheduler on purpose: a scale-in, a deployment's replacement, a drain. */
+const scaledAway = (t: ServiceTaskView) =>
+  t.stopCode === "ServiceSchedulerInitiated" && (t.stoppedReason?.startsWith("Scaling activity initiated by") ?? false);
 
 /** Stopped by the scheduler for failing its container health checks. */
 const failedHealth = (t: ServiceTaskView) => t.stopCode === "ServiceSchedulerInitiated" && t.stoppedReason === UNHEALTHY_STOP_REASON;

@@ -226,6 +226,43 @@ describe("services keep their desired count on real Docker", () => {
     expect(s.deployments?.[0]?.taskDefinition).toBe(bad);
   });
 
+  test("during a rollout whose new tasks fail, an old task that dies is replaced from the old task definition", async () => {
+    const good = await register("keep", ["sleep", "3600"]);
+    await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: "keep",
+        taskDefinition: good,
+        desiredCount: 2,
+        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
+      }),
+    );
+    await waitService("keep", "steady at 2", steady(2));
+    const bad = await register("keep", ["sh", "-c", "exit 1"]);
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "keep", taskDefinition: bad }));
+    // The rollout stops one old task (min 50) while the new ones keep failing.
+    await waitService("keep", "down to 1 old task", (s) => s.deployments?.length === 2 && s.runningCount === 1, 60_000);
+    const runningOn = async (td: string) => {
+      const arns = await runningTaskArns("keep");
+      if (arns.length === 0) return [];
+      const r = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: arns }));
+      return (r.tasks ?? []).filter((t) => t.lastStatus === "RUNNING" && t.taskDefinitionArn === td).map((t) => t.taskArn as string);
+    };
+    const [survivor] = await runningOn(good);
+    expect(survivor).toBeDefined();
+    const [container] = await dockerClient().listContainers({ filters: { label: [`berth.task-id=${(survivor as string).split("/").pop()}`] } });
+    await dockerClient().getContainer(container!.Id).kill();
+    await b.waitTask(survivor as string, "STOPPED", (t) => t.lastStatus === "STOPPED");
+    // Replaced from the old task definition: the new one's tasks never start.
+    await waitFor(async () => (await runningOn(good)).find((arn) => arn !== survivor), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: "a replacement on the old task definition RUNNING",
+    });
+    expect((await describe1("keep")).deployments?.[0]?.rolloutState).toBe("IN_PROGRESS");
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "keep", force: true }));
+  }, 180_000);
+
   test("a task that fails its health check is replaced first, and stops only once its replacement is HEALTHY", async () => {
     const td = (
       await b.ecs.send(

@@ -12,7 +12,9 @@ import { reconcileOnce, serviceContext, World } from "../support/service-world.t
  *    (or what there was), and tasks that occupy the service never exceed max(desired, floor(desired × max%));
  *  - tasks that fail their health checks are replaced: while maximumPercent leaves room, before
  *    they stop (the service keeps its desired count of running tasks), and it ends at its desired
- *    count of healthy tasks.
+ *    count of healthy tasks;
+ *  - during a rollout whose new tasks never start, old tasks that die are replaced from the old
+ *    deployment: it keeps at least what minimumHealthyPercent holds.
  */
 describe("reconcile properties", () => {
   test("converges to the desired count from any state, in bounded rounds", () => {
@@ -164,6 +166,57 @@ describe("reconcile properties", () => {
           }
           expect(w.tasks.filter((t) => running(t) && t.health === "HEALTHY").length).toBe(desired);
           expect(w.occupying()).toBe(desired);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("during a rollout whose new tasks never start, old tasks that die are replaced from their own deployment", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 100, max: 200 }),
+        fc.array(fc.array(fc.nat(), { maxLength: 2 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        (desired, min, max, kills, startsThenExits) => {
+          const w = new World(serviceContext(desired, min, max));
+          for (let i = 0; i < desired; i++) w.add("ecs-svc/1");
+          w.now += 60_000;
+          w.service = {
+            ...w.service,
+            deployments: [
+              { id: "ecs-svc/2", taskDefinition: "td:2", launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: w.now, updatedAt: w.now },
+              ...w.service.deployments,
+            ],
+          };
+          const maxTotal = Math.max(desired, Math.floor((desired * max) / 100));
+          const minHealthy = Math.ceil((desired * min) / 100);
+          let completed = false;
+          const liveOld = () => w.tasks.filter((t) => t.deploymentId === "ecs-svc/1" && t.desiredStatus === "RUNNING" && t.lastStatus === "RUNNING");
+          for (let round = 0; round < 60; round++) {
+            // The first rounds kill some running old tasks (their container exits).
+            for (const i of kills[round] ?? []) {
+              const running = liveOld();
+              if (running.length > 0)
+                Object.assign(running[i % running.length] as ServiceTaskView, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "EssentialContainerExited" });
+            }
+            const plan = reconcileOnce(w);
+            completed ||= plan.rollout.some((r) => r.rolloutState === "COMPLETED");
+            w.apply(plan);
+            expect(w.occupying()).toBeLessThanOrEqual(maxTotal);
+            // The new tasks fail to start (and are throttled), or run for a second, seen RUNNING
+            // by one reconcile, and exit (and are not throttled).
+            if (startsThenExits)
+              for (const t of w.tasks)
+                if (t.deploymentId === "ecs-svc/2" && t.lastStatus === "RUNNING")
+                  Object.assign(t, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "EssentialContainerExited" });
+            w.step((t) => !startsThenExits && t.deploymentId === "ecs-svc/2");
+          }
+          expect(liveOld().length).toBeGreaterThanOrEqual(minHealthy);
+          // Tasks that ran for a moment never complete the rollout.
+          expect(completed).toBe(false);
         },
       ),
       { numRuns: 200 },

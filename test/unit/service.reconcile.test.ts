@@ -100,6 +100,7 @@ describe("service reconcile", () => {
     function rolled(o: { healthCheck?: boolean } = {}) {
       const w = new World(serviceContext(2, 100, 200));
       const old = [w.add("ecs-svc/1"), w.add("ecs-svc/1")];
+      w.now += 60_000;
       deploy(w, "ecs-svc/2");
       w.apply(reconcileOnce(w));
       for (const t of w.tasks) if (t.deploymentId === "ecs-svc/2") t.hasHealthCheck = o.healthCheck ?? false;
@@ -261,6 +262,70 @@ describe("service reconcile", () => {
     // A task HEALTHY and running stably since after them resets the count.
     healthChecked(w, "ecs-svc/1").startedAt = w.now - 12_000;
     expect(failedTaskCount({ id: "ecs-svc/1" }, w.tasks, w.now)).toBe(0);
+  });
+
+  describe("during a rollout, an old deployment replaces its own tasks that stop for a reason of their own", () => {
+    /** Desired 4 (min 50, max 200) on ecs-svc/1; ecs-svc/2 rolling out, its tasks failing to start (throttled). */
+    function stalled() {
+      const w = new World(serviceContext(4, 50, 200));
+      const old = Array.from({ length: 4 }, () => w.add("ecs-svc/1"));
+      w.now += 60_000;
+      deploy(w, "ecs-svc/2");
+      for (let i = 0; i < 3; i++) Object.assign(w.add("ecs-svc/2", "STOPPED"), { desiredStatus: "STOPPED", stopCode: "TaskFailedToStart", stoppedAt: w.now });
+      // The rollout stopped two old tasks (min 50 allows it).
+      for (const t of old.slice(0, 2)) Object.assign(t, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "ServiceSchedulerInitiated", stoppedReason: "Scaling activity initiated by (deployment ecs-svc/2)" });
+      return { w, old };
+    }
+
+    test("what the rollout stopped is not replaced", () => {
+      const { w } = stalled();
+      expect(reconcileOnce(w).place).toEqual([]);
+    });
+
+    test("an old task whose container exited is replaced from the old deployment, once", () => {
+      const { w, old } = stalled();
+      Object.assign(old[2]!, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "EssentialContainerExited" });
+      expect(reconcileOnce(w).place).toEqual([{ deploymentId: "ecs-svc/1", count: 1 }]);
+      const slot = { taskId: "x", deploymentId: "ecs-svc/1", instanceId: "i0", instanceArn: "a", at: w.now };
+      expect(reconcileOnce(w, { pendingSlots: [slot] }).place).toEqual([]);
+      // The replacement starting is not stopped by the rollout while the service is short.
+      const replacement = w.add("ecs-svc/1", "PENDING");
+      const plan = reconcileOnce(w);
+      expect(plan.place).toEqual([]);
+      expect(plan.stop.map((x) => x.taskArn)).not.toContain(replacement.taskArn);
+    });
+
+    test("not while the service has its desired count serving", () => {
+      const { w, old } = stalled();
+      for (let i = 0; i < 4; i++) w.add("ecs-svc/2");
+      Object.assign(old[2]!, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "EssentialContainerExited" });
+      expect(reconcileOnce(w).place).toEqual([]);
+    });
+
+    test("nor past maximumPercent, nor from a FAILED deployment", () => {
+      const w = new World(serviceContext(2, 0, 100));
+      const old = [w.add("ecs-svc/1"), w.add("ecs-svc/1")];
+      w.now += 60_000;
+      deploy(w, "ecs-svc/2");
+      w.add("ecs-svc/2", "PENDING");
+      Object.assign(old[0]!, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: w.now, stopCode: "EssentialContainerExited" });
+      // Occupying: the old task left and the new one starting, max 100 of 2: no room.
+      expect(reconcileOnce(w).place).toEqual([]);
+    });
+  });
+
+  test("a rollout completes only once its tasks count as healthy, and asks to be woken then", () => {
+    const w = new World(serviceContext(2));
+    deploy(w, "ecs-svc/2");
+    const a = w.add("ecs-svc/2");
+    const b = w.add("ecs-svc/2");
+    a.startedAt = w.now - 1_000;
+    b.startedAt = w.now - 5_000;
+    const early = reconcileOnce(w);
+    expect(early.rollout).toEqual([]);
+    expect(early.retryAt).toBe(b.startedAt + NO_HEALTH_CHECK_WAIT_MS); // the first to count
+    w.now = a.startedAt + NO_HEALTH_CHECK_WAIT_MS;
+    expect(reconcileOnce(w).rollout).toEqual([expect.objectContaining({ deploymentId: "ecs-svc/2", rolloutState: "COMPLETED" })]);
   });
 
   test("tasks on a lost instance are written off and replaced", () => {
