@@ -45,8 +45,13 @@ export const DeploymentSpec = z.object({
   capacityProviderStrategy: z.array(CapacityProviderStrategyItem).optional(),
   platformVersion: z.string().optional(),
   networkConfiguration: NetworkConfiguration.optional(),
-  /** Set when this deployment is the circuit breaker's rollback to an earlier one. */
+  /** Set when this deployment rolls back another (the circuit breaker's, or StopServiceDeployment's). */
   rollbackOf: z.string().optional(),
+  /**
+   * The deployment whose service revision this one runs, when not its own: a rollback runs the
+   * revision it rolls back to (ECS makes no new revision for a rollback).
+   */
+  revision: z.string().optional(),
 });
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
 

@@ -10,7 +10,7 @@ import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
 import { pureTransitions } from "../transition.ts";
-import { serviceMachine } from "./service.machine.ts";
+import { revisionOf, serviceMachine } from "./service.machine.ts";
 
 export type ServiceSnapshot = SnapshotFrom<typeof serviceMachine>;
 
@@ -166,7 +166,7 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
       const reason = `Service deployment ${h.id} stopped by StopServiceDeployment: rolling back.`;
       return accept(
         { type: "DeploymentRolloutChanged", at: command.at, deploymentId: h.id, rolloutState: "FAILED", reason },
-        { type: "DeploymentStarted", at: command.at, deployment: { ...previous, id: command.rollbackId, rollbackOf: h.id }, reason },
+        { type: "DeploymentStarted", at: command.at, deployment: { ...previous, id: command.rollbackId, rollbackOf: h.id, revision: revisionOf(previous) }, reason },
       );
     }
 

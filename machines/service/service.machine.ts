@@ -58,15 +58,18 @@ export interface ServiceDeploymentRecord {
   stoppedAt?: number;
   status: ServiceDeploymentStatus;
   statusReason?: string;
-  /** The deployments (revisions) running when it started. */
+  /** The service revisions (revisionOf) running when it started. */
   sources: string[];
   /** The service's deployment configuration when it started. */
   deploymentConfiguration: DeploymentConfiguration;
-  /** It was rolled back by starting deployment `deploymentId`. */
-  rollback?: { reason: string; startedAt: number; deploymentId: string };
+  /** It was rolled back by starting deployment `deploymentId`, which runs service revision `revision`. */
+  rollback?: { reason: string; startedAt: number; deploymentId: string; revision?: string };
 }
 
-/** A service revision: what one deployment runs. */
+/** The id of the service revision a deployment runs (its own, unless it is a rollback). */
+export const revisionOf = (d: { id: string; revision?: string | undefined }): string => d.revision ?? d.id;
+
+/** A service revision: what one deployment runs (its id is revisionOf that deployment). */
 export interface ServiceRevisionRecord {
   spec: DeploymentSpec;
   createdAt: number;
@@ -186,7 +189,7 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
             status: "ROLLBACK_IN_PROGRESS",
             statusReason: e.reason ?? h.statusReason,
             updatedAt: e.at,
-            rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id },
+            rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id, revision: revisionOf(e.deployment) },
           }
         : h,
     );
@@ -194,7 +197,7 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
   const stopped = ctx.history.map((h) =>
     ongoing(h) ? { ...h, status: "STOPPED" as const, statusReason, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at } : h,
   );
-  const record = newRecord(e.deployment.id, e.at, ctx.deployments.map((d) => d.id), ctx.settings.deploymentConfiguration);
+  const record = newRecord(e.deployment.id, e.at, [...new Set(ctx.deployments.map(revisionOf))], ctx.settings.deploymentConfiguration);
   return [record, ...stopped].slice(0, MAX_SERVICE_DEPLOYMENTS);
 }
 
@@ -259,7 +262,10 @@ export const serviceMachine = setup({
       return {
         deployments: [newDeployment(e.deployment, e.at), ...context.deployments],
         history: started(context, e),
-        revisions: [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
+        // A rollback runs a revision that exists already: no new one.
+        revisions: context.revisions.some((r) => r.spec.id === revisionOf(e.deployment))
+          ? context.revisions
+          : [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
       };
     }),
     rollout: assign(({ context, event }) => {

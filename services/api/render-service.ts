@@ -1,7 +1,7 @@
 import { arns, parseArn, type Scope } from "../../events/arns.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
-import type { Deployment, ServiceContext } from "../../machines/service/service.machine.ts";
+import { type Deployment, revisionOf, type ServiceContext } from "../../machines/service/service.machine.ts";
 import { failedTaskCount } from "../../machines/service/service.reconcile.ts";
 import type { Agg, ReadModel } from "../control-plane/read-model.ts";
 import { serviceTaskViews } from "../scheduler/views.ts";
@@ -83,12 +83,14 @@ type TaskViews = ReturnType<typeof serviceTaskViews>;
  * A revision's task counts now: requested is the service's desired count for the PRIMARY
  * deployment, the tasks it still runs for an older one, 0 once it is gone.
  */
-export function revisionSummary(svc: ServiceContext, deploymentId: string, tasks: TaskViews, desired: number) {
-  const mine = tasks.filter((t) => t.deploymentId === deploymentId);
-  const index = svc.deployments.findIndex((d) => d.id === deploymentId);
+export function revisionSummary(svc: ServiceContext, revisionId: string, tasks: TaskViews, desired: number) {
+  // Its tasks: those of every deployment running it (a rollback runs an earlier revision).
+  const deployments = new Set([revisionId, ...svc.deployments.filter((d) => revisionOf(d) === revisionId).map((d) => d.id)]);
+  const mine = tasks.filter((t) => deployments.has(t.deploymentId));
+  const index = svc.deployments.findIndex((d) => revisionOf(d) === revisionId);
   const live = mine.filter((t) => t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED").length;
   return {
-    arn: arns.serviceRevision(scopeOf(svc), svc.cluster, svc.serviceName, deploymentId),
+    arn: arns.serviceRevision(scopeOf(svc), svc.cluster, svc.serviceName, revisionId),
     requestedTaskCount: index === 0 ? desired : index > 0 ? live : 0,
     runningTaskCount: mine.filter((t) => t.lastStatus === "RUNNING").length,
     pendingTaskCount: mine.filter((t) => t.lastStatus === "PENDING").length,
@@ -101,7 +103,7 @@ function currentOf(svc: ServiceContext, tasks: TaskViews, desired: number) {
   if (!latest) return {};
   return {
     currentServiceDeployment: arns.serviceDeployment(scopeOf(svc), svc.cluster, svc.serviceName, latest.id),
-    currentServiceRevisions: svc.deployments.map((d) => revisionSummary(svc, d.id, tasks, desired)),
+    currentServiceRevisions: [...new Set(svc.deployments.map(revisionOf))].map((r) => revisionSummary(svc, r, tasks, desired)),
   };
 }
 

@@ -23,7 +23,7 @@ import { type Agg, eventIdOf, lastEventOf, type ReadModel } from "./read-model.t
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 8;
+export const SNAPSHOT_FORMAT = 9;
 
 export interface SnapshotHeader {
   format: number;

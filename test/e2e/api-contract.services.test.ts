@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
 import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
 
 /**
@@ -48,13 +49,28 @@ async function registerTd(family: string) {
   );
 }
 
-/** A service of one task from a new task definition family, once stable. */
+/**
+ * The services-stable waiter, then the PRIMARY deployment's rollout COMPLETED: a rollout completes
+ * once its tasks count as healthy (the fixture's 2 s after RUNNING), which the waiter does not wait for.
+ */
+async function settled(service: string) {
+  await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+  await waitFor(
+    async () => {
+      const s = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }))).services?.[0];
+      return s?.deployments?.length === 1 && s.deployments[0]?.rolloutState === "COMPLETED" ? s : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: `service ${service} rolled out` },
+  );
+}
+
+/** A service of one task from a new task definition family, once rolled out. */
 async function stableService(prefix: string): Promise<{ family: string; service: string }> {
   const family = uniqueName(prefix);
   await registerTd(family);
   const service = uniqueName(`${prefix}-svc`);
   await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }));
-  await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+  await settled(service);
   return { family, service };
 }
 
@@ -120,7 +136,7 @@ describe("services", () => {
     const { family, service } = await stableService("deps");
     await registerTd(family);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service, taskDefinition: `${family}:2` }));
-    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    await settled(service);
 
     const listed = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service }));
     const [second, first] = listed.serviceDeployments ?? [];
@@ -196,7 +212,7 @@ describe("services", () => {
     await expectEcsError(b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: "ABORT" })), "InvalidParameterException", /ABORT/);
     const stopped = await b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn }));
     expect(stopped.serviceDeploymentArn).toBe(arn);
-    await waitUntilServicesStable(waiter(), { cluster: b.cluster, services: [service] });
+    await settled(service);
     const svc = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }))).services?.[0];
     expect(svc?.taskDefinition).toBe(`arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/${family}:1`);
     const [rolled] = (await b.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }))).serviceDeployments ?? [];
@@ -204,6 +220,11 @@ describe("services", () => {
     const [revision] = (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [rolled?.rollback?.serviceRevisionArn as string] })))
       .serviceRevisions ?? [];
     expect(revision?.taskDefinition).toBe(svc?.taskDefinition);
+    // ECS makes no revision for a rollback: it runs the previous one, which the service shows as current.
+    const first = (await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service }))).serviceDeployments?.at(-1);
+    expect(rolled?.rollback?.serviceRevisionArn).toBe(first?.targetServiceRevisionArn);
+    expect(rolled?.sourceServiceRevisions?.map((r) => r.arn)).toEqual([first?.targetServiceRevisionArn]);
+    expect(svc?.currentServiceRevisions?.map((r) => r.arn)).toEqual([first?.targetServiceRevisionArn]);
 
     await expectEcsError(b.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn })), "ConflictException");
     await expectEcsError(

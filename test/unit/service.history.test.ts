@@ -8,10 +8,16 @@ import { serviceCreated } from "../support/service-world.ts";
 
 const created = serviceCreated({ desiredCount: 2, deploymentConfiguration: { minimumHealthyPercent: 50 } }, 1_000);
 
-const started = (id: string, at: number, extra: { rollbackOf?: string; reason?: string } = {}): ServiceEvent => ({
+const started = (id: string, at: number, extra: { rollbackOf?: string; reason?: string; revision?: string } = {}): ServiceEvent => ({
   type: "DeploymentStarted",
   at,
-  deployment: { id, taskDefinition: `td:${id}`, launchType: "EC2", ...(extra.rollbackOf ? { rollbackOf: extra.rollbackOf } : {}) },
+  deployment: {
+    id,
+    taskDefinition: `td:${id}`,
+    launchType: "EC2",
+    ...(extra.rollbackOf ? { rollbackOf: extra.rollbackOf } : {}),
+    ...(extra.revision ? { revision: extra.revision } : {}),
+  },
   ...(extra.reason ? { reason: extra.reason } : {}),
 });
 const rollout = (deploymentId: string, at: number, rolloutState: "COMPLETED" | "FAILED", reason = `${deploymentId} ${rolloutState}`): ServiceEvent => ({
@@ -65,7 +71,15 @@ describe("service deployments, folded from a service's events", () => {
     expect(ok[0]).toMatchObject({ status: "ROLLBACK_SUCCESSFUL", finishedAt: 5_000, statusReason: BREAKER });
     const failed = historyOf([...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", reason: BREAKER }), rollout("ecs-svc/9", 5_000, "FAILED", "the rollback failed too")]);
     expect(failed[0]).toMatchObject({ status: "ROLLBACK_FAILED", finishedAt: 5_000, statusReason: "the rollback failed too" });
-    // Its revision is kept: the rollback names it.
+    // A rollback runs the revision it rolls back to: no new revision (ECS); the next deployment
+    // starts from that revision.
+    const back = started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" });
+    const after = foldService([created, ...before, back, rollout("ecs-svc/9", 5_000, "COMPLETED"), started("ecs-svc/10", 6_000)]).context;
+    expect(after.revisions.map((r) => r.spec.id)).toEqual(["ecs-svc/10", "ecs-svc/2", "ecs-svc/1"]);
+    expect(after.history.find((h) => h.id === "ecs-svc/2")?.rollback).toMatchObject({ deploymentId: "ecs-svc/9", revision: "ecs-svc/1" });
+    // (ecs-svc/9 and ecs-svc/1 run one revision; ecs-svc/2 is not retired in these events.)
+    expect(after.history[0]).toMatchObject({ id: "ecs-svc/10", sources: ["ecs-svc/1", "ecs-svc/2"] });
+    // Logs written before rollbacks named their revision: the rollback had one of its own.
     expect(foldService([created, ...before, started("ecs-svc/9", 4_000, { rollbackOf: "ecs-svc/2" })]).context.revisions.map((r) => r.spec.id)).toEqual([
       "ecs-svc/9",
       "ecs-svc/2",
@@ -98,7 +112,7 @@ describe("service deployments, folded from a service's events", () => {
       expect(d.ok).toBe(true);
       const events = d.ok ? d.events : [];
       expect(events.map((e) => e.type)).toEqual(["DeploymentRolloutChanged", "DeploymentStarted"]);
-      expect(events[1]).toMatchObject({ deployment: { id: "ecs-svc/77", taskDefinition: "td:1", rollbackOf: "ecs-svc/2" } });
+      expect(events[1]).toMatchObject({ deployment: { id: "ecs-svc/77", taskDefinition: "td:1", rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" } });
       const after = foldService([created, ...before, ...events]).context;
       expect(after.history[0]).toMatchObject({ id: "ecs-svc/2", status: "ROLLBACK_IN_PROGRESS", rollback: { deploymentId: "ecs-svc/77", startedAt: 9_000 } });
       expect(after.deployments[0]?.id).toBe("ecs-svc/77");

@@ -363,7 +363,7 @@ describe("service reconcile", () => {
     expect(failedTaskCount({ id: "ecs-svc/2" }, w.tasks, w.now)).toBe(3);
     const plan = reconcileOnce(w);
     expect(plan.rollout).toEqual([
-      expect.objectContaining({ deploymentId: "ecs-svc/2", rolloutState: "FAILED", rollback: expect.objectContaining({ taskDefinition: "td:1", rollbackOf: "ecs-svc/2" }) }),
+      expect.objectContaining({ deploymentId: "ecs-svc/2", rolloutState: "FAILED", rollback: expect.objectContaining({ taskDefinition: "td:1", rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" }) }),
     ]);
   });
 

@@ -198,7 +198,7 @@ function renderServiceDeployment(agg: Agg<ServiceSnapshot>, h: ServiceDeployment
       ? {
           reason: h.rollback.reason,
           startedAt: seconds(h.rollback.startedAt),
-          serviceRevisionArn: arns.serviceRevision(scope, svc.cluster, svc.serviceName, h.rollback.deploymentId),
+          serviceRevisionArn: arns.serviceRevision(scope, svc.cluster, svc.serviceName, h.rollback.revision ?? h.rollback.deploymentId),
         }
       : undefined,
     deploymentCircuitBreaker: {

@@ -271,7 +271,7 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
     (input.capacityProviderStrategy !== undefined &&
       JSON.stringify(input.capacityProviderStrategy) !== JSON.stringify(primary?.capacityProviderStrategy));
   if (changed && primary) {
-    const { rollbackOf: _r, ...base } = primary;
+    const { rollbackOf: _r, revision: _v, ...base } = primary;
     deployment = {
       ...base,
       id: deploymentId(),
