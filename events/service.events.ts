@@ -112,6 +112,12 @@ export const DeploymentRolloutChanged = z.object({
   deploymentId: z.string(),
   rolloutState: RolloutState,
   reason: z.string(),
+  /**
+   * A FAILED rollout that is rolled back (the circuit breaker with rollback, StopServiceDeployment):
+   * the rollback deployment, started by this same event, so that a failure and its rollback are
+   * stored together or not at all. (Logs written before carry it as a DeploymentStarted after.)
+   */
+  rollback: DeploymentSpec.optional(),
 });
 
 /** A deployment whose tasks are all gone and that is no longer PRIMARY leaves the array. */

@@ -124,23 +124,14 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
     case "SetRollout": {
       const d = s.context.deployments.find((x) => x.id === command.deploymentId);
       if (!d || (d.rolloutState === command.rolloutState && d.rolloutStateReason === command.reason)) return accept();
-      const events: ServiceEvent[] = [
-        {
-          type: "DeploymentRolloutChanged",
-          at: command.at,
-          deploymentId: command.deploymentId,
-          rolloutState: command.rolloutState,
-          reason: command.reason,
-        },
-      ];
-      if (command.rollback && active(s))
-        events.push({
-          type: "DeploymentStarted",
-          at: command.at,
-          deployment: command.rollback,
-          reason: command.reason,
-        });
-      return accept(...events);
+      return accept({
+        type: "DeploymentRolloutChanged",
+        at: command.at,
+        deploymentId: command.deploymentId,
+        rolloutState: command.rolloutState,
+        reason: command.reason,
+        ...(command.rollback && active(s) ? { rollback: command.rollback } : {}),
+      });
     }
 
     case "RetireDeployment": {
@@ -164,10 +155,14 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
       if (!previous)
         return reject("InvalidParameterException", "The service deployment has no previous service revision to roll back to.");
       const reason = `Service deployment ${h.id} stopped by StopServiceDeployment: rolling back.`;
-      return accept(
-        { type: "DeploymentRolloutChanged", at: command.at, deploymentId: h.id, rolloutState: "FAILED", reason },
-        { type: "DeploymentStarted", at: command.at, deployment: { ...previous, id: command.rollbackId, rollbackOf: h.id, revision: revisionOf(previous) }, reason },
-      );
+      return accept({
+        type: "DeploymentRolloutChanged",
+        at: command.at,
+        deploymentId: h.id,
+        rolloutState: "FAILED",
+        reason,
+        rollback: { ...previous, id: command.rollbackId, rollbackOf: h.id, revision: revisionOf(previous) },
+      });
     }
 
     case "TagService":

@@ -246,6 +246,18 @@ function created(e: ServiceCreated): ServiceContext {
   };
 }
 
+/** A new PRIMARY deployment: its service deployment (or the rollback of one) and its revision. */
+function deployed(context: ServiceContext, e: E<"DeploymentStarted">): Partial<ServiceContext> {
+  return {
+    deployments: [newDeployment(e.deployment, e.at), ...context.deployments],
+    history: started(context, e),
+    // A rollback runs a revision that exists already: no new one.
+    revisions: context.revisions.some((r) => r.spec.id === revisionOf(e.deployment))
+      ? context.revisions
+      : [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
+  };
+}
+
 const mapDeployment = (ctx: ServiceContext, id: string, f: (d: Deployment) => Deployment) => ({
   deployments: ctx.deployments.map((d) => (d.id === id ? f(d) : d)),
 });
@@ -257,16 +269,10 @@ export const serviceMachine = setup({
     settings: assign(({ context, event }) => ({
       settings: { ...context.settings, ...(event as E<"ServiceSettingsChanged">).settings },
     })),
-    deploy: assign(({ context, event }) => {
-      const e = event as E<"DeploymentStarted">;
-      return {
-        deployments: [newDeployment(e.deployment, e.at), ...context.deployments],
-        history: started(context, e),
-        // A rollback runs a revision that exists already: no new one.
-        revisions: context.revisions.some((r) => r.spec.id === revisionOf(e.deployment))
-          ? context.revisions
-          : [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
-      };
+    deploy: assign(({ context, event }) => deployed(context, event as E<"DeploymentStarted">)),
+    rollbackStarted: assign(({ context, event }) => {
+      const e = event as E<"DeploymentRolloutChanged">;
+      return e.rollback ? deployed(context, { type: "DeploymentStarted", at: e.at, deployment: e.rollback, reason: e.reason }) : {};
     }),
     rollout: assign(({ context, event }) => {
       const e = event as E<"DeploymentRolloutChanged">;
@@ -317,6 +323,8 @@ export const serviceMachine = setup({
       on: {
         ServiceSettingsChanged: { actions: "settings" },
         DeploymentStarted: { actions: "deploy" },
+        // Its rollback, if any, starts once the rollout is marked (an ACTIVE service's only).
+        DeploymentRolloutChanged: { actions: ["rollout", "rollbackStarted"] },
         ServiceTasksPlaced: { actions: "placed" },
         ServiceDeleted: { target: "DRAINING", actions: "draining" },
       },

@@ -77,9 +77,11 @@ export function ecsEventsFor(
   const parsed = parseEventSubject(subject);
   if (!parsed || !after) return [];
   const at = typeof env.data.at === "number" ? env.data.at : Date.parse(env.time);
-  const make = (detailType: EcsDetailType, resource: string, detail: Record<string, unknown>): EcsEvent => ({
+  // One log event can yield two ECS events of one type (a deployment FAILED and its rollback
+  // IN_PROGRESS): the second and later are told apart in their ids by their position.
+  const make = (detailType: EcsDetailType, resource: string, detail: Record<string, unknown>, nth = 0): EcsEvent => ({
     version: "0",
-    id: eventUuid(env.id, detailType),
+    id: eventUuid(nth === 0 ? env.id : `${env.id}#${nth}`, detailType),
     "detail-type": detailType,
     source: "aws.ecs",
     account,
@@ -109,8 +111,8 @@ export function ecsEventsFor(
     }
     case "service": {
       const s = (after as Agg<ServiceSnapshot>).snapshot.context;
-      return serviceEvents(env.data as unknown as ServiceEvent, s, account, parsed.region).map((d) =>
-        make(d.detailType, s.serviceArn, d.detail),
+      return serviceEvents(env.data as unknown as ServiceEvent, s, account, parsed.region).map((d, nth) =>
+        make(d.detailType, s.serviceArn, d.detail, nth),
       );
     }
     default:
@@ -232,7 +234,10 @@ function serviceEvents(
       if (e.rolloutState === "COMPLETED")
         return [deployment("INFO", "SERVICE_DEPLOYMENT_COMPLETED", e.deploymentId, e.reason)];
       if (e.rolloutState === "FAILED")
-        return [deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason)];
+        return [
+          deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason),
+          ...(e.rollback ? serviceEvents({ type: "DeploymentStarted", at: e.at, deployment: e.rollback, reason: e.reason }, s, account, region) : []),
+        ];
       return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deploymentId, e.reason)];
     case "ServiceEventRecorded": {
       const action = serviceAction(e.key, e.message);

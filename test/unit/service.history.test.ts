@@ -106,13 +106,20 @@ describe("service deployments, folded from a service's events", () => {
     const stop = (events: ServiceEvent[], deploymentId: string) =>
       decideService({ type: "StopServiceDeployment", at: 9_000, deploymentId, rollbackId: "ecs-svc/77" }, foldService([created, ...events]));
 
-    test("one in progress: its rollout FAILED and a rollback to the last completed deployment starts; it is then ROLLBACK_IN_PROGRESS", () => {
+    test("one in progress: its rollout FAILED and a rollback to the last completed deployment starts, in one event; it is then ROLLBACK_IN_PROGRESS", () => {
       const before = [rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000)];
       const d = stop(before, "ecs-svc/2");
       expect(d.ok).toBe(true);
       const events = d.ok ? d.events : [];
-      expect(events.map((e) => e.type)).toEqual(["DeploymentRolloutChanged", "DeploymentStarted"]);
-      expect(events[1]).toMatchObject({ deployment: { id: "ecs-svc/77", taskDefinition: "td:1", rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" } });
+      // One event: the failure and its rollback are stored together or not at all.
+      expect(events).toEqual([
+        expect.objectContaining({
+          type: "DeploymentRolloutChanged",
+          deploymentId: "ecs-svc/2",
+          rolloutState: "FAILED",
+          rollback: expect.objectContaining({ id: "ecs-svc/77", taskDefinition: "td:1", rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" }),
+        }),
+      ]);
       const after = foldService([created, ...before, ...events]).context;
       expect(after.history[0]).toMatchObject({ id: "ecs-svc/2", status: "ROLLBACK_IN_PROGRESS", rollback: { deploymentId: "ecs-svc/77", startedAt: 9_000 } });
       expect(after.deployments[0]?.id).toBe("ecs-svc/77");
@@ -122,7 +129,20 @@ describe("service deployments, folded from a service's events", () => {
 
     test("with no deployment completed yet, the one it replaced is the previous revision", () => {
       const d = stop([started("ecs-svc/2", 3_000)], "ecs-svc/2");
-      expect(d.ok && d.events[1]).toMatchObject({ deployment: { taskDefinition: "td:1", rollbackOf: "ecs-svc/2" } });
+      expect(d.ok && d.events[0]).toMatchObject({ rollback: { taskDefinition: "td:1", rollbackOf: "ecs-svc/2" } });
+    });
+
+    test("a failure and its rollback fold the same from one event as from the two older logs hold", () => {
+      const before = [rollout("ecs-svc/1", 2_000, "COMPLETED"), started("ecs-svc/2", 3_000)];
+      const d = stop(before, "ecs-svc/2");
+      const [one] = d.ok ? d.events : [];
+      if (one?.type !== "DeploymentRolloutChanged" || !one.rollback) throw new Error("expected a rollout with its rollback");
+      const { rollback, ...failure } = one;
+      const two: ServiceEvent[] = [failure, { type: "DeploymentStarted", at: one.at, deployment: rollback, reason: one.reason }];
+      expect(foldService([created, ...before, one]).context).toEqual(foldService([created, ...before, ...two]).context);
+      // A service no longer ACTIVE starts no rollback.
+      const deleted: ServiceEvent = { type: "ServiceDeleted", at: 8_000, force: true };
+      expect(foldService([created, ...before, deleted, one]).context.deployments.map((x) => x.id)).toEqual(["ecs-svc/2", "ecs-svc/1"]);
     });
 
     test("refused: a service's first deployment (nothing to roll back to), one that finished, one that does not exist", () => {
