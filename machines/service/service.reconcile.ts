@@ -106,8 +106,12 @@ export function reconcile(input: ReconcileInput): Plan {
   const wakeAt = (at: number) => {
     plan.retryAt = plan.retryAt === undefined ? at : Math.min(plan.retryAt, at);
   };
+  // The tasks this plan stops, as a set: asked of every task in several passes.
+  const stopped = new Set<string>();
   const stop = (t: ServiceTaskView, reason: string) => {
-    if (!plan.stop.some((s) => s.taskArn === t.taskArn)) plan.stop.push({ taskArn: t.taskArn, reason });
+    if (stopped.has(t.taskArn)) return;
+    stopped.add(t.taskArn);
+    plan.stop.push({ taskArn: t.taskArn, reason });
   };
 
   if (input.status !== "ACTIVE") {
@@ -136,7 +140,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (live(t) && t.lastStatus === "RUNNING" && t.hasHealthCheck && t.health === "UNHEALTHY" && !graceOver(t))
       wakeAt((t.startedAt ?? now) + graceMs);
 
-  const stopping = (t: ServiceTaskView) => plan.stop.some((s) => s.taskArn === t.taskArn);
+  const stopping = (t: ServiceTaskView) => stopped.has(t.taskArn);
   const current = (t: ServiceTaskView) => live(t) && !stopping(t);
   const ofPrimary = (t: ServiceTaskView) => t.deploymentId === primary.id;
   const inFlight = input.pendingSlots.filter((s) => s.deploymentId === primary.id).length;
