@@ -101,6 +101,12 @@ export const DeploymentStarted = z.object({
   at: Millis,
   deployment: DeploymentSpec,
   reason: z.string().optional(),
+  /**
+   * Service settings the same UpdateService changed, applied before the deployment starts (its
+   * service deployment records the deployment configuration they set): one event, so that the
+   * update is stored whole or not at all. (Logs written before hold a ServiceSettingsChanged first.)
+   */
+  settings: ServiceSettings.partial().optional(),
 });
 
 export const RolloutState = z.enum(["IN_PROGRESS", "COMPLETED", "FAILED"]);

@@ -70,12 +70,16 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
     case "UpdateService": {
       if (s.value === "NEW") return notFound();
       if (!active(s)) return notActive();
-      const events: ServiceEvent[] = [];
-      if (Object.keys(command.settings).length > 0)
-        events.push({ type: "ServiceSettingsChanged", at: command.at, settings: command.settings });
+      // One event: settings and the deployment they come with are stored together or not at all.
+      const changed = Object.keys(command.settings).length > 0;
       if (command.deployment)
-        events.push({ type: "DeploymentStarted", at: command.at, deployment: command.deployment });
-      return accept(...events);
+        return accept({
+          type: "DeploymentStarted",
+          at: command.at,
+          deployment: command.deployment,
+          ...(changed ? { settings: command.settings } : {}),
+        });
+      return changed ? accept({ type: "ServiceSettingsChanged", at: command.at, settings: command.settings }) : accept();
     }
 
     case "DeleteService":

@@ -269,7 +269,11 @@ export const serviceMachine = setup({
     settings: assign(({ context, event }) => ({
       settings: { ...context.settings, ...(event as E<"ServiceSettingsChanged">).settings },
     })),
-    deploy: assign(({ context, event }) => deployed(context, event as E<"DeploymentStarted">)),
+    deploy: assign(({ context, event }) => {
+      const e = event as E<"DeploymentStarted">;
+      const settled = e.settings ? { ...context, settings: { ...context.settings, ...e.settings } } : context;
+      return { ...(e.settings ? { settings: settled.settings } : {}), ...deployed(settled, e) };
+    }),
     rollbackStarted: assign(({ context, event }) => {
       const e = event as E<"DeploymentRolloutChanged">;
       return e.rollback ? deployed(context, { type: "DeploymentStarted", at: e.at, deployment: e.rollback, reason: e.reason }) : {};

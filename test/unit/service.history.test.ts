@@ -102,6 +102,32 @@ describe("service deployments, folded from a service's events", () => {
     expect(s.context.revisions).toHaveLength(MAX_SERVICE_REVISIONS);
   });
 
+  test("UpdateService's settings and the deployment they come with are one event, folded as the two older logs hold", () => {
+    const before = [rollout("ecs-svc/1", 2_000, "COMPLETED")];
+    const settings = { desiredCount: 5, deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 150 } };
+    const deployment = { id: "ecs-svc/2", taskDefinition: "td:2", launchType: "EC2" as const };
+    const d = decideService({ type: "UpdateService", at: 3_000, settings, deployment }, foldService([created, ...before]));
+    const events = d.ok ? d.events : [];
+    expect(events).toEqual([{ type: "DeploymentStarted", at: 3_000, deployment, settings }]);
+    const two: ServiceEvent[] = [
+      { type: "ServiceSettingsChanged", at: 3_000, settings },
+      { type: "DeploymentStarted", at: 3_000, deployment },
+    ];
+    const after = foldService([created, ...before, ...events]).context;
+    expect(after).toEqual(foldService([created, ...before, ...two]).context);
+    expect(after.settings.desiredCount).toBe(5);
+    // Its service deployment records the configuration the update set.
+    expect(after.history[0]).toMatchObject({ id: "ecs-svc/2", deploymentConfiguration: { maximumPercent: 150 } });
+    // Settings alone, or a deployment alone, are one event each as before; nothing to change, none.
+    const only = (c: { settings: typeof settings | Record<string, never>; deployment?: typeof deployment }) => {
+      const r = decideService({ type: "UpdateService", at: 3_000, ...c }, foldService([created, ...before]));
+      return r.ok ? r.events.map((e) => e.type) : [];
+    };
+    expect(only({ settings })).toEqual(["ServiceSettingsChanged"]);
+    expect(only({ settings: {}, deployment })).toEqual(["DeploymentStarted"]);
+    expect(only({ settings: {} })).toEqual([]);
+  });
+
   describe("StopServiceDeployment (ROLLBACK)", () => {
     const stop = (events: ServiceEvent[], deploymentId: string) =>
       decideService({ type: "StopServiceDeployment", at: 9_000, deploymentId, rollbackId: "ecs-svc/77" }, foldService([created, ...events]));
