@@ -56,6 +56,20 @@ function waitService(service: string, what: string, ok: (s: Service) => boolean,
   );
 }
 
+/** Creates a service that may stop half its tasks and start as many again during deployments (min 50, max 200), once steady. */
+async function createHalfRolling(serviceName: string, taskDefinition: string, desiredCount: number) {
+  await b.ecs.send(
+    new CreateServiceCommand({
+      cluster: b.cluster,
+      serviceName,
+      taskDefinition,
+      desiredCount,
+      deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
+    }),
+  );
+  await waitService(serviceName, `steady at ${desiredCount}`, steady(desiredCount));
+}
+
 const steady = (desired: number) => (s: Service) =>
   s.runningCount === desired && s.pendingCount === 0 && s.deployments?.length === 1 && s.deployments[0]?.rolloutState === "COMPLETED";
 
@@ -131,17 +145,7 @@ describe("services keep their desired count on real Docker", () => {
   });
 
   test("a rolling update of 4 tasks with min 50 / max 200 never drops below 2 RUNNING, nor below 2 counted as healthy", async () => {
-    const v1 = await register("roll", ["sleep", "3600"]);
-    await b.ecs.send(
-      new CreateServiceCommand({
-        cluster: b.cluster,
-        serviceName: "roll",
-        taskDefinition: v1,
-        desiredCount: 4,
-        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
-      }),
-    );
-    await waitService("roll", "steady at 4", steady(4));
+    await createHalfRolling("roll", await register("roll", ["sleep", "3600"]), 4);
     // Until the old tasks count as healthy (RUNNING for the fixture's 2 s), so that their stops are bounded by it.
     const old = await runningTaskArns("roll");
     await waitFor(
@@ -228,16 +232,7 @@ describe("services keep their desired count on real Docker", () => {
 
   test("during a rollout whose new tasks fail, an old task that dies is replaced from the old task definition", async () => {
     const good = await register("keep", ["sleep", "3600"]);
-    await b.ecs.send(
-      new CreateServiceCommand({
-        cluster: b.cluster,
-        serviceName: "keep",
-        taskDefinition: good,
-        desiredCount: 2,
-        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
-      }),
-    );
-    await waitService("keep", "steady at 2", steady(2));
+    await createHalfRolling("keep", good, 2);
     const bad = await register("keep", ["sh", "-c", "exit 1"]);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "keep", taskDefinition: bad }));
     // The rollout stops one old task (min 50) while the new ones keep failing.

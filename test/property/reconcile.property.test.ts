@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { NO_HEALTH_CHECK_WAIT_MS, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
-import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
+import { deploy, reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
 /**
  * Properties of the pure service reconcile, run against the simulated world:
@@ -92,13 +92,7 @@ describe("reconcile properties", () => {
           for (let i = 0; i < desired; i++) w.add("ecs-svc/1");
           // The new task definition's tasks have a health check that passes this long after they start, or none.
           w.healthyAfterMs = healthyAfterMs;
-          w.service = {
-            ...w.service,
-            deployments: [
-              { id: "ecs-svc/2", taskDefinition: "td:2", launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: 0, updatedAt: 0 },
-              ...w.service.deployments,
-            ],
-          };
+          deploy(w, "ecs-svc/2");
           const minHealthy = Math.ceil((desired * min) / 100);
           const maxTotal = Math.max(desired, Math.floor((desired * max) / 100));
           // Ten seconds a round: a new task counts as healthy four rounds after it starts.
@@ -184,13 +178,7 @@ describe("reconcile properties", () => {
           const w = new World(serviceContext(desired, min, max));
           for (let i = 0; i < desired; i++) w.add("ecs-svc/1");
           w.now += 60_000;
-          w.service = {
-            ...w.service,
-            deployments: [
-              { id: "ecs-svc/2", taskDefinition: "td:2", launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: w.now, updatedAt: w.now },
-              ...w.service.deployments,
-            ],
-          };
+          deploy(w, "ecs-svc/2");
           const maxTotal = Math.max(desired, Math.floor((desired * max) / 100));
           const minHealthy = Math.ceil((desired * min) / 100);
           let completed = false;

@@ -1,6 +1,6 @@
 import type { ServiceCreated } from "../../events/service.events.ts";
 import { foldService } from "../../machines/service/service.decide.ts";
-import type { ServiceContext } from "../../machines/service/service.machine.ts";
+import type { Deployment, ServiceContext } from "../../machines/service/service.machine.ts";
 import { type Plan, type ReconcileInput, reconcile, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
 
 /**
@@ -140,4 +140,15 @@ export class World {
 
 export function reconcileOnce(w: World, overrides: Partial<ReconcileInput> = {}): Plan {
   return reconcile(w.input(overrides));
+}
+
+/** Adds a new PRIMARY deployment to the world's service, IN_PROGRESS from now, as UpdateService does. */
+export function deploy(w: World, id: string, extra: Partial<Deployment> = {}) {
+  w.service = {
+    ...w.service,
+    deployments: [
+      { id, taskDefinition: `td:${id}`, launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: w.now, updatedAt: w.now, ...extra },
+      ...w.service.deployments,
+    ],
+  };
 }

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "vitest";
-import type { Deployment } from "../../machines/service/service.machine.ts";
 import {
   breakerThreshold,
   failedTaskCount,
@@ -9,18 +8,8 @@ import {
   throttleUntil,
   UNHEALTHY_STOP_REASON,
 } from "../../machines/service/service.reconcile.ts";
-import { reconcileOnce, serviceContext, World } from "../support/service-world.ts";
+import { deploy, reconcileOnce, serviceContext, World } from "../support/service-world.ts";
 
-/** Adds a new PRIMARY deployment to the world's service, as UpdateService does. */
-function deploy(w: World, id: string, extra: Partial<Deployment> = {}) {
-  w.service = {
-    ...w.service,
-    deployments: [
-      { id, taskDefinition: `td:${id}`, launchType: "EC2", rolloutState: "IN_PROGRESS", rolloutStateReason: "", createdAt: w.now, updatedAt: w.now, ...extra },
-      ...w.service.deployments,
-    ],
-  };
-}
 
 /** A RUNNING task of `deploymentId` with a health check, HEALTHY. */
 function healthChecked(w: World, deploymentId = "ecs-svc/1"): ServiceTaskView {
