@@ -39,6 +39,26 @@ async function register(family: string, command: string[]) {
   return r.taskDefinition?.taskDefinitionArn as string;
 }
 
+/** A revision of "checked", whose health check passes while /tmp/ok exists in the container. */
+async function registerChecked(command: string[]) {
+  const r = await b.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "checked",
+      containerDefinitions: [
+        {
+          name: "app",
+          image: TEST_IMAGE,
+          command,
+          memory: 16,
+          stopTimeout: 1,
+          healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 },
+        },
+      ],
+    }),
+  );
+  return r.taskDefinition?.taskDefinitionArn as string;
+}
+
 async function describe1(service: string): Promise<Service> {
   const r = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }));
   const s = r.services?.[0];
@@ -259,23 +279,7 @@ describe("services keep their desired count on real Docker", () => {
   }, 180_000);
 
   test("a task that fails its health check is replaced first, and stops only once its replacement is HEALTHY", async () => {
-    const td = (
-      await b.ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: "checked",
-          containerDefinitions: [
-            {
-              name: "app",
-              image: TEST_IMAGE,
-              command: ["sh", "-c", "touch /tmp/ok; exec sleep 3600"],
-              memory: 16,
-              stopTimeout: 1,
-              healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 },
-            },
-          ],
-        }),
-      )
-    ).taskDefinition?.taskDefinitionArn;
+    const td = await registerChecked(["sh", "-c", "touch /tmp/ok; exec sleep 3600"]);
     await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: "checked", taskDefinition: td, desiredCount: 2 }));
     await waitService("checked", "steady at 2", steady(2));
     const before = await runningTaskArns("checked");
@@ -318,23 +322,8 @@ describe("services keep their desired count on real Docker", () => {
 
   test("a deployment whose tasks fail their health checks trips the circuit breaker and rolls back", async () => {
     const good = (await describe1("checked")).taskDefinition as string;
-    const bad = (
-      await b.ecs.send(
-        new RegisterTaskDefinitionCommand({
-          family: "checked",
-          containerDefinitions: [
-            {
-              name: "app",
-              image: TEST_IMAGE,
-              command: ["sleep", "3600"],
-              memory: 16,
-              stopTimeout: 1,
-              healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 },
-            },
-          ],
-        }),
-      )
-    ).taskDefinition?.taskDefinitionArn as string;
+    // No /tmp/ok: every task fails its health check.
+    const bad = await registerChecked(["sleep", "3600"]);
     await b.ecs.send(
       new UpdateServiceCommand({
         cluster: b.cluster,
