@@ -271,8 +271,10 @@ export const serviceMachine = setup({
     })),
     deploy: assign(({ context, event }) => {
       const e = event as E<"DeploymentStarted">;
-      const settled = e.settings ? { ...context, settings: { ...context.settings, ...e.settings } } : context;
-      return { ...(e.settings ? { settings: settled.settings } : {}), ...deployed(settled, e) };
+      if (!e.settings) return deployed(context, e);
+      // The settings first: the deployment's service deployment records the configuration they set.
+      const settings = { ...context.settings, ...e.settings };
+      return { settings, ...deployed({ ...context, settings }, e) };
     }),
     rollbackStarted: assign(({ context, event }) => {
       const e = event as E<"DeploymentRolloutChanged">;

@@ -69,6 +69,8 @@ export interface Plan {
  * after it reaches RUNNING; one with health checks, once HEALTHY.
  */
 export const NO_HEALTH_CHECK_WAIT_MS = 40_000;
+/** How the scheduler's own stops (scale-in, deployments, drains, deletion) begin their reason (ECS's words). */
+const SCALING = "Scaling activity initiated by";
 /** Why the scheduler stops a task that failed its container health checks (ECS's words). */
 export const UNHEALTHY_STOP_REASON = "Task failed container health checks";
 /** A task must have run this long before it resets the circuit breaker's failure count. */
@@ -115,14 +117,14 @@ export function reconcile(input: ReconcileInput): Plan {
   };
 
   if (input.status !== "ACTIVE") {
-    for (const t of input.tasks) if (live(t)) stop(t, `Scaling activity initiated by (service ${name}) deletion`);
+    for (const t of input.tasks) if (live(t)) stop(t, `${SCALING} (service ${name}) deletion`);
     plan.drained = input.status === "DRAINING" && !input.tasks.some((t) => occupies(t) && !lost(t)) && input.pendingSlots.length === 0;
     return plan;
   }
 
   const [primary, ...older] = service.deployments;
   if (!primary) return plan;
-  const scaling = (d: Deployment) => `Scaling activity initiated by (deployment ${d.id})`;
+  const scaling = (d: Deployment) => `${SCALING} (deployment ${d.id})`;
 
   // Tasks on lost instances are written off at once (replaced elsewhere); the agent stops them when it returns.
   for (const t of input.tasks) if (live(t) && lost(t)) stop(t, "Task stopped because its container instance lost contact with the control plane");
@@ -386,7 +388,7 @@ const rankForScaleIn = (t: ServiceTaskView) => (t.lastStatus === "RUNNING" ? 1 :
 
 /** Stopped by the scheduler on purpose: a scale-in, a deployment's replacement, a drain. */
 const scaledAway = (t: ServiceTaskView) =>
-  t.stopCode === "ServiceSchedulerInitiated" && (t.stoppedReason?.startsWith("Scaling activity initiated by") ?? false);
+  t.stopCode === "ServiceSchedulerInitiated" && (t.stoppedReason?.startsWith(SCALING) ?? false);
 
 /** Stopped by the scheduler for failing its container health checks. */
 const failedHealth = (t: ServiceTaskView) => t.stopCode === "ServiceSchedulerInitiated" && t.stoppedReason === UNHEALTHY_STOP_REASON;
