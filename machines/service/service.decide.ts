@@ -10,7 +10,7 @@ import type { Tag } from "../../events/shapes.ts";
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
 import { pureTransitions } from "../transition.ts";
-import { revisionOf, serviceMachine } from "./service.machine.ts";
+import { serviceMachine, serviceRevisionOf } from "./service.machine.ts";
 
 export type ServiceSnapshot = SnapshotFrom<typeof serviceMachine>;
 
@@ -165,7 +165,7 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
         deploymentId: h.id,
         rolloutState: "FAILED",
         reason,
-        rollback: { ...previous, id: command.rollbackId, rollbackOf: h.id, revision: revisionOf(previous) },
+        rollback: { ...previous, id: command.rollbackId, rollbackOf: h.id, revision: serviceRevisionOf(previous) },
       });
     }
 

@@ -58,7 +58,7 @@ export interface ServiceDeploymentRecord {
   stoppedAt?: number;
   status: ServiceDeploymentStatus;
   statusReason?: string;
-  /** The service revisions (revisionOf) running when it started. */
+  /** The service revisions (serviceRevisionOf) running when it started. */
   sources: string[];
   /** The service's deployment configuration when it started. */
   deploymentConfiguration: DeploymentConfiguration;
@@ -67,9 +67,9 @@ export interface ServiceDeploymentRecord {
 }
 
 /** The id of the service revision a deployment runs (its own, unless it is a rollback). */
-export const revisionOf = (d: { id: string; revision?: string | undefined }): string => d.revision ?? d.id;
+export const serviceRevisionOf = (d: { id: string; revision?: string | undefined }): string => d.revision ?? d.id;
 
-/** A service revision: what one deployment runs (its id is revisionOf that deployment). */
+/** A service revision: what one deployment runs (its id is serviceRevisionOf that deployment). */
 export interface ServiceRevisionRecord {
   spec: DeploymentSpec;
   createdAt: number;
@@ -189,7 +189,7 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
             status: "ROLLBACK_IN_PROGRESS",
             statusReason: e.reason ?? h.statusReason,
             updatedAt: e.at,
-            rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id, revision: revisionOf(e.deployment) },
+            rollback: { reason: e.reason ?? "", startedAt: e.at, deploymentId: e.deployment.id, revision: serviceRevisionOf(e.deployment) },
           }
         : h,
     );
@@ -197,7 +197,7 @@ function started(ctx: ServiceContext, e: E<"DeploymentStarted">): ServiceDeploym
   const stopped = ctx.history.map((h) =>
     ongoing(h) ? { ...h, status: "STOPPED" as const, statusReason, stoppedAt: e.at, finishedAt: e.at, updatedAt: e.at } : h,
   );
-  const record = newRecord(e.deployment.id, e.at, [...new Set(ctx.deployments.map(revisionOf))], ctx.settings.deploymentConfiguration);
+  const record = newRecord(e.deployment.id, e.at, [...new Set(ctx.deployments.map(serviceRevisionOf))], ctx.settings.deploymentConfiguration);
   return [record, ...stopped].slice(0, MAX_SERVICE_DEPLOYMENTS);
 }
 
@@ -252,7 +252,7 @@ function deployed(context: ServiceContext, e: E<"DeploymentStarted">): Partial<S
     deployments: [newDeployment(e.deployment, e.at), ...context.deployments],
     history: started(context, e),
     // A rollback runs a revision that exists already: no new one.
-    revisions: context.revisions.some((r) => r.spec.id === revisionOf(e.deployment))
+    revisions: context.revisions.some((r) => r.spec.id === serviceRevisionOf(e.deployment))
       ? context.revisions
       : [{ spec: e.deployment, createdAt: e.at }, ...context.revisions].slice(0, MAX_SERVICE_REVISIONS),
   };

@@ -1,6 +1,6 @@
 import type { DeploymentSpec, RolloutState } from "../../events/service.events.ts";
 import type { HealthStatus, StopCode, TaskStatus } from "../../events/task.events.ts";
-import { type Deployment, type PlacedSlot, revisionOf, type ServiceContext } from "./service.machine.ts";
+import { type Deployment, type PlacedSlot, type ServiceContext, serviceRevisionOf } from "./service.machine.ts";
 
 /**
  * Service reconcile, pure (Nomad's reconciler, Kubernetes' ReplicaSet controller): everything it
@@ -311,7 +311,7 @@ export function reconcile(input: ReconcileInput): Plan {
         rolloutState: "FAILED",
         reason: "ECS deployment circuit breaker: tasks failed to start.",
         ...(target
-          ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: revisionOf(target) } }
+          ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: serviceRevisionOf(target) } }
           : {}),
       });
       if (target)

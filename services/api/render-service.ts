@@ -1,7 +1,7 @@
 import { arns, parseArn, type Scope } from "../../events/arns.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
-import { type Deployment, revisionOf, type ServiceContext } from "../../machines/service/service.machine.ts";
+import { type Deployment, type ServiceContext, serviceRevisionOf } from "../../machines/service/service.machine.ts";
 import { failedTaskCount } from "../../machines/service/service.reconcile.ts";
 import type { Agg, ReadModel } from "../control-plane/read-model.ts";
 import { serviceTaskViews } from "../scheduler/views.ts";
@@ -85,9 +85,9 @@ type TaskViews = ReturnType<typeof serviceTaskViews>;
  */
 export function revisionSummary(svc: ServiceContext, revisionId: string, tasks: TaskViews, desired: number) {
   // Its tasks: those of every deployment running it (a rollback runs an earlier revision).
-  const deployments = new Set([revisionId, ...svc.deployments.filter((d) => revisionOf(d) === revisionId).map((d) => d.id)]);
+  const deployments = new Set([revisionId, ...svc.deployments.filter((d) => serviceRevisionOf(d) === revisionId).map((d) => d.id)]);
   const mine = tasks.filter((t) => deployments.has(t.deploymentId));
-  const index = svc.deployments.findIndex((d) => revisionOf(d) === revisionId);
+  const index = svc.deployments.findIndex((d) => serviceRevisionOf(d) === revisionId);
   const live = mine.filter((t) => t.desiredStatus === "RUNNING" && t.lastStatus !== "STOPPED").length;
   return {
     arn: arns.serviceRevision(scopeOf(svc), svc.cluster, svc.serviceName, revisionId),
@@ -103,7 +103,7 @@ function currentOf(svc: ServiceContext, tasks: TaskViews, desired: number) {
   if (!latest) return {};
   return {
     currentServiceDeployment: arns.serviceDeployment(scopeOf(svc), svc.cluster, svc.serviceName, latest.id),
-    currentServiceRevisions: [...new Set(svc.deployments.map(revisionOf))].map((r) => revisionSummary(svc, r, tasks, desired)),
+    currentServiceRevisions: [...new Set(svc.deployments.map(serviceRevisionOf))].map((r) => revisionSummary(svc, r, tasks, desired)),
   };
 }
 
