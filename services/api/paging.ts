@@ -26,6 +26,19 @@ export function paginate<T>(
 }
 
 /**
+ * A listing's request without its paging fields: the filters a nextToken is bound to.
+ *
+ * Object.assign, not `{ ...input, nextToken: undefined, … }`: on this V8 (Node 20) an object made
+ * by spreading another and then given more properties outlives young-generation collections
+ * though nothing holds it — at thousands of listings a second that tripled the collection pause
+ * every request in flight waits through. (`{ ...a }` alone, spreads placed last and
+ * Object.assign do not do it.)
+ */
+export function withoutPaging<T extends object>(input: T): T {
+  return Object.assign({}, input, { nextToken: undefined, maxResults: undefined });
+}
+
+/**
  * How many matching items a listing must find for `paginate` to answer this request: the page and
  * one more (which says whether there is a next page). A handler can stop looking there instead of
  * collecting every match of a large cluster for a page of 100. Invalid tokens are left to paginate.

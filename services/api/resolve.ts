@@ -29,9 +29,9 @@ export function clusterRef(value: string | undefined, ctx: RequestContext, s: Ap
 
 /** An ACTIVE cluster, or ClusterNotFoundException. */
 export function activeCluster(value: string | undefined, ctx: RequestContext, s: ApiServices) {
-  const ref = clusterRef(value, ctx, s);
-  if (ref.agg?.snapshot.value !== "ACTIVE") throw clusterNotFound();
-  return { ...ref, agg: ref.agg };
+  const { name, arn, subject, agg } = clusterRef(value, ctx, s);
+  if (agg?.snapshot.value !== "ACTIVE") throw clusterNotFound();
+  return { name, arn, subject, agg };
 }
 
 /**

@@ -1,10 +1,10 @@
-import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { Scope } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { latestActive } from "../../../machines/taskdef/taskdef.decide.ts";
 import type { ApiServices } from "../context.ts";
 import { EcsError } from "../errors.ts";
+import type { RequestHead } from "../fast-http.ts";
 import { type AccessKey, loadCredentials } from "./credentials.ts";
 import { deniedMessage, evaluate } from "./policy.ts";
 import { type ResourceLookup, resourcesFor } from "./resources.ts";
@@ -24,7 +24,7 @@ export interface Identity {
  * the action and its input are known. Both throw the ECS error to answer with.
  */
 export interface ApiAuth {
-  authenticate(req: IncomingMessage, body: Buffer): Identity;
+  authenticate(req: RequestHead, body: Buffer): Identity;
   authorize(who: Identity, action: string, input: Record<string, unknown>, scope: Scope, services: ApiServices): void;
 }
 

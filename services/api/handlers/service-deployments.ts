@@ -9,7 +9,7 @@ import type { Agg } from "../../control-plane/read-model.ts";
 import { serviceTaskViews } from "../../scheduler/views.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput } from "../errors.ts";
-import { paginate } from "../paging.ts";
+import { paginate, withoutPaging } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
 import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
 import { activeCluster } from "../resolve.ts";
@@ -62,7 +62,7 @@ export const ListServiceDeployments: Handler = async (raw, ctx, s) => {
       (after === undefined || h.createdAt > after) &&
       (before === undefined || h.createdAt < before),
   );
-  const { page, nextToken } = paginate(matching, input, { ...input, nextToken: undefined, maxResults: undefined }, DEFAULT_PAGE);
+  const { page, nextToken } = paginate(matching, input, withoutPaging(input), DEFAULT_PAGE);
   const scope = scopeOf(svc);
   return {
     serviceDeployments: page.map((h) =>

@@ -16,7 +16,7 @@ import { placeTasks } from "../../control-plane/placement.ts";
 import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
-import { itemsNeeded, paginate } from "../paging.ts";
+import { itemsNeeded, paginate, withoutPaging } from "../paging.ts";
 import { JsonText, jsonStrings, RawJson } from "../raw-json.ts";
 import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
@@ -309,7 +309,7 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
       found.push(regular ? t.taskId : taskArnOf(t));
     }
   }
-  const { page, nextToken } = paginate(found, input, { ...input, nextToken: undefined, maxResults: undefined });
+  const { page, nextToken } = paginate(found, input, withoutPaging(input));
   const taskArns = regular ? jsonStrings(page, true, prefix) : jsonStrings(page, false);
   return new JsonText(`{"taskArns":${taskArns}${nextToken ? `,"nextToken":${JSON.stringify(nextToken)}` : ""}}`);
 };

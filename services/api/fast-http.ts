@@ -1,0 +1,347 @@
+import { type Server as HttpServer, type IncomingHttpHeaders, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+
+/**
+ * The API edge's own reader for the requests the AWS SDKs and the CLI send — `POST` over
+ * HTTP/1.1 keep-alive, a Content-Length body — in front of Node's HTTP server, which gets every
+ * other connection and everything it is unsure of.
+ *
+ * Node's HTTP server builds a request and a response object, two streams, per request: about
+ * half of what a small ECS call costs the control plane. Here a request is read straight off the
+ * socket and answered with one write. The rule that keeps it safe: it serves a request only when
+ * the request is one it understands completely; on anything else (another method or version, a
+ * path one of the extra routes serves, chunked bodies, `Expect`, `Upgrade`, `Connection` other
+ * than keep-alive, a header sent twice or malformed, a head past Node's 16 kB limit, a body past
+ * the edge's limit) the connection, from that request on, is handed to Node's HTTP server with
+ * the bytes not yet served, and Node answers it as it would have from the start (a 400, 413, 431
+ * and so on). It never refuses a request of its own accord. Requests on one connection are served
+ * one after another, in order.
+ *
+ *                socket ──► FastConnection ──(a request it serves)──► serve(head, body, reply)
+ *                                  │
+ *                (anything else) ──┴──► Node's http.Server, the rest of the connection
+ */
+
+/** What the edge reads of a request, from either reader; an IncomingMessage is one. */
+export interface RequestHead {
+  method?: string;
+  url?: string;
+  /** Lower-case names. */
+  headers: IncomingHttpHeaders;
+  /** Every value of each header, in order (SigV4 signs them all). */
+  headersDistinct: NodeJS.Dict<string[]>;
+}
+
+/**
+ * Writes one answer: status, header lines (`name: value\r\n` each, as the caller formats them)
+ * and body. `written` runs once the socket has taken the body, or the connection is gone.
+ */
+export type Reply = (status: number, headerLines: string, body: string | Buffer, written?: () => void) => void;
+
+export interface FastPathOptions {
+  /** Whether a POST to this request target is the ECS API's (not one of the extra routes). */
+  serves(url: string): boolean;
+  /** Serves one request; must call `reply` exactly once and never throw. */
+  serve(head: RequestHead, body: Buffer, reply: Reply): void;
+  /** Largest body served here; a longer one goes to Node's server, which refuses it. */
+  maxBodyBytes: number;
+  /** An idle keep-alive connection is closed after this (default Node's keepAliveTimeout, 5 s). */
+  keepAliveMs?: number;
+  /** A request begun and not whole after this gets a 408 (default Node's headersTimeout, 60 s). */
+  partialRequestMs?: number;
+}
+
+/** Node's default `maxHeaderSize`: a longer head goes to Node's server, which answers 431. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** Node's default `keepAliveTimeout`. */
+const KEEP_ALIVE_MS = 5_000;
+/** Node's default `headersTimeout`. */
+const PARTIAL_REQUEST_MS = 60_000;
+const HEAD_END = Buffer.from("\r\n\r\n");
+/** RFC 9110 token: a header name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value: visible characters, spaces and tabs (obs-text too); no control characters. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const CONTENT_LENGTH = /^\d{1,10}$/;
+
+/**
+ * Puts the fast path in front of `http`: its connections are read here first and handed to
+ * Node's own connection handling (the server's `connection` listener, taken aside) when they
+ * must be. The server listens, closes and tracks what it was handed as before; closing its
+ * connections also ends those still read here.
+ */
+export function serveFastPath(http: HttpServer, opts: FastPathOptions): void {
+  const nodeListeners = http.listeners("connection") as ((socket: Socket) => void)[];
+  http.removeAllListeners("connection");
+  const open = new Map<Socket, FastConnection>();
+  http.on("connection", (socket: Socket) => {
+    const connection = new FastConnection(socket, opts, () => {
+      open.delete(socket);
+      for (const listener of nodeListeners) listener.call(http, socket);
+    });
+    open.set(socket, connection);
+    socket.once("close", () => open.delete(socket));
+  });
+  const closeAll = http.closeAllConnections.bind(http);
+  const closeIdle = http.closeIdleConnections.bind(http);
+  http.closeAllConnections = () => {
+    for (const socket of open.keys()) socket.destroy();
+    closeAll();
+  };
+  // server.close() calls this: connections between requests end, those serving one end after it.
+  http.closeIdleConnections = () => {
+    for (const connection of open.values()) connection.closeWhenIdle();
+    closeIdle();
+  };
+}
+
+/** One connection while it is read here: unserved bytes, the request in progress, the timers. */
+class FastConnection {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Bytes to wait for before trying to read a request again (a known body's end). */
+  private need = 0;
+  private busy = false;
+  private ended = false;
+  private closing = false;
+  private gone = false;
+  private readonly keepAliveMs: number;
+  private readonly partialRequestMs: number;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: FastPathOptions,
+    private readonly handOver: () => void,
+  ) {
+    this.keepAliveMs = opts.keepAliveMs ?? KEEP_ALIVE_MS;
+    this.partialRequestMs = opts.partialRequestMs ?? PARTIAL_REQUEST_MS;
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("timeout", this.onTimeout);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+    socket.setTimeout(this.keepAliveMs);
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.busy) {
+      // Pipelined requests wait for the one in progress; past one request's worth, stop reading.
+      if (this.size > this.opts.maxBodyBytes + MAX_HEAD_BYTES) this.socket.pause();
+      return;
+    }
+    if (this.size >= this.need) this.next();
+  };
+
+  private readonly onEnd = () => {
+    this.ended = true;
+    if (!this.busy) this.socket.end();
+  };
+
+  private readonly onTimeout = () => {
+    if (this.busy) return;
+    if (this.size === 0) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  };
+
+  private readonly onError = () => this.socket.destroy();
+
+  private readonly onClose = () => {
+    this.gone = true;
+    this.chunks = [];
+    this.size = 0;
+  };
+
+  /** Serves the next request if it is here whole; hands the connection over if it is not one to serve. */
+  private next(): void {
+    if (this.size === 0) {
+      if (this.ended) this.socket.end();
+      else this.socket.setTimeout(this.keepAliveMs);
+      return;
+    }
+    const buf = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+    this.chunks = [buf];
+    const end = buf.indexOf(HEAD_END);
+    if (end < 0) {
+      if (buf.length > MAX_HEAD_BYTES) this.leave();
+      else this.awaitBytes(buf.length + 1);
+      return;
+    }
+    const head = end <= MAX_HEAD_BYTES ? readHead(buf.toString("latin1", 0, end), this.opts.maxBodyBytes) : undefined;
+    if (!head || !this.opts.serves(head.url)) {
+      this.leave();
+      return;
+    }
+    const total = end + HEAD_END.length + head.length;
+    if (buf.length < total) {
+      this.awaitBytes(total);
+      return;
+    }
+    const body = buf.subarray(end + HEAD_END.length, total);
+    if (total === buf.length) {
+      this.chunks = [];
+      this.size = 0;
+    } else {
+      this.chunks = [buf.subarray(total)];
+      this.size = buf.length - total;
+    }
+    this.need = 0;
+    this.busy = true;
+    this.socket.setTimeout(0);
+    this.opts.serve(head.request, body, this.reply);
+  }
+
+  /** Waits until `need` bytes are here; a request the client ended before it was whole is dropped. */
+  private awaitBytes(need: number): void {
+    if (this.ended) {
+      this.socket.end();
+      return;
+    }
+    this.need = need;
+    this.socket.setTimeout(this.partialRequestMs);
+  }
+
+  private readonly reply: Reply = (status, headerLines, body, written) => {
+    const socket = this.socket;
+    if (this.gone || !socket.writable) {
+      written?.();
+      return;
+    }
+    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n${headerLines}Date: ${httpDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.ceil(this.keepAliveMs / 1000)}\r\n\r\n`;
+    const done = written && (() => written());
+    let flushed: boolean;
+    if (typeof body === "string") flushed = socket.write(head + body, "utf8", done);
+    else {
+      socket.cork();
+      socket.write(head, "latin1");
+      flushed = socket.write(body, done);
+      socket.uncork();
+    }
+    // The next request waits until the socket has taken this answer (backpressure on the client).
+    if (flushed) this.idle();
+    else socket.once("drain", this.idle);
+  };
+
+  /** The answer is out: serve what came meanwhile, or wait for more. */
+  private readonly idle = () => {
+    this.busy = false;
+    if (this.gone) return;
+    if (this.closing) {
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    this.next();
+  };
+
+  /** Ends the connection now if no request is in progress, else once its answer is written. */
+  closeWhenIdle(): void {
+    this.closing = true;
+    if (!this.busy) this.socket.end();
+  }
+
+  /** Gives the connection, from the request at hand on, to Node's HTTP server. */
+  private leave(): void {
+    const socket = this.socket;
+    socket.removeListener("data", this.onData);
+    socket.removeListener("end", this.onEnd);
+    socket.removeListener("timeout", this.onTimeout);
+    socket.removeListener("error", this.onError);
+    socket.removeListener("close", this.onClose);
+    socket.setTimeout(0);
+    socket.pause();
+    const rest = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    if (rest?.length) socket.unshift(rest);
+    this.handOver();
+    socket.resume();
+  }
+}
+
+interface FastRequest {
+  url: string;
+  length: number;
+  request: RequestHead;
+}
+
+/**
+ * The request head (without its blank line) if it is one served here: `POST <origin-form> HTTP/1.1`,
+ * well-formed headers each sent once, a Content-Length within `maxBody`, nothing that changes how
+ * the connection or body is read. Undefined otherwise.
+ */
+export function readHead(text: string, maxBody: number): FastRequest | undefined {
+  const lineEnd = text.indexOf("\r\n");
+  const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  if (!requestLine.startsWith("POST /") || !requestLine.endsWith(" HTTP/1.1")) return undefined;
+  const url = requestLine.slice(5, -9);
+  if (url.length === 0 || url.includes(" ")) return undefined;
+  const headers: Record<string, string> = {};
+  let length: number | undefined;
+  for (let at = lineEnd; at >= 0; ) {
+    const start = at + 2;
+    const next = text.indexOf("\r\n", start);
+    const line = next < 0 ? text.slice(start) : text.slice(start, next);
+    at = next;
+    const colon = line.indexOf(":");
+    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).replace(OWS_EDGES, "");
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value) || Object.hasOwn(headers, name)) return undefined;
+    switch (name) {
+      case "content-length":
+        if (!CONTENT_LENGTH.test(value)) return undefined;
+        length = Number(value);
+        if (length > maxBody) return undefined;
+        break;
+      case "connection":
+        if (value.toLowerCase() !== "keep-alive") return undefined;
+        break;
+      case "transfer-encoding":
+      case "expect":
+      case "upgrade":
+        return undefined;
+    }
+    headers[name] = value;
+  }
+  if (length === undefined) return undefined;
+  return { url, length, request: new FastHead(url, headers) };
+}
+
+const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
+
+/** A request head read here: each header sent once, so its distinct values are that one value. */
+class FastHead implements RequestHead {
+  readonly method = "POST";
+  private distinct: NodeJS.Dict<string[]> | undefined;
+
+  constructor(
+    readonly url: string,
+    readonly headers: Record<string, string>,
+  ) {}
+
+  get headersDistinct(): NodeJS.Dict<string[]> {
+    if (!this.distinct) {
+      this.distinct = {};
+      for (const [name, value] of Object.entries(this.headers)) this.distinct[name] = [value];
+    }
+    return this.distinct;
+  }
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The Date header's value, made once a second (as Node's server does). */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
