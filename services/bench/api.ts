@@ -14,8 +14,9 @@ import { TaskWatch } from "./watch.ts";
  * `runTaskClients` clients. Responses are counted, not decoded (one is decoded and checked per
  * phase), and the load comes from bare sockets sending prebuilt requests (`LoadConnection`), so
  * the driver measures the server rather than itself. Each call type is then sent the same way to
- * a bare Node.js server answering with the bytes Berth answered (fixed-answer-server.ts): the
- * floor this machine puts under the figures, measured in the same run.
+ * a bare server answering with the bytes Berth answered, through the same HTTP reading as Berth's
+ * API edge (fixed-answer-server.ts): the floor this machine puts under the figures, measured in
+ * the same run.
  */
 
 export interface ApiParams {
@@ -44,7 +45,7 @@ export interface Throughput {
 export interface ApiRun {
   describeTasks: Throughput;
   listTasks: Throughput;
-  /** The same load on a bare Node.js server sending Berth's answers as fixed bytes. */
+  /** The same load on a bare server sending Berth's answers as fixed bytes (Berth's HTTP reading, no work). */
   floor: { describeTasks: Throughput; listTasks: Throughput };
   runTask: Summary;
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { serveFastPath } from "../api/fast-http.ts";
+import { MAX_BODY_BYTES } from "../api/server.ts";
 
 /**
- * The floor under the API figures: a bare Node.js HTTP server that answers each ECS action with
- * bytes fixed in advance (what Berth answered to the same request), under the same headers, after
- * reading the whole request body as Berth does. What is left between it and Berth is Berth's own
+ * The floor under the API figures: a bare server that answers each ECS action with bytes fixed in
+ * advance (what Berth answered to the same request), under the same headers, after reading the
+ * whole request as Berth does — through the same HTTP reading as Berth's API edge (its fast path
+ * in front of Node's HTTP server, fast-http.ts). What is left between it and Berth is Berth's own
  * work; what is left between it and the target is the machine's (sockets, HTTP, the load
  * generator). Run as a process of its own, as `berth server` is:
  *
@@ -27,16 +30,19 @@ const answers = new Map(
   ]),
 );
 
+const answerOf = (target: unknown) =>
+  typeof target === "string" && target.startsWith(PREFIX) ? answers.get(target.slice(PREFIX.length)) : undefined;
+const NO_ANSWER = '{"__type":"UnknownOperationException","message":"no fixed answer for this action"}';
+
 const server = createServer((req, res) => {
-  const target = req.headers["x-amz-target"];
-  const answer = typeof target === "string" && target.startsWith(PREFIX) ? answers.get(target.slice(PREFIX.length)) : undefined;
+  const answer = answerOf(req.headers["x-amz-target"]);
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     void Buffer.concat(chunks);
     if (!answer) {
       res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
-      res.end('{"__type":"UnknownOperationException","message":"no fixed answer for this action"}');
+      res.end(NO_ANSWER);
       return;
     }
     res.writeHead(200, {
@@ -46,6 +52,21 @@ const server = createServer((req, res) => {
     });
     res.end(answer);
   });
+});
+serveFastPath(server, {
+  maxBodyBytes: MAX_BODY_BYTES,
+  serves: () => true,
+  serve: (head, _body, reply) => {
+    const answer = answerOf(head.headers["x-amz-target"]);
+    if (!answer)
+      reply(400, `content-type: application/x-amz-json-1.1\r\ncontent-length: ${Buffer.byteLength(NO_ANSWER)}\r\n`, NO_ANSWER);
+    else
+      reply(
+        200,
+        `content-type: application/x-amz-json-1.1\r\nx-amzn-requestid: ${randomUUID()}\r\ncontent-length: ${answer.length}\r\n`,
+        answer,
+      );
+  },
 });
 server.listen(Number(port), "127.0.0.1", () => console.log(`listening ${port}`));
 process.on("SIGINT", () => server.close(() => process.exit(0)));
