@@ -174,46 +174,37 @@ const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
  * each record ended up with a hidden class of its own (a V8 map and descriptor array per task,
  * ~400 bytes); a literal naming every key in one order gives every record the same one.
  */
-function containerRecord(c: ContainerRecord): ContainerRecord {
+function containerRecord(c: ContainerRecord, change?: E<"TaskContainerChanged">): ContainerRecord {
   const out: { [K in keyof Required<ContainerRecord>]: ContainerRecord[K] } = {
     name: c.name,
     containerId: c.containerId,
     arn: c.arn,
     image: c.image,
     essential: c.essential,
-    lastStatus: c.lastStatus,
+    lastStatus: change ? change.lastStatus : c.lastStatus,
     cpu: c.cpu,
     memory: c.memory,
     memoryReservation: c.memoryReservation,
-    runtimeId: c.runtimeId,
-    imageDigest: c.imageDigest,
-    exitCode: c.exitCode,
-    reason: c.reason,
-    networkBindings: c.networkBindings,
-    networkInterfaces: c.networkInterfaces,
-    healthStatus: c.healthStatus,
+    runtimeId: change?.runtimeId ?? c.runtimeId,
+    imageDigest: change?.imageDigest ?? c.imageDigest,
+    exitCode: change?.exitCode ?? c.exitCode,
+    reason: change?.reason ?? c.reason,
+    networkBindings: change?.networkBindings === undefined ? c.networkBindings : orNone(change.networkBindings),
+    networkInterfaces: change?.networkInterfaces === undefined ? c.networkInterfaces : orNone(change.networkInterfaces),
+    healthStatus: change?.healthStatus ?? c.healthStatus,
   };
   return out;
 }
 
-function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): TaskContext {
-  const containers = ctx.containers.map((c) => {
-    if (c.name !== e.name) return c;
-    return containerRecord({
-      ...c,
-      lastStatus: e.lastStatus,
-      runtimeId: e.runtimeId ?? c.runtimeId,
-      imageDigest: e.imageDigest ?? c.imageDigest,
-      exitCode: e.exitCode ?? c.exitCode,
-      reason: e.reason ?? c.reason,
-      networkBindings: e.networkBindings === undefined ? c.networkBindings : orNone(e.networkBindings),
-      networkInterfaces: e.networkInterfaces === undefined ? c.networkInterfaces : orNone(e.networkInterfaces),
-      healthStatus: e.healthStatus ?? c.healthStatus,
-    });
-  });
+/**
+ * What one container's change sets in its task's context. An update, not a whole new context:
+ * the table's assign copies the context once (compactContext) and lays this over it. (Built as
+ * `{ ...ctx, … }` it was a second, throwaway copy of 30 fields per event — and on this V8 an object
+ * spread and then given more properties outlives young-generation collections.)
+ */
+function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): Partial<TaskContext> {
   return {
-    ...ctx,
-    containers,
+    containers: ctx.containers.map((c) => (c.name === e.name ? containerRecord(c, e) : c)),
     version: ctx.version + 1,
     pullStartedAt: ctx.pullStartedAt ?? e.pullStartedAt,
     pullStoppedAt:
