@@ -69,7 +69,10 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   const cluster = activeCluster(input.cluster, ctx, s);
   const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true });
 
-  const fingerprint = contentHash(JSON.stringify({ ...input, clientToken: undefined, cluster: cluster.name }));
+  // Object.assign rather than a spread and more keys: see withoutPaging (paging.ts).
+  const fingerprint = contentHash(
+    JSON.stringify(Object.assign({}, input, { clientToken: undefined, cluster: cluster.name })),
+  );
   if (input.clientToken) {
     const earlier = s.model.clientTokens.get(`${cluster.subject}|${input.clientToken}`);
     if (earlier?.length) {
