@@ -48,18 +48,32 @@ export function createApiServer(opts: ApiServerOptions): Server {
   const server = createServer((req, res) => {
     void serveNode(opts, req, res).catch((err) => {
       opts.log.error({ err }, "request failed outside the handler");
-      if (!res.headersSent) send(res, randomUUID(), 500, { __type: "ServerException", message: "Internal error." });
+      if (!res.headersSent) send(res, randomUUID(), 500, INTERNAL_ERROR);
     });
   });
   serveFastPath(server, {
     maxBodyBytes: MAX_BODY_BYTES,
     serves: (url) => routeFor(opts.routes, "POST", url) === undefined,
     serve: (head, body, reply) => {
-      void answer(opts, head, body).then((a) => replyWith(reply, a));
+      let replied = false;
+      const once: Reply = (...args) => {
+        replied = true;
+        reply(...args);
+      };
+      // As on Node's path: what fails outside the handler (an answer that cannot be serialized)
+      // is logged and answered with a 500, and the connection goes on.
+      answer(opts, head, body)
+        .then((a) => replyWith(once, a))
+        .catch((err) => {
+          opts.log.error({ err }, "request failed outside the handler");
+          if (!replied) replyWith(once, { status: 500, requestId: randomUUID(), body: INTERNAL_ERROR });
+        });
     },
   });
   return server;
 }
+
+const INTERNAL_ERROR = { __type: "ServerException", message: "Internal error." };
 
 /** A request Node's HTTP server read: an extra route's, or an ECS call read here. */
 async function serveNode(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse) {

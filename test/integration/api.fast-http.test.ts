@@ -18,6 +18,8 @@ const server = createApiServer({
   handlers: {
     // Echoes its input and says which reader served it (the fast path's head is not an IncomingMessage).
     ListClusters: async (input) => ({ clusterArns: [], echo: input }),
+    // An answer JSON cannot hold: fails after the handler, where the edge must still answer.
+    ListServices: async () => ({ count: 1n }),
   },
   routes: [
     {
@@ -167,6 +169,17 @@ describe("requests the fast path serves", () => {
     const err = await r.answer();
     expect(err.status).toBe(400);
     expect(JSON.parse(err.body).__type).toBe("UnknownOperationException");
+    r.socket.destroy();
+  });
+
+  test("an answer that cannot be serialized is a 500 ServerException, and the connection goes on", async () => {
+    const r = await open();
+    r.socket.write(post("{}", "", "ListServices"));
+    const a = await r.answer();
+    expect(a.status).toBe(500);
+    expect(JSON.parse(a.body).__type).toBe("ServerException");
+    r.socket.write(post('{"after":"500"}'));
+    expect(JSON.parse((await r.answer()).body).echo).toEqual({ after: "500" });
     r.socket.destroy();
   });
 
