@@ -289,7 +289,9 @@ function replyWith(reply: Reply, a: Answer) {
     return;
   }
   const text = textOf(a.body);
-  reply(a.status, headerLines(a.requestId, Buffer.byteLength(text)), text);
+  const length = Buffer.byteLength(text);
+  // As many bytes as characters: ASCII, which latin1 writes as the same bytes without encoding.
+  reply(a.status, headerLines(a.requestId, length), text, undefined, length === text.length ? "latin1" : "utf8");
 }
 
 const textOf = (body: unknown) => (body instanceof JsonText ? body.text : JSON.stringify(body));

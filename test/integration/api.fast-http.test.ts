@@ -183,6 +183,16 @@ describe("requests the fast path serves", () => {
     r.socket.destroy();
   });
 
+  test("answers with characters past ASCII arrive as UTF-8 with their byte length", async () => {
+    const r = await open();
+    const text = "é ✓ 𝄞 \u0000";
+    r.socket.write(post(JSON.stringify({ text })));
+    const a = await r.answer();
+    expect(JSON.parse(a.body).echo).toEqual({ text });
+    expect(Number(a.headers["content-length"])).toBe(Buffer.byteLength(a.body));
+    r.socket.destroy();
+  });
+
   test("pipelined requests are answered in order", async () => {
     const r = await open();
     const before = nodeRequests;

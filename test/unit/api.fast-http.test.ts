@@ -32,6 +32,11 @@ describe("readHead", () => {
     expect(r?.request.headers["x-amz-target"]).toBe("T");
   });
 
+  test("a value with a long run of spaces inside keeps it; only the ends are trimmed", () => {
+    const r = readHead(head(...SDK, `x-pad: a${" ".repeat(15_000)}b `), MAX);
+    expect(r?.request.headers["x-pad"]).toBe(`a${" ".repeat(15_000)}b`);
+  });
+
   test("Connection: keep-alive is served here", () => {
     expect(readHead(head(...SDK, "Connection: Keep-Alive"), MAX)).toBeDefined();
   });
