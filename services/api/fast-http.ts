@@ -11,8 +11,8 @@ import type { Socket } from "node:net";
  * socket and answered with one write. The rule that keeps it safe: it serves a request only when
  * the request is one it understands completely; on anything else (another method or version, a
  * path one of the extra routes serves, chunked bodies, `Expect`, `Upgrade`, `Connection` other
- * than keep-alive, a header sent twice or malformed, a head past Node's 16 kB limit, a body past
- * the edge's limit) the connection, from that request on, is handed to Node's HTTP server with
+ * than keep-alive, no Host, a header sent twice or malformed, a head past Node's 16 kB limit, a
+ * body past the edge's limit) the connection, from that request on, is handed to Node's HTTP server with
  * the bytes not yet served, and Node answers it as it would have from the start (a 400, 413, 431
  * and so on). It never refuses a request of its own accord. Requests on one connection are served
  * one after another, in order.
@@ -278,8 +278,8 @@ interface FastRequest {
 
 /**
  * The request head (without its blank line) if it is one served here: `POST <origin-form> HTTP/1.1`,
- * well-formed headers each sent once, a Content-Length within `maxBody`, nothing that changes how
- * the connection or body is read. Undefined otherwise.
+ * well-formed headers each sent once, a Host, a Content-Length within `maxBody`, nothing that
+ * changes how the connection or body is read. Undefined otherwise.
  */
 export function readHead(text: string, maxBody: number): FastRequest | undefined {
   const lineEnd = text.indexOf("\r\n");
@@ -315,7 +315,8 @@ export function readHead(text: string, maxBody: number): FastRequest | undefined
     }
     headers[name] = value;
   }
-  if (length === undefined) return undefined;
+  // Node's server refuses an HTTP/1.1 request without Host (requireHostHeader); so it does here.
+  if (length === undefined || headers.host === undefined) return undefined;
   return { url, length, request: new FastHead(url, headers) };
 }
 

@@ -269,6 +269,13 @@ describe("requests left to Node's HTTP server", () => {
     await r.close();
   });
 
+  test("no Host gets Node's 400", async () => {
+    const r = await open();
+    r.socket.write(post("{}").replace("host: 127.0.0.1\r\n", ""));
+    expect((await r.answer()).status).toBe(400);
+    await r.close();
+  });
+
   test("malformed heads get Node's 400, oversized ones its 431", async () => {
     const bad = await open();
     bad.socket.write(post("{}", "bad header\r\n"));
@@ -315,14 +322,14 @@ describe("connection lifetime", () => {
 
   test("an idle keep-alive connection is closed after the keep-alive time", async () => {
     const r = await open(fastPort);
-    r.socket.write("POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\nhi");
+    r.socket.write("POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 2\r\n\r\nhi");
     expect((await r.answer()).body).toBe("hi");
     await r.close();
   });
 
   test("a request left unfinished gets a 408", async () => {
     const r = await open(fastPort);
-    r.socket.write("POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\nhalf");
+    r.socket.write("POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 10\r\n\r\nhalf");
     expect((await r.answer()).status).toBe(408);
     await r.close();
   });
@@ -341,7 +348,7 @@ describe("connection lifetime", () => {
     const otherPort = (other.address() as AddressInfo).port;
     const idle = await open(otherPort);
     const busy = await open(otherPort);
-    busy.socket.write("POST / HTTP/1.1\r\ncontent-length: 4\r\n\r\nbusy");
+    busy.socket.write("POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nbusy");
     while (!release) await new Promise((resolve) => setImmediate(resolve));
     const closed = new Promise((resolve) => other.close(resolve));
     await idle.close();

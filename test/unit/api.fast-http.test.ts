@@ -26,7 +26,7 @@ describe("readHead", () => {
   });
 
   test("spaces and tabs around a value are not part of it; a path with a query is kept whole", () => {
-    const r = readHead(head("POST /base/?a=1 HTTP/1.1", "Content-Length:\t 7 \t", "X-Amz-Target:  T  "), MAX);
+    const r = readHead(head("POST /base/?a=1 HTTP/1.1", "Host: h", "Content-Length:\t 7 \t", "X-Amz-Target:  T  "), MAX);
     expect(r?.url).toBe("/base/?a=1");
     expect(r?.length).toBe(7);
     expect(r?.request.headers["x-amz-target"]).toBe("T");
@@ -42,20 +42,21 @@ describe("readHead", () => {
   });
 
   test.each([
-    ["another method", head("GET / HTTP/1.1", "content-length: 0")],
-    ["HTTP/1.0", head("POST / HTTP/1.0", "content-length: 0")],
-    ["an absolute request target", head("POST http://h/ HTTP/1.1", "content-length: 0")],
-    ["a space inside the target", head("POST /a b HTTP/1.1", "content-length: 0")],
+    ["another method", head("GET / HTTP/1.1", "host: h", "content-length: 0")],
+    ["HTTP/1.0", head("POST / HTTP/1.0", "host: h", "content-length: 0")],
+    ["an absolute request target", head("POST http://h/ HTTP/1.1", "host: h", "content-length: 0")],
+    ["a space inside the target", head("POST /a b HTTP/1.1", "host: h", "content-length: 0")],
     ["no Content-Length", head("POST / HTTP/1.1", "host: h")],
+    ["no Host", head("POST / HTTP/1.1", "content-length: 0")],
     ["a chunked body", head(...SDK, "transfer-encoding: chunked")],
     ["Expect", head(...SDK, "expect: 100-continue")],
     ["Upgrade", head(...SDK, "upgrade: websocket")],
     ["Connection: close", head(...SDK, "connection: close")],
     ["a header sent twice", head(...SDK, "Host: other")],
     ["Content-Length twice", head(...SDK, "content-length: 2")],
-    ["a Content-Length that is not a number", head("POST / HTTP/1.1", "content-length: 2x")],
-    ["a negative Content-Length", head("POST / HTTP/1.1", "content-length: -1")],
-    ["a body past the limit", head("POST / HTTP/1.1", `content-length: ${MAX + 1}`)],
+    ["a Content-Length that is not a number", head("POST / HTTP/1.1", "host: h", "content-length: 2x")],
+    ["a negative Content-Length", head("POST / HTTP/1.1", "host: h", "content-length: -1")],
+    ["a body past the limit", head("POST / HTTP/1.1", "host: h", `content-length: ${MAX + 1}`)],
     ["a line without a colon", head(...SDK, "nonsense")],
     ["an empty header name", head(...SDK, ": v")],
     ["a space in a header name", head(...SDK, "x y: v")],
