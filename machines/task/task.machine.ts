@@ -199,8 +199,7 @@ function containerRecord(c: ContainerRecord, change?: E<"TaskContainerChanged">)
 /**
  * What one container's change sets in its task's context. An update, not a whole new context:
  * the table's assign copies the context once (compactContext) and lays this over it. (Built as
- * `{ ...ctx, … }` it was a second, throwaway copy of 30 fields per event — and on this V8 an object
- * spread and then given more properties outlives young-generation collections.)
+ * `{ ...ctx, … }` it was a second, throwaway copy of 30 fields per event.)
  */
 function containerChanged(ctx: TaskContext, e: E<"TaskContainerChanged">): Partial<TaskContext> {
   return {

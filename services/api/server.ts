@@ -6,7 +6,8 @@ import { LogFullError, StoreUnavailableError } from "../store/event-store.ts";
 import type { ApiAuth } from "./auth/authenticator.ts";
 import type { ApiServices, Handler, RequestContext } from "./context.ts";
 import { EcsError } from "./errors.ts";
-import { type Reply, type RequestHead, serveFastPath } from "./fast-http.ts";
+import { type Reply, serveFastPath } from "./fast-http.ts";
+import type { RequestHead } from "./http-head.ts";
 import { ECS_OPERATIONS, TARGET_PREFIX } from "./operations.ts";
 import { AnswerBuffers, JsonText, RawJson } from "./raw-json.ts";
 

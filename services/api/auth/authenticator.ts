@@ -4,7 +4,7 @@ import { subjects } from "../../../events/names.ts";
 import { latestActive } from "../../../machines/taskdef/taskdef.decide.ts";
 import type { ApiServices } from "../context.ts";
 import { EcsError } from "../errors.ts";
-import type { RequestHead } from "../fast-http.ts";
+import type { RequestHead } from "../http-head.ts";
 import { type AccessKey, loadCredentials } from "./credentials.ts";
 import { deniedMessage, evaluate } from "./policy.ts";
 import { type ResourceLookup, resourcesFor } from "./resources.ts";

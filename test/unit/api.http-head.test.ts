@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { readHead } from "../../services/api/fast-http.ts";
+import { readHead } from "../../services/api/http-head.ts";
 
 /** What the fast path serves itself and what it leaves to Node's HTTP server (undefined). */
 
