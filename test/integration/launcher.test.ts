@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
-import { forgetOwnPreload, JEMALLOC_PATHS, mallocOf } from "../../services/cli/allocator.ts";
+import { forgetOwnPreload, JEMALLOC_CONF, JEMALLOC_PATHS, mallocOf } from "../../services/cli/allocator.ts";
 import { NODE_FLAGS } from "../../services/cli/node-flags.ts";
 import { REPO_ROOT } from "../support/processes.ts";
 
@@ -25,12 +25,13 @@ async function launch(env: Record<string, string>) {
 }
 
 describe("the berth command's launcher", () => {
-  test("runs Node with Berth's flags on jemalloc, with the user's MALLOC_CONF if any", async () => {
+  test("runs Node with Berth's flags on jemalloc with one arena, or with the user's MALLOC_CONF if any", async () => {
     expect(JEMALLOC_PATHS.some((p) => existsSync(p))).toBe(true);
     const got = await launch({});
-    expect(got).toMatchObject({ jemalloc: true, mallocConf: null });
+    expect(got).toMatchObject({ jemalloc: true, mallocConf: JEMALLOC_CONF });
     expect(got.execArgv).toEqual(expect.arrayContaining([...NODE_FLAGS]));
-    expect(await launch({ MALLOC_CONF: "narenas:1" })).toMatchObject({ jemalloc: true, mallocConf: "narenas:1" });
+    expect(await launch({ MALLOC_CONF: "narenas:2" })).toMatchObject({ jemalloc: true, mallocConf: "narenas:2" });
+    expect(await launch({ MALLOC_CONF: "" })).toMatchObject({ jemalloc: true, mallocConf: "" });
   });
 
   test("the system's malloc with BERTH_MALLOC=system", async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { JEMALLOC_PATHS } from "../../services/cli/allocator.ts";
+import { JEMALLOC_CONF, JEMALLOC_PATHS } from "../../services/cli/allocator.ts";
 import { NODE_FLAGS } from "../../services/cli/node-flags.ts";
 import { REPO_ROOT } from "../support/processes.ts";
 
@@ -17,6 +17,7 @@ describe("node flags", () => {
     const launcher = read("bin/berth");
     expect(launcher).toContain(`exec node ${flags} \${BERTH_NODE_ARGS:-} "$here/berth.mjs" "$@"`);
     for (const path of JEMALLOC_PATHS) expect(launcher).toContain(` ${path}`);
+    expect(launcher).toContain(`export MALLOC_CONF="${JEMALLOC_CONF}"`);
     expect(read("bin/berth.mjs").split("\n")[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
   });
 
