@@ -148,11 +148,11 @@ class Context implements RequestContext {
   ) {}
 
   /**
-   * Made on first use: most requests log nothing, and a child logger is not free. (A getter on
-   * the prototype, not in an object literal: a literal's getter is a new closure per request,
-   * which V8 kept reachable until the next full collection — each young collection under load
-   * promoted ~1 MB of requests' contexts, and copying it tripled the pause every in-flight
-   * request waits through.)
+   * Made on first use: most requests log nothing, and a child logger is not free. (A class with
+   * the getter on its prototype, not the object literal the context was — a getter, a new
+   * closure per request, and two spreads: V8 kept those contexts reachable until the next full
+   * collection, so each young collection under load promoted ~1 MB of them, and copying it
+   * tripled the pause every in-flight request waits through.)
    */
   get log(): Logger {
     this.logger ??= this.root.child({ action: this.action, requestId: this.requestId });
