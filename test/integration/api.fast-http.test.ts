@@ -1,4 +1,4 @@
-import { createServer, request } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -47,15 +47,23 @@ let port = 0;
 let nodeRequests = 0;
 server.on("request", () => nodeRequests++);
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
-});
-afterAll(async () => {
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeAllConnections();
+/** Listens on a free loopback port; resolves to it. */
+async function listen(s: Server): Promise<number> {
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  return (s.address() as AddressInfo).port;
+}
+
+/** Closes the server and every connection it has. */
+async function shut(s: Server): Promise<void> {
+  const closed = new Promise((resolve) => s.close(resolve));
+  s.closeAllConnections();
   await closed;
+}
+
+beforeAll(async () => {
+  port = await listen(server);
 });
+afterAll(() => shut(server));
 
 interface Answer {
   status: number;
@@ -311,14 +319,9 @@ describe("connection lifetime", () => {
       keepAliveMs: 100,
       partialRequestMs: 100,
     });
-    await new Promise<void>((resolve) => fast.listen(0, "127.0.0.1", resolve));
-    fastPort = (fast.address() as AddressInfo).port;
+    fastPort = await listen(fast);
   });
-  afterAll(async () => {
-    const closed = new Promise((resolve) => fast.close(resolve));
-    fast.closeAllConnections();
-    await closed;
-  });
+  afterAll(() => shut(fast));
 
   test("an idle keep-alive connection is closed after the keep-alive time", async () => {
     const r = await open(fastPort);
@@ -344,8 +347,7 @@ describe("connection lifetime", () => {
         release = () => reply(200, `content-length: ${body.length}\r\n`, body);
       },
     });
-    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
-    const otherPort = (other.address() as AddressInfo).port;
+    const otherPort = await listen(other);
     const idle = await open(otherPort);
     const busy = await open(otherPort);
     busy.socket.write("POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 4\r\n\r\nbusy");
