@@ -166,7 +166,7 @@ class FastConnection {
       return;
     }
     const head = end <= MAX_HEAD_BYTES ? readHead(buf.toString("latin1", 0, end), this.opts.maxBodyBytes) : undefined;
-    if (!head || !this.opts.serves(head.url)) {
+    if (!head || !this.opts.serves(head.request.url)) {
       this.leave();
       return;
     }

@@ -22,9 +22,9 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const CONTENT_LENGTH = /^\d{1,10}$/;
 
 export interface FastRequest {
-  url: string;
+  /** The body's length (Content-Length). */
   length: number;
-  request: RequestHead;
+  request: RequestHead & { url: string };
 }
 
 /**
@@ -68,7 +68,7 @@ export function readHead(text: string, maxBody: number): FastRequest | undefined
   }
   // Node's server refuses an HTTP/1.1 request without Host (requireHostHeader); so it does here.
   if (length === undefined || headers.host === undefined) return undefined;
-  return { url, length, request: new FastHead(url, headers) };
+  return { length, request: new FastHead(url, headers) };
 }
 
 /**

@@ -270,32 +270,37 @@ const header = (req: RequestHead, name: string) => {
 const answerBuffers = new AnswerBuffers();
 
 export function send(res: ServerResponse, requestId: string, status: number, body: unknown) {
-  if (body instanceof RawJson) {
-    writeHead(res, requestId, status, body.length);
-    const bytes = body.joinInto(answerBuffers);
-    // 'finish': the socket has taken every byte, so the buffer may serve another answer.
-    res.end(bytes, () => answerBuffers.release(bytes));
-    return;
-  }
-  const text = textOf(body);
-  writeHead(res, requestId, status, Buffer.byteLength(text));
-  res.end(text);
+  const out = outgoing(body);
+  writeHead(res, requestId, status, out.length);
+  // 'finish': the socket has taken every byte (a pooled buffer may then serve another answer).
+  res.end(out.data, out.encoding, out.written);
 }
 
 /** The same answer as send(), through the fast path's writer. */
 function replyWith(reply: Reply, a: Answer) {
-  if (a.body instanceof RawJson) {
-    const bytes = a.body.joinInto(answerBuffers);
-    reply(a.status, headerLines(a.requestId, bytes.length), bytes, () => answerBuffers.release(bytes));
-    return;
-  }
-  const text = textOf(a.body);
-  const length = Buffer.byteLength(text);
-  // As many bytes as characters: ASCII, which latin1 writes as the same bytes without encoding.
-  reply(a.status, headerLines(a.requestId, length), text, undefined, length === text.length ? "latin1" : "utf8");
+  const out = outgoing(a.body);
+  reply(a.status, headerLines(a.requestId, out.length), out.data, out.written, out.encoding);
 }
 
-const textOf = (body: unknown) => (body instanceof JsonText ? body.text : JSON.stringify(body));
+/**
+ * An answer's body as it goes out, by either writer: RawJson joined into a pooled buffer, given
+ * back once written; anything else as JSON text, written as latin1 when it has as many bytes as
+ * characters (ASCII: the same bytes, copied instead of UTF-8 encoded).
+ */
+function outgoing(body: unknown): {
+  data: Buffer | string;
+  length: number;
+  encoding: "utf8" | "latin1";
+  written?: () => void;
+} {
+  if (body instanceof RawJson) {
+    const bytes = body.joinInto(answerBuffers);
+    return { data: bytes, length: bytes.length, encoding: "utf8", written: () => answerBuffers.release(bytes) };
+  }
+  const text = body instanceof JsonText ? body.text : JSON.stringify(body);
+  const length = Buffer.byteLength(text);
+  return { data: text, length, encoding: length === text.length ? "latin1" : "utf8" };
+}
 
 const CONTENT_TYPE = "application/x-amz-json-1.1";
 

@@ -17,7 +17,7 @@ const SDK = [
 describe("readHead", () => {
   test("an SDK request: lower-case names, values trimmed, its length", () => {
     const r = readHead(head(...SDK), MAX);
-    expect(r?.url).toBe("/");
+    expect(r?.request.url).toBe("/");
     expect(r?.length).toBe(2);
     expect(r?.request.method).toBe("POST");
     expect(r?.request.headers["x-amz-target"]).toBe("AmazonEC2ContainerServiceV20141113.ListClusters");
@@ -27,7 +27,7 @@ describe("readHead", () => {
 
   test("spaces and tabs around a value are not part of it; a path with a query is kept whole", () => {
     const r = readHead(head("POST /base/?a=1 HTTP/1.1", "Host: h", "Content-Length:\t 7 \t", "X-Amz-Target:  T  "), MAX);
-    expect(r?.url).toBe("/base/?a=1");
+    expect(r?.request.url).toBe("/base/?a=1");
     expect(r?.length).toBe(7);
     expect(r?.request.headers["x-amz-target"]).toBe("T");
   });
