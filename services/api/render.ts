@@ -72,24 +72,32 @@ export function renderCluster(agg: Agg<ClusterSnapshot>, counts: ClusterCounts, 
 
 /**
  * A task's DescribeTasks JSON as UTF-8 bytes, rendered once per folded state: the read model
- * replaces a task's Agg on every event, so the bytes cached for an Agg stay right (one map per
- * `include`). Filled on read only, so memory grows with the tasks described, not the tasks
- * held; kept as bytes so an answer is assembled and sent without encoding text again.
+ * replaces a task's Agg on every event, so bytes kept for an Agg stay right (on the Agg itself
+ * without tags, the common call; in a weak map with them). Filled on read only, so memory grows
+ * with the tasks described, not the tasks held; kept as bytes so an answer is assembled and sent
+ * without encoding text again.
  */
-const renderedPlain = new WeakMap<object, Buffer>();
 const renderedWithTags = new WeakMap<object, Buffer>();
 
 export function renderTaskJson(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer {
-  const rendered = include.has("TAGS") ? renderedWithTags : renderedPlain;
-  let bytes = rendered.get(agg);
-  if (!bytes) {
-    const text = JSON.stringify(renderTask(agg, include));
-    // Its own allocation rather than a slice of Node's shared 8 kB buffer pool, which a cached
-    // slice would keep alive whole, with whatever short-lived bytes share it.
-    bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-    bytes.write(text);
-    rendered.set(agg, bytes);
+  if (!include.has("TAGS")) {
+    agg.rendered ??= taskBytes(agg, include);
+    return agg.rendered;
   }
+  let bytes = renderedWithTags.get(agg);
+  if (!bytes) {
+    bytes = taskBytes(agg, include);
+    renderedWithTags.set(agg, bytes);
+  }
+  return bytes;
+}
+
+function taskBytes(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer {
+  const text = JSON.stringify(renderTask(agg, include));
+  // Its own allocation rather than a slice of Node's shared 8 kB buffer pool, which a cached
+  // slice would keep alive whole, with whatever short-lived bytes share it.
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
   return bytes;
 }
 

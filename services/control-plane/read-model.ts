@@ -38,6 +38,27 @@ export interface Agg<S> {
    * instead of a ~100-byte string per aggregate.
    */
   lastEvent: number | string;
+  /**
+   * This state's JSON as the API sends it (a task's DescribeTasks rendering, render.ts), made on
+   * its first read. An Agg is replaced on every event, so what it keeps is never stale; kept here
+   * rather than in a weak map beside it, whose lookup cost more than the rest of finding a task.
+   */
+  rendered: Buffer | undefined;
+}
+
+/**
+ * A new Agg. Every one is made here, so all have one shape and the readers' property loads stay
+ * monomorphic.
+ */
+export function aggregate<S>(
+  subject: string,
+  region: string,
+  snapshot: S,
+  seq: number,
+  version: number,
+  lastEvent: number | string,
+): Agg<S> {
+  return { subject, region, snapshot, seq, version, lastEvent, rendered: undefined };
 }
 
 /** The envelope id of an aggregate's last event. */
@@ -445,7 +466,7 @@ export class ReadModel {
     // latest would hold a second one per aggregate beside the map's key.
     const key = prev?.subject ?? subject;
     const version = (prev?.version ?? 0) + 1;
-    const next: Agg<S> = { subject: key, region, snapshot, seq, version, lastEvent: lastEventOf(key, version, env.id) };
+    const next = aggregate(key, region, snapshot, seq, version, lastEventOf(key, version, env.id));
     map.set(subject, next);
     return next;
   }

@@ -6,7 +6,7 @@ import { restoreService } from "../../machines/service/service.decide.ts";
 import { compactContext, restoreTask } from "../../machines/task/task.decide.ts";
 import type { TaskContext } from "../../machines/task/task.machine.ts";
 import { restoreTaskDefinition } from "../../machines/taskdef/taskdef.decide.ts";
-import { type Agg, eventIdOf, lastEventOf, type ReadModel } from "./read-model.ts";
+import { type Agg, aggregate, eventIdOf, lastEventOf, type ReadModel } from "./read-model.ts";
 
 /**
  * The read model as JSON text, and back: one document (header, tables, every aggregate but tasks)
@@ -222,7 +222,7 @@ export class SnapshotDecoder {
         const lastEvent = lastEventOf(subject, version, lastEventId);
         others.push([
           kind,
-          { subject, region, seq, version, lastEvent, snapshot: RESTORE[kind](value, context as never) },
+          aggregate(subject, region, RESTORE[kind](value, context as never), seq, version, lastEvent),
         ]);
       }
     }
@@ -294,7 +294,7 @@ export class SnapshotDecoder {
       version,
       eid.startsWith(SAME_SUBJECT) ? `${subject}:${eid.slice(SAME_SUBJECT.length)}` : eid,
     );
-    this.tasks.push({ subject, region, seq, version, lastEvent, snapshot: restoreTask(value, context) });
+    this.tasks.push(aggregate(subject, region, restoreTask(value, context), seq, version, lastEvent));
     this.clusters.push(cluster);
   }
 }

@@ -10,7 +10,7 @@ import {
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
 import { ecsEventsFor, taskEventJson } from "../../services/control-plane/ecs-events.ts";
-import type { Agg, ReadModel } from "../../services/control-plane/read-model.ts";
+import { type Agg, aggregate, type ReadModel } from "../../services/control-plane/read-model.ts";
 
 /**
  * The control plane writes task state change events as JSON text directly (taskEventJson);
@@ -107,14 +107,7 @@ function* life(
       data: e,
     } as unknown as Envelope;
     const before = agg;
-    agg = {
-      subject: SUBJECT,
-      region: REGION,
-      snapshot: evolveTask(before?.snapshot ?? initialTask(), e).snapshot,
-      seq: version,
-      version,
-      lastEvent: env.id,
-    };
+    agg = aggregate(SUBJECT, REGION, evolveTask(before?.snapshot ?? initialTask(), e).snapshot, version, version, env.id);
     yield { env, ...(before ? { before } : {}), after: agg };
   };
   yield* step(first);
