@@ -2,9 +2,10 @@
 # Makes this machine able to run Berth (`run`) or its test suite (`test`).
 #
 #   bash scripts/setup.sh run    # node modules, nats-server (unless BERTH_NATS_URL), Docker engine
-#   bash scripts/setup.sh test   # the same, plus the AWS CLI v2, busybox-static, docker-registry,
-#                                # chromium, a compose CLI and the local test image
-#                                # berth-test/busybox:latest
+#   bash scripts/setup.sh bench  # the same, plus nats-server and the local image the benchmarks
+#                                # run on Docker (berth-test/busybox:latest)
+#   bash scripts/setup.sh test   # the same, plus the AWS CLI v2, docker-registry, chromium and a
+#                                # compose CLI
 #
 # Installs what is missing from Debian's packages when running as root; otherwise stops with one
 # line that says what to install. Idempotent, and silent when nothing needed doing.
@@ -12,9 +13,9 @@ set -euo pipefail
 
 mode="${1:-run}"
 case "$mode" in
-  run | test) ;;
+  run | bench | test) ;;
   *)
-    echo "usage: bash scripts/setup.sh run|test" >&2
+    echo "usage: bash scripts/setup.sh run|bench|test" >&2
     exit 2
     ;;
 esac
@@ -75,7 +76,8 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 missing=()
 need() { missing+=("$1"); }
 
-if [ "$mode" = test ] || [ -z "${BERTH_NATS_URL:-}" ]; then
+# The tests and the benchmarks start nats-servers of their own.
+if [ "$mode" != run ] || [ -z "${BERTH_NATS_URL:-}" ]; then
   have_sbin nats-server || need nats-server
 fi
 { have docker && have_sbin dockerd; } || need docker.io
@@ -182,7 +184,7 @@ if ! docker image inspect "$PAUSE_IMAGE" >/dev/null 2>&1; then
   say "built $PAUSE_IMAGE"
 fi
 
-[ "$mode" = test ] || exit 0
+[ "$mode" = run ] && exit 0
 
 # --- the local test image -------------------------------------------------------------------
 

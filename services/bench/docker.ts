@@ -24,7 +24,7 @@ import { TaskWatch } from "./watch.ts";
  */
 
 const run = promisify(execFile);
-const IMAGE = "berth-test/busybox:latest";
+export const IMAGE = "berth-test/busybox:latest";
 const REGION = "us-east-1";
 const LABEL = "berth.bench";
 
@@ -43,6 +43,19 @@ export async function dockerAvailable(): Promise<string | undefined> {
     return v.Version;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Whether the engine holds the benchmarks' image. There is no registry to pull it from: without it
+ * every RunTask would wait on a pull that cannot succeed, so the run stops before it starts.
+ */
+export async function imagePresent(docker = new Docker()): Promise<boolean> {
+  try {
+    await docker.getImage(IMAGE).inspect();
+    return true;
+  } catch {
+    return false;
   }
 }
 

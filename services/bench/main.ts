@@ -54,6 +54,8 @@ export async function runBench(o: BenchOptions): Promise<{ rows: Row[]; markdown
   const started = performance.now();
   const sizes = o.quick ? QUICK : FULL;
   const dockerVersion = o.only.includes("docker") ? await dk.dockerAvailable() : undefined;
+  if (dockerVersion && !(await dk.imagePresent()))
+    throw new Error(`the Docker benchmarks run the local image ${dk.IMAGE}, which this engine lacks: build it with \`bash scripts/setup.sh bench\` (npm run bench does), or leave them out with --only placement,replay,api`);
   const m = machine(natsVersion(), dockerVersion);
   const dir = o.logDir ?? mkdtempSync(join(tmpdir(), "berth-bench-"));
   mkdirSync(dir, { recursive: true });

@@ -20,7 +20,7 @@ export const benchCommand: CommandSpec = {
     ["--log-dir DIR", "keep the logs of every process the benchmarks start here"],
     ["--profile DIR", "write CPU profiles of the control plane (node --cpu-prof) here"],
     ["", "Needs nats-server; the Docker benchmarks need a Docker engine and the image berth-test/busybox:latest"],
-    ["", "(scripts/setup.sh test builds it) and may initialise Docker Swarm on it, leaving it afterwards."],
+    ["", "(npm run bench builds it through scripts/setup.sh bench) and may initialise Docker Swarm on it, leaving it afterwards."],
   ],
   examples: ["npm run bench -- --quick", "berth bench --only placement,api --log-dir /tmp/bench-logs"],
   async run(v) {
