@@ -102,7 +102,7 @@ function taskBytes(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>): Buffer
 }
 
 /** A task's containers as DescribeTasks shows them. */
-export function renderTaskContainers(t: TaskSnapshot["context"]) {
+function renderTaskContainers(t: TaskSnapshot["context"]) {
   return t.containers.map((c) => ({
     containerArn: containerArnOf(t, c),
     taskArn: taskArnOf(t),
@@ -123,7 +123,7 @@ export function renderTaskContainers(t: TaskSnapshot["context"]) {
 }
 
 /** A task's overrides as DescribeTasks shows them: one entry per container, named. */
-export function renderTaskOverrides(t: TaskSnapshot["context"]) {
+function renderTaskOverrides(t: TaskSnapshot["context"]) {
   const overridesByName = new Map((t.overrides.containerOverrides ?? []).map((o) => [o.name, o]));
   return {
     ...t.overrides,

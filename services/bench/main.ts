@@ -40,7 +40,7 @@ const FULL: Sizes = {
   placement: { instances: 10_000, tasks: 100_000, services: 10, clients: 16, runs: 3, settleSeconds: 150 },
   replay: { events: 1_000_000, runs: 3 },
   api: { instances: 1_000, tasks: 10_000, clients: 32, seconds: 5, runs: 3, runTaskCalls: 500 },
-  docker: { samples: 15, replacements: 10, scale: 50, scaleRuns: 3 },
+  docker: { samples: 15, replacements: 10, scale: 50, scaleRuns: 5 },
 };
 
 const QUICK: Sizes = {

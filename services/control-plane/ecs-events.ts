@@ -8,9 +8,9 @@ import type { ServiceEvent } from "../../events/service.events.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
-import { connectivityOf, taskArnOf } from "../../machines/task/task.spec.ts";
+import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
-import { compact, renderInstance, renderTask, renderTaskContainers, renderTaskOverrides } from "../api/render.ts";
+import { compact, renderInstance, renderTask } from "../api/render.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
@@ -62,10 +62,7 @@ export function eventUuid(envelopeId: string, detailType: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/**
- * The ECS events one folded log event yields, given the aggregate before and after it. Pure.
- * The publisher writes a task's event as text instead (taskEventJson, held equal to this by a test).
- */
+/** The ECS events one folded log event yields, given the aggregate before and after it. Pure. */
 export function ecsEventsFor(
   model: ReadModel,
   account: string,
@@ -140,59 +137,7 @@ function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown>
   return d;
 }
 
-/**
- * ecsEventsFor's task event (envelope and taskDetail) as JSON text, written straight from the
- * task's state: the same members (absent ones left out), without building the detail object and
- * stringifying it — a task state change is the most frequent ECS event, three or more per task.
- * test/unit/ecs-events.json.test.ts holds its parse equal to ecsEventsFor's event.
- */
-export function taskEventJson(account: string, region: string, env: Envelope, agg: Agg<TaskSnapshot>): string {
-  const t = agg.snapshot.context;
-  const at = typeof env.data.at === "number" ? env.data.at : Date.parse(env.time);
-  const j = JSON.stringify;
-  return (
-    `{"version":"0","id":"${eventUuid(env.id, TASK_STATE_CHANGE)}","detail-type":"${TASK_STATE_CHANGE}","source":"aws.ecs",` +
-    `"account":${j(account)},"time":"${envelopeTime(at)}","region":${j(region)},"resources":[${j(taskArnOf(t))}],` +
-    `"detail":{"attachments":${j(t.attachments)},"attributes":[{"name":"ecs.cpu-architecture","value":"x86_64"}]` +
-    member("availabilityZone", t.availabilityZone) +
-    member("capacityProviderName", t.capacityProviderName) +
-    member("clusterArn", t.spec.clusterArn) +
-    member("connectivity", connectivityOf(t)) +
-    member("connectivityAt", iso(t.startedAt)) +
-    member("containerInstanceArn", t.containerInstanceArn) +
-    `,"containers":${j(renderTaskContainers(t))}` +
-    member("cpu", t.spec.cpu ?? String(t.reservation.cpu)) +
-    member("createdAt", iso(t.createdAt)) +
-    member("desiredStatus", t.desiredStatus) +
-    member("enableExecuteCommand", t.enableExecuteCommand) +
-    member("executionStoppedAt", iso(t.executionStoppedAt)) +
-    member("group", t.group) +
-    member("healthStatus", t.healthStatus) +
-    member("lastStatus", agg.snapshot.value) +
-    member("launchType", t.capacityProviderName ? undefined : t.spec.launchType) +
-    member("memory", t.spec.memory ?? String(t.reservation.memory)) +
-    `,"overrides":${j(renderTaskOverrides(t))}` +
-    member("platformVersion", t.platformVersion) +
-    member("pullStartedAt", iso(t.pullStartedAt)) +
-    member("pullStoppedAt", iso(t.pullStoppedAt)) +
-    member("startedAt", iso(t.startedAt)) +
-    member("startedBy", t.startedBy) +
-    member("stopCode", t.stopCode) +
-    member("stoppedAt", iso(t.stoppedAt)) +
-    member("stoppedReason", t.stoppedReason) +
-    member("stoppingAt", iso(t.stoppingAt)) +
-    member("taskArn", taskArnOf(t)) +
-    member("taskDefinitionArn", t.spec.taskDefinitionArn) +
-    member("version", t.version) +
-    (t.spec.launchType === "FARGATE" ? `,"ephemeralStorage":{"sizeInGiB":20}` : "") +
-    `,"updatedAt":"${iso(at)}"}}`
-  );
-}
-
 const TASK_STATE_CHANGE: EcsDetailType = "ECS Task State Change";
-
-/** `,"name":value`, or nothing when the value is absent (as JSON.stringify leaves out undefined). */
-const member = (name: string, value: unknown) => (value === undefined ? "" : `,"${name}":${JSON.stringify(value)}`);
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
 
@@ -343,12 +288,6 @@ export class EcsEventPublisher {
     return (env) => {
       try {
         const after = this.aggregate(subject);
-        if (after && isTaskAgg(after)) {
-          // Written as text (taskEventJson); ecsEventsFor's object form is its specification.
-          if (after.snapshot.context.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return;
-          this.send(subjects.ecsEvent(after.region, TASK_STATE_CHANGE), taskEventJson(this.o.account, after.region, env, after), TASK_STATE_CHANGE);
-          return;
-        }
         for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, after))
           this.send(subjects.ecsEvent(e.region, e["detail-type"]), JSON.stringify(e), e["detail-type"]);
       } catch (err) {
@@ -367,5 +306,3 @@ export class EcsEventPublisher {
     return m.tasks.get(subject) ?? m.instances.get(subject) ?? m.services.get(subject);
   }
 }
-
-const isTaskAgg = (a: AnyAgg): a is Agg<TaskSnapshot> => "taskArn" in a.snapshot.context;

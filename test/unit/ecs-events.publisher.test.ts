@@ -1,3 +1,5 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
 import { describe, expect, test } from "vitest";
 import type { ContainerObserved } from "../../events/agent.ts";
 import type { Envelope } from "../../events/envelope.ts";
@@ -9,13 +11,14 @@ import {
   type TaskCommand,
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
-import { ecsEventsFor, taskEventJson } from "../../services/control-plane/ecs-events.ts";
-import { type Agg, aggregate, type ReadModel } from "../../services/control-plane/read-model.ts";
+import { EcsEventPublisher, ecsEventsFor } from "../../services/control-plane/ecs-events.ts";
+import { type Agg, aggregate, ReadModel } from "../../services/control-plane/read-model.ts";
 
 /**
- * The control plane writes task state change events as JSON text directly (taskEventJson);
- * ecsEventsFor builds the same event as an object. For every step of several task lives, the
- * text must parse to exactly what the object stringifies to.
+ * The ECS event publisher as the control plane drives it: each log event folded by the read
+ * model, captured before and emitted after. For every step of several task lives it publishes
+ * one ECS Task State Change per version the task moves to, nothing for a step that changes no
+ * version, and nothing for what it folded before going live or while another process leads.
  */
 
 const ACCOUNT = "000000000000";
@@ -128,6 +131,8 @@ const lives: [string, TaskCreated, TaskCommand[]][] = [
         networkBindings: [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 8080, protocol: "tcp" }],
       }),
       observe(1_700_000_001_500, "side", "RUNNING", { runtimeId: "beef" }),
+      // Tags are no state change: no version, no event.
+      { type: "TagTask", at: 1_700_000_001_800, tags: [{ key: "stage", value: "b" }] },
       { type: "StopTask", at: 1_700_000_002_000, stopCode: "UserInitiated", reason: 'Stopped by "ops"' },
       observe(1_700_000_003_000, "side", "STOPPED", { exitCode: 137 }),
       observe(1_700_000_003_100, "app", "STOPPED", { exitCode: 0, reason: "done" }),
@@ -159,17 +164,73 @@ const lives: [string, TaskCreated, TaskCommand[]][] = [
   ],
 ];
 
-describe("task state change events as text", () => {
+const silent = pino({ level: "silent" });
+
+/** A read model and a publisher on a connection that records what is published. */
+function publisher(o: { leading?: boolean } = {}) {
+  const model = new ReadModel(silent);
+  const sent: { to: string; event: Record<string, unknown> & { detail: Record<string, unknown> } }[] = [];
+  const nc = { publish: (to: string, payload: string) => sent.push({ to, event: JSON.parse(payload) }) } as unknown as NatsConnection;
+  const p = new EcsEventPublisher({ nc, model, account: ACCOUNT, log: silent, leading: () => o.leading ?? true });
+  let seq = 0;
+  /** Folds one log event and emits its ECS events, as the control plane's follower does. */
+  const fold = (env: Envelope) => {
+    seq++;
+    const emit = p.capture(seq, SUBJECT);
+    model.apply(seq, SUBJECT, new TextEncoder().encode(JSON.stringify(env)));
+    if (model.lastEnvelope) emit?.(model.lastEnvelope);
+    return model.tasks.get(SUBJECT) as Agg<TaskSnapshot>;
+  };
+  return { model, sent, publisher: p, fold };
+}
+
+/** The publisher's sends leave at the end of the turn. */
+const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("ECS task state change events", () => {
   for (const [name, first, commands] of lives) {
-    test(name, () => {
-      let steps = 0;
+    test(name, async () => {
+      const { sent, publisher: p, fold } = publisher();
+      p.goLive(0);
+      const expected: unknown[] = [];
+      const versions: number[] = [];
       for (const { env, before, after } of life(first, commands)) {
-        const [expected] = ecsEventsFor({} as ReadModel, ACCOUNT, SUBJECT, env, before, after);
-        if (!expected) continue; // no version change: no event either way
-        expect(JSON.parse(taskEventJson(ACCOUNT, REGION, env, after))).toEqual(JSON.parse(JSON.stringify(expected)));
-        steps++;
+        const folded = fold(env);
+        expect(folded.snapshot.context.version).toBe(after.snapshot.context.version);
+        const [e, ...more] = ecsEventsFor({} as ReadModel, ACCOUNT, SUBJECT, env, before, after);
+        expect(more).toEqual([]);
+        if (after.snapshot.context.version === before?.snapshot.context.version) expect(e).toBeUndefined();
+        if (!e) continue;
+        expected.push(JSON.parse(JSON.stringify(e)));
+        versions.push(folded.snapshot.context.version);
+        expect(e.detail.lastStatus).toBe(folded.snapshot.value);
       }
-      expect(steps).toBeGreaterThan(3);
+      await endOfTurn();
+      expect(versions.length).toBeGreaterThan(3);
+      expect(sent.map((m) => m.to)).toEqual(versions.map(() => `berth.ecs.${REGION}.task-state-change`));
+      expect(sent.map((m) => m.event)).toEqual(expected);
+      expect(sent.map((m) => m.event.detail.version)).toEqual(versions);
+      expect(new Set(sent.map((m) => m.event.id)).size).toBe(sent.length);
+      for (const { event } of sent) {
+        expect(event["detail-type"]).toBe("ECS Task State Change");
+        expect(event.resources).toEqual([ARN]);
+        expect(event.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }
     });
   }
+
+  test("nothing for what was folded before going live, nor while another control plane leads", async () => {
+    const [, first, commands] = lives[0] as (typeof lives)[number];
+    const replay = publisher();
+    const steps = [...life(first, commands)];
+    replay.publisher.goLive(2);
+    for (const { env } of steps) replay.fold(env);
+    const follower = publisher({ leading: false });
+    follower.publisher.goLive(0);
+    for (const { env } of steps) follower.fold(env);
+    await endOfTurn();
+    expect(follower.sent).toEqual([]);
+    const live = steps.slice(2).filter(({ before, after }) => after.snapshot.context.version !== before?.snapshot.context.version);
+    expect(replay.sent.map((m) => m.event.detail.version)).toEqual(live.map(({ after }) => after.snapshot.context.version));
+  });
 });
