@@ -181,7 +181,7 @@ function publisher(o: { leading?: boolean } = {}) {
     if (model.lastEnvelope) emit?.(model.lastEnvelope);
     return model.tasks.get(SUBJECT) as Agg<TaskSnapshot>;
   };
-  return { model, sent, publisher: p, fold };
+  return { sent, publisher: p, fold };
 }
 
 /** The publisher's sends leave at the end of the turn. */
