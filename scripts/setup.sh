@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes this machine able to run Berth (`run`) or its test suite (`test`).
+# Makes this machine able to run Berth (`run`), its benchmarks (`bench`) or its test suite (`test`).
 #
 #   bash scripts/setup.sh run    # node modules, nats-server (unless BERTH_NATS_URL), Docker engine
 #   bash scripts/setup.sh bench  # the same, plus nats-server and the local image the benchmarks

@@ -47,12 +47,13 @@ export async function dockerAvailable(): Promise<string | undefined> {
 }
 
 /**
- * Whether the engine holds the benchmarks' image. There is no registry to pull it from: without it
- * every RunTask would wait on a pull that cannot succeed, so the run stops before it starts.
+ * Whether the engine holds an image (by default the benchmarks'). There is no registry to pull
+ * the benchmarks' image from: without it every RunTask would wait on a pull that cannot succeed,
+ * so the run stops before it starts.
  */
-export async function imagePresent(docker = new Docker()): Promise<boolean> {
+export async function imagePresent(image = IMAGE, docker = new Docker()): Promise<boolean> {
   try {
-    await docker.getImage(IMAGE).inspect();
+    await docker.getImage(image).inspect();
     return true;
   } catch {
     return false;
