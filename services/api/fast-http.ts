@@ -99,6 +99,8 @@ class FastConnection {
   private ended = false;
   private closing = false;
   private gone = false;
+  /** Handed over to Node's HTTP server: nothing here touches the socket any more. */
+  private left = false;
   private readonly keepAliveMs: number;
   private readonly partialRequestMs: number;
 
@@ -118,13 +120,12 @@ class FastConnection {
   }
 
   private readonly onData = (chunk: Buffer) => {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
     if (this.busy) {
-      // Pipelined requests wait for the one in progress; past one request's worth, stop reading.
-      if (this.size > this.opts.maxBodyBytes + MAX_HEAD_BYTES) this.socket.pause();
+      this.holdBack(chunk);
       return;
     }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
     if (this.size >= this.need) this.next();
   };
 
@@ -176,17 +177,25 @@ class FastConnection {
       return;
     }
     const body = buf.subarray(end + HEAD_END.length, total);
-    if (total === buf.length) {
-      this.chunks = [];
-      this.size = 0;
-    } else {
-      this.chunks = [buf.subarray(total)];
-      this.size = buf.length - total;
-    }
+    this.chunks = [];
+    this.size = 0;
     this.need = 0;
     this.busy = true;
+    if (total < buf.length) this.holdBack(buf.subarray(total));
     this.socket.setTimeout(0);
     this.opts.serve(head.request, body, this.reply);
+  }
+
+  /**
+   * Bytes that came after the request being served go back into the socket, paused until the
+   * answer is out, and so does the client's end: a socket says `end` only once its buffer is
+   * empty, and a connection handed over to Node's server later must carry both (a stream takes no
+   * bytes back after `end`). A client pipelining faster than it is answered meets TCP's
+   * backpressure. Clients that wait for each answer (the SDKs, the CLI) never get here.
+   */
+  private holdBack(bytes: Buffer): void {
+    this.socket.pause();
+    this.socket.unshift(bytes);
   }
 
   /** Waits until `need` bytes are here; a request the client ended before it was whole is dropped. */
@@ -228,8 +237,8 @@ class FastConnection {
       this.socket.end();
       return;
     }
-    if (this.socket.isPaused()) this.socket.resume();
     this.next();
+    if (!this.busy && !this.left && this.socket.isPaused()) this.socket.resume();
   };
 
   /** Ends the connection now if no request is in progress, else once its answer is written. */
@@ -240,6 +249,7 @@ class FastConnection {
 
   /** Gives the connection, from the request at hand on, to Node's HTTP server. */
   private leave(): void {
+    this.left = true;
     const socket = this.socket;
     socket.removeListener("data", this.onData);
     socket.removeListener("end", this.onEnd);

@@ -20,6 +20,11 @@ const server = createApiServer({
     ListClusters: async (input) => ({ clusterArns: [], echo: input }),
     // An answer JSON cannot hold: fails after the handler, where the edge must still answer.
     ListServices: async () => ({ count: 1n }),
+    // Answers after a while: what the client sends meanwhile, its end included, is all here by then.
+    DescribeClusters: async (input) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { clusters: [], echo: input };
+    },
   },
   routes: [
     {
@@ -250,6 +255,17 @@ describe("requests left to Node's HTTP server", () => {
     // The first was read here; the route's request and the one after it by Node.
     expect(nodeRequests).toBe(before + 2);
     r.socket.destroy();
+  });
+
+  test("mid-connection, from a client that has ended its side: Node answers the rest, then closes", async () => {
+    const r = await open();
+    const before = nodeRequests;
+    // The client's end comes while the first answer is still being made.
+    r.socket.end(post('{"n":1}', "", "DescribeClusters") + "GET /health HTTP/1.1\r\nhost: h\r\n\r\n");
+    expect(JSON.parse((await r.answer()).body).echo).toEqual({ n: 1 });
+    expect((await r.answer()).body).toBe('{"status":"ok"}');
+    expect(nodeRequests).toBe(before + 1);
+    await r.close();
   });
 
   test("a POST to an extra route's path", async () => {
