@@ -5,6 +5,9 @@ import { EVENT_TYPE_HEADER, streams } from "../../events/names.ts";
 import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
 import { TaskWatch } from "./watch.ts";
 
+const MSG_ID_HEADER = "Nats-Msg-Id";
+const EXPECTED_LAST_SUBJECT_SEQ_HEADER = "Nats-Expected-Last-Subject-Sequence";
+
 /**
  * A large event log for the replay benchmark, made of real events: a small real system (control
  * plane + simulated fleet) runs tasks to completion and stops them, and its log is recorded.
@@ -15,6 +18,8 @@ import { TaskWatch } from "./watch.ts";
 export interface RecordedMessage {
   subject: string;
   type: string;
+  /** The Nats-Msg-Id the event store appended it with (its envelope id). */
+  msgId: string;
   data: string;
 }
 
@@ -45,7 +50,11 @@ export async function recordLog(dir: string, tasks: number, stopped: number): Pr
   }
 }
 
-async function readLog(nc: NatsConnection): Promise<Recording> {
+/**
+ * Every message of BERTH_EVENTS: the cluster, task definition and instance events as the prefix,
+ * each task's events as its lifecycle.
+ */
+export async function readLog(nc: NatsConnection): Promise<Recording> {
   const js = jetstream(nc);
   const head = (await (await jetstreamManager(nc)).streams.info(streams.events)).state.last_seq;
   const consumer = await js.consumers.get(streams.events, { deliver_policy: DeliverPolicy.All });
@@ -53,7 +62,12 @@ async function readLog(nc: NatsConnection): Promise<Recording> {
   const prefix: RecordedMessage[] = [];
   const byTask = new Map<string, RecordedMessage[]>();
   for await (const m of messages) {
-    const rec = { subject: m.subject, type: m.headers?.get(EVENT_TYPE_HEADER) ?? "", data: m.string() };
+    const rec = {
+      subject: m.subject,
+      type: m.headers?.get(EVENT_TYPE_HEADER) ?? "",
+      msgId: m.headers?.get(MSG_ID_HEADER) ?? "",
+      data: m.string(),
+    };
     const parts = m.subject.split(".");
     if (parts[3] === "task") {
       const id = parts[5] as string;
@@ -66,17 +80,23 @@ async function readLog(nc: NatsConnection): Promise<Recording> {
 }
 
 /**
- * Writes the recording into BERTH_EVENTS until the stream holds `events` events: the prefix, then
- * the lifecycles round-robin, each copy under a fresh task id. Core publishes with periodic
- * flushes (no per-message ack): generating the log is not what is measured.
+ * Writes the recording into BERTH_EVENTS, which must be empty, until it holds `events` events: the
+ * prefix, then the lifecycles round-robin, each copy under a fresh task id. Every message carries
+ * the headers the event store appends with (the event type, the msgID, the expected last sequence
+ * of its subject), which the stream keeps and a replay reads: the same bytes as a real log. Core
+ * publishes with periodic flushes (no per-message ack): generating the log is not what is measured.
  */
 export async function writeLog(nc: NatsConnection, rec: Recording, events: number): Promise<number> {
   let written = 0;
+  const lastSeq = new Map<string, number>();
   const put = (m: RecordedMessage) => {
     const h = headers();
     h.set(EVENT_TYPE_HEADER, m.type);
+    h.set(MSG_ID_HEADER, m.msgId);
+    h.set(EXPECTED_LAST_SUBJECT_SEQ_HEADER, String(lastSeq.get(m.subject) ?? 0));
     nc.publish(m.subject, m.data, { headers: h });
     written++;
+    lastSeq.set(m.subject, written);
   };
   for (const m of rec.prefix) put(m);
   let k = 0;
@@ -86,17 +106,27 @@ export async function writeLog(nc: NatsConnection, rec: Recording, events: numbe
     const id = randomBytes(16).toString("hex");
     for (const m of life.messages) {
       if (written >= events) break;
-      put({ subject: m.subject.replace(life.taskId, id), type: m.type, data: m.data.replaceAll(life.taskId, id) });
+      put({
+        subject: m.subject.replace(life.taskId, id),
+        type: m.type,
+        msgId: m.msgId.replaceAll(life.taskId, id),
+        data: m.data.replaceAll(life.taskId, id),
+      });
     }
     if (written % 20_000 < life.messages.length) await nc.flush();
   }
   await nc.flush();
   const jsm = await jetstreamManager(nc);
-  const deadline = Date.now() + 300_000;
+  // The server stores what it was sent in order; a message it refused (a wrong expected sequence)
+  // leaves the count short for good.
+  let seen = -1;
+  let still = 0;
   for (;;) {
     const stored = (await jsm.streams.info(streams.events)).state.messages;
     if (stored >= written) return stored;
-    if (Date.now() > deadline) throw new Error(`only ${stored} of ${written} events stored`);
+    still = stored === seen ? still + 1 : 0;
+    seen = stored;
+    if (still >= 50) throw new Error(`only ${stored} of ${written} events stored`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
