@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SUBJECT_TOKEN } from "./names.ts";
 import { Attribute, Millis, NetworkBinding, NetworkInterface, Resource } from "./shapes.ts";
 import { DesiredStatus, HealthStatus, TaskRuntimeSpec } from "./task.events.ts";
 
@@ -11,6 +12,8 @@ import { DesiredStatus, HealthStatus, TaskRuntimeSpec } from "./task.events.ts";
  *   agent ──publish  berth.obs.<r>.<id>     ─► BERTH_OBSERVATIONS (durable, deduplicated by msgID)
  *   agent ◄─consume  berth.dir.<r>.<id>     ── BERTH_DIRECTIVES   (durable consumer per agent)
  *   agent ──put      KV berth_heartbeats <r>.<id>
+ *   agent ◄─request  berth.ctl.<r>.logs.<id> ── control plane  (reply: a container's output)
+ *   agent ──publish  berth.ctl.<r>.logstream.<id>.<stream> ─► control plane (a followed log)
  */
 
 // ── registration ─────────────────────────────────────────────────────────────────────────────
@@ -167,14 +170,18 @@ export const containerName = (taskId: string, name: string) => `berth-${taskId}-
 
 // ── logs (control plane → agent, request/reply on subjects.logs) ─────────────────────────────
 
-/** Asks an agent for a task container's output. With `follow` and `inbox`, chunks stream to `inbox`. */
+/**
+ * Asks an agent for a task container's output. With `follow` and `streamId`, chunks stream to
+ * `subjects.logStream(region, <the agent's instance id>, streamId)`: the requester names only the
+ * last token, so the agent publishes nowhere outside its own instance's log streams.
+ */
 export const LogsRequest = z.object({
   taskArn: z.string(),
   /** Container name; defaults to the task's first container. */
   container: z.string().optional(),
   tail: z.number().int().nonnegative().optional(),
   follow: z.boolean().optional(),
-  inbox: z.string().optional(),
+  streamId: z.string().regex(SUBJECT_TOKEN).optional(),
   /** Longest a follow may last, ms (the agent caps it). */
   followMs: z.number().int().positive().optional(),
 });
@@ -189,7 +196,7 @@ export const LogsReply = z.discriminatedUnion("ok", [
 ]);
 export type LogsReply = z.infer<typeof LogsReply>;
 
-/** What a followed log sends to the request's inbox: chunks, then one `end`. */
+/** What a followed log sends on its log stream subject: chunks, then one `end`. */
 export const LogStreamMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("chunk"), container: z.string(), stream: z.enum(["stdout", "stderr"]), data: z.string() }),
   z.object({ type: z.literal("end"), reason: z.enum(["stopped", "deadline", "error"]), message: z.string().optional() }),

@@ -13,11 +13,12 @@
  * subject tokens as they are, so no escaping is needed; `token()` refuses anything else.
  */
 
-const TOKEN = /^[A-Za-z0-9_-]{1,255}$/;
+/** One subject token as Berth writes them; schemas of values that become tokens check against it. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Guards a subject token; ids reach here only after API validation, so a failure is a bug. */
 export function token(value: string): string {
-  if (!TOKEN.test(value)) throw new Error(`not a valid subject token: ${JSON.stringify(value)}`);
+  if (!SUBJECT_TOKEN.test(value)) throw new Error(`not a valid subject token: ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -70,6 +71,15 @@ export const subjects = {
   syncAnyRegion: "berth.ctl.*.sync.*",
   /** Control plane asks one agent for a task's container logs. */
   logs: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logs.${token(instanceId)}`,
+  /**
+   * One followed log's output, agent → control plane. The agent builds it from its own instance id
+   * and the request's stream id, so NATS permissions can let it publish under its own instance only
+   * and a request cannot send its output anywhere else.
+   */
+  logStream: (region: string, instanceId: string, streamId: string) =>
+    `berth.ctl.${token(region)}.logstream.${token(instanceId)}.${token(streamId)}`,
+  /** Every followed log of one instance (what its agent may publish). */
+  logStreamsOf: (region: string, instanceId: string) => `berth.ctl.${token(region)}.logstream.${token(instanceId)}.*`,
   /**
    * Agent asks for the secret values of a task placed on it. The instance id is in the subject so
    * NATS permissions let an agent speak only for its own instance (the control plane checks the

@@ -12,8 +12,10 @@ const MAX_REPLY_BYTES = 512 * 1024;
 
 /**
  * Answers log requests on `subjects.logs(region, instanceId)` with a container's demultiplexed
- * stdout/stderr. A followed log streams LogStreamMessage chunks to the request's inbox until the
- * container stops or the deadline passes, then sends one `end`.
+ * stdout/stderr. A followed log streams LogStreamMessage chunks on
+ * `subjects.logStream(region, instanceId, streamId)` until the container stops or the deadline
+ * passes, then sends one `end`. The subject is built here, not taken from the request: with
+ * `berth up`'s NATS permissions the agent may publish under its own instance's log streams only.
  */
 export function serveLogs(d: {
   nc: NatsConnection;
@@ -37,7 +39,7 @@ export function serveLogs(d: {
 
 async function answer(
   body: unknown,
-  d: { nc: NatsConnection; docker: DockerPort; instanceId: string; log: Logger; signal: AbortSignal },
+  d: { nc: NatsConnection; docker: DockerPort; region: string; instanceId: string; log: Logger; signal: AbortSignal },
 ): Promise<LogsReply> {
   const parsed = LogsRequest.safeParse(body);
   if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
@@ -58,7 +60,7 @@ async function answer(
   const container = row.labels[labels.containerName] ?? "";
   const tail = req.tail ?? 1000;
 
-  if (!req.follow || !req.inbox) {
+  if (!req.follow || !req.streamId) {
     const chunks: LogChunk[] = [];
     let bytes = 0;
     await d.docker.logs(
@@ -74,8 +76,8 @@ async function answer(
     return { ok: true, container, chunks, following: false };
   }
 
-  const inbox = req.inbox;
-  const send = (msg: LogStreamMessage) => d.nc.publish(inbox, JSON.stringify(msg));
+  const stream = subjects.logStream(d.region, d.instanceId, req.streamId);
+  const send = (msg: LogStreamMessage) => d.nc.publish(stream, JSON.stringify(msg));
   const deadline = AbortSignal.timeout(Math.min(req.followMs ?? DEFAULT_FOLLOW_MS, MAX_FOLLOW_MS));
   const signal = AbortSignal.any([deadline, d.signal]);
   void d.docker

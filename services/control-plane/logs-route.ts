@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createInbox, type NatsConnection, RequestError } from "@nats-io/transport-node";
+import { type NatsConnection, RequestError } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { type LogChunk, LogStreamMessage, LogsReply, type LogsRequest } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
@@ -88,8 +88,8 @@ export function logsRoute(d: {
         if (identity) {
           d.auth?.authorize(identity, "DescribeTasks", { cluster: q.cluster, tasks: [q.task] }, { region: q.region, account: d.services.account }, d.services);
         }
-        const { request, subject } = locate(q, d.services.model);
-        if (q.follow) await follow(d, q, subject, request, res, requestId);
+        const { request, subject, instanceId } = locate(q, d.services.model);
+        if (q.follow) await follow(d, q, { subject, instanceId }, request, res, requestId);
         else await once(d, q, subject, request, res);
       } catch (err) {
         if (res.headersSent) {
@@ -106,7 +106,7 @@ export function logsRoute(d: {
   };
 }
 
-function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: string } {
+function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: string; instanceId: string } {
   const cluster = model.clusters.get(subjects.cluster(q.region, q.cluster));
   if (cluster?.snapshot.value !== "ACTIVE") throw new EcsError("ClusterNotFoundException", "Cluster not found.");
   const id = taskIdOf(q.task, q.cluster);
@@ -118,6 +118,7 @@ function locate(q: Query, model: ReadModel): { request: LogsRequest; subject: st
     throw new EcsError("InvalidParameterException", `The task has no container named ${q.container}.`);
   return {
     subject: subjects.logs(q.region, t.instanceId),
+    instanceId: t.instanceId,
     request: {
       taskArn: taskArnOf(t),
       // Without a name the agent would pick any container; the task's first one is the stable choice.
@@ -171,14 +172,17 @@ async function once(d: { nc: NatsConnection }, q: Query, subject: string, reques
 async function follow(
   d: { nc: NatsConnection; log: Logger },
   q: Query,
-  subject: string,
+  agent: { subject: string; instanceId: string },
   request: LogsRequest,
   res: ServerResponse,
   requestId: string,
 ) {
-  const inbox = createInbox();
+  // The agent publishes under its own instance only (its NATS permissions), so the stream's
+  // subject is that instance's, told apart from its other follows by a fresh id.
+  const streamId = randomUUID();
+  const stream = subjects.logStream(q.region, agent.instanceId, streamId);
   // Subscribed before the request goes out, so no chunk can arrive unheard.
-  const sub = d.nc.subscribe(inbox);
+  const sub = d.nc.subscribe(stream);
   let finished = false;
   const finish = (reason: string, message?: string) => {
     if (finished) return;
@@ -191,7 +195,7 @@ async function follow(
   // The client went away (Ctrl-C): stop relaying. The agent's follow ends at its own deadline.
   res.on("close", () => finish("closed"));
   try {
-    await ask(d.nc, subject, { ...request, follow: true, inbox, followMs: FOLLOW_MS });
+    await ask(d.nc, agent.subject, { ...request, follow: true, streamId, followMs: FOLLOW_MS });
   } catch (err) {
     finished = true;
     clearTimeout(watchdog);
@@ -209,7 +213,7 @@ async function follow(
     }
     const parsed = LogStreamMessage.safeParse(body);
     if (!parsed.success) {
-      d.log.warn({ inbox }, "unreadable log stream message ignored");
+      d.log.warn({ stream }, "unreadable log stream message ignored");
       continue;
     }
     const msg = parsed.data;

@@ -8,6 +8,7 @@ import { buckets, consumers, inboxPrefix, jsApi, streams, subjects } from "../..
  *   agent <r>/<id>  publish  berth.obs.<r>.<id>                  its own observations
  *                            berth.ctl.<r>.register|sync         registration and sync requests
  *                            berth.ctl.<r>.secrets.<id>          secrets of tasks placed on it
+ *                            berth.ctl.<r>.logstream.<id>.*      output of logs it follows
  *                            $KV.berth_heartbeats.<r>.<id>       its own heartbeat
  *                            JetStream API for its own durable consumer agent-<id> on
  *                            BERTH_DIRECTIVES, filtered to berth.dir.<r>.<id> (create, info,
@@ -55,6 +56,7 @@ export function agentPermissions(user: string, a: AgentGrant): Permissions {
         subjects.register(a.region, a.instanceId),
         subjects.sync(a.region, a.instanceId),
         subjects.secrets(a.region, a.instanceId),
+        subjects.logStreamsOf(a.region, a.instanceId),
         jsApi.kvKey(buckets.heartbeats, `${a.region}.${a.instanceId}`),
         jsApi.info,
         jsApi.streamInfo(heartbeatStream),

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInbox } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerName, LogStreamMessage, LogsReply, labels } from "../../events/agent.ts";
@@ -185,16 +184,17 @@ describe("agent logs", () => {
     expect(reply.chunks).toContainEqual({ stream: "stdout", data: "to-out\n" });
     expect(reply.chunks).toContainEqual({ stream: "stderr", data: "to-err\n" });
 
-    const inbox = createInbox();
+    // The request names a stream id only; the agent publishes under its own instance's subject.
+    const streamId = "follow-talker";
     const received: LogStreamMessage[] = [];
-    const sub = driver.nc.subscribe(inbox, {
+    const sub = driver.nc.subscribe(subjects.logStream(driver.region, agent.instanceId, streamId), {
       callback: (_e, m) => {
         received.push(LogStreamMessage.parse(m.json()));
       },
     });
     const follow = await driver.nc.request(
       logsSubject,
-      JSON.stringify({ taskArn: spec.taskArn, container: "talker", follow: true, inbox }),
+      JSON.stringify({ taskArn: spec.taskArn, container: "talker", follow: true, streamId }),
       { timeout: 5_000 },
     );
     expect(LogsReply.parse(follow.json())).toMatchObject({ ok: true, following: true, container: "talker" });
@@ -211,5 +211,16 @@ describe("agent logs", () => {
       (await driver.nc.request(logsSubject, JSON.stringify({ taskArn: "arn:nope" }), { timeout: 5_000 })).json(),
     );
     expect(missing).toMatchObject({ ok: false, code: "ResourceNotFoundException" });
+    // A stream id that is not one subject token could reach outside the instance's log streams.
+    const outside = LogsReply.parse(
+      (
+        await driver.nc.request(
+          logsSubject,
+          JSON.stringify({ taskArn: spec.taskArn, container: "talker", follow: true, streamId: "x.>" }),
+          { timeout: 5_000 },
+        )
+      ).json(),
+    );
+    expect(outside).toMatchObject({ ok: false, code: "InvalidParameterException" });
   });
 });

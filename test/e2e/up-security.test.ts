@@ -6,6 +6,7 @@ import {
   ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StopTaskCommand,
 } from "@aws-sdk/client-ecs";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -19,7 +20,7 @@ import { waitFor } from "../support/wait.ts";
 /**
  * `berth up` with its generated NATS users: the local agent, connected as its own restricted user,
  * registers, receives a directive, runs a container and reports it; nobody gets in without a user;
- * `berth events` reads the log as the reader.
+ * `berth events` reads the log as the reader; `berth logs --follow` streams output the agent publishes.
  */
 
 let dir: string;
@@ -91,3 +92,62 @@ test("berth events reads the log as the reader user", async () => {
   expect(exit.code, p.readLog()).toBe(0);
   expect(p.readLog()).toMatch(/InstanceRegistered\s+berth\.evt\./);
 });
+
+test("berth logs --follow streams a container's output from the restricted agent", async () => {
+  const ecs = ecsClient(endpoint);
+  const family = uniqueName("upsec-logs");
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [
+        {
+          name: "talker",
+          image: TEST_IMAGE,
+          command: ["sh", "-c", "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.3; done"],
+          memory: 16,
+          stopTimeout: 1,
+        },
+      ],
+    }),
+  );
+  const run = await ecs.send(new RunTaskCommand({ cluster: "default", taskDefinition: family }));
+  const taskArn = run.tasks?.[0]?.taskArn as string;
+  expect(taskArn, JSON.stringify(run.failures)).toBeTruthy();
+  await waitFor(
+    async () =>
+      (await ecs.send(new DescribeTasksCommand({ cluster: "default", tasks: [taskArn] }))).tasks?.[0]?.lastStatus ===
+      "RUNNING",
+    { timeoutMs: 60_000, intervalMs: 200, what: "the talker to run" },
+  );
+
+  // --tail 0: every line printed came through the follow, none from the agent's first answer.
+  const follower = spawnBerth(["logs", taskArn, "--follow", "--tail", "0"], {
+    name: `${up.name}-logs-follow`,
+    env: { BERTH_ENDPOINT: endpoint, BERTH_CLUSTER: "default" },
+  });
+  const gone = new AbortController();
+  void follower.exited.then((e) =>
+    gone.abort(new Error(`berth logs --follow exited (${e.code}): ${follower.readLog()}`)),
+  );
+  try {
+    await waitFor(() => new Set(follower.readLog().match(/^line-\d+$/gm)).size >= 2, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "two lines followed live",
+      signal: gone.signal,
+    });
+    expect(follower.running()).toBe(true);
+  } finally {
+    await follower.stop();
+  }
+
+  await ecs.send(new StopTaskCommand({ cluster: "default", task: taskArn }));
+  await waitFor(
+    async () =>
+      (await ecs.send(new DescribeTasksCommand({ cluster: "default", tasks: [taskArn] }))).tasks?.[0]?.lastStatus ===
+      "STOPPED",
+    { timeoutMs: 60_000, intervalMs: 200, what: "the talker to stop" },
+  );
+  // nats-server logs a refused publish as "Publish Violation" (seen here at BERTH_LOG_LEVEL=debug).
+  expect(up.readLog()).not.toMatch(/Violation/);
+}, 120_000);

@@ -211,6 +211,29 @@ describe("an agent", () => {
     await expectSubscribeRefused(nc, subjects.allEvents);
     await expect(jetstream(nc).consumers.get(streams.events)).rejects.toThrow(refused);
   });
+
+  test("streams a followed log under its own instance only", async () => {
+    const nc = await as(A);
+    const seen = violations(nc);
+    const own = subjects.logStream(REGION, A.instanceId, "stream-1");
+    const received: unknown[] = [];
+    cp.subscribe(own, {
+      max: 1,
+      callback: (_e, m) => {
+        received.push(m.json());
+      },
+    });
+    await cp.flush();
+    nc.publish(own, JSON.stringify({ type: "end", reason: "stopped" }));
+    await waitFor(() => received.length > 0 || seen.length > 0, {
+      timeoutMs: 5_000,
+      what: "the followed log's message, or its refusal",
+    });
+    expect(seen).toEqual([]);
+    expect(received).toEqual([{ type: "end", reason: "stopped" }]);
+    await expectPublishRefused(nc, seen, subjects.logStream(REGION, B.instanceId, "stream-1"));
+    await expectPublishRefused(nc, seen, "_INBOX.followed-log");
+  });
 });
 
 describe("the reader", () => {
