@@ -21,7 +21,7 @@ export const connectionOptions = {
 export const connectionHelp: [string, string][] = [
   ["--cluster NAME", "cluster (default $BERTH_CLUSTER or default)"],
   ["--endpoint URL", `Berth's ECS API (default $BERTH_ENDPOINT or ${DEFAULT_ENDPOINT})`],
-  ["--region R", "region (default $BERTH_REGION, $AWS_REGION or us-east-1)"],
+  ["--region R", "region (default $BERTH_REGION, $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1)"],
   ["--json", "print the API's JSON (timestamps in ISO 8601, as the AWS CLI prints them)"],
 ];
 
@@ -38,7 +38,7 @@ export function target(v: Values): Target {
   if (!/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint takes an http(s) URL, not ${JSON.stringify(endpoint)}`);
   return {
     endpoint,
-    region: String(v.region ?? process.env.BERTH_REGION ?? process.env.AWS_REGION ?? "us-east-1"),
+    region: String(v.region ?? process.env.BERTH_REGION ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1"),
     cluster: String(v.cluster ?? env("BERTH_CLUSTER", "default")),
   };
 }

@@ -51,6 +51,17 @@ async function overview(): Promise<string> {
   ].join("\n");
 }
 
+/** Commands that run until stopped and stop their own processes first: not ended by a closed stdout. */
+const RUNS_UNTIL_STOPPED = new Set(["up", "server", "agent", "sim"]);
+
+/** `berth events | head`: a reader that went away ends the command quietly, as with other tools. */
+function endWhenStdoutCloses(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
@@ -63,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const spec = await entry.load();
+  if (!RUNS_UNTIL_STOPPED.has(spec.name)) endWhenStdoutCloses();
   try {
     const { values, positionals } = parse(spec, rest);
     if (values.help) {

@@ -153,9 +153,22 @@ export function natsEnvAuth(): ClientAuth {
  * of a local `berth up` whose data directory is `dataDir`, else none.
  */
 export function readerAuth(dataDir: string): ClientAuth {
+  return localAuth(dataDir, (users) => users.reader);
+}
+
+/**
+ * Credentials that may do everything (`berth sim` speaks for thousands of instances, which no
+ * agent user may): from the environment when set, else the control plane user of a local
+ * `berth up` whose data directory is `dataDir`, else none.
+ */
+export function controlPlaneAuth(dataDir: string): ClientAuth {
+  return localAuth(dataDir, (users) => users.controlPlane);
+}
+
+function localAuth(dataDir: string, pick: (users: NatsUsers) => NatsUser): ClientAuth {
   if (process.env.BERTH_NATS_USER) return natsEnvAuth();
   const path = usersFile(dataDir);
   if (!existsSync(path)) return {};
   const parsed = NatsUsersFile.safeParse(JSON.parse(readFileSync(path, "utf8")));
-  return parsed.success ? clientAuth(parsed.data.reader) : {};
+  return parsed.success ? clientAuth(pick(parsed.data)) : {};
 }

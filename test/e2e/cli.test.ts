@@ -1,7 +1,7 @@
 // The `berth` resource commands, run as a person runs them (`node bin/berth.mjs …`) against a
 // whole Berth (nats-server, `berth server`, `berth agent`, real Docker): their tables, --json,
 // --help and exit codes (0 ok, 1 API failure, 2 usage).
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,7 +130,7 @@ describe("help and usage", () => {
     [["stop"], "exactly one task"],
     [["logs"], "exactly one task"],
     [["logs", "t", "--tail", "-3"], "--tail"],
-    [["wait", "forever", "x"], "service-stable, tasks-running, tasks-stopped"],
+    [["wait", "forever", "x"], "services-stable, tasks-running, tasks-stopped"],
     [["drain"], "at least one container instance"],
     [["instances", "--status", "SLEEPING"], "--status takes one of"],
     [["state", "--at", "when pigs fly"], "--at takes a sequence number"],
@@ -320,7 +320,7 @@ describe("services", () => {
   });
 
   test("services lists counts, deployments and the rollout state", async () => {
-    ok(await berth(["wait", "service-stable", service]));
+    ok(await berth(["wait", "services-stable", service]));
     const table = tableOf(ok(await berth(["services"])).stdout, "SERVICE");
     expect(table[0]).toEqual(["SERVICE", "STATUS", "DESIRED", "RUNNING", "PENDING", "DEPLOYMENTS", "ROLLOUT", "DEFINITION"]);
     expect(table.find((row) => row[0] === service)?.slice(1, 6)).toEqual(["ACTIVE", "1", "1", "0", "1"]);
@@ -363,7 +363,7 @@ describe("services", () => {
         },
       }),
     );
-    ok(await berth(["wait", "service-stable", failing]));
+    ok(await berth(["wait", "service-stable", failing])); // the earlier spelling, still understood
     const r = await berth(["deploy", failing, "--task-definition", `${b.cluster}-crash`, "--wait", "--timeout", "120"]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/PRIMARY .*-crash:1 .*FAILED/);
@@ -371,8 +371,8 @@ describe("services", () => {
     await berth(["scale", failing, "0"]);
   }, 180_000);
 
-  test("wait service-stable exits 1 on a missing service", async () => {
-    const r = await berth(["wait", "service-stable", service, "no-such-service"]);
+  test("wait services-stable exits 1 on a missing service", async () => {
+    const r = await berth(["wait", "services-stable", service, "no-such-service"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("MISSING");
   });
@@ -404,6 +404,36 @@ describe("failures exit 1 with the ECS error code and message", () => {
     const r = await berth(["ps"], { BERTH_ENDPOINT: "http://127.0.0.1:9" });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("EndpointUnreachable: cannot reach Berth's ECS API at http://127.0.0.1:9");
+  }, 60_000);
+});
+
+describe("output into a pipe its reader closed", () => {
+  test("berth events --follow | head: ends quietly with 0 at its next line", async () => {
+    const child = spawn(process.execPath, [BERTH_BIN, "events", "--follow", "--nats", b.nats.url], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      // The reader takes the first line and goes, as `head -n 1` does.
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      child.stdout.destroy();
+      // Something new in the log: the next line meets the closed pipe.
+      await b.ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: `${b.cluster}-pipe`,
+          containerDefinitions: [{ name: "main", image: TEST_IMAGE, memory: 16 }],
+        }),
+      );
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).toBe("");
+    } finally {
+      child.kill("SIGKILL");
+    }
   }, 60_000);
 });
 

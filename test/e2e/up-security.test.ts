@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import {
+  CreateClusterCommand,
   DescribeTasksCommand,
   ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
@@ -14,7 +17,7 @@ import { labels } from "../../events/agent.ts";
 import { removeContainersByLabel, TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { ecsClient } from "../support/ecs.ts";
 import { freePort } from "../support/ports.ts";
-import { type ManagedProcess, spawnBerth } from "../support/processes.ts";
+import { BERTH_BIN, type ManagedProcess, REPO_ROOT, spawnBerth } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
 
 /**
@@ -23,6 +26,7 @@ import { waitFor } from "../support/wait.ts";
  * `berth events` reads the log as the reader; `berth logs --follow` streams output the agent publishes.
  */
 
+const run = promisify(execFile);
 let dir: string;
 let up: ManagedProcess;
 let endpoint: string;
@@ -92,6 +96,49 @@ test("berth events reads the log as the reader user", async () => {
   expect(exit.code, p.readLog()).toBe(0);
   expect(p.readLog()).toMatch(/InstanceRegistered\s+berth\.evt\./);
 });
+
+test("berth state rebuilds the state as the reader user", async () => {
+  const { stdout } = await run(process.execPath, [BERTH_BIN, "state", "--json", "--nats", natsUrl, "--data-dir", dir], {
+    cwd: REPO_ROOT,
+    timeout: 60_000,
+  });
+  const state = JSON.parse(stdout);
+  expect(state.clusters.map((c: { clusterName: string }) => c.clusterName)).toContain("default");
+  expect(state.containerInstances).toHaveLength(1);
+});
+
+test("berth sim joins as the control plane user, in a region of its own, and its fleet runs a task", async () => {
+  const region = "us-west-2";
+  const ecs = ecsClient(endpoint, region);
+  const cluster = uniqueName("upsec-sim");
+  await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  const family = uniqueName("upsec-sim");
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: "app", image: TEST_IMAGE, memory: 16 }] }),
+  );
+  const sim = spawnBerth(
+    ["sim", "--instances", "3", "--cluster", cluster, "--region", region, "--nats", natsUrl, "--data-dir", dir],
+    { name: `${up.name}-sim` },
+  );
+  const gone = new AbortController();
+  void sim.exited.then((e) => gone.abort(new Error(`berth sim exited (${e.code}): ${sim.readLog()}`)));
+  try {
+    await waitFor(
+      async () => (await ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns?.length === 3,
+      { timeoutMs: 30_000, intervalMs: 200, what: "three hollow instances", signal: gone.signal },
+    );
+    const run = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }));
+    const taskArn = run.tasks?.[0]?.taskArn as string;
+    expect(taskArn, JSON.stringify(run.failures)).toBeTruthy();
+    await waitFor(
+      async () =>
+        (await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }))).tasks?.[0]?.lastStatus === "RUNNING",
+      { timeoutMs: 30_000, intervalMs: 200, what: "the hollow task to run", signal: gone.signal },
+    );
+  } finally {
+    await sim.stop();
+  }
+}, 90_000);
 
 test("berth logs --follow streams a container's output from the restricted agent", async () => {
   const ecs = ecsClient(endpoint);

@@ -1,9 +1,8 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { Envelope } from "../../../events/envelope.ts";
-import { readerAuth } from "../../security/nats-credentials.ts";
 import { streams, subjects } from "../../../events/names.ts";
-import { type CommandSpec, env, UsageError } from "../args.ts";
+import { type CommandSpec, UsageError } from "../args.ts";
+import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
 
 export const eventsCommand: CommandSpec = {
   name: "events",
@@ -14,17 +13,14 @@ export const eventsCommand: CommandSpec = {
     follow: { type: "boolean", short: "f" },
     json: { type: "boolean" },
     subject: { type: "string" },
-    nats: { type: "string" },
-    "data-dir": { type: "string" },
+    ...natsClientOptions,
   },
   help: [
     ["--since SEQ|TIME", "start at a stream sequence (e.g. 1200) or a time (ISO 8601, e.g. 2026-11-21T10:00:00Z)"],
     ["-f, --follow", "keep printing new events as they are appended"],
     ["--json", "one JSON object per line: {seq, subject, envelope}"],
     ["--subject FILTER", "NATS subject filter (default berth.evt.>, e.g. 'berth.evt.*.task.>')"],
-    ["--nats URL", "NATS server (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
-    ["--data-dir DIR", "a local `berth up`'s data directory, whose reader user is used (default $BERTH_DATA_DIR or ./.berth)"],
-    ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD override that user."],
+    ...natsClientHelp("reader"),
   ],
   async run(v) {
     const since = v.since === undefined ? undefined : String(v.since);
@@ -37,10 +33,7 @@ export const eventsCommand: CommandSpec = {
         start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
       else throw new UsageError(`--since takes a sequence number or a time, not ${JSON.stringify(since)}`);
     }
-    const nc = await connect({
-      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
-      ...readerAuth(String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth"))),
-    });
+    const nc = await connectNats(v, "reader", { name: "berth-events" });
     try {
       const jsm = await jetstreamManager(nc);
       const head = (await jsm.streams.info(streams.events)).state.last_seq;

@@ -57,11 +57,6 @@ export const logsCommand: CommandSpec = {
   examples: ["berth logs 4f1c9a0e2b7d4c55a1e3f6b8d9c0e1f2 --tail 50", "berth logs 4f1c9a0e2b7d4c55a1e3f6b8d9c0e1f2 -c web -f"],
   async run(v, positionals) {
     if (positionals.length !== 1) throw new UsageError("name exactly one task (its id or ARN)");
-    // `berth logs -f … | head`: a reader that went away ends the command quietly, as with other tools.
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") process.exit(0);
-      throw err;
-    });
     const task = positionals[0] as string;
     const t = target(v);
     const ecs = ecsClient(t);

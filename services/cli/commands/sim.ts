@@ -1,7 +1,7 @@
-import { connect } from "@nats-io/transport-node";
 import { startFleet } from "../../sim/fleet.ts";
 import { type CommandSpec, env, integer, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
+import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
 import { untilSignal } from "../signals.ts";
 
 const STATUS_EVERY_MS = 10_000;
@@ -10,7 +10,7 @@ export const simCommand: CommandSpec = {
   name: "sim",
   summary: "register a simulated fleet of hollow instances, to try placement and services at scale",
   usage:
-    "berth sim --instances N --cluster C [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
+    "berth sim --instances N --cluster C [--region R] [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
   options: {
     instances: { type: "string" },
     cluster: { type: "string" },
@@ -22,8 +22,8 @@ export const simCommand: CommandSpec = {
     memory: { type: "string" },
     "heartbeat-interval": { type: "string" },
     seed: { type: "string" },
-    nats: { type: "string" },
     region: { type: "string" },
+    ...natsClientOptions,
   },
   help: [
     ["--instances N", "hollow container instances to register (required)"],
@@ -36,15 +36,16 @@ export const simCommand: CommandSpec = {
     ["--memory MIB", "memory per instance in MiB (default 8192)"],
     ["--heartbeat-interval MS", "heartbeat interval per instance (default 5000, as a real agent)"],
     ["--seed N", "seeds start latencies and failures (default 1)"],
-    ["--nats URL", "NATS server(s) (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
     ["--region R", "region; no real agent may run in it, the fleet takes all its directives (default $BERTH_REGION or us-east-1)"],
+    ["", "`npm start`'s local agent runs in us-east-1: give the fleet another region, as below."],
+    ...natsClientHelp("control plane"),
     ["", "Hollow instances run no containers: they answer directives with the observations a real agent"],
     ["", "would publish, through the real control plane. Ctrl-C stops them (they are then marked lost)."],
   ],
   examples: [
-    "aws ecs create-cluster --cluster-name sim --endpoint-url http://127.0.0.1:8417",
-    "berth sim --instances 10000 --cluster sim --start-latency 2000 --failure-rate 0.01 --az-count 3",
-    "berth sim --instances 50 --cluster sim --attributes rack=r1,gpu=none",
+    "aws ecs create-cluster --cluster-name sim --region us-west-2 --endpoint-url http://127.0.0.1:8417",
+    "berth sim --instances 10000 --cluster sim --region us-west-2 --start-latency 2000 --failure-rate 0.01 --az-count 3",
+    "berth sim --instances 50 --cluster sim --region us-west-2 --attributes rack=r1,gpu=none",
   ],
   async run(v) {
     const instances = integer(v.instances, "--instances", 1);
@@ -52,12 +53,7 @@ export const simCommand: CommandSpec = {
     const failureRate = v["failure-rate"] === undefined ? 0 : Number(v["failure-rate"]);
     if (!(failureRate >= 0 && failureRate <= 1)) throw new UsageError("--failure-rate must be a number from 0 to 1");
     const log = rootLogger("berth-sim");
-    const nc = await connect({
-      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
-      name: "berth-sim",
-      maxReconnectAttempts: -1,
-      noAsyncTraces: true,
-    });
+    const nc = await connectNats(v, "control plane", { name: "berth-sim", maxReconnectAttempts: -1, noAsyncTraces: true });
     const cluster = String(v.cluster ?? env("BERTH_CLUSTER", "default"));
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
     const started = performance.now();

@@ -1,5 +1,5 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { streams, subjects } from "../../../events/names.ts";
 import { clusterCounts } from "../../api/counts.ts";
@@ -8,7 +8,8 @@ import { renderCluster, renderInstance, renderTask } from "../../api/render.ts";
 import { renderService } from "../../api/render-service.ts";
 import { ReadModel } from "../../control-plane/read-model.ts";
 import { daemonInstances } from "../../scheduler/views.ts";
-import { type CommandSpec, env, UsageError } from "../args.ts";
+import { type CommandSpec, UsageError } from "../args.ts";
+import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
 import {
   byNewest,
   CLUSTER_HEADERS,
@@ -188,14 +189,14 @@ function print(v: StateView, at: string): void {
 export const stateCommand: CommandSpec = {
   name: "state",
   summary: "time travel: clusters, services, tasks and instances as they were at a point of the event log",
-  usage: "berth state [--at SEQ|TIME|DURATION] [--cluster NAME] [--region R] [--all] [--json] [--nats URL]",
+  usage: "berth state [--at SEQ|TIME|DURATION] [--cluster NAME] [--region R] [--all] [--json] [--nats URL] [--data-dir DIR]",
   options: {
     at: { type: "string" },
     cluster: { type: "string" },
     region: { type: "string" },
     all: { type: "boolean", short: "a" },
     json: { type: "boolean" },
-    nats: { type: "string" },
+    ...natsClientOptions,
   },
   help: [
     ["--at SEQ|TIME|DURATION", "a stream sequence (1234), a time (2026-11-21T10:00:00Z) or a duration ago (15m, 2h); default: now"],
@@ -203,14 +204,14 @@ export const stateCommand: CommandSpec = {
     ["--region R", "only this region (default: every region)"],
     ["-a, --all", "include STOPPED tasks and INACTIVE clusters, services and instances"],
     ["--json", "the state as ECS Describe* shapes: {sequence, time, clusters, services, tasks, containerInstances}"],
-    ["--nats URL", "NATS server holding the log (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
+    ...natsClientHelp("reader"),
   ],
   examples: ["berth state --at 15m", "berth state --at 2026-11-21T10:00:00Z --cluster prod", "berth state --at 1200 --json | jq '.tasks[].lastStatus'"],
   async run(v) {
     const now = Date.now();
     const atText = v.at === undefined ? "now" : String(v.at);
     const cut = parseAt(atText, now);
-    const nc = await connect({ servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","), name: "berth-state" });
+    const nc = await connectNats(v, "reader", { name: "berth-state" });
     try {
       // The projection's warnings (events it cannot fold) go to stderr, never into the output.
       const log = pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn", base: { name: "berth-state" } }, pino.destination(2));

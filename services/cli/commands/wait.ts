@@ -120,32 +120,36 @@ export function watchDeployment(ecs: ECSClient, t: Target, service: string, depl
   );
 }
 
-const KINDS = ["service-stable", "tasks-running", "tasks-stopped"] as const;
+/** The AWS CLI's waiter names (`aws ecs wait services-stable`…). */
+const KINDS = ["services-stable", "tasks-running", "tasks-stopped"] as const;
+/** Earlier spellings, still understood. */
+const ALIASES: Record<string, (typeof KINDS)[number]> = { "service-stable": "services-stable" };
 
 export const waitCommand: CommandSpec = {
   name: "wait",
   summary: "wait until services are stable or tasks are running or stopped, showing progress",
-  usage: "berth wait <service-stable|tasks-running|tasks-stopped> <name-or-id>... [--timeout S] [options]",
+  usage: "berth wait <services-stable|tasks-running|tasks-stopped> <name-or-id>... [--timeout S] [options]",
   options: { ...connectionOptions, ...timeoutOption },
   allowPositionals: true,
   help: [
-    ["service-stable SVC…", "every service ACTIVE with one deployment and runningCount = desiredCount"],
+    ["services-stable SVC…", "every service ACTIVE with one deployment and runningCount = desiredCount"],
     ["tasks-running TASK…", "every task RUNNING (fails as soon as one stops)"],
     ["tasks-stopped TASK…", "every task STOPPED"],
     timeoutHelp,
     ...connectionHelp,
   ],
-  examples: ["berth wait service-stable web --timeout 120", "berth wait tasks-stopped 0f8e2c…  # a task id or ARN"],
+  examples: ["berth wait services-stable web --timeout 120", "berth wait tasks-stopped 0f8e2c…  # a task id or ARN"],
   async run(v, positionals) {
-    const [kind, ...names] = positionals;
-    if (!kind || !(KINDS as readonly string[]).includes(kind)) throw new UsageError(`say what to wait for: ${KINDS.join(", ")}`);
-    if (names.length === 0) throw new UsageError(`${kind} needs at least one ${kind === "service-stable" ? "service" : "task"}`);
-    if (kind === "service-stable" && names.length > 10) throw new UsageError("service-stable takes at most 10 services (one DescribeServices call)");
+    const [said, ...names] = positionals;
+    const kind = said === undefined ? undefined : (ALIASES[said] ?? KINDS.find((k) => k === said));
+    if (!kind) throw new UsageError(`say what to wait for: ${KINDS.join(", ")}`);
+    if (names.length === 0) throw new UsageError(`${kind} needs at least one ${kind === "services-stable" ? "service" : "task"}`);
+    if (kind === "services-stable" && names.length > 10) throw new UsageError("services-stable takes at most 10 services (one DescribeServices call)");
     const t = target(v);
     const ecs = ecsClient(t);
     const progress = progressFor(Boolean(v.json));
     const outcome =
-      kind === "service-stable"
+      kind === "services-stable"
         ? await waitServicesStable(ecs, t, names, progress, timeoutMs(v))
         : await waitTasks(ecs, t, names, kind === "tasks-running" ? "RUNNING" : "STOPPED", progress, timeoutMs(v));
     progress.done();
@@ -153,7 +157,7 @@ export const waitCommand: CommandSpec = {
       console.error(`berth wait: ${outcome.reason}`);
       return 1;
     }
-    if (v.json) printJson(kind === "service-stable" ? { services: outcome.value } : { tasks: outcome.value });
+    if (v.json) printJson(kind === "services-stable" ? { services: outcome.value } : { tasks: outcome.value });
     else console.log(`${kind}: done`);
     return 0;
   },

@@ -1,0 +1,37 @@
+import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node";
+import { controlPlaneAuth, readerAuth } from "../security/nats-credentials.ts";
+import { env } from "./args.ts";
+
+/**
+ * How the commands that speak to NATS themselves (`events`, `state`, `sim`) find it and log in:
+ * `--nats`, and the user of a local `berth up` read from its data directory (`berth up` gives
+ * its NATS users and permissions; without them anybody may connect, and no user is sent).
+ * BERTH_NATS_USER / BERTH_NATS_PASSWORD name another user, for a NATS set up by hand.
+ */
+
+export const natsClientOptions = {
+  nats: { type: "string" },
+  "data-dir": { type: "string" },
+} as const;
+
+export const natsClientHelp = (user: "reader" | "control plane"): [string, string][] => [
+  ["--nats URL", "NATS server(s), comma-separated (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
+  ["--data-dir DIR", `a local \`berth up\`'s data directory, whose ${user} user is used (default $BERTH_DATA_DIR or ./.berth)`],
+  ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD override that user."],
+];
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** Connects as the reader of the event log, or as the control plane (`berth sim` acts for many agents). */
+export function connectNats(
+  v: Values,
+  user: "reader" | "control plane",
+  options: Omit<ConnectionOptions, "servers"> = {},
+): Promise<NatsConnection> {
+  const dataDir = String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth"));
+  return connect({
+    ...options,
+    servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
+    ...(user === "reader" ? readerAuth(dataDir) : controlPlaneAuth(dataDir)),
+  });
+}
