@@ -12,7 +12,8 @@ import { DesiredStatus, HealthStatus, TaskRuntimeSpec } from "./task.events.ts";
  *   agent ──publish  berth.obs.<r>.<id>     ─► BERTH_OBSERVATIONS (durable, deduplicated by msgID)
  *   agent ◄─consume  berth.dir.<r>.<id>     ── BERTH_DIRECTIVES   (durable consumer per agent)
  *   agent ──put      KV berth_heartbeats <r>.<id>
- *   agent ◄─request  berth.ctl.<r>.logs.<id> ── control plane  (reply: a container's output)
+ *   agent ◄─request  berth.ctl.<r>.logs.<id> ── control plane  (reply: a container's output;
+ *                                                              a cancel ends a followed log)
  *   agent ──publish  berth.ctl.<r>.logstream.<id>.<stream> ─► control plane (a followed log)
  */
 
@@ -187,6 +188,13 @@ export const LogsRequest = z.object({
 });
 export type LogsRequest = z.infer<typeof LogsRequest>;
 
+/**
+ * Ends a followed log before its deadline (its reader went away), on the same subject as the
+ * request. Fire and forget: an agent that misses it ends the follow at its deadline.
+ */
+export const LogsCancel = z.object({ cancel: z.string().regex(SUBJECT_TOKEN) });
+export type LogsCancel = z.infer<typeof LogsCancel>;
+
 export const LogChunk = z.object({ stream: z.enum(["stdout", "stderr"]), data: z.string() });
 export type LogChunk = z.infer<typeof LogChunk>;
 
@@ -199,7 +207,11 @@ export type LogsReply = z.infer<typeof LogsReply>;
 /** What a followed log sends on its log stream subject: chunks, then one `end`. */
 export const LogStreamMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("chunk"), container: z.string(), stream: z.enum(["stdout", "stderr"]), data: z.string() }),
-  z.object({ type: z.literal("end"), reason: z.enum(["stopped", "deadline", "error"]), message: z.string().optional() }),
+  z.object({
+    type: z.literal("end"),
+    reason: z.enum(["stopped", "deadline", "cancelled", "error"]),
+    message: z.string().optional(),
+  }),
 ]);
 export type LogStreamMessage = z.infer<typeof LogStreamMessage>;
 

@@ -1,6 +1,13 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { type LogChunk, type LogStreamMessage, type LogsReply, LogsRequest, labels } from "../../events/agent.ts";
+import {
+  type LogChunk,
+  type LogStreamMessage,
+  LogsCancel,
+  type LogsReply,
+  LogsRequest,
+  labels,
+} from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
 import type { DockerPort } from "./docker/port.ts";
 
@@ -16,6 +23,7 @@ const MAX_REPLY_BYTES = 512 * 1024;
  * `subjects.logStream(region, instanceId, streamId)` until the container stops or the deadline
  * passes, then sends one `end`. The subject is built here, not taken from the request: with
  * `berth up`'s NATS permissions the agent may publish under its own instance's log streams only.
+ * A LogsCancel naming the stream (its reader went away) ends it early, with `end` "cancelled".
  */
 export function serveLogs(d: {
   nc: NatsConnection;
@@ -25,9 +33,21 @@ export function serveLogs(d: {
   log: Logger;
   signal: AbortSignal;
 }): Subscription {
+  const following = new Map<string, AbortController>();
   return d.nc.subscribe(subjects.logs(d.region, d.instanceId), {
     callback: (_err, m) => {
-      void answer(m.json(), d)
+      let body: unknown;
+      try {
+        body = m.json();
+      } catch {
+        body = undefined;
+      }
+      const cancel = LogsCancel.safeParse(body);
+      if (cancel.success) {
+        following.get(cancel.data.cancel)?.abort();
+        return;
+      }
+      void answer(body, { ...d, following })
         .then((reply) => m.respond(JSON.stringify(reply)))
         .catch((err) => {
           d.log.warn({ err }, "log request failed");
@@ -39,7 +59,16 @@ export function serveLogs(d: {
 
 async function answer(
   body: unknown,
-  d: { nc: NatsConnection; docker: DockerPort; region: string; instanceId: string; log: Logger; signal: AbortSignal },
+  d: {
+    nc: NatsConnection;
+    docker: DockerPort;
+    region: string;
+    instanceId: string;
+    log: Logger;
+    signal: AbortSignal;
+    /** Follows in progress by stream id, for LogsCancel. */
+    following: Map<string, AbortController>;
+  },
 ): Promise<LogsReply> {
   const parsed = LogsRequest.safeParse(body);
   if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };
@@ -76,13 +105,22 @@ async function answer(
     return { ok: true, container, chunks, following: false };
   }
 
-  const stream = subjects.logStream(d.region, d.instanceId, req.streamId);
+  const streamId = req.streamId;
+  const stream = subjects.logStream(d.region, d.instanceId, streamId);
   const send = (msg: LogStreamMessage) => d.nc.publish(stream, JSON.stringify(msg));
   const deadline = AbortSignal.timeout(Math.min(req.followMs ?? DEFAULT_FOLLOW_MS, MAX_FOLLOW_MS));
-  const signal = AbortSignal.any([deadline, d.signal]);
+  const cancelled = new AbortController();
+  d.following.get(streamId)?.abort(); // a stream id asked for again: the newer follow takes its subject
+  d.following.set(streamId, cancelled);
+  const signal = AbortSignal.any([deadline, cancelled.signal, d.signal]);
   void d.docker
     .logs(row.id, { tail, follow: true }, (c) => send({ type: "chunk", container, ...c }), { signal })
-    .then(() => send({ type: "end", reason: deadline.aborted ? "deadline" : "stopped" }))
-    .catch((err) => send({ type: "end", reason: "error", message: String(err) }));
+    .then(() =>
+      send({ type: "end", reason: cancelled.signal.aborted ? "cancelled" : deadline.aborted ? "deadline" : "stopped" }),
+    )
+    .catch((err) => send({ type: "end", reason: "error", message: String(err) }))
+    .finally(() => {
+      if (d.following.get(streamId) === cancelled) d.following.delete(streamId);
+    });
   return { ok: true, container, chunks: [], following: true };
 }

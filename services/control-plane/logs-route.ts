@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type NatsConnection, RequestError } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { type LogChunk, LogStreamMessage, LogsReply, type LogsRequest } from "../../events/agent.ts";
+import { type LogChunk, LogStreamMessage, type LogsCancel, LogsReply, type LogsRequest } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
 import { taskArnOf } from "../../machines/task/task.spec.ts";
 import type { ApiAuth } from "../api/auth/authenticator.ts";
@@ -184,22 +184,30 @@ async function follow(
   // Subscribed before the request goes out, so no chunk can arrive unheard.
   const sub = d.nc.subscribe(stream);
   let finished = false;
-  const finish = (reason: string, message?: string) => {
+  /** Set once the request has gone out: from then on the agent may be following. */
+  let asked = false;
+  const finish = (reason: string, message?: string, agentEnded = false) => {
     if (finished) return;
     finished = true;
     clearTimeout(watchdog);
     sub.unsubscribe();
+    // Nobody reads on: the agent stops reading the container's output now rather than at its
+    // deadline, an hour away. A lost cancel costs only that.
+    if (asked && !agentEnded) d.nc.publish(agent.subject, JSON.stringify({ cancel: streamId } satisfies LogsCancel));
     if (!res.writableEnded) res.end(endLine(q, reason, message));
   };
   const watchdog = setTimeout(() => finish("deadline"), FOLLOW_MS + FOLLOW_GRACE_MS);
-  // The client went away (Ctrl-C): stop relaying. The agent's follow ends at its own deadline.
+  // The client went away (Ctrl-C): stop relaying, and the agent's follow with it.
   res.on("close", () => finish("closed"));
   try {
+    asked = true;
     await ask(d.nc, agent.subject, { ...request, follow: true, streamId, followMs: FOLLOW_MS });
   } catch (err) {
+    // No answer in time may still mean a follow the agent began: cancelled with the rest.
     finished = true;
     clearTimeout(watchdog);
     sub.unsubscribe();
+    d.nc.publish(agent.subject, JSON.stringify({ cancel: streamId } satisfies LogsCancel));
     throw err;
   }
   head(res, q, requestId);
@@ -218,7 +226,7 @@ async function follow(
     }
     const msg = parsed.data;
     if (msg.type === "end") {
-      finish(msg.reason, msg.message);
+      finish(msg.reason, msg.message, true);
       break;
     }
     res.write(line(q, msg));

@@ -7,8 +7,8 @@ import { containerName, LogStreamMessage, LogsReply, labels } from "../../events
 import { subjects } from "../../events/names.ts";
 import { type Agent, startAgent } from "../../services/agent/agent.ts";
 import { dockerodePort } from "../../services/agent/docker/dockerode.ts";
-import { OOM_REASON } from "../../services/agent/observation.ts";
 import { DockerError, type DockerPort, type EventStream } from "../../services/agent/docker/port.ts";
+import { OOM_REASON } from "../../services/agent/observation.ts";
 import { type AgentDriver, startAgentDriver, taskSpec } from "../support/agent-driver.ts";
 import { dockerClient, removeContainersByLabel } from "../support/docker.ts";
 import { waitFor } from "../support/wait.ts";
@@ -206,6 +206,26 @@ describe("agent logs", () => {
     const text = received.map((m) => (m.type === "chunk" ? m.data : "")).join("");
     expect(text).toBe("one\ntwo\n");
     expect(received.at(-1)).toEqual({ type: "end", reason: "stopped" });
+
+    // A follow whose reader went away ends on a cancel, long before its deadline.
+    const cancelId = "follow-app";
+    const ends: LogStreamMessage[] = [];
+    const cancelSub = driver.nc.subscribe(subjects.logStream(driver.region, agent.instanceId, cancelId), {
+      callback: (_e, m) => {
+        const msg = LogStreamMessage.parse(m.json());
+        if (msg.type === "end") ends.push(msg);
+      },
+    });
+    const long = await driver.nc.request(
+      logsSubject,
+      JSON.stringify({ taskArn: spec.taskArn, container: "app", follow: true, streamId: cancelId, followMs: 600_000 }),
+      { timeout: 5_000 },
+    );
+    expect(LogsReply.parse(long.json())).toMatchObject({ ok: true, following: true });
+    driver.nc.publish(logsSubject, JSON.stringify({ cancel: cancelId }));
+    await waitFor(() => ends[0], { timeoutMs: 10_000, what: "the cancelled follow's end" });
+    cancelSub.unsubscribe();
+    expect(ends).toEqual([{ type: "end", reason: "cancelled" }]);
 
     const missing = LogsReply.parse(
       (await driver.nc.request(logsSubject, JSON.stringify({ taskArn: "arn:nope" }), { timeout: 5_000 })).json(),

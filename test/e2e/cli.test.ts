@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE } from "../support/docker.ts";
@@ -218,6 +219,15 @@ describe("tasks", () => {
     const id = taskIds[0] as string;
     const before = ok(await berth(["logs", id, "--tail", "1"])).stdout.trim();
     const last = Number(/tick (\d+)/.exec(before)?.[1]);
+    // The agent's side of the follow, seen on NATS: it must end once the reader has gone.
+    const nc = await connect({ servers: b.nats.url });
+    const agentEnds: string[] = [];
+    nc.subscribe(`berth.ctl.us-east-1.logstream.${instanceId}.*`, {
+      callback: (_e, m) => {
+        const msg = m.json<{ type: string; reason?: string }>();
+        if (msg.type === "end") agentEnds.push(msg.reason ?? "");
+      },
+    });
     const follower = spawnProcess(process.execPath, [BERTH_BIN, "logs", id, "--follow", "--tail", "0"], {
       name: `${b.cluster}-logs-follow`,
       env: { BERTH_ENDPOINT: b.endpoint, BERTH_CLUSTER: b.cluster },
@@ -234,8 +244,12 @@ describe("tasks", () => {
         { timeoutMs: 30_000, intervalMs: 200, what: "followed ticks", signal: gone.signal },
       );
       expect(follower.running()).toBe(true);
+      await follower.stop();
+      // Ctrl-C: the control plane cancels the agent's follow rather than leave it to its deadline.
+      await waitFor(() => agentEnds.includes("cancelled"), { timeoutMs: 15_000, intervalMs: 100, what: "the agent's follow cancelled" });
     } finally {
       await follower.stop();
+      await nc.close();
     }
   }, 60_000);
 
