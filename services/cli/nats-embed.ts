@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 
@@ -23,6 +24,24 @@ async function portFree(port: number): Promise<boolean> {
     s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }
+
+/**
+ * One line of nats-server's own log, at its level: errors (a refused publish or subscription, a
+ * client without a user) and warnings reach Berth's log at its default level, the rest at debug.
+ */
+export function logNatsLine(log: Logger, line: string): void {
+  const text = line.trim();
+  if (!text) return;
+  if (/\[(ERR|FTL)\]/.test(text)) log.error({ nats: text }, "nats-server");
+  else if (text.includes("[WRN]") && !KNOWN_WARNINGS.test(text)) log.warn({ nats: text }, "nats-server");
+  else log.debug({ nats: text }, "nats-server");
+}
+
+/**
+ * Said at every start and nothing to act on: the passwords are plain in the configuration file
+ * because they are plain in nats-users.json beside it (the clients need them), both 0600.
+ */
+const KNOWN_WARNINGS = /Plaintext passwords detected/;
 
 /** A configuration file for the server (authorization) and the user the start-up probe connects as. */
 export interface EmbeddedNatsAuth {
@@ -55,7 +74,7 @@ export async function startEmbeddedNats(
     exited = true;
     log.info({ code }, "nats-server exited");
   });
-  child.stderr?.on("data", (d: Buffer) => log.debug({ nats: d.toString().trim() }, "nats-server"));
+  if (child.stderr) createInterface({ input: child.stderr }).on("line", (line) => logNatsLine(log, line));
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
