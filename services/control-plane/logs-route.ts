@@ -199,9 +199,10 @@ async function follow(
   const watchdog = setTimeout(() => finish("deadline"), FOLLOW_MS + FOLLOW_GRACE_MS);
   // The client went away (Ctrl-C): stop relaying, and the agent's follow with it.
   res.on("close", () => finish("closed"));
+  let reply: Awaited<ReturnType<typeof ask>>;
   try {
     asked = true;
-    await ask(d.nc, agent.subject, { ...request, follow: true, streamId, followMs: FOLLOW_MS });
+    reply = await ask(d.nc, agent.subject, { ...request, follow: true, streamId, followMs: FOLLOW_MS });
   } catch (err) {
     // No answer in time may still mean a follow the agent began: cancelled with the rest.
     finished = true;
@@ -211,6 +212,13 @@ async function follow(
     throw err;
   }
   head(res, q, requestId);
+  if (!reply.following) {
+    // An agent of an earlier version (it follows on an inbox of the request's) answered with the
+    // output so far and follows nothing: that, and the end.
+    res.write(reply.chunks.map((c) => line(q, c)).join(""));
+    finish("complete", undefined, true);
+    return;
+  }
   res.flushHeaders();
   for await (const m of sub) {
     let body: unknown;
