@@ -40,6 +40,8 @@ export const subjects = {
   taskDefinition: (region: string, family: string) => `berth.evt.${token(region)}.taskdef.${token(family)}`,
   task: (region: string, cluster: string, taskId: string) =>
     `berth.evt.${token(region)}.task.${token(cluster)}.${token(taskId)}`,
+  /** Every task's events in one cluster. */
+  tasksOfCluster: (region: string, cluster: string) => `berth.evt.${token(region)}.task.${token(cluster)}.>`,
   instance: (region: string, cluster: string, instanceId: string) =>
     `berth.evt.${token(region)}.instance.${token(cluster)}.${token(instanceId)}`,
   service: (region: string, cluster: string, service: string) =>

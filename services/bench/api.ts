@@ -1,10 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
+import { subjects } from "../../events/names.ts";
 import { LoadConnection, prebuiltRequest } from "./ecs-load.ts";
+import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
 import { freePort, type Proc, spawnLogged } from "./processes.ts";
-import { since, summarize, type Summary } from "./stats.ts";
+import { type Summary, since, summarize } from "./stats.ts";
 import { TaskWatch } from "./watch.ts";
 
 /**
@@ -56,7 +57,7 @@ export async function apiRun(p: ApiParams): Promise<ApiRun> {
   const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients, name: "api", ...(p.profileDir ? { profileDir: p.profileDir } : {}) });
   try {
     const { api } = env;
-    const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
+    const watch = await TaskWatch.start(env.nc, subjects.tasksOfCluster(REGION, CLUSTER));
     const arns: string[] = [];
     const fill = Array.from({ length: 8 }, async () => {
       while (arns.length < p.tasks) {

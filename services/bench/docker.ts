@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import { subjects } from "../../events/names.ts";
 import { EcsHttp } from "./ecs-http.ts";
 import { freePort, type Nats, type Proc, spawnBerth, startNats } from "./processes.ts";
 import { since } from "./stats.ts";
@@ -99,7 +100,7 @@ export async function dockerEnv(dir: string): Promise<DockerEnv> {
       family: "sleeper",
       containerDefinitions: [{ name: "app", image: IMAGE, command: ["sleep", "3600"], memory: 16, stopTimeout: 1 }],
     });
-    watch = await TaskWatch.start(nc, `berth.evt.${REGION}.task.${cluster}.>`);
+    watch = await TaskWatch.start(nc, subjects.tasksOfCluster(REGION, cluster));
     return { tag, cluster, api, watch, docker, stop };
   } catch (err) {
     await stop();

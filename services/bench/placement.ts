@@ -1,6 +1,7 @@
+import { subjects } from "../../events/names.ts";
 import { type Malloc, mallocOf } from "../cli/allocator.ts";
 import { CLUSTER, FAMILY, ownCpuSeconds, REGION, simEnv } from "./env.ts";
-import { since, summarize, type Summary } from "./stats.ts";
+import { type Summary, since, summarize } from "./stats.ts";
 import { TaskWatch } from "./watch.ts";
 
 /**
@@ -114,7 +115,7 @@ export async function placementRun(p: PlacementParams): Promise<PlacementRun> {
   const env = await simEnv({ dir: p.dir, instances: p.instances, sockets: p.clients + 8, name: "placement", ...(p.profileDir ? { profileDir: p.profileDir } : {}), ...(p.serverNodeArgs ? { serverNodeArgs: p.serverNodeArgs } : {}) });
   const { api, server, sim, nats } = env;
   try {
-    const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
+    const watch = await TaskWatch.start(env.nc, subjects.tasksOfCluster(REGION, CLUSTER));
     const requested = new Map<string, number>();
     const runTasks = Math.floor(p.tasks / 2 / RUN_TASK_COUNT) * RUN_TASK_COUNT;
     const perService = Math.floor((p.tasks - runTasks) / p.services);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { EVENT_TYPE_HEADER, streams } from "../../events/names.ts";
+import { EVENT_TYPE_HEADER, streams, subjects } from "../../events/names.ts";
 import { CLUSTER, FAMILY, REGION, simEnv } from "./env.ts";
 import { TaskWatch } from "./watch.ts";
 
@@ -34,7 +34,7 @@ export interface Recording {
 export async function recordLog(dir: string, tasks: number, stopped: number): Promise<Recording> {
   const env = await simEnv({ dir, instances: 10, name: "record" });
   try {
-    const watch = await TaskWatch.start(env.nc, `berth.evt.${REGION}.task.${CLUSTER}.>`);
+    const watch = await TaskWatch.start(env.nc, subjects.tasksOfCluster(REGION, CLUSTER));
     const arns: string[] = [];
     while (arns.length < tasks) {
       const r = await env.api.call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: CLUSTER, taskDefinition: FAMILY, count: Math.min(10, tasks - arns.length) });

@@ -29,7 +29,7 @@ export const agentCommand: CommandSpec = {
     ["--cluster NAME", "cluster to join (default $BERTH_CLUSTER or default)"],
     ["--data-dir DIR", "where the agent keeps its state (default $BERTH_DATA_DIR or ./.berth)"],
     ["--region R", "region of the cluster (default $BERTH_REGION or us-east-1)"],
-    ["--name NAME", "distinguishes several agents on one Docker engine (default agent)"],
+    ["--name NAME", "distinguishes several agents on one Docker engine (default default)"],
     ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
     ["--allow-privileged", "run privileged containers (default: refused; $BERTH_ALLOW_PRIVILEGED=true)"],
