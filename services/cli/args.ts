@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** A usage error: printed with the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -11,6 +11,9 @@ export function integer(value: unknown, flag: string, min: number): number | und
   return n;
 }
 
+/** A command's parsed options. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
 export interface CommandSpec {
   name: string;
   summary: string;
@@ -21,7 +24,7 @@ export interface CommandSpec {
   /** Example invocations, shown by --help after the options. */
   examples?: string[];
   allowPositionals?: boolean;
-  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number | undefined>;
+  run(values: Values, positionals: string[]): Promise<number | undefined>;
 }
 
 export function parse(spec: CommandSpec, argv: string[]) {

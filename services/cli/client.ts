@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { amzDate, canonicalRequest, signingKey } from "../api/auth/sigv4.ts";
-import { env, UsageError } from "./args.ts";
+import { env, UsageError, type Values } from "./args.ts";
 
 /**
  * How the resource commands reach Berth: its ECS API through the real AWS SDK, so the CLI is one
@@ -25,7 +25,7 @@ export const connectionHelp: [string, string][] = [
   ["--json", "print the API's JSON (timestamps in ISO 8601, as the AWS CLI prints them)"],
 ];
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
+export type { Values };
 
 export interface Target {
   endpoint: string;

@@ -1,6 +1,6 @@
 import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node";
 import { controlPlaneAuth, readerAuth } from "../security/nats-credentials.ts";
-import { env } from "./args.ts";
+import { env, type Values } from "./args.ts";
 
 /**
  * How the commands that speak to NATS themselves (`events`, `state`, `sim`) find it and log in:
@@ -19,8 +19,6 @@ export const natsClientHelp = (user: "reader" | "control plane"): [string, strin
   ["--data-dir DIR", `a local \`berth up\`'s data directory, whose ${user} user is used (default $BERTH_DATA_DIR or ./.berth)`],
   ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD override that user."],
 ];
-
-type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Connects as the reader of the event log, or as the control plane (`berth sim` acts for many agents). */
 export function connectNats(
