@@ -77,11 +77,10 @@ test("a follow relays what the agent streams under its instance, to its end", as
   agent = (m) => {
     const req = LogsRequest.parse(m.json());
     reply(m, { ok: true, container: "app", chunks: [], following: true });
+    // Published at once: the route subscribed to the stream before it asked.
     const stream = subjects.logStream(REGION, instanceId, req.streamId as string);
-    setTimeout(() => {
-      agentConn.publish(stream, JSON.stringify({ type: "chunk", container: "app", stream: "stdout", data: "one\n" }));
-      agentConn.publish(stream, JSON.stringify({ type: "end", reason: "stopped" }));
-    }, 50);
+    agentConn.publish(stream, JSON.stringify({ type: "chunk", container: "app", stream: "stdout", data: "one\n" }));
+    agentConn.publish(stream, JSON.stringify({ type: "end", reason: "stopped" }));
   };
   const res = await fetch(followUrl(), { signal: AbortSignal.timeout(15_000) });
   expect(res.status).toBe(200);
