@@ -1,7 +1,7 @@
 import type { ContainerObserved } from "../../events/agent.ts";
 import { type ContainerInfo, type DockerPort, isDockerError } from "./docker/port.ts";
 import { imageDigest } from "./images.ts";
-import { observeContainer } from "./observation.ts";
+import { OOM_REASON, observeContainer } from "./observation.ts";
 import type { ObservationPublisher } from "./publisher.ts";
 import type { AgentStateStore, ContainerRecord, TaskRecord } from "./state.ts";
 
@@ -67,8 +67,9 @@ export class ContainerReporter {
       info = await this.o.docker.inspectContainer(id, { signal: this.o.signal });
     } catch (err) {
       if (!isDockerError(err, "not-found")) throw err;
+      if (cr.stopped) await this.reportLateOom(rec, id, name);
+      else await this.reportAbsent(rec, name, "Container was removed from the host");
       this.oomEvents.delete(id);
-      if (!cr.stopped) await this.reportAbsent(rec, name, "Container was removed from the host");
       return undefined;
     }
     if (!this.digests.has(info.imageId)) this.digests.set(info.imageId, await imageDigest(this.o.docker, info.imageId));
@@ -100,6 +101,21 @@ export class ContainerReporter {
       await this.save(rec);
     }
     return obs;
+  }
+
+  /**
+   * Docker's `oom` event for a container already reported STOPPED and since removed (cgroup v2
+   * can send it late, and a task's containers are removed once every STOPPED fact is stored):
+   * the STOPPED fact again, now with the OOM reason, if it was a kill (137) reported without one.
+   */
+  async reportLateOom(rec: TaskRecord, id: string, name: string): Promise<void> {
+    if (!this.oomEvents.delete(id)) return;
+    const stopped = rec.containers[name]?.stopped;
+    if (!stopped || stopped.runtimeId !== id || stopped.exitCode !== 137 || stopped.reason !== undefined) return;
+    const obs: ContainerObserved = { ...stopped, at: this.o.clock(), reason: OOM_REASON };
+    await this.o.publisher.publish(obs);
+    containerRecord(rec, name).stopped = obs;
+    await this.save(rec);
   }
 
   reportFailure(rec: TaskRecord, name: string, reason: string, runtimeId?: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ContainerObserved, Observation } from "../../events/agent.ts";
+import { contentHash } from "../../events/envelope.ts";
 import type { NetworkBinding } from "../../events/shapes.ts";
 import type { ContainerDefinition } from "../../events/taskdef.shapes.ts";
 import type { ContainerInfo } from "./docker/port.ts";
@@ -107,13 +108,16 @@ export function networkBindings(info: ContainerInfo, def?: ContainerDefinition):
 
 /**
  * Deterministic message id of an observation: the same fact published twice (a retry, a
- * redelivered directive, a repair after an event-stream break) is stored once by JetStream.
+ * redelivered directive, a repair after an event-stream break) is stored once by JetStream. A
+ * container's reason is part of the fact (a kill reported again once Docker's late `oom` event
+ * says why), as a hash: a reason can be long, and a header holds no line break.
  */
 export function observationMsgId(o: Observation): string {
   switch (o.type) {
     case "ContainerObserved": {
       const who = o.runtimeId ?? `${o.taskArn}/${o.containerName}`;
-      return `${who}:${o.status}:${o.exitCode ?? ""}:${o.healthStatus ?? ""}`;
+      const why = o.reason === undefined ? "" : `:${contentHash(o.reason)}`;
+      return `${who}:${o.status}:${o.exitCode ?? ""}:${o.healthStatus ?? ""}${why}`;
     }
     case "TaskStoppingObserved":
       return `${o.taskArn}:stopping`;

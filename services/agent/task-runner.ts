@@ -104,7 +104,11 @@ export class TaskRunner {
     if (!taskArn || !taskId || !name) return Promise.resolve();
     return this.serial.run(taskArn, async () => {
       const rec = await this.record(taskArn, taskId);
-      if (rec.removed) return; // our own cleanup emits destroy events
+      if (rec.removed) {
+        // Our own cleanup emits destroy events; only a late `oom` event still has something to say.
+        await this.report.reportLateOom(rec, containerId, name);
+        return;
+      }
       await this.observe(rec, containerId, name);
       await this.maybeCleanup(rec);
     });

@@ -90,6 +90,17 @@ describe("observeContainer", () => {
     expect(observationMsgId(a)).toBe(`${base.id}:STOPPED:1:`);
     expect(observationMsgId(observeContainer(info({}), ctx))).not.toBe(observationMsgId(a));
   });
+
+  it("a reason is part of the fact: a kill reported again with Docker's late OOM reason is a new message", () => {
+    const killed = observeContainer(info({ status: "exited", exitCode: 137 }), ctx);
+    const oom = observeContainer(info({ status: "exited", exitCode: 137 }), { ...ctx, oomEvent: true });
+    expect(oom.reason).toBe(OOM_REASON);
+    expect(observationMsgId(oom)).not.toBe(observationMsgId(killed));
+    expect(observationMsgId(killed)).toBe(`${base.id}:STOPPED:137:`);
+    const multiline = { ...killed, reason: "CannotPullContainerError: line one\r\nline two" };
+    expect(observationMsgId(multiline)).toMatch(/^[^\r\n]+$/);
+    expect(observationMsgId(multiline)).toBe(observationMsgId({ ...multiline, at: 123 }));
+  });
 });
 
 describe("planReconcile", () => {
