@@ -9,6 +9,7 @@ import {
   labels,
 } from "../../events/agent.ts";
 import { subjects } from "../../events/names.ts";
+import { messageJson } from "../store/message-json.ts";
 import type { DockerPort } from "./docker/port.ts";
 
 /** Followed logs end after this long unless the request asks for less. */
@@ -25,23 +26,20 @@ const MAX_REPLY_BYTES = 512 * 1024;
  * `berth up`'s NATS permissions the agent may publish under its own instance's log streams only.
  * A LogsCancel naming the stream (its reader went away) ends it early, with `end` "cancelled".
  */
-export function serveLogs(d: {
+interface LogsDeps {
   nc: NatsConnection;
   docker: DockerPort;
   region: string;
   instanceId: string;
   log: Logger;
   signal: AbortSignal;
-}): Subscription {
+}
+
+export function serveLogs(d: LogsDeps): Subscription {
   const following = new Map<string, AbortController>();
   return d.nc.subscribe(subjects.logs(d.region, d.instanceId), {
     callback: (_err, m) => {
-      let body: unknown;
-      try {
-        body = m.json();
-      } catch {
-        body = undefined;
-      }
+      const body = messageJson(m);
       const cancel = LogsCancel.safeParse(body);
       if (cancel.success) {
         following.get(cancel.data.cancel)?.abort();
@@ -59,16 +57,8 @@ export function serveLogs(d: {
 
 async function answer(
   body: unknown,
-  d: {
-    nc: NatsConnection;
-    docker: DockerPort;
-    region: string;
-    instanceId: string;
-    log: Logger;
-    signal: AbortSignal;
-    /** Follows in progress by stream id, for LogsCancel. */
-    following: Map<string, AbortController>;
-  },
+  /** `following`: the follows in progress by stream id, for LogsCancel. */
+  d: LogsDeps & { following: Map<string, AbortController> },
 ): Promise<LogsReply> {
   const parsed = LogsRequest.safeParse(body);
   if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: parsed.error.message };

@@ -10,6 +10,7 @@ import type { ApiServices } from "../api/context.ts";
 import { EcsError } from "../api/errors.ts";
 import { taskIdOf } from "../api/resolve.ts";
 import { type HttpRoute, send } from "../api/server.ts";
+import { messageJson } from "../store/message-json.ts";
 import type { ReadModel } from "./read-model.ts";
 
 export const LOGS_PATH = "/berth/v1/logs";
@@ -184,31 +185,31 @@ async function follow(
   // Subscribed before the request goes out, so no chunk can arrive unheard.
   const sub = d.nc.subscribe(stream);
   let finished = false;
-  /** Set once the request has gone out: from then on the agent may be following. */
-  let asked = false;
-  const finish = (reason: string, message?: string, agentEnded = false) => {
-    if (finished) return;
+  /**
+   * Stops relaying and, unless the agent ended the follow itself, has the agent stop reading the
+   * container's output now rather than at its deadline, an hour away (a lost cancel costs only
+   * that). False when it had already stopped.
+   */
+  const stop = (agentEnded: boolean) => {
+    if (finished) return false;
     finished = true;
     clearTimeout(watchdog);
     sub.unsubscribe();
-    // Nobody reads on: the agent stops reading the container's output now rather than at its
-    // deadline, an hour away. A lost cancel costs only that.
-    if (asked && !agentEnded) d.nc.publish(agent.subject, JSON.stringify({ cancel: streamId } satisfies LogsCancel));
-    if (!res.writableEnded) res.end(endLine(q, reason, message));
+    if (!agentEnded) d.nc.publish(agent.subject, JSON.stringify({ cancel: streamId } satisfies LogsCancel));
+    return true;
+  };
+  const finish = (reason: string, message?: string, agentEnded = false) => {
+    if (stop(agentEnded) && !res.writableEnded) res.end(endLine(q, reason, message));
   };
   const watchdog = setTimeout(() => finish("deadline"), FOLLOW_MS + FOLLOW_GRACE_MS);
   // The client went away (Ctrl-C): stop relaying, and the agent's follow with it.
   res.on("close", () => finish("closed"));
   let reply: Awaited<ReturnType<typeof ask>>;
   try {
-    asked = true;
     reply = await ask(d.nc, agent.subject, { ...request, follow: true, streamId, followMs: FOLLOW_MS });
   } catch (err) {
-    // No answer in time may still mean a follow the agent began: cancelled with the rest.
-    finished = true;
-    clearTimeout(watchdog);
-    sub.unsubscribe();
-    d.nc.publish(agent.subject, JSON.stringify({ cancel: streamId } satisfies LogsCancel));
+    // No answer in time may still mean a follow the agent began: it is cancelled too.
+    stop(false);
     throw err;
   }
   head(res, q, requestId);
@@ -221,13 +222,7 @@ async function follow(
   }
   res.flushHeaders();
   for await (const m of sub) {
-    let body: unknown;
-    try {
-      body = m.json();
-    } catch {
-      body = undefined;
-    }
-    const parsed = LogStreamMessage.safeParse(body);
+    const parsed = LogStreamMessage.safeParse(messageJson(m));
     if (!parsed.success) {
       d.log.warn({ stream }, "unreadable log stream message ignored");
       continue;

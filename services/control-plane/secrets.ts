@@ -6,7 +6,7 @@ import type { KV } from "@nats-io/kv";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { SealedBox, SecretsRequest, type SecretsReply, taskSecretRefs } from "../../events/agent.ts";
+import { SealedBox, type SecretsReply, SecretsRequest, taskSecretRefs } from "../../events/agent.ts";
 import { parseArn } from "../../events/arns.ts";
 import { subjects } from "../../events/names.ts";
 import type { ApiAuth } from "../api/auth/authenticator.ts";
@@ -14,6 +14,7 @@ import type { ApiServices } from "../api/context.ts";
 import { EcsError } from "../api/errors.ts";
 import { type HttpRoute, readBody, send } from "../api/server.ts";
 import { agreedKey, ephemeralKeys, KEY_BYTES, open, SealError, seal } from "../security/sealed.ts";
+import { messageJson } from "../store/message-json.ts";
 import type { ReadModel } from "./read-model.ts";
 
 /**
@@ -285,7 +286,7 @@ async function answer(
   m: Msg,
 ): Promise<SecretsReply> {
   const [, , region = "", , instanceId = ""] = m.subject.split(".");
-  const parsed = SecretsRequest.safeParse(safeJson(m));
+  const parsed = SecretsRequest.safeParse(messageJson(m));
   if (!parsed.success) return { ok: false, code: "InvalidParameterException", message: "not a secrets request" };
   const req = parsed.data;
   const arn = parseArn(req.taskArn);
@@ -326,14 +327,6 @@ async function answer(
   }
   log.info({ refs: Object.keys(values) }, "secrets released to the task's agent");
   return { ok: true, publicKey: own.publicKey, box: seal(key, JSON.stringify(values), req.taskArn) };
-}
-
-function safeJson(m: Msg): unknown {
-  try {
-    return m.json();
-  } catch {
-    return undefined;
-  }
 }
 
 // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────

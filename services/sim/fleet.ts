@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -11,6 +11,7 @@ import { registerRequest } from "../agent/registration.ts";
 import { Aborted, retry } from "../agent/retry.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
 import { JetStreamPublisher } from "../store/js-publisher.ts";
+import { messageJson } from "../store/message-json.ts";
 import { FleetHeartbeats } from "./heartbeats.ts";
 import { HollowInstance, type HollowTask } from "./hollow.ts";
 
@@ -153,7 +154,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const onDirective = async (m: JsMsg) => {
     stats.directives++;
     const inst = byId.get(m.subject.split(".")[3] ?? "");
-    const parsed = Directive.safeParse(safeJson(m.data));
+    const parsed = Directive.safeParse(messageJson(m));
     if (!inst || !parsed.success) {
       // Left over from an earlier simulation (instances are new every run) or not a directive.
       acks.run(() => m.term());
@@ -303,14 +304,6 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
 }
 
 class RegistrationRefused extends Error {}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return undefined;
-  }
-}
 
 const ignoreAbort = (log: Logger) => (err: unknown) => {
   if (!(err instanceof Aborted)) log.warn({ err }, "observations not published");
