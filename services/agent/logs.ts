@@ -103,12 +103,19 @@ async function answer(
   d.following.get(streamId)?.abort(); // a stream id asked for again: the newer follow takes its subject
   d.following.set(streamId, cancelled);
   const signal = AbortSignal.any([deadline, cancelled.signal, d.signal]);
+  const ended = (): LogStreamMessage => ({
+    type: "end",
+    reason: cancelled.signal.aborted ? "cancelled" : deadline.aborted ? "deadline" : "stopped",
+  });
   void d.docker
     .logs(row.id, { tail, follow: true }, (c) => send({ type: "chunk", container, ...c }), { signal })
-    .then(() =>
-      send({ type: "end", reason: cancelled.signal.aborted ? "cancelled" : deadline.aborted ? "deadline" : "stopped" }),
+    .then(() => send(ended()))
+    // A cancel or the deadline can abort Docker's call before its stream began: that is no error.
+    .catch((err) =>
+      send(
+        cancelled.signal.aborted || deadline.aborted ? ended() : { type: "end", reason: "error", message: String(err) },
+      ),
     )
-    .catch((err) => send({ type: "end", reason: "error", message: String(err) }))
     .finally(() => {
       if (d.following.get(streamId) === cancelled) d.following.delete(streamId);
     });
