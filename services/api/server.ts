@@ -14,6 +14,17 @@ import { AnswerBuffers, JsonText, RawJson } from "./raw-json.ts";
 /** Request bodies past this size are refused before parsing (ECS's largest inputs are far smaller). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How long a keep-alive connection may sit idle before the edge closes it, on both readers (and
+ * announced in every answer's `Keep-Alive: timeout=`). The AWS SDK for JavaScript's agent and
+ * botocore keep an idle connection with no limit of their own, so a request sent just as the
+ * server closes meets a reset ("socket hang up"). Node's default of 5 s lands that moment on the
+ * commonest client of all, a loop that polls every 5 s; past a minute, no waiter or poll loop
+ * of the SDKs, the AWS CLI or Berth's CLI is that slow. A client that honours the announcement
+ * (Node's agent given a socket timeout of its own, as Berth's CLI is) closes a second before.
+ */
+export const IDLE_KEEP_ALIVE_MS = 65_000;
+
 export interface HttpRoute {
   method: string;
   path: string | RegExp;
@@ -52,8 +63,10 @@ export function createApiServer(opts: ApiServerOptions): Server {
       if (!res.headersSent) send(res, randomUUID(), 500, INTERNAL_ERROR);
     });
   });
+  server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
   serveFastPath(server, {
     maxBodyBytes: MAX_BODY_BYTES,
+    keepAliveMs: IDLE_KEEP_ALIVE_MS,
     serves: (url) => routeFor(opts.routes, "POST", url) === undefined,
     serve: (head, body, reply) => {
       let replied = false;

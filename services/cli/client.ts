@@ -64,10 +64,25 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The SDK's HTTP agents, given a socket timeout of their own. The SDK's default agent keeps an
+ * idle connection for ever, and Node's agent honours a server's `Keep-Alive: timeout=N` (closing
+ * the connection a second before the server would) only when it has such a timeout: without
+ * one, a request can leave on a connection at the moment the server closes it and meet a reset
+ * ("socket hang up"). A minute is also the idle limit when a server announces none. In flight,
+ * the timeout does nothing: Node's agent ends only idle sockets on it.
+ */
+export function sdkHttpAgents(): { httpAgent: { timeout: number }; httpsAgent: { timeout: number } } {
+  return { httpAgent: { timeout: IDLE_SOCKET_MS }, httpsAgent: { timeout: IDLE_SOCKET_MS } };
+}
+
+const IDLE_SOCKET_MS = 60_000;
+
 export function ecsClient(t: Target): ECSClient {
   const client = new ECSClient({
     endpoint: t.endpoint,
     region: t.region,
+    requestHandler: sdkHttpAgents(),
     ...(credentialsFromEnvironment() ? {} : { credentials: DUMMY_CREDENTIALS }),
   });
   // Outermost step, after the SDK's retries: every failure leaves as one readable ApiError.

@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TARGET_PREFIX } from "../../services/api/operations.ts";
+import { sdkHttpAgents } from "../../services/cli/client.ts";
 import { awsCli } from "../support/aws-cli.ts";
 import { TEST_IMAGE } from "../support/docker.ts";
 import { freePort } from "../support/ports.ts";
@@ -40,7 +41,7 @@ afterAll(async () => {
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 const sdk = (credentials: Creds, extra: { systemClockOffset?: number } = {}) =>
-  new ECSClient({ endpoint: s.endpoint, region: "us-east-1", credentials, maxAttempts: 1, ...extra });
+  new ECSClient({ endpoint: s.endpoint, region: "us-east-1", credentials, maxAttempts: 1, requestHandler: sdkHttpAgents(), ...extra });
 
 async function refusal(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
   try {

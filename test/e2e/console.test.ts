@@ -5,7 +5,6 @@ import {
   CreateClusterCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
-  ECSClient,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
@@ -13,6 +12,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE } from "../support/docker.ts";
+import { ecsClient } from "../support/ecs.ts";
 import { ARTIFACTS_DIR } from "../support/processes.ts";
 import { ADMIN, type SecuredServer, startSecuredServer } from "../support/secured-server.ts";
 
@@ -356,12 +356,7 @@ describe("the web console against a server that requires SigV4", () => {
     await signedPage.locator('#live[data-state="live"]').waitFor({ timeout: 30_000 });
 
     // A cluster created by another client appears without a reload: the signed stream is live.
-    const admin = new ECSClient({
-      endpoint: secured.endpoint,
-      region: "us-east-1",
-      credentials: ADMIN,
-      maxAttempts: 1,
-    });
+    const admin = ecsClient(secured.endpoint, "us-east-1", ADMIN);
     const name = `${secured.protectedCluster}-seen`;
     await admin.send(new CreateClusterCommand({ clusterName: name }));
     await signedPage.locator(`[data-testid="cluster-card"][data-cluster="${name}"]`).waitFor({ timeout: 30_000 });
