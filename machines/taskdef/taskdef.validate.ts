@@ -1,19 +1,13 @@
 import type { Tag } from "../../events/shapes.ts";
 import type { TaskDefinitionSpec } from "../../events/taskdef.shapes.ts";
 import type { Rejection } from "../decider.ts";
+import { dropNulls, shapeRejection } from "../input-shape.ts";
 import { requiredCompatibilities } from "./rules/compatibility.ts";
 import * as container from "./rules/container.rules.ts";
 import * as network from "./rules/network.rules.ts";
 import { normalise } from "./rules/normalise.ts";
 import * as reference from "./rules/reference.rules.ts";
-import {
-  dropNulls,
-  firstRejection,
-  RegisterTaskDefinitionRequest,
-  type Rule,
-  shapeRejection,
-  type TaskView,
-} from "./rules/request.ts";
+import { firstRejection, RegisterTaskDefinitionRequest, type Rule, type TaskView } from "./rules/request.ts";
 import { validateTags } from "./rules/tags.ts";
 import * as task from "./rules/task.rules.ts";
 import { parseTaskCpu, parseTaskMemory } from "./rules/units.ts";
@@ -86,7 +80,7 @@ export function validateRegisterTaskDefinition(input: unknown): RegisterValidati
     const issue = parsed.error.issues[0];
     return {
       ok: false,
-      rejection: issue ? shapeRejection(issue, clean) : { code: "ClientException", message: "Invalid request." },
+      rejection: shapeRejection(issue, clean),
     };
   }
   const req = parsed.data;

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { dropNulls, shapeRejection } from "../../machines/input-shape.ts";
 
 /**
  * An error in ECS's words: `__type` code, `message`, HTTP status. Everything the API refuses is
@@ -20,43 +21,21 @@ export const clientError = (message: string) => new EcsError("ClientException", 
 export const clusterNotFound = () => new EcsError("ClusterNotFoundException", "Cluster not found.");
 
 /**
- * Parses a request body member set with zod; a wrong type or missing member names the path.
- * `schema` is a module constant, never built per call: zod compiles each schema object on its first
- * use, which per request cost more than the handler's work (test/unit/api.input-schemas.test.ts).
+ * Parses a request body member set with zod; a refusal names the member (machines/input-shape.ts):
+ * a value of the wrong JSON type is a SerializationException, as ECS answers it, anything else
+ * `code`. `null` members are "not set", as AWS's JSON servers read them: only a request that fails
+ * as sent is parsed again without them, so the common request pays for no copy. `schema` is a
+ * module constant, never built per call: zod compiles each schema object on its first use, which
+ * per request cost more than the handler's work (test/unit/api.input-schemas.test.ts).
  */
 export function parseInput<T extends z.ZodType>(schema: T, input: unknown, code = "InvalidParameterException"): z.infer<T> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue ? formatPath(issue.path) : "";
-  throw new EcsError(code, describeIssue(path, issue));
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
-}
-
-function describeIssue(path: string, issue: z.core.$ZodIssue | undefined): string {
-  if (!issue) return "Invalid request.";
-  const where = path || "request";
-  switch (issue.code) {
-    case "invalid_type":
-      return issue.input === undefined
-        ? `${where} is required.`
-        : `${where} must be of type ${issue.expected}.`;
-    case "invalid_value":
-      return `${where} must be one of: ${issue.values.map(String).join(", ")}.`;
-    case "too_big":
-      return `${where} must have at most ${String(issue.maximum)} ${issue.origin === "string" ? "characters" : issue.origin === "array" ? "items" : ""}`.trimEnd() + ".";
-    case "too_small":
-      return `${where} must have at least ${String(issue.minimum)} ${issue.origin === "string" ? "characters" : issue.origin === "array" ? "items" : ""}`.trimEnd() + ".";
-    case "unrecognized_keys":
-      return `Unknown member${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")} in ${where}.`;
-    default:
-      return `${where}: ${issue.message}`;
-  }
+  const clean = dropNulls(input);
+  const again = schema.safeParse(clean);
+  if (again.success) return again.data;
+  const refusal = shapeRejection(again.error.issues[0], clean, code);
+  throw new EcsError(refusal.code, refusal.message);
 }
 
 /** Turns a command outcome's rejection into the ECS error it is. */

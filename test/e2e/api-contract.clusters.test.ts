@@ -86,6 +86,20 @@ describe("the wire", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.__type).toBe("SerializationException");
     expect(typeof bad.json.message).toBe("string");
+    // A member of the wrong JSON type is not deserialized, as in ECS; the operation never runs.
+    for (const [action, body, message] of [
+      ["RunTask", { taskDefinition: "x", count: "2" }, "STRING_VALUE cannot be converted to Integer (member count)."],
+      ["UpdateService", { service: "s", desiredCount: "5" }, "STRING_VALUE cannot be converted to Integer (member desiredCount)."],
+      ["CreateCluster", { clusterName: 123 }, "NUMBER_VALUE cannot be converted to String (member clusterName)."],
+      ["TagResource", { resourceArn: "arn", tags: {} }, "Start of structure or map found where not expected (member tags)."],
+    ] as const) {
+      const wrong = await rawCall(b.endpoint, action, body);
+      expect(wrong.status, action).toBe(400);
+      expect(wrong.json, action).toEqual({ __type: "SerializationException", message });
+    }
+    // null is a member not set.
+    const nulls = await rawCall(b.endpoint, "ListClusters", { maxResults: null, nextToken: null });
+    expect(nulls.status).toBe(200);
     await expectEcsError(
       b.ecs.send(new CreateTaskSetCommand({ service: "s", cluster: b.cluster, taskDefinition: "x" })),
       "UnsupportedFeatureException",

@@ -49,6 +49,7 @@ interface Case {
 
 const CE = "ClientException";
 const IPE = "InvalidParameterException";
+const SE = "SerializationException";
 
 const SHAPE: Case[] = [
   {
@@ -59,18 +60,18 @@ const SHAPE: Case[] = [
     message: "containerDefinitions[0].memory must be an integer.",
   },
   {
-    rule: "integer member sent as string",
+    rule: "integer member sent as string: not deserialized, as ECS answers it",
     pass: ec2(),
     fail: ec2({}, [c({ memory: "128" })]),
-    code: IPE,
-    message: "containerDefinitions[0].memory must be an integer.",
+    code: SE,
+    message: "STRING_VALUE cannot be converted to Integer (member containerDefinitions[0].memory).",
   },
   {
     rule: "task cpu is a string",
     pass: ec2({ cpu: "256" }),
     fail: ec2({ cpu: 256 }),
-    code: IPE,
-    message: "cpu must be a string.",
+    code: SE,
+    message: "NUMBER_VALUE cannot be converted to String (member cpu).",
   },
   {
     rule: "required nested member",
@@ -804,7 +805,7 @@ describe("request leniency", () => {
   test("a request that is not an object is refused, not thrown", () => {
     expect(validateRegisterTaskDefinition("nope")).toEqual({
       ok: false,
-      rejection: { code: IPE, message: "request must be an object." },
+      rejection: { code: SE, message: "STRING_VALUE cannot be converted to Structure." },
     });
   });
 });
