@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { Rejection } from "../../machines/decider.ts";
 import { dropNulls, shapeRejection } from "../../machines/input-shape.ts";
 
 /**
@@ -36,6 +37,11 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown, code 
   if (again.success) return again.data;
   const refusal = shapeRejection(again.error.issues[0], clean, code);
   throw new EcsError(refusal.code, refusal.message);
+}
+
+/** Throws a pure check's rejection as the ECS error it is; returns when there is none. */
+export function rejectWith(rejection: Rejection | undefined): void {
+  if (rejection) throw new EcsError(rejection.code, rejection.message);
 }
 
 /** Turns a command outcome's rejection into the ECS error it is. */

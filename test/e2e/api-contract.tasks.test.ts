@@ -11,6 +11,7 @@ import {
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  type RunTaskCommandInput,
   StartTaskCommand,
   StopTaskCommand,
   TagResourceCommand,
@@ -173,6 +174,30 @@ describe("StartTask", () => {
       ),
       "ClientException",
     );
+  });
+});
+
+describe("RunTask's placement members", () => {
+  test("a constraint or strategy ECS's model does not allow is refused before anything is placed, as CreateService refuses it", async () => {
+    const family = uniqueName("place");
+    await register(family);
+    const listed = async () =>
+      (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, family, desiredStatus: "RUNNING" }))).taskArns ?? [];
+    const refusals: [Pick<RunTaskCommandInput, "placementConstraints" | "placementStrategy">, string][] = [
+      [{ placementStrategy: [{ type: "binpack", field: "disk" }] }, "binpack needs field cpu or memory."],
+      [{ placementStrategy: [{ type: "spread" }] }, "spread needs a field: instanceId, host or attribute:<name>."],
+      [{ placementConstraints: [{ type: "distinctInstance", expression: "x == y" }] }, "distinctInstance does not take an expression."],
+      [{ placementConstraints: [{ type: "memberOf", expression: "bogus ~~ x" }] }, "Invalid expression at position 1"],
+    ];
+    for (const [members, message] of refusals) {
+      await expectEcsError(b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, ...members })), "InvalidParameterException", message);
+      await expectEcsError(
+        b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: uniqueName("place"), taskDefinition: family, desiredCount: 1, ...members })),
+        "InvalidParameterException",
+        message,
+      );
+    }
+    expect(await listed()).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { describe, expect, test } from "vitest";
+import { z } from "zod";
 import { EcsError, parseInput } from "../../services/api/errors.ts";
 
 /** A request's shape refused in ECS's words (machines/input-shape.ts, through the API's parseInput). */

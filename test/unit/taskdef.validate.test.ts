@@ -221,6 +221,13 @@ const TASK: Case[] = [
     message: "A memberOf placement constraint requires an expression.",
   },
   {
+    rule: "memberOf's expression parses",
+    pass: ec2({ placementConstraints: [{ type: "memberOf", expression: "attribute:a == b" }] }),
+    fail: ec2({ placementConstraints: [{ type: "memberOf", expression: "(((" }] }),
+    message:
+      "Invalid expression at position 4: expected a subject (agentConnected, agentVersion, attribute:<name>, ec2InstanceId, registeredAt, runningTasksCount or task:group), found the end of the expression.",
+  },
+  {
     rule: "at most 10 placement constraints",
     pass: ec2({ placementConstraints: many(10, () => ({ type: "memberOf", expression: "attribute:a == b" })) }),
     fail: ec2({ placementConstraints: many(11, () => ({ type: "memberOf", expression: "attribute:a == b" })) }),

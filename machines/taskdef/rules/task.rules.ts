@@ -1,3 +1,4 @@
+import { parseExpression } from "../../placement/cql.ts";
 import { clientException, type Rule } from "./request.ts";
 import { validateTags } from "./tags.ts";
 
@@ -95,6 +96,9 @@ export const placementConstraints: Rule = ({ req }) => {
         `Invalid placement constraint type '${pc.type ?? ""}': task definitions support only memberOf.`,
       );
     if (!pc.expression) return clientException("A memberOf placement constraint requires an expression.");
+    // An expression that does not parse would refuse every RunTask and service of the definition.
+    const parsed = parseExpression(pc.expression);
+    if (!parsed.ok) return clientException(parsed.rejection.message);
   }
   return undefined;
 };

@@ -10,12 +10,12 @@ import {
   PlacementConstraint,
   PlacementStrategy,
 } from "../../../events/shapes.ts";
-import { parseExpression } from "../../../machines/placement/cql.ts";
+import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import { daemonInstances } from "../../scheduler/views.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
-import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
+import { EcsError, invalid, parseInput, rejectWith, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { renderService } from "../render-service.ts";
 import { activeCluster, requireName } from "../resolve.ts";
@@ -81,21 +81,6 @@ function validateDeploymentConfiguration(c: z.infer<typeof DeploymentConfigurati
   if (min !== undefined && max !== undefined && max < min) throw invalid("maximumPercent must be greater than or equal to minimumHealthyPercent.");
 }
 
-function validatePlacement(constraints: z.infer<typeof PlacementConstraint>[] = [], strategies: z.infer<typeof PlacementStrategy>[] = []) {
-  for (const c of constraints) {
-    if (c.type === "memberOf") {
-      if (!c.expression) throw invalid("A memberOf placement constraint needs an expression.");
-      const p = parseExpression(c.expression);
-      if (!p.ok) throw new EcsError(p.rejection.code, p.rejection.message);
-    } else if (c.type === "distinctInstance" && c.expression) throw invalid("distinctInstance does not take an expression.");
-  }
-  for (const st of strategies) {
-    if (st.type === "random" && st.field) throw invalid("The random placement strategy does not take a field.");
-    if (st.type === "binpack" && !["cpu", "memory"].includes(st.field ?? "")) throw invalid("binpack needs field cpu or memory.");
-    if (st.type === "spread" && !st.field) throw invalid("spread needs a field: instanceId, host or attribute:<name>.");
-  }
-}
-
 const CreateServiceInput = z.object({
   serviceName: z.string(),
   cluster: z.string().optional(),
@@ -144,7 +129,7 @@ export const CreateService: Handler = async (raw, ctx, s) => {
   if (input.desiredCount !== undefined && input.desiredCount > MAX_DESIRED_COUNT) throw invalid("Desired count exceeds limit.");
   if (!input.taskDefinition) throw invalid("taskDefinition is required.");
   validateDeploymentConfiguration(input.deploymentConfiguration, strategy === "DAEMON");
-  validatePlacement(input.placementConstraints, input.placementStrategy);
+  rejectWith(checkPlacement(input.placementConstraints, input.placementStrategy));
   const tags = validateTags(input.tags);
   let definition: ReturnType<typeof resolveTaskDefinition>;
   try {
@@ -245,7 +230,7 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
     ? { ...current.settings.deploymentConfiguration, ...input.deploymentConfiguration }
     : undefined;
   validateDeploymentConfiguration(merged, daemon);
-  validatePlacement(input.placementConstraints, input.placementStrategy);
+  rejectWith(checkPlacement(input.placementConstraints, input.placementStrategy));
 
   const settings: Partial<ServiceSettings> = {};
   if (input.desiredCount !== undefined) settings.desiredCount = input.desiredCount;

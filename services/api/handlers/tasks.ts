@@ -10,12 +10,13 @@ import {
   PlacementStrategy,
   TaskOverride,
 } from "../../../events/shapes.ts";
+import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { reservationOf, runtimeSpec, taskArnOf } from "../../../machines/task/task.spec.ts";
 import { placeTasks } from "../../control-plane/placement.ts";
 import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
 import type { Handler } from "../context.ts";
-import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
+import { EcsError, invalid, parseInput, rejectWith, unwrap } from "../errors.ts";
 import { itemsNeeded, paginate, withoutPaging } from "../paging.ts";
 import { JsonText, jsonStrings, RawJson } from "../raw-json.ts";
 import { renderTask, renderTaskJson } from "../render.ts";
@@ -65,6 +66,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   if (input.propagateTags === "SERVICE") throw invalid("propagateTags SERVICE is only valid for service tasks.");
   if (input.overrides && JSON.stringify(input.overrides).length > MAX_OVERRIDES_CHARS)
     throw invalid(`Container Overrides length must be at most ${MAX_OVERRIDES_CHARS}`);
+  rejectWith(checkPlacement(input.placementConstraints, input.placementStrategy));
   const tags = validateTags(input.tags);
   const cluster = activeCluster(input.cluster, ctx, s);
   const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true });
