@@ -307,6 +307,16 @@ describe("task scale-in protection", () => {
       async () => (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: service }))).taskArns?.[0],
       { timeoutMs: 30_000, intervalMs: 200, what: `a task of service ${service}` },
     );
+    // The service by its ARN lists the same; a service the cluster never had is ECS's ServiceNotFoundException.
+    const byArn = await b.ecs.send(
+      new ListTasksCommand({ cluster: b.cluster, serviceName: `arn:aws:ecs:us-east-1:${ACCOUNT}:service/${b.cluster}/${service}` }),
+    );
+    expect(byArn.taskArns).toEqual([arn]);
+    await expectEcsError(
+      b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: uniqueName("never") })),
+      "ServiceNotFoundException",
+      "Service not found.",
+    );
     const before = Date.now();
     const on = await b.ecs.send(
       new UpdateTaskProtectionCommand({ cluster: b.cluster, tasks: [arn], protectionEnabled: true }),
