@@ -137,6 +137,8 @@ export const ServiceEventRecorded = z.object({
   message: z.string(),
   /** Messages with the same key replace each other's dedup window (ECS suppresses repeats). */
   key: z.string(),
+  /** A placement failure's reason as ECS names it (`RESOURCE:CPU`, `AGENT`, …), for the service action event. */
+  reason: z.string().optional(),
 });
 
 /**

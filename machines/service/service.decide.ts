@@ -19,7 +19,7 @@ export type ServiceCommand =
   | { type: "UpdateService"; at: number; settings: Partial<ServiceSettings>; deployment?: DeploymentSpec }
   | { type: "DeleteService"; at: number; force: boolean }
   | { type: "MarkDrained"; at: number }
-  | { type: "RecordMessage"; at: number; id: string; message: string; key: string }
+  | { type: "RecordMessage"; at: number; id: string; message: string; key: string; reason?: string }
   | {
       type: "RecordPlacement";
       at: number;
@@ -111,6 +111,7 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
             id: command.id,
             message: command.message,
             key: command.key,
+            ...(command.reason === undefined ? {} : { reason: command.reason }),
           });
     }
 

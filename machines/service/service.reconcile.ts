@@ -2,6 +2,9 @@ import type { DeploymentSpec, RolloutState } from "../../events/service.events.t
 import type { HealthStatus, StopCode, TaskStatus } from "../../events/task.events.ts";
 import { type Deployment, type PlacedSlot, type ServiceContext, serviceRevisionOf } from "./service.machine.ts";
 
+/** The rolloutStateReason of a deployment the circuit breaker failed, as DescribeServices shows it. */
+export const CIRCUIT_BREAKER_FAILED = "ECS deployment circuit breaker: tasks failed to start.";
+
 /**
  * Service reconcile, pure (Nomad's reconciler, Kubernetes' ReplicaSet controller): everything it
  * needs comes in — the service, its tasks, the instances, the time — and a plan comes out in
@@ -309,7 +312,7 @@ export function reconcile(input: ReconcileInput): Plan {
       plan.rollout.push({
         deploymentId: primary.id,
         rolloutState: "FAILED",
-        reason: "ECS deployment circuit breaker: tasks failed to start.",
+        reason: CIRCUIT_BREAKER_FAILED,
         ...(target
           ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: serviceRevisionOf(target) } }
           : {}),

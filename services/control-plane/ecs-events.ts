@@ -7,6 +7,7 @@ import { type EcsDetailType, parseEventSubject, subjects } from "../../events/na
 import type { ServiceEvent } from "../../events/service.events.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
+import { CIRCUIT_BREAKER_FAILED } from "../../machines/service/service.reconcile.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
@@ -180,12 +181,12 @@ function serviceEvents(
         return [deployment("INFO", "SERVICE_DEPLOYMENT_COMPLETED", e.deploymentId, e.reason)];
       if (e.rolloutState === "FAILED")
         return [
-          deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason),
+          deployment("ERROR", "SERVICE_DEPLOYMENT_FAILED", e.deploymentId, e.reason === CIRCUIT_BREAKER_FAILED ? BREAKER_EVENT_REASON : e.reason),
           ...(e.rollback ? serviceEvents({ type: "DeploymentStarted", at: e.at, deployment: e.rollback, reason: e.reason }, s, account, region) : []),
         ];
       return [deployment("INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", e.deploymentId, e.reason)];
     case "ServiceEventRecorded": {
-      const action = serviceAction(e.key, e.message);
+      const action = serviceAction(e.key, e.message, e.reason);
       if (!action) return [];
       const closest = /\(container-instance ([0-9a-f]+)\)/.exec(e.message)?.[1];
       return [
@@ -219,6 +220,9 @@ function serviceEvents(
 
 const unknownEvent = (_: never): [] => [];
 
+/** ECS's deployment event says "task" where the service's rolloutStateReason says "tasks". */
+const BREAKER_EVENT_REASON = "ECS deployment circuit breaker: task failed to start.";
+
 /**
  * Service messages that ECS also reports as service actions, keyed by the scheduler's message key.
  * Messages about started/stopped tasks and deployment progress have no service action (deployment
@@ -227,6 +231,7 @@ const unknownEvent = (_: never): [] => [];
 function serviceAction(
   key: string,
   message: string,
+  reason: string | undefined,
 ): { eventType: "INFO" | "WARN" | "ERROR"; eventName: string; reason?: string } | undefined {
   switch (key) {
     case "steady":
@@ -234,7 +239,7 @@ function serviceAction(
     case "throttle":
       return { eventType: "WARN", eventName: "SERVICE_TASK_START_IMPAIRED" };
     case "placement":
-      return { eventType: "ERROR", eventName: "SERVICE_TASK_PLACEMENT_FAILURE", reason: placementReason(message) };
+      return { eventType: "ERROR", eventName: "SERVICE_TASK_PLACEMENT_FAILURE", reason: reason ?? placementReason(message) };
     case "taskdef":
       return { eventType: "ERROR", eventName: "SERVICE_TASK_CONFIGURATION_FAILURE", reason: message };
     default:
@@ -242,7 +247,10 @@ function serviceAction(
   }
 }
 
-/** ECS's placement failure reasons, recovered from the scheduler's message wording (scheduler.ts unplacedMessage). */
+/**
+ * ECS's placement failure reasons, recovered from the scheduler's message wording
+ * (scheduler.ts unplacedMessage), for messages recorded before they carried their reason.
+ */
 function placementReason(message: string): string | undefined {
   if (message.includes("insufficient memory")) return "RESOURCE:MEMORY";
   if (message.includes("insufficient CPU")) return "RESOURCE:CPU";

@@ -221,8 +221,8 @@ export class Scheduler {
     });
   }
 
-  private message(subject: string, key: string, message: string, now: number) {
-    return this.service(subject, { type: "RecordMessage", at: now, id: this.s.ids.uuid(), key, message });
+  private message(subject: string, key: string, message: string, now: number, reason?: string) {
+    return this.service(subject, { type: "RecordMessage", at: now, id: this.s.ids.uuid(), key, message, ...(reason === undefined ? {} : { reason }) });
   }
 
   private async execute(agg: Agg<ServiceSnapshot>, plan: Plan, now: number) {
@@ -322,8 +322,10 @@ export class Scheduler {
     const started = result.tasks.map((t) => t.taskId);
     if (started.length > 0)
       await this.message(agg.subject, `started:${now}`, `(service ${svc.serviceName}) has started ${started.length} tasks: ${started.map((t) => `(task ${t})`).join(" ")}.`, now);
-    if (result.failures.length > 0 || (placements.length === 0 && started.length === 0 && count > 0))
-      await this.message(agg.subject, "placement", unplacedMessage(svc.serviceName, result.failures[0]), now);
+    if (result.failures.length > 0 || (placements.length === 0 && started.length === 0 && count > 0)) {
+      const failure = result.failures[0];
+      await this.message(agg.subject, "placement", unplacedMessage(svc.serviceName, failure), now, failure?.reason);
+    }
   }
 
   private async create(

@@ -2,7 +2,9 @@ import { expect, test } from "vitest";
 import { envelope } from "../../events/envelope.ts";
 import type { ServiceEvent } from "../../events/service.events.ts";
 import { decideService, foldService } from "../../machines/service/service.decide.ts";
+import { CIRCUIT_BREAKER_FAILED } from "../../machines/service/service.reconcile.ts";
 import { ecsEventsFor } from "../../services/control-plane/ecs-events.ts";
+import { unplacedMessage } from "../../services/scheduler/scheduler.ts";
 import type { Agg, ReadModel } from "../../services/control-plane/read-model.ts";
 import { serviceCreated } from "../support/service-world.ts";
 
@@ -27,4 +29,61 @@ test("a deployment FAILED with its rollback, one log event, is two ECS deploymen
     ["ECS Deployment State Change", "SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/3"],
   ]);
   expect(new Set(out.map((e) => e.id)).size).toBe(2);
+});
+
+test("a deployment the circuit breaker failed: the event says 'task failed to start', as ECS's event does; DescribeServices keeps 'tasks'", () => {
+  const created = serviceCreated({ desiredCount: 2 }, 1_000);
+  const failed: ServiceEvent = {
+    type: "DeploymentRolloutChanged",
+    at: 2_000,
+    deploymentId: created.deployment.id,
+    rolloutState: "FAILED",
+    reason: CIRCUIT_BREAKER_FAILED,
+  };
+  const after = foldService([created, failed]);
+  const agg = { subject: SUBJECT, region: "us-east-1", seq: 2, version: 2, snapshot: after } as unknown as Agg<unknown>;
+  const env = envelope(SUBJECT, after.context.serviceArn, 2, failed, { source: "test" });
+  const [event] = ecsEventsFor({} as ReadModel, "000000000000", SUBJECT, env, undefined, agg as never);
+  expect(event?.detail).toMatchObject({
+    eventType: "ERROR",
+    eventName: "SERVICE_DEPLOYMENT_FAILED",
+    reason: "ECS deployment circuit breaker: task failed to start.",
+  });
+  expect(after.context.deployments[0]?.rolloutStateReason).toBe("ECS deployment circuit breaker: tasks failed to start.");
+});
+
+test("a placement failure's service action carries the reason the placement gave, where the message's wording names none", () => {
+  const created = serviceCreated({ desiredCount: 2 }, 1_000);
+  const action = (recorded: ServiceEvent) => {
+    const after = foldService([created, recorded]);
+    const agg = { subject: SUBJECT, region: "us-east-1", seq: 2, version: 2, snapshot: after } as unknown as Agg<unknown>;
+    const env = envelope(SUBJECT, after.context.serviceArn, 2, recorded, { source: "test" });
+    return ecsEventsFor({} as ReadModel, "000000000000", SUBJECT, env, undefined, agg as never)[0]?.detail;
+  };
+  const placement = (instance: string, reason: string) => {
+    const d = decideService(
+      {
+        type: "RecordMessage",
+        at: 2_000,
+        id: "m1",
+        key: "placement",
+        message: unplacedMessage("web", { arn: `arn:aws:ecs:us-east-1:000000000000:container-instance/c1/${instance}`, reason }),
+        reason,
+      },
+      foldService([created]),
+    );
+    if (!d.ok || !d.events[0]) throw new Error("no event decided");
+    return d.events[0];
+  };
+  const instance = "a".repeat(32);
+  for (const reason of ["RESOURCE:PORTS_UDP", "AGENT", "MemberOf placement constraint unsatisfied.", "RESOURCE:CPU"])
+    expect(action(placement(instance, reason))).toMatchObject({
+      eventType: "ERROR",
+      eventName: "SERVICE_TASK_PLACEMENT_FAILURE",
+      reason,
+      containerInstanceArns: [`arn:aws:ecs:us-east-1:000000000000:container-instance/${created.cluster}/${instance}`],
+    });
+  // A message recorded before messages carried their reason: read from its wording.
+  const { reason: _, ...older } = placement(instance, "RESOURCE:MEMORY") as ServiceEvent & { reason?: string };
+  expect(action(older as ServiceEvent)).toMatchObject({ reason: "RESOURCE:MEMORY" });
 });
