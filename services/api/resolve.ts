@@ -19,7 +19,8 @@ export function clusterRef(value: string | undefined, ctx: RequestContext, s: Ap
   let name = value ?? "default";
   if (isArn(name)) {
     const p = parseArn(name);
-    if (p?.kind !== "cluster" || p.region !== ctx.region) throw clusterNotFound();
+    // Another region's or account's cluster is not one this endpoint holds.
+    if (p?.kind !== "cluster" || p.region !== ctx.region || p.account !== ctx.scope.account) throw clusterNotFound();
     name = p.path[0] as string;
   }
   if (!NAME.test(name)) throw clusterNotFound();

@@ -4,6 +4,7 @@ import {
   DeleteClusterCommand,
   DescribeClustersCommand,
   ListClustersCommand,
+  ListServicesCommand,
   ListTagsForResourceCommand,
   paginateListClusters,
   RegisterTaskDefinitionCommand,
@@ -75,6 +76,12 @@ describe("the wire", () => {
     expect(us.clusterArns).toContain(arnOf("cluster", b.cluster));
     const missing = await b.ecs.send(new DescribeClustersCommand({ clusters: [name] }));
     expect(missing.failures).toEqual([{ arn: arnOf("cluster", name), reason: "MISSING" }]);
+    // Another account's ARN names a cluster this endpoint does not hold, whatever its name.
+    const otherAccount = arnOf("cluster", b.cluster, "us-east-1", "111111111111");
+    const other = await b.ecs.send(new DescribeClustersCommand({ clusters: [otherAccount] }));
+    expect(other.clusters).toEqual([]);
+    expect(other.failures).toEqual([{ arn: otherAccount, reason: "MISSING" }]);
+    await expectEcsError(b.ecs.send(new ListServicesCommand({ cluster: otherAccount })), "ClusterNotFoundException");
     await eu.send(new DeleteClusterCommand({ cluster: name }));
   });
 

@@ -34,16 +34,16 @@ export function deploymentId(): string {
   return `ecs-svc/${digits}`;
 }
 
-function serviceName(value: string, cluster: string): string {
+function serviceName(value: string, cluster: string, ctx: RequestContext): string {
   if (!isArn(value)) return value;
   const p = parseArn(value);
-  if (p?.kind !== "service") throw serviceNotFound();
+  if (p?.kind !== "service" || p.region !== ctx.region || p.account !== ctx.scope.account) throw serviceNotFound();
   if (p.path.length === 2 && p.path[0] !== cluster) throw serviceNotFound();
   return p.path[p.path.length - 1] as string;
 }
 
 export function serviceAgg(value: string, cluster: { name: string }, ctx: RequestContext, s: ApiServices) {
-  const name = serviceName(value, cluster.name);
+  const name = serviceName(value, cluster.name, ctx);
   if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) throw serviceNotFound();
   const subject = subjects.service(ctx.region, cluster.name, name);
   return { name, subject, agg: s.model.services.get(subject) };

@@ -22,7 +22,7 @@ export function parseTaskDefinitionRef(value: string, ctx: RequestContext): { fa
   let text = value;
   if (isArn(value)) {
     const p = parseArn(value);
-    if (p?.kind !== "task-definition" || p.region !== ctx.region) return null;
+    if (p?.kind !== "task-definition" || p.region !== ctx.region || p.account !== ctx.scope.account) return null;
     text = p.path.join("/");
   }
   const m = /^([A-Za-z0-9_-]{1,255})(?::(\d+))?$/.exec(text);
