@@ -75,7 +75,7 @@ export function dropNulls(value: unknown): unknown {
 }
 
 /** `containerDefinitions[0].portMappings[1].hostPort` */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
   return out;
