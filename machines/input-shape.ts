@@ -55,7 +55,6 @@ const MODEL_TYPES: Record<string, string> = {
   array: "List",
   object: "Structure",
   record: "Map",
-  map: "Map",
 };
 
 function unitOf(origin: string): string {

@@ -13,7 +13,7 @@ import { paginate, withoutPaging } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
 import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
 import { activeCluster } from "../resolve.ts";
-import { commandService, deploymentId, serviceAgg } from "./services.ts";
+import { commandService, deploymentId, existingService } from "./services.ts";
 
 /**
  * ECS's service deployments and service revisions (ListServiceDeployments,
@@ -50,8 +50,7 @@ const ListServiceDeploymentsInput = z.object({
 export const ListServiceDeployments: Handler = async (raw, ctx, s) => {
   const input = parseInput(ListServiceDeploymentsInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
-  const found = serviceAgg(input.service, cluster, ctx, s);
-  if (!found.agg || found.agg.snapshot.value === "NEW") throw new EcsError("ServiceNotFoundException", "Service not found.");
+  const found = existingService(input.service, cluster, ctx, s);
   const svc = found.agg.snapshot.context;
   const wanted = input.status?.length ? new Set<string>(input.status) : undefined;
   const after = input.createdAt?.after === undefined ? undefined : input.createdAt.after * 1000;

@@ -49,6 +49,13 @@ export function serviceAgg(value: string, cluster: { name: string }, ctx: Reques
   return { name, subject, agg: s.model.services.get(subject) };
 }
 
+/** A service the cluster has or had (any status but NEW), else ECS's ServiceNotFoundException. */
+export function existingService(value: string, cluster: { name: string }, ctx: RequestContext, s: ApiServices) {
+  const { name, subject, agg } = serviceAgg(value, cluster, ctx, s);
+  if (!agg || agg.snapshot.value === "NEW") throw serviceNotFound();
+  return { name, subject, agg };
+}
+
 /** Decides `command` on the service at `subject` and appends its events (fenced); ECS's error when refused. */
 export function commandService(s: ApiServices, ctx: RequestContext, subject: string, resource: string, command: ServiceCommand) {
   return unwrap(
@@ -217,8 +224,7 @@ const UpdateServiceInput = z.object({
 export const UpdateService: Handler = async (raw, ctx, s) => {
   const input = parseInput(UpdateServiceInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
-  const { subject, agg } = serviceAgg(input.service, cluster, ctx, s);
-  if (!agg || agg.snapshot.value === "NEW") throw serviceNotFound();
+  const { subject, agg } = existingService(input.service, cluster, ctx, s);
   if (agg.snapshot.value !== "ACTIVE") throw new EcsError("ServiceNotActiveException", "Service was not ACTIVE.");
   const current = agg.snapshot.context;
   const daemon = current.schedulingStrategy === "DAEMON";
@@ -284,8 +290,7 @@ const DeleteServiceInput = z.object({
 export const DeleteService: Handler = async (raw, ctx, s) => {
   const input = parseInput(DeleteServiceInput, raw);
   const cluster = activeCluster(input.cluster, ctx, s);
-  const { subject, agg } = serviceAgg(input.service, cluster, ctx, s);
-  if (!agg || agg.snapshot.value === "NEW") throw serviceNotFound();
+  const { subject, agg } = existingService(input.service, cluster, ctx, s);
   await commandService(s, ctx, subject, agg.snapshot.context.serviceArn, {
     type: "DeleteService",
     at: ctx.now,

@@ -15,14 +15,14 @@ import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { reservationOf, runtimeSpec, taskArnOf } from "../../../machines/task/task.spec.ts";
 import { placeTasks } from "../../control-plane/placement.ts";
 import { createTask, taskCreated } from "../../control-plane/task-factory.ts";
-import type { ApiServices, Handler, RequestContext } from "../context.ts";
+import type { Handler } from "../context.ts";
 import { EcsError, invalid, parseInput, rejectWith, unwrap } from "../errors.ts";
 import { itemsNeeded, paginate, withoutPaging } from "../paging.ts";
 import { JsonText, jsonStrings, RawJson } from "../raw-json.ts";
 import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
-import { serviceAgg } from "./services.ts";
+import { existingService } from "./services.ts";
 import { resolveTaskDefinition } from "./taskdefs.ts";
 
 const STARTED_BY = /^[A-Za-z0-9_/-]{1,128}$/;
@@ -284,7 +284,8 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
     if (!instanceId) throw invalid("Container instance identifier is invalid.");
   }
   const desired = input.desiredStatus ?? "RUNNING";
-  const group = input.serviceName !== undefined ? `service:${existingServiceName(input.serviceName, cluster, ctx, s)}` : undefined;
+  // A service the cluster never had is ECS's ServiceNotFoundException, not an empty list.
+  const group = input.serviceName !== undefined ? `service:${existingService(input.serviceName, cluster, ctx, s).name}` : undefined;
   const needed = itemsNeeded(input);
   // Berth's task ARNs are their cluster's prefix and their ids: listed as such unless the
   // cluster holds another (clustersWithIrregularArns).
@@ -319,10 +320,3 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const taskArns = regular ? jsonStrings(page, true, prefix) : jsonStrings(page, false);
   return new JsonText(`{"taskArns":${taskArns}${nextToken ? `,"nextToken":${JSON.stringify(nextToken)}` : ""}}`);
 };
-
-/** A service ListTasks filters by: one the cluster has or had, else ECS's ServiceNotFoundException. */
-function existingServiceName(value: string, cluster: { name: string }, ctx: RequestContext, s: ApiServices): string {
-  const { name, agg } = serviceAgg(value, cluster, ctx, s);
-  if (!agg || agg.snapshot.value === "NEW") throw new EcsError("ServiceNotFoundException", "Service not found.");
-  return name;
-}
