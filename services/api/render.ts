@@ -214,34 +214,58 @@ export function remainingResources(registered: readonly Resource[], usage: Usage
   });
 }
 
+/**
+ * An instance's ECS `version`: one per event of its own, and one per task placed on it or stopped
+ * there, which ECS counts as changes of the instance (its remaining resources moved).
+ */
+export const instanceVersion = (i: { version: number }, usage: Usage | undefined) => i.version + (usage?.changes ?? 0);
+
+/** What DescribeContainerInstances says of an instance that only the instance's own events change. */
+export function instanceFacts(agg: Agg<InstanceSnapshot>) {
+  const i = agg.snapshot.context;
+  const custom = new Map(i.customAttributes.map((a) => [a.name, a]));
+  const attributes = [...i.attributes.filter((a) => !custom.has(a.name)), ...custom.values()].map((a) =>
+    compact({ name: a.name, value: a.value }),
+  );
+  return {
+    containerInstanceArn: i.containerInstanceArn,
+    ec2InstanceId: i.ec2InstanceId,
+    versionInfo: i.versionInfo,
+    registeredResources: i.registeredResources.map((r) =>
+      r.type === "STRINGSET" ? resource(r.name, r.type, r.stringSetValue ?? []) : resource(r.name, r.type, numeric(r)),
+    ),
+    status: agg.snapshot.value,
+    agentConnected: i.agentConnected,
+    attributes,
+    registeredAt: seconds(i.registeredAt),
+    attachments: [],
+  };
+}
+
+/** What the tasks placed on an instance change of it. */
+export function instanceLoad(
+  agg: Agg<InstanceSnapshot>,
+  usage: Usage | undefined,
+  counts: { running: number; pending: number },
+) {
+  const i = agg.snapshot.context;
+  return {
+    version: instanceVersion(i, usage),
+    remainingResources: remainingResources(i.registeredResources, usage),
+    runningTasksCount: counts.running,
+    pendingTasksCount: counts.pending,
+  };
+}
+
 export function renderInstance(
   agg: Agg<InstanceSnapshot>,
   usage: Usage | undefined,
   counts: { running: number; pending: number },
   include: ReadonlySet<string>,
 ) {
-  const i = agg.snapshot.context;
-  const custom = new Map(i.customAttributes.map((a) => [a.name, a]));
-  const attributes = [...i.attributes.filter((a) => !custom.has(a.name)), ...custom.values()].map((a) =>
-    compact({ name: a.name, value: a.value }),
-  );
   return compact({
-    containerInstanceArn: i.containerInstanceArn,
-    ec2InstanceId: i.ec2InstanceId,
-    capacityProviderName: undefined,
-    version: i.version,
-    versionInfo: i.versionInfo,
-    remainingResources: remainingResources(i.registeredResources, usage),
-    registeredResources: i.registeredResources.map((r) =>
-      r.type === "STRINGSET" ? resource(r.name, r.type, r.stringSetValue ?? []) : resource(r.name, r.type, numeric(r)),
-    ),
-    status: agg.snapshot.value,
-    agentConnected: i.agentConnected,
-    runningTasksCount: counts.running,
-    pendingTasksCount: counts.pending,
-    attributes,
-    registeredAt: seconds(i.registeredAt),
-    attachments: [],
-    tags: include.has("TAGS") ? i.tags : undefined,
+    ...instanceFacts(agg),
+    ...instanceLoad(agg, usage, counts),
+    tags: include.has("TAGS") ? agg.snapshot.context.tags : undefined,
   });
 }

@@ -11,7 +11,7 @@ import { CIRCUIT_BREAKER_FAILED } from "../../machines/service/service.reconcile
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
-import { compact, renderInstance, renderTask } from "../api/render.ts";
+import { compact, instanceFacts, instanceLoad, renderTask } from "../api/render.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
@@ -23,7 +23,9 @@ import type { Agg, ReadModel } from "./read-model.ts";
  *
  * - Task and container-instance events are sent when the resource's `version` changes (the same
  *   counter DescribeTasks / DescribeContainerInstances show), so `detail.version` orders them and
- *   a repeat shares its version. Their `detail` is the API object with ISO-8601 timestamps.
+ *   a repeat shares its version. Their `detail` is the API object with ISO-8601 timestamps. As in
+ *   ECS, a task placed on an instance or stopped there is a change of the instance too (its
+ *   remaining resources moved): that task event is followed by the instance's.
  * - Service actions come from the service's event messages; deployment events from rollout facts.
  * - Only events folded after the start-up replay are published, and only by the scheduler-lease
  *   holder, so N control planes publish each event once. Core NATS is fire-and-forget: the log
@@ -41,6 +43,24 @@ export interface EcsEvent {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
+}
+
+/**
+ * A detail written ahead as JSON text: ecsEventText puts the text in as it is, and JSON.stringify,
+ * given one, reads it back (toJSON), so either writes the same event.
+ */
+export class JsonText {
+  [member: string]: unknown;
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/** An event as the JSON text published. */
+export function ecsEventText(e: EcsEvent): string {
+  if (!(e.detail instanceof JsonText)) return JSON.stringify(e);
+  return `${JSON.stringify({ ...e, detail: undefined }).slice(0, -1)},"detail":${e.detail.text}}`;
 }
 
 type AnyAgg = Agg<TaskSnapshot> | Agg<InstanceSnapshot> | Agg<ServiceSnapshot>;
@@ -91,21 +111,27 @@ export function ecsEventsFor(
   switch (parsed.kind) {
     case "task": {
       const a = after as Agg<TaskSnapshot>;
+      const b = before as Agg<TaskSnapshot> | undefined;
       const t = a.snapshot.context;
-      if (t.version === (before as Agg<TaskSnapshot> | undefined)?.snapshot.context.version) return [];
-      return [make(TASK_STATE_CHANGE, taskArnOf(t), taskDetail(a, at))];
+      const out: EcsEvent[] = [];
+      if (t.version !== b?.snapshot.context.version) out.push(make(TASK_STATE_CHANGE, taskArnOf(t), taskDetail(a, at)));
+      // Placed on its instance (created there) or stopped there: the instance's resources moved.
+      const moved = b === undefined || (b.snapshot.value !== "STOPPED" && a.snapshot.value === "STOPPED");
+      if (moved && t.instanceId !== undefined) {
+        const instance = model.instanceSubject(parsed.region, t.spec.cluster, t.instanceId);
+        const i = model.instances.get(instance);
+        if (i) {
+          const detail = instanceDetail(model, account, instance, i, at);
+          out.push(make(INSTANCE_STATE_CHANGE, i.snapshot.context.containerInstanceArn, detail));
+        }
+      }
+      return out;
     }
     case "instance": {
       const a = after as Agg<InstanceSnapshot>;
       const i = a.snapshot.context;
       if (i.version === (before as Agg<InstanceSnapshot> | undefined)?.snapshot.context.version) return [];
-      const detail = compact({
-        ...renderInstance(a, model.usage.get(subject), instanceTaskCounts(model, subject), NO_INCLUDE),
-        clusterArn: arns.cluster({ region: a.region, account }, i.cluster),
-        registeredAt: iso(i.registeredAt),
-        updatedAt: iso(at),
-      });
-      return [make("ECS Container Instance State Change", i.containerInstanceArn, detail)];
+      return [make(INSTANCE_STATE_CHANGE, i.containerInstanceArn, instanceDetail(model, account, subject, a, at))];
     }
     case "service": {
       const s = (after as Agg<ServiceSnapshot>).snapshot.context;
@@ -139,6 +165,44 @@ function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown>
 }
 
 const TASK_STATE_CHANGE: EcsDetailType = "ECS Task State Change";
+const INSTANCE_STATE_CHANGE: EcsDetailType = "ECS Container Instance State Change";
+
+/**
+ * The JSON text, without its closing brace, of what an instance's event says that only the
+ * instance's own events change (its attributes, registered resources, versions… ~3 kB for an
+ * agent's thirty-odd attributes): written once per instance state, as the tasks placed on it send
+ * an event each.
+ */
+const instanceFactsText = new WeakMap<InstanceSnapshot, { account: string; text: string }>();
+
+/**
+ * DescribeContainerInstances' ContainerInstance with ISO timestamps, clusterArn and `updatedAt`,
+ * as ECS's instance events carry it.
+ */
+function instanceDetail(
+  model: ReadModel,
+  account: string,
+  subject: string,
+  agg: Agg<InstanceSnapshot>,
+  at: number,
+): JsonText {
+  const i = agg.snapshot.context;
+  let facts = instanceFactsText.get(agg.snapshot);
+  if (facts?.account !== account) {
+    const detail = compact({
+      ...instanceFacts(agg),
+      registeredAt: iso(i.registeredAt),
+      clusterArn: arns.cluster({ region: agg.region, account }, i.cluster),
+    });
+    facts = { account, text: JSON.stringify(detail).slice(0, -1) };
+    instanceFactsText.set(agg.snapshot, facts);
+  }
+  const load = {
+    ...instanceLoad(agg, model.usage.get(subject), instanceTaskCounts(model, subject)),
+    updatedAt: iso(at),
+  };
+  return new JsonText(`${facts.text},${JSON.stringify(load).slice(1)}`);
+}
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
 
@@ -297,7 +361,7 @@ export class EcsEventPublisher {
       try {
         const after = this.aggregate(subject);
         for (const e of ecsEventsFor(this.o.model, this.o.account, subject, env, before, after))
-          this.send(subjects.ecsEvent(e.region, e["detail-type"]), JSON.stringify(e), e["detail-type"]);
+          this.send(subjects.ecsEvent(e.region, e["detail-type"]), ecsEventText(e), e["detail-type"]);
       } catch (err) {
         this.o.log.warn({ err, seq, subject }, "ECS event not published");
       }

@@ -110,6 +110,11 @@ export interface Usage {
   groups: Map<string, number>;
   /** Live tasks whose lastStatus is RUNNING (ECS's runningTasksCount). */
   running: number;
+  /**
+   * Tasks placed on the instance plus tasks released there (stopped), ever: ECS counts each as a
+   * change of the instance (its remaining resources moved), in its `version` (instanceVersion).
+   */
+  changes: number;
 }
 
 /**
@@ -299,6 +304,7 @@ export class ReadModel {
         const inst = this.instanceSubject(region, ctx.spec.cluster, ctx.instanceId);
         index(this.liveTasksByInstance, inst, subject);
         this.reserve(inst, ctx.reservation, ctx.group, +1);
+        this.usageOf(inst).changes += 1;
         this.views.touch(clusterSubject, inst);
       }
     }
@@ -315,6 +321,7 @@ export class ReadModel {
       if (stoppedNow) {
         this.liveTasksByInstance.get(inst)?.delete(subject);
         this.reserve(inst, ctx.reservation, ctx.group, -1);
+        this.usageOf(inst).changes += 1;
       }
       if (runningBefore !== runningAfter) this.usageOf(inst).running += runningAfter ? 1 : -1;
       this.views.touch(clusterSubject, inst);
@@ -333,7 +340,8 @@ export class ReadModel {
     );
   }
 
-  private instanceSubject(region: string, cluster: string, instanceId: string): string {
+  /** subjects.instance, remembered (most tasks name an instance already seen). */
+  instanceSubject(region: string, cluster: string, instanceId: string): string {
     return (
       this.subjectMemo.get(region, cluster, instanceId) ??
       this.subjectMemo.set(region, cluster, instanceId, subjects.instance(region, cluster, instanceId))
@@ -428,10 +436,27 @@ export class ReadModel {
     }
   }
 
+  /**
+   * From a snapshot, after its tasks are adopted: how many task changes an instance has counted
+   * (Usage.changes). Adopting the tasks cannot tell: a task placed and stopped there counted two.
+   */
+  adoptInstanceChanges(instance: string, changes: number): void {
+    this.usageOf(instance).changes = changes;
+  }
+
   private usageOf(instance: string): Usage {
     let u = this.usage.get(instance);
     if (!u) {
-      u = { cpu: 0, memory: 0, ports: NO_PORTS, portsUdp: NO_PORTS, tasks: 0, groups: new Map(), running: 0 };
+      u = {
+        cpu: 0,
+        memory: 0,
+        ports: NO_PORTS,
+        portsUdp: NO_PORTS,
+        tasks: 0,
+        groups: new Map(),
+        running: 0,
+        changes: 0,
+      };
       this.usage.set(instance, u);
     }
     return u;

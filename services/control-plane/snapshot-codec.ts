@@ -23,7 +23,7 @@ import { type Agg, aggregate, eventIdOf, lastEventOf, type ReadModel } from "./r
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 9;
+export const SNAPSHOT_FORMAT = 10;
 
 export interface SnapshotHeader {
   format: number;
@@ -44,6 +44,8 @@ interface Document extends SnapshotHeader {
   objects: unknown[];
   specs: Record<string, unknown>[];
   aggregates: Record<Exclude<AggregateKind, "task">, Row[]>;
+  /** [instance subject, Usage.changes] of every instance that counted any. */
+  instanceChanges: [string, number][];
 }
 
 /** [subject, region, seq, version, lastEventId, value, context] */
@@ -153,6 +155,7 @@ export function encodeSnapshot(model: ReadModel, header: SnapshotHeader): string
       service: rows(model.services),
       account: rows(model.accounts),
     },
+    instanceChanges: [...model.usage].filter(([, u]) => u.changes > 0).map(([subject, u]) => [subject, u.changes]),
   };
   return `${JSON.stringify(doc)}\n${tasks.join("\n")}`;
 }
@@ -227,11 +230,14 @@ export class SnapshotDecoder {
       }
     }
     const { tasks, clusters } = this;
+    const { instanceChanges } = doc;
+    if (!Array.isArray(instanceChanges)) throw new Error("snapshot has no instanceChanges");
     return {
       header: headerOf(doc) as SnapshotHeader,
       adopt: (into) => {
         for (const [kind, agg] of others) into.adopt(kind, agg);
         for (let i = 0; i < tasks.length; i++) into.adopt("task", tasks[i] as Agg<unknown>, clusters[i]);
+        for (const [instance, changes] of instanceChanges) into.adoptInstanceChanges(instance, changes);
         into.skipped = doc.skipped ?? 0;
       },
     };

@@ -229,15 +229,17 @@ describe("container instances", () => {
         ],
       }),
     );
+    const describe = async () =>
+      (await b.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] }))).containerInstances?.[0];
     const remaining = async () => {
-      const ci = (await b.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] })))
-        .containerInstances?.[0];
+      const ci = await describe();
       const set = (name: string) =>
         [...(ci?.remainingResources?.find((x) => x.name === name)?.stringSetValue ?? [])].sort();
       return { tcp: set("PORTS"), udp: set("PORTS_UDP") };
     };
     // No task yet: only the ports the instance registered as reserved.
     expect(await remaining()).toEqual({ tcp: ["22"], udp: [] });
+    const versionBefore = (await describe())?.version as number;
 
     const first = await b.ecs.send(new StartTaskCommand({ cluster, taskDefinition: family, containerInstances: [arn] }));
     expect(first.failures).toEqual([]);
@@ -246,6 +248,8 @@ describe("container instances", () => {
       what: "the task's host port in remainingResources",
     });
     expect(await remaining()).toEqual({ tcp: ["18080", "22"], udp: ["18053"] });
+    // As in ECS, a task placed on the instance is a change of the instance: its version moves.
+    expect((await describe())?.version).toBe(versionBefore + 1);
 
     // The only instance holds port 18080: a second copy cannot be placed.
     const second = await b.ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }));

@@ -129,6 +129,34 @@ describe("ECS EventBridge-shaped events on NATS", () => {
       version: stopped.version,
     });
     expect(last.stoppedAt).toMatch(ISO_MS);
+
+    // As in ECS, placing the task on its instance and releasing it there are changes of the
+    // instance: each is a Container Instance State Change, right after the task's own event, its
+    // version moving on and its remaining memory down by the task's 16 MiB and back.
+    const instanceArn = stopped.containerInstanceArn as string;
+    const memoryLeft = (e: EcsEvent) =>
+      (e.detail.remainingResources as { name: string; integerValue: number }[]).find((r) => r.name === "MEMORY")
+        ?.integerValue as number;
+    const instanceEvents = await waitFor(
+      () => {
+        const after = received.findIndex((r) => r.event.id === events[events.length - 1]!.event.id);
+        const released = received[after + 1];
+        if (released?.event["detail-type"] !== "ECS Container Instance State Change") return undefined;
+        const placed = received[received.findIndex((r) => r.event.id === first.id) + 1];
+        return placed && [placed.event, released.event];
+      },
+      { timeoutMs: 10_000, what: "the instance's events after the task's first and last" },
+    );
+    const [placed, released] = instanceEvents as [EcsEvent, EcsEvent];
+    expect(placed["detail-type"]).toBe("ECS Container Instance State Change");
+    expect(placed.resources).toEqual([instanceArn]);
+    expect(released.resources).toEqual([instanceArn]);
+    expect(memoryLeft(placed)).toBe(memoryLeft(released) - 16);
+    expect(released.detail.version).toBeGreaterThan(placed.detail.version as number);
+    const described = (
+      await b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [instanceArn] }))
+    ).containerInstances?.[0];
+    expect(described?.version).toBeGreaterThanOrEqual(released.detail.version as number);
   });
 
   test("a service reports its deployment (in progress, completed) and reaching a steady state", async () => {

@@ -4,6 +4,8 @@ import { describe, expect, test } from "vitest";
 import type { ContainerObserved } from "../../events/agent.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { TaskCreated, TaskEvent } from "../../events/task.events.ts";
+import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
+import type { InstanceContext } from "../../machines/instance/instance.machine.ts";
 import {
   decideTask,
   evolveTask,
@@ -11,7 +13,15 @@ import {
   type TaskCommand,
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
-import { EcsEventPublisher, ecsEventsFor } from "../../services/control-plane/ecs-events.ts";
+import { instanceTaskCounts } from "../../services/api/handlers/instances.ts";
+import { instanceVersion, renderInstance } from "../../services/api/render.ts";
+import {
+  type EcsEvent,
+  EcsEventPublisher,
+  ecsEventsFor,
+  ecsEventText,
+  JsonText,
+} from "../../services/control-plane/ecs-events.ts";
 import { type Agg, aggregate, ReadModel } from "../../services/control-plane/read-model.ts";
 
 /**
@@ -174,14 +184,14 @@ function publisher(o: { leading?: boolean } = {}) {
   const p = new EcsEventPublisher({ nc, model, account: ACCOUNT, log: silent, leading: () => o.leading ?? true });
   let seq = 0;
   /** Folds one log event and emits its ECS events, as the control plane's follower does. */
-  const fold = (env: Envelope) => {
+  const fold = (env: Envelope, subject = SUBJECT) => {
     seq++;
-    const emit = p.capture(seq, SUBJECT);
-    model.apply(seq, SUBJECT, new TextEncoder().encode(JSON.stringify(env)));
+    const emit = p.capture(seq, subject);
+    model.apply(seq, subject, new TextEncoder().encode(JSON.stringify(env)));
     if (model.lastEnvelope) emit?.(model.lastEnvelope);
     return model.tasks.get(SUBJECT) as Agg<TaskSnapshot>;
   };
-  return { sent, publisher: p, fold };
+  return { sent, publisher: p, fold, model };
 }
 
 /** The publisher's sends leave at the end of the turn. */
@@ -197,7 +207,7 @@ describe("ECS task state change events", () => {
       for (const { env, before, after } of life(first, commands)) {
         const folded = fold(env);
         expect(folded.snapshot.context.version).toBe(after.snapshot.context.version);
-        const [e, ...more] = ecsEventsFor({} as ReadModel, ACCOUNT, SUBJECT, env, before, after);
+        const [e, ...more] = ecsEventsFor(new ReadModel(silent), ACCOUNT, SUBJECT, env, before, after);
         expect(more).toEqual([]);
         if (after.snapshot.context.version === before?.snapshot.context.version) expect(e).toBeUndefined();
         if (!e) continue;
@@ -233,4 +243,98 @@ describe("ECS task state change events", () => {
     const live = steps.slice(2).filter(({ before, after }) => after.snapshot.context.version !== before?.snapshot.context.version);
     expect(replay.sent.map((m) => m.event.detail.version)).toEqual(live.map(({ after }) => after.snapshot.context.version));
   });
+});
+
+describe("the instance a task is placed on", () => {
+  const INSTANCE_ID = "ffffffffffffffffffffffffffffffff";
+  const INSTANCE_SUBJECT = `berth.evt.${REGION}.instance.c1.${INSTANCE_ID}`;
+  const INSTANCE_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/c1/${INSTANCE_ID}`;
+  const registered = {
+    specversion: "1.0",
+    id: `${INSTANCE_SUBJECT}:1:0123456789abcd`,
+    source: "berth://test",
+    type: "InstanceRegistered",
+    subject: INSTANCE_ARN,
+    time: new Date(1_699_999_999_000).toISOString(),
+    datacontenttype: "application/json",
+    data: {
+      type: "InstanceRegistered",
+      at: 1_699_999_999_000,
+      containerInstanceArn: INSTANCE_ARN,
+      instanceId: INSTANCE_ID,
+      cluster: "c1",
+      hostname: "host-1",
+      registeredResources: [
+        { name: "CPU", type: "INTEGER", integerValue: 2048 },
+        { name: "MEMORY", type: "INTEGER", integerValue: 4096 },
+      ],
+      attributes: [],
+      versionInfo: { agentVersion: "1.0.0" },
+      capacity: { cpu: 2048, memory: 4096 },
+      tags: [],
+    },
+  } as unknown as Envelope;
+  const cpuLeft = (e: { detail: Record<string, unknown> }) =>
+    (e.detail.remainingResources as { name: string; integerValue?: number }[]).find((r) => r.name === "CPU")?.integerValue;
+
+  test("moves its version when the task is placed and when it stops, as ECS counts them, and sends its state change after the task's", async () => {
+    const [, first, commands] = lives[0] as (typeof lives)[number];
+    const { sent, publisher: p, fold, model } = publisher();
+    p.goLive(0);
+    fold(registered, INSTANCE_SUBJECT);
+    const envs: Envelope[] = [];
+    for (const { env } of life(first, commands)) {
+      envs.push(env);
+      fold(env);
+    }
+    await endOfTurn();
+    const instanceEvents = sent.filter((m) => m.event["detail-type"] === "ECS Container Instance State Change");
+    // Registered (1), the task placed (2), the task stopped (3); nothing for the steps between.
+    expect(instanceEvents.map((m) => m.event.detail.version)).toEqual([1, 2, 3]);
+    expect(instanceEvents.map(({ event }) => cpuLeft(event))).toEqual([2048, 2048 - 128, 2048]);
+    expect(instanceEvents.map((m) => m.to)).toEqual(instanceEvents.map(() => `berth.ecs.${REGION}.container-instance-state-change`));
+    expect(instanceEvents.every((m) => (m.event.resources as string[])[0] === INSTANCE_ARN)).toBe(true);
+    // Each comes right after the task event of the same log event, with its own id.
+    const placed = sent.findIndex((m) => m.event.detail.version === 2 && m.event["detail-type"] === "ECS Container Instance State Change");
+    expect(sent[placed - 1]?.event["detail-type"]).toBe("ECS Task State Change");
+    expect(sent[placed - 1]?.event.detail.lastStatus).toBe("PENDING");
+    expect(new Set(sent.map((m) => m.event.id)).size).toBe(sent.length);
+    // The detail is DescribeContainerInstances' instance, with ISO times, its cluster and updatedAt.
+    const agg = model.instances.get(INSTANCE_SUBJECT) as Agg<InstanceSnapshot>;
+    const described = renderInstance(agg, model.usage.get(INSTANCE_SUBJECT), instanceTaskCounts(model, INSTANCE_SUBJECT), new Set());
+    expect(instanceEvents.at(-1)?.event.detail).toEqual({
+      ...described,
+      registeredAt: new Date(1_699_999_999_000).toISOString(),
+      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/c1`,
+      updatedAt: expect.any(String),
+    });
+    // DescribeContainerInstances' version is the same counter, and a replay of the log counts the same.
+    const versionIn = (m: ReadModel) =>
+      instanceVersion(m.instances.get(INSTANCE_SUBJECT)?.snapshot.context as InstanceContext, m.usage.get(INSTANCE_SUBJECT));
+    expect(versionIn(model)).toBe(3);
+    const replayed = new ReadModel(silent);
+    replayed.apply(1, INSTANCE_SUBJECT, new TextEncoder().encode(JSON.stringify(registered)));
+    for (const [i, env] of envs.entries()) replayed.apply(i + 2, SUBJECT, new TextEncoder().encode(JSON.stringify(env)));
+    expect(versionIn(replayed)).toBe(3);
+    // The instance aggregate is its own events' alone (an append to it is fenced on its position).
+    expect(replayed.instances.get(INSTANCE_SUBJECT)?.seq).toBe(1);
+    expect(replayed.instances.get(INSTANCE_SUBJECT)?.snapshot.context.version).toBe(1);
+  });
+});
+
+test("an event whose detail was written ahead as text is published as JSON.stringify writes it", () => {
+  const detail = new JsonText('{"containerInstanceArn":"arn:aws:ecs:us-east-1:000000000000:container-instance/c1/x","version":2,"attributes":[{"name":"a"}]}');
+  const event: EcsEvent = {
+    version: "0",
+    id: "7f7b6a14-7f2c-5e1a-9c53-0d1f1d0e9c10",
+    "detail-type": "ECS Container Instance State Change",
+    source: "aws.ecs",
+    account: ACCOUNT,
+    time: "2026-01-01T00:00:00Z",
+    region: REGION,
+    resources: ["arn:aws:ecs:us-east-1:000000000000:container-instance/c1/x"],
+    detail,
+  };
+  expect(ecsEventText(event)).toBe(JSON.stringify(event));
+  expect(JSON.parse(ecsEventText(event)).detail.version).toBe(2);
 });
