@@ -51,9 +51,18 @@ export class AnswerBuffers {
   }
 }
 
-/** A response body already serialized as JSON text: sent as it is, with no JSON.stringify. */
+/**
+ * A value already serialized as JSON text: a response body sent as it is, or a member spliced
+ * into a larger text (an ECS event's detail), with no JSON.stringify. JSON.stringify, given one,
+ * reads it back (toJSON), so either way writes the same JSON.
+ */
 export class JsonText {
+  /** Any member: a JsonText stands where an object of JSON members is expected. */
+  [member: string]: unknown;
   constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { CIRCUIT_BREAKER_FAILED } from "../../machines/service/service.reconcile
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
+import { JsonText } from "../api/raw-json.ts";
 import { compact, instanceFacts, instanceLoad, renderTask } from "../api/render.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
@@ -43,18 +44,6 @@ export interface EcsEvent {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
-}
-
-/**
- * A detail written ahead as JSON text: ecsEventText puts the text in as it is, and JSON.stringify,
- * given one, reads it back (toJSON), so either writes the same event.
- */
-export class JsonText {
-  [member: string]: unknown;
-  constructor(readonly text: string) {}
-  toJSON(): unknown {
-    return JSON.parse(this.text);
-  }
 }
 
 /** An event as the JSON text published. */

@@ -14,13 +14,13 @@ import {
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
 import { instanceTaskCounts } from "../../services/api/handlers/instances.ts";
+import { JsonText } from "../../services/api/raw-json.ts";
 import { instanceVersion, renderInstance } from "../../services/api/render.ts";
 import {
   type EcsEvent,
   EcsEventPublisher,
   ecsEventsFor,
   ecsEventText,
-  JsonText,
 } from "../../services/control-plane/ecs-events.ts";
 import { type Agg, aggregate, ReadModel } from "../../services/control-plane/read-model.ts";
 
