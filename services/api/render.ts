@@ -220,25 +220,61 @@ export function remainingResources(registered: readonly Resource[], usage: Usage
  */
 export const instanceVersion = (i: { version: number }, usage: Usage | undefined) => i.version + (usage?.changes ?? 0);
 
+type InstanceContext = InstanceSnapshot["context"];
+
+/**
+ * Rendered lists of the interner's shared lists (instances registered alike share them), one
+ * array per list: a listing renders each once, and an ECS event writes its text once
+ * (ecs-events.ts). Kept while the list is.
+ */
+const renderedAgentAttributes = new WeakMap<InstanceContext["attributes"], { name: string; value?: string }[]>();
+const renderedRegistered = new WeakMap<readonly Resource[], Resource[]>();
+
+/** The agent's attributes with the custom ones put over them (the custom ones last). */
+function describedAttributes(i: InstanceContext) {
+  const render = (list: { name: string; value?: string }[]) => list.map((a) => compact({ name: a.name, value: a.value }));
+  if (i.customAttributes.length === 0) {
+    let out = renderedAgentAttributes.get(i.attributes);
+    if (!out) renderedAgentAttributes.set(i.attributes, (out = render(i.attributes)));
+    return out;
+  }
+  const custom = new Map(i.customAttributes.map((a) => [a.name, a]));
+  return render([...i.attributes.filter((a) => !custom.has(a.name)), ...custom.values()]);
+}
+
+function describedRegistered(registered: readonly Resource[]) {
+  let out = renderedRegistered.get(registered);
+  if (!out) {
+    out = registered.map((r) =>
+      r.type === "STRINGSET" ? resource(r.name, r.type, r.stringSetValue ?? []) : resource(r.name, r.type, numeric(r)),
+    );
+    renderedRegistered.set(registered, out);
+  }
+  return out;
+}
+
 /** What DescribeContainerInstances says of an instance that only the instance's own events change. */
 export function instanceFacts(agg: Agg<InstanceSnapshot>) {
   const i = agg.snapshot.context;
-  const custom = new Map(i.customAttributes.map((a) => [a.name, a]));
-  const attributes = [...i.attributes.filter((a) => !custom.has(a.name)), ...custom.values()].map((a) =>
-    compact({ name: a.name, value: a.value }),
-  );
   return {
     containerInstanceArn: i.containerInstanceArn,
     ec2InstanceId: i.ec2InstanceId,
-    versionInfo: i.versionInfo,
-    registeredResources: i.registeredResources.map((r) =>
-      r.type === "STRINGSET" ? resource(r.name, r.type, r.stringSetValue ?? []) : resource(r.name, r.type, numeric(r)),
-    ),
     status: agg.snapshot.value,
     agentConnected: i.agentConnected,
-    attributes,
     registeredAt: seconds(i.registeredAt),
     attachments: [],
+  };
+}
+
+/**
+ * An instance's lists as DescribeContainerInstances gives them: shared with the instances that
+ * registered alike, so never modified.
+ */
+export function instanceLists(i: InstanceContext) {
+  return {
+    versionInfo: i.versionInfo,
+    registeredResources: describedRegistered(i.registeredResources),
+    attributes: describedAttributes(i),
   };
 }
 
@@ -265,6 +301,7 @@ export function renderInstance(
 ) {
   return compact({
     ...instanceFacts(agg),
+    ...instanceLists(agg.snapshot.context),
     ...instanceLoad(agg, usage, counts),
     tags: include.has("TAGS") ? agg.snapshot.context.tags : undefined,
   });

@@ -12,7 +12,7 @@ import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
 import { JsonText } from "../api/raw-json.ts";
-import { compact, instanceFacts, instanceLoad, renderTask } from "../api/render.ts";
+import { compact, instanceFacts, instanceLists, instanceLoad, renderTask } from "../api/render.ts";
 import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { Agg, ReadModel } from "./read-model.ts";
 
@@ -157,16 +157,16 @@ const TASK_STATE_CHANGE: EcsDetailType = "ECS Task State Change";
 const INSTANCE_STATE_CHANGE: EcsDetailType = "ECS Container Instance State Change";
 
 /**
- * The JSON text, without its closing brace, of what an instance's event says that only the
- * instance's own events change (its attributes, registered resources, versions… ~3 kB for an
- * agent's thirty-odd attributes): written once per instance state, as the tasks placed on it send
- * an event each.
+ * The JSON text of lists instances share (instanceLists: ~3 kB for an agent's thirty-odd
+ * attributes), written once per list, as every task placed on an instance or stopped there sends
+ * the instance's event.
  */
-const instanceFactsText = new WeakMap<InstanceSnapshot, { account: string; text: string }>();
+const listText = new WeakMap<object, string>();
 
 /**
  * DescribeContainerInstances' ContainerInstance with ISO timestamps, clusterArn and `updatedAt`,
- * as ECS's instance events carry it.
+ * as ECS's instance events carry it: the members JSON.stringify would write, the lists' texts
+ * reused.
  */
 function instanceDetail(
   model: ReadModel,
@@ -176,21 +176,22 @@ function instanceDetail(
   at: number,
 ): JsonText {
   const i = agg.snapshot.context;
-  let facts = instanceFactsText.get(agg.snapshot);
-  if (facts?.account !== account) {
-    const detail = compact({
-      ...instanceFacts(agg),
-      registeredAt: iso(i.registeredAt),
-      clusterArn: arns.cluster({ region: agg.region, account }, i.cluster),
-    });
-    facts = { account, text: JSON.stringify(detail).slice(0, -1) };
-    instanceFactsText.set(agg.snapshot, facts);
+  const facts = JSON.stringify({
+    ...instanceFacts(agg),
+    registeredAt: iso(i.registeredAt),
+    clusterArn: arns.cluster({ region: agg.region, account }, i.cluster),
+  });
+  let lists = "";
+  for (const [key, list] of Object.entries(instanceLists(i))) {
+    let text = listText.get(list);
+    if (text === undefined) listText.set(list, (text = JSON.stringify(list)));
+    lists += `,"${key}":${text}`;
   }
-  const load = {
+  const load = JSON.stringify({
     ...instanceLoad(agg, model.usage.get(subject), instanceTaskCounts(model, subject)),
     updatedAt: iso(at),
-  };
-  return new JsonText(`${facts.text},${JSON.stringify(load).slice(1)}`);
+  });
+  return new JsonText(`${facts.slice(0, -1)}${lists},${load.slice(1)}`);
 }
 
 type ServiceDetail = { detailType: EcsDetailType; detail: Record<string, unknown> };
