@@ -129,8 +129,11 @@ export const consumers = {
   observations: "control-plane-observations",
   /** Each agent's durable consumer of its own directives. */
   directives: (instanceId: string) => `agent-${token(instanceId)}`,
-  /** The simulated fleet's one durable consumer of a region's directives (services/sim). */
-  simDirectives: (region: string) => `sim-${token(region)}`,
+  /**
+   * A simulated fleet's one durable consumer of a region's directives (services/sim), named per run
+   * so that a second fleet in the region is refused as an overlapping consumer, not joined to it.
+   */
+  simDirectives: (region: string, run: string) => `sim-${token(region)}-${token(run)}`,
 } as const;
 
 export const buckets = {

@@ -1,5 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -105,7 +113,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const timers = new Set<NodeJS.Timeout>();
 
   // Directives first: the consumer must exist before the first task can be placed on an instance.
-  const durable = consumers.simDirectives(o.region);
+  const durable = consumers.simDirectives(o.region, randomUUID().slice(0, 8));
+  await removeAbandonedFleetConsumers(jsm, o.region, log);
   try {
     await jsm.consumers.add(streams.directives, {
       durable_name: durable,
@@ -117,9 +126,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     });
   } catch (err) {
     if ((err as { code?: number }).code === OVERLAPPING_CONSUMER || /not unique/i.test((err as Error).message))
-      throw new Error(
-        `directives of region ${o.region} are already consumed by a real agent or another simulation; run the simulator in a region of its own (--region)`,
-      );
+      throw busyRegion(o.region);
     throw err;
   }
 
@@ -304,6 +311,37 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
 }
 
 class RegistrationRefused extends Error {}
+
+const busyRegion = (region: string) =>
+  new Error(
+    `directives of region ${region} are already consumed by a real agent or another simulation; run the simulator in a region of its own (--region)`,
+  );
+
+/** How often, and how far apart, a fleet consumer is looked at before it is judged abandoned. */
+const ABANDONED_CHECKS = 3;
+const ABANDONED_CHECK_GAP_MS = 400;
+
+/**
+ * Removes the region's fleet consumers that nothing pulls from: left by a simulation that ended
+ * without removing its own (killed, or its process lost). A running fleet always has a pull
+ * request waiting, so a consumer seen with one is another simulation at work: refused.
+ */
+async function removeAbandonedFleetConsumers(jsm: JetStreamManager, region: string, log: Logger) {
+  const filter = subjects.directivesOfRegion(region);
+  const candidates: string[] = [];
+  for await (const info of jsm.consumers.list(streams.directives))
+    if (info.name.startsWith("sim-") && info.config.filter_subject === filter) candidates.push(info.name);
+  for (const name of candidates) {
+    for (let check = 0; check < ABANDONED_CHECKS; check++) {
+      if (check > 0) await delay(ABANDONED_CHECK_GAP_MS);
+      const info = await jsm.consumers.info(streams.directives, name).catch(() => undefined);
+      if (!info) break;
+      if (info.num_waiting > 0) throw busyRegion(region);
+    }
+    await jsm.consumers.delete(streams.directives, name).catch(() => {});
+    log.info({ consumer: name }, "removed the directive consumer of an earlier simulation that had ended");
+  }
+}
 
 const ignoreAbort = (log: Logger) => (err: unknown) => {
   if (!(err instanceof Aborted)) log.warn({ err }, "observations not published");

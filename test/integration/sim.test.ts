@@ -12,9 +12,11 @@ import {
   StopTaskCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
+import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { consumers, streams, subjects } from "../../events/names.ts";
 import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
 import { type Fleet, startFleet } from "../../services/sim/fleet.ts";
 import { SIMULATED_FAILURE } from "../../services/sim/hollow.ts";
@@ -157,5 +159,34 @@ describe("a simulated fleet on the real control plane", () => {
       expect(t.containers?.[0]?.reason).toBe(SIMULATED_FAILURE);
     }
     expect(failing.stats().failed).toBe(2);
+  });
+
+  test("a second fleet in a region one already serves is refused, and the first goes on; one that ended unannounced does not block the next", async () => {
+    await expect(
+      startFleet({ nc: simConn, log, region: "us-east-1", cluster, instances: 1 }),
+    ).rejects.toThrow(/already consumed by a real agent or another simulation/);
+    const run = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: "hollow", count: 2 }));
+    await waitTasks((run.tasks ?? []).map((t) => t.taskArn as string), "RUNNING", (t) => t.lastStatus === "RUNNING");
+
+    // What a killed fleet leaves: its consumer of the region's directives, with nothing pulling.
+    const region = "ap-south-1";
+    const jsm = await jetstreamManager(simConn);
+    const abandoned = consumers.simDirectives(region, "deadbeef");
+    await jsm.consumers.add(streams.directives, {
+      durable_name: abandoned,
+      filter_subject: subjects.directivesOfRegion(region),
+      ack_policy: AckPolicy.Explicit,
+    });
+    const ap = ecsClient(cp.url, region);
+    await ap.send(new CreateClusterCommand({ clusterName: cluster }));
+    const next = await startFleet({ nc: simConn, log, region, cluster, instances: 1 });
+    try {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(streams.directives)) names.push(c.name);
+      expect(names).not.toContain(abandoned);
+      expect(names.filter((n) => n.startsWith(`sim-${region}-`))).toHaveLength(1);
+    } finally {
+      await next.stop();
+    }
   });
 });
