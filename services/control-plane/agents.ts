@@ -27,6 +27,8 @@ import type { ReadModel } from "./read-model.ts";
 
 /** How long a directive waits for its stream's ack (nats.js's default for a JetStream publish). */
 const DIRECTIVE_TIMEOUT_MS = 5_000;
+/** Lost-agent facts recorded at once by a sweep. */
+const SWEEP_CONCURRENCY = 32;
 
 export interface AgentSideOptions {
   nc: NatsConnection;
@@ -46,6 +48,8 @@ export interface AgentSideOptions {
  */
 export class AgentGateway {
   private subs: Subscription[] = [];
+  /** A sweep is under way (the next waits for it rather than recording the same facts again). */
+  private sweeping = false;
 
   constructor(private readonly o: AgentSideOptions) {}
 
@@ -184,25 +188,50 @@ export class AgentGateway {
    * Marks instances whose last heartbeat is older than the timeout as disconnected. The deadline
    * is derived from the heartbeat time stored in KV (or the last connectivity fact), never from a
    * timer kept only in memory, so a restarted control plane reaches the same verdict.
+   *
+   * Every lost instance is taken out of placement at once (`views.markLost`), before its fact is
+   * recorded: when a whole fleet goes (a rack, a simulation stopped), recording thousands of facts
+   * takes seconds, and the replacements of the first instances' tasks must not land on the others.
+   * The facts are then recorded a bounded number at a time.
    */
   async sweepLostAgents(lastHeartbeat: (region: string, instanceId: string) => number | undefined, timeoutMs: number) {
-    const now = this.o.clock();
-    for (const agg of this.o.model.instances.values()) {
-      const i = agg.snapshot.context;
-      if (!i.agentConnected || (agg.snapshot.value !== "ACTIVE" && agg.snapshot.value !== "DRAINING")) continue;
-      const last = Math.max(lastHeartbeat(agg.region, i.instanceId) ?? 0, i.lastHeartbeatAt ?? 0, i.registeredAt);
-      if (now - last <= timeoutMs) continue;
-      this.o.log.warn(
-        { instanceId: i.instanceId, lastHeartbeatAt: last },
-        "agent lost: no heartbeat within the timeout",
-      );
-      await this.o.bus.execute({
-        subject: agg.subject,
-        resource: i.containerInstanceArn,
-        get: () => this.o.model.instances.get(agg.subject),
-        initial: initialInstance,
-        decide: (s) => decideInstance({ type: "MarkDisconnected", at: now, lastHeartbeatAt: last }, s),
-      });
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const now = this.o.clock();
+      const lost: { subject: string; cluster: string; arn: string; last: number }[] = [];
+      for (const agg of this.o.model.instances.values()) {
+        const i = agg.snapshot.context;
+        if (!i.agentConnected || (agg.snapshot.value !== "ACTIVE" && agg.snapshot.value !== "DRAINING")) continue;
+        const last = Math.max(lastHeartbeat(agg.region, i.instanceId) ?? 0, i.lastHeartbeatAt ?? 0, i.registeredAt);
+        if (now - last <= timeoutMs) continue;
+        this.o.log.warn({ instanceId: i.instanceId, lastHeartbeatAt: last }, "agent lost: no heartbeat within the timeout");
+        const cluster = subjects.cluster(agg.region, i.cluster);
+        this.o.model.views.markLost(cluster, agg.subject);
+        lost.push({ subject: agg.subject, cluster, arn: i.containerInstanceArn, last });
+      }
+      let next = 0;
+      const worker = async () => {
+        for (let k = next++; k < lost.length; k = next++) {
+          const { subject, cluster, arn, last } = lost[k] as (typeof lost)[number];
+          try {
+            await this.o.bus.execute({
+              subject,
+              resource: arn,
+              get: () => this.o.model.instances.get(subject),
+              initial: initialInstance,
+              decide: (s) => decideInstance({ type: "MarkDisconnected", at: now, lastHeartbeatAt: last }, s),
+            });
+          } catch (err) {
+            // Not recorded: placeable again as its aggregate says, until the next sweep finds it.
+            this.o.model.views.unmarkLost(cluster, subject);
+            this.o.log.warn({ err, instance: arn }, "lost agent not recorded; the next sweep tries again");
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, lost.length) }, worker));
+    } finally {
+      this.sweeping = false;
     }
   }
 

@@ -52,8 +52,27 @@ export class InstanceViewIndex {
     WeakMap<readonly Attribute[], Record<string, string | null>>
   >();
   private readonly resourceTables = new WeakMap<readonly Resource[], Resources>();
+  /** Instances found lost whose disconnection is not folded yet → their aggregate when found. */
+  private readonly lost = new Map<string, Agg<InstanceSnapshot>>();
 
   constructor(private readonly model: InstanceViewSource) {}
+
+  /**
+   * The instance's agent is lost and the fact is on its way (the lost-agent sweep records it):
+   * placement sees the instance as disconnected from now on, until its aggregate moves on (that
+   * fact, or a heartbeat that came back in time).
+   */
+  markLost(clusterSubject: string, instanceSubject: string): void {
+    const agg = this.model.instances.get(instanceSubject);
+    if (!agg) return;
+    this.lost.set(instanceSubject, agg);
+    this.touch(clusterSubject, instanceSubject);
+  }
+
+  /** markLost undone: the fact could not be recorded. */
+  unmarkLost(clusterSubject: string, instanceSubject: string): void {
+    if (this.lost.delete(instanceSubject)) this.touch(clusterSubject, instanceSubject);
+  }
 
   /** Something about the instance changed (its events, or the tasks placed on it). */
   touch(clusterSubject: string, instanceSubject: string): void {
@@ -116,6 +135,8 @@ export class InstanceViewIndex {
     const status = agg.snapshot.value as InstanceView["status"];
     if (status === "INACTIVE" || (status as string) === "NEW") return undefined;
     const i = agg.snapshot.context;
+    const lostAt = this.lost.get(subject);
+    if (lostAt !== undefined && lostAt !== agg) this.lost.delete(subject);
     const base = this.base(subject, agg);
     const usage = this.model.usage.get(subject);
     const taskGroups: Record<string, number> = Object.create(null);
@@ -124,7 +145,7 @@ export class InstanceViewIndex {
       arn: i.containerInstanceArn,
       id: i.instanceId,
       status,
-      agentConnected: i.agentConnected,
+      agentConnected: i.agentConnected && lostAt !== agg,
       attributes: base.attributes,
       ec2InstanceId: i.ec2InstanceId,
       agentVersion: i.versionInfo.agentVersion,
