@@ -1,5 +1,6 @@
 import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node";
-import { controlPlaneAuth, readerAuth } from "../security/nats-credentials.ts";
+import { existsSync } from "node:fs";
+import { controlPlaneAuth, readerAuth, usersFile } from "../security/nats-credentials.ts";
 import { env, type Values } from "./args.ts";
 
 /**
@@ -31,5 +32,14 @@ export function connectNats(
     ...options,
     servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
     ...(user === "reader" ? readerAuth(dataDir) : controlPlaneAuth(dataDir)),
+  }).catch((err: Error) => {
+    if (!/authorization/i.test(err.message)) throw err;
+    // Say where the login came from: the usual cause is a --data-dir that is not berth up's.
+    const from = process.env.BERTH_NATS_USER
+      ? `the user BERTH_NATS_USER names (${process.env.BERTH_NATS_USER})`
+      : existsSync(usersFile(dataDir))
+        ? `the ${user} user of ${usersFile(dataDir)}`
+        : `no user: ${usersFile(dataDir)} does not exist (give --data-dir of the \`berth up\` that runs this NATS, or BERTH_NATS_USER and BERTH_NATS_PASSWORD)`;
+    throw new Error(`NATS refused the login (${err.message}); it was tried with ${from}`);
   });
 }

@@ -49,7 +49,8 @@ const NatsUsersFile = z.object({
 export type NatsUsers = z.infer<typeof NatsUsersFile>;
 
 export const securityDir = (dataDir: string) => join(dataDir, "security");
-const usersFile = (dataDir: string) => join(securityDir(dataDir), "nats-users.json");
+/** Where `berth up` keeps the NATS users of a data directory. */
+export const usersFile = (dataDir: string) => join(securityDir(dataDir), "nats-users.json");
 
 /** 192 random bits, URL-safe: no quoting trouble in a configuration file or a URL. */
 const password = () => randomBytes(24).toString("base64url");

@@ -47,12 +47,27 @@ export interface FleetOptions {
   seed?: number;
   /** Registrations in flight at once. Default 64. */
   registerConcurrency?: number;
+  /**
+   * Stops the registration (Ctrl-C before the fleet is up): startFleet then removes its consumer
+   * and rejects with FleetStopped.
+   */
+  signal?: AbortSignal;
   clock?: () => number;
+}
+
+/** The fleet was stopped while registering; `registered` instances were registered by then (they stay). */
+export class FleetStopped extends Error {
+  constructor(readonly registered: number) {
+    super(`stopped while registering, after ${registered} instances`);
+  }
 }
 
 export interface FleetStats {
   instances: number;
+  /** Directives received, discarded ones included. */
   directives: number;
+  /** Directives for instances of an earlier run, or unreadable: terminated, not acted on. */
+  discarded: number;
   /** Tasks whose start was simulated to completion (RUNNING or failed). */
   started: number;
   failed: number;
@@ -109,7 +124,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const azCount = Math.max(1, Math.min(26, o.azCount ?? 3));
   const byId = new Map<string, HollowInstance>();
   const instances: HollowInstance[] = [];
-  const stats: FleetStats = { instances: 0, directives: 0, started: 0, failed: 0, stopped: 0, running: 0, observations: 0 };
+  const stats: FleetStats = { instances: 0, directives: 0, discarded: 0, started: 0, failed: 0, stopped: 0, running: 0, observations: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
   // Directives first: the consumer must exist before the first task can be placed on an instance.
@@ -164,6 +179,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const parsed = Directive.safeParse(messageJson(m));
     if (!inst || !parsed.success) {
       // Left over from an earlier simulation (instances are new every run) or not a directive.
+      stats.discarded++;
       acks.run(() => m.term());
       return;
     }
@@ -252,17 +268,23 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     instances.push(inst);
     stats.instances++;
   };
+  const stopRegistering = () => controller.abort();
+  o.signal?.addEventListener("abort", stopRegistering, { once: true });
+  if (o.signal?.aborted) stopRegistering();
   try {
     await Promise.all(
       Array.from({ length: Math.min(o.registerConcurrency ?? 64, o.instances) }, async () => {
-        while (next < o.instances) await registerOne(next++);
+        while (next < o.instances && !signal.aborted) await registerOne(next++);
       }),
     );
+    if (signal.aborted) throw new FleetStopped(instances.length);
   } catch (err) {
     controller.abort();
     await messages.close().catch(() => {});
     await jsm.consumers.delete(streams.directives, durable).catch(() => {});
-    throw err;
+    throw o.signal?.aborted ? new FleetStopped(instances.length) : err;
+  } finally {
+    o.signal?.removeEventListener("abort", stopRegistering);
   }
   log.info({ instances: instances.length, ms: Math.round(performance.now() - started) }, "hollow instances registered");
 

@@ -18,7 +18,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { consumers, streams, subjects } from "../../events/names.ts";
 import { type ControlPlane, startControlPlane } from "../../services/control-plane/control-plane.ts";
-import { type Fleet, startFleet } from "../../services/sim/fleet.ts";
+import { type Fleet, FleetStopped, startFleet } from "../../services/sim/fleet.ts";
 import { SIMULATED_FAILURE } from "../../services/sim/hollow.ts";
 import { uniqueName } from "../support/docker.ts";
 import { ecsClient } from "../support/ecs.ts";
@@ -188,5 +188,19 @@ describe("a simulated fleet on the real control plane", () => {
     } finally {
       await next.stop();
     }
+  });
+
+  test("stopped while registering, a fleet rejects with what it registered and leaves no consumer", async () => {
+    const region = "sa-east-1";
+    await ecsClient(cp.url, region).send(new CreateClusterCommand({ clusterName: cluster }));
+    const stop = new AbortController();
+    const starting = startFleet({ nc: simConn, log, region, cluster, instances: 500, signal: stop.signal });
+    stop.abort();
+    const err = await starting.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FleetStopped);
+    expect((err as FleetStopped).registered).toBeLessThan(500);
+    const names: string[] = [];
+    for await (const c of (await jetstreamManager(simConn)).consumers.list(streams.directives)) names.push(c.name);
+    expect(names.filter((n) => n.startsWith(`sim-${region}-`))).toEqual([]);
   });
 });
