@@ -1,10 +1,11 @@
 import { arns, parseArn, type Scope } from "../../events/arns.ts";
+import { subjects } from "../../events/names.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { type Deployment, type ServiceContext, serviceRevisionOf } from "../../machines/service/service.machine.ts";
-import { failedTaskCount } from "../../machines/service/service.reconcile.ts";
+import { failedTaskCount, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
 import type { Agg, ReadModel } from "../control-plane/read-model.ts";
-import { serviceTaskViews } from "../scheduler/views.ts";
+import { instanceSets, serviceTaskViews } from "../scheduler/views.ts";
 import { compact, seconds } from "./render.ts";
 
 /** ECS defaults: REPLICA max 200 / min 100 with the breaker off; DAEMON max 100 / min 0. */
@@ -21,7 +22,10 @@ export function deploymentConfigurationOf(strategy: "REPLICA" | "DAEMON", c: Dep
 /**
  * A service as DescribeServices shows it. Counts are folded from the service's tasks at render
  * time: runningCount = tasks RUNNING, pendingCount = tasks PENDING, per service and per deployment.
- * A deployment's failedTasks is the circuit breaker's count.
+ * Not counted: tasks the service has written off, stopped and replaced elsewhere because their
+ * instance's agent is lost or the instance is deregistered. Their last known status stays what the
+ * agent last reported (DescribeTasks shows it) until the agent comes back and stops them, which a
+ * host gone for good never does. A deployment's failedTasks is the circuit breaker's count.
  */
 export function renderService(
   agg: Agg<ServiceSnapshot>,
@@ -32,8 +36,12 @@ export function renderService(
 ) {
   const s = agg.snapshot.context;
   const tasks = serviceTaskViews(model, agg.subject);
+  const { lost } = instanceSets(model, subjects.cluster(agg.region, s.cluster));
+  const writtenOff = (t: ServiceTaskView) =>
+    t.desiredStatus === "STOPPED" && t.instanceId !== undefined && lost.has(t.instanceId);
   const count = (dep: string | undefined, status: string) =>
-    tasks.filter((t) => (dep === undefined || t.deploymentId === dep) && t.lastStatus === status).length;
+    tasks.filter((t) => (dep === undefined || t.deploymentId === dep) && t.lastStatus === status && !writtenOff(t))
+      .length;
   const desired = s.schedulingStrategy === "DAEMON" ? (daemonDesired ?? 0) : s.settings.desiredCount;
   const status = agg.snapshot.value === "NEW" ? "INACTIVE" : (agg.snapshot.value as string);
   const deployments = status === "INACTIVE" ? [] : s.deployments.map((d, i) => renderDeployment(d, i, desired, tasks, count, now));

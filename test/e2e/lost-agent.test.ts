@@ -90,6 +90,10 @@ test("an agent paused past the lost-agent timeout: its service task is replaced 
     },
     { timeoutMs: 60_000, intervalMs: 250, what: "a replacement task" },
   );
+  // The service counts the tasks it keeps: the replacement and the survivor, not the written-off
+  // task, which the paused agent last reported RUNNING.
+  await running();
+  expect((await b.task(onLost)).lastStatus).toBe("RUNNING");
   const staleId = onLost.split("/").pop() as string;
   expect((await dockerClient().listContainers({ filters: { label: [`berth.task-id=${staleId}`] } })).length).toBe(1);
 
