@@ -235,7 +235,10 @@ function describedAttributes(i: InstanceContext) {
   const render = (list: { name: string; value?: string }[]) => list.map((a) => compact({ name: a.name, value: a.value }));
   if (i.customAttributes.length === 0) {
     let out = renderedAgentAttributes.get(i.attributes);
-    if (!out) renderedAgentAttributes.set(i.attributes, (out = render(i.attributes)));
+    if (!out) {
+      out = render(i.attributes);
+      renderedAgentAttributes.set(i.attributes, out);
+    }
     return out;
   }
   const custom = new Map(i.customAttributes.map((a) => [a.name, a]));

@@ -184,7 +184,10 @@ function instanceDetail(
   let lists = "";
   for (const [key, list] of Object.entries(instanceLists(i))) {
     let text = listText.get(list);
-    if (text === undefined) listText.set(list, (text = JSON.stringify(list)));
+    if (text === undefined) {
+      text = JSON.stringify(list);
+      listText.set(list, text);
+    }
     lists += `,"${key}":${text}`;
   }
   const load = JSON.stringify({
