@@ -106,13 +106,22 @@ export async function register(
     async () => {
       const m = await nc.request(subjects.register(region, instanceId), JSON.stringify(req), { timeout: 5_000 });
       const r = RegisterReply.parse(m.json());
-      if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+      if (!r.ok) throw new RegistrationRefused(r.code, r.message);
       return r;
     },
     {
       signal,
       maxDelayMs: 15_000,
-      onError: (err, attempt) => log.warn({ err, attempt }, "registration not answered; retrying"),
+      // Refused (the cluster does not exist yet, most often): tried again, as it may be created.
+      onError: (err, attempt) =>
+        err instanceof RegistrationRefused
+          ? log.warn(
+              { attempt, cluster: input.cluster, region, code: err.code, reason: err.message },
+              err.code === "ClusterNotFoundException"
+                ? `registration refused: no cluster ${input.cluster} in ${region} (create it: aws ecs create-cluster --cluster-name ${input.cluster}); retrying`
+                : "registration refused; retrying",
+            )
+          : log.warn({ err, attempt }, "registration not answered; retrying"),
     },
   );
   const state = {
@@ -123,4 +132,14 @@ export async function register(
   };
   await store.saveInstance(state);
   return state;
+}
+
+/** The control plane answered the registration with a refusal (an ECS error code and message). */
+class RegistrationRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }

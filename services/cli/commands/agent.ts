@@ -26,7 +26,7 @@ export const agentCommand: CommandSpec = {
   },
   help: [
     ["--nats URL", "NATS server(s) (default $BERTH_NATS_URL or nats://127.0.0.1:4222)"],
-    ["--cluster NAME", "cluster to join (default $BERTH_CLUSTER or default)"],
+    ["--cluster NAME", "cluster to join; it must exist, except `default` (default $BERTH_CLUSTER or default)"],
     ["--data-dir DIR", "where the agent keeps its state (default $BERTH_DATA_DIR or ./.berth)"],
     ["--region R", "region of the cluster (default $BERTH_REGION or us-east-1)"],
     ["--name NAME", "distinguishes several agents on one Docker engine (default default)"],

@@ -10,7 +10,7 @@ import { untilSignal } from "../signals.ts";
 export const serverCommand: CommandSpec = {
   name: "server",
   summary: "run the control plane (ECS API, scheduler, read models) against an existing NATS",
-  usage: "berth server [--nats URL] [--host ADDR] [--port N] [--region R] [--heap-growth PERCENT]",
+  usage: "berth server [--nats URL] [--replicas N] [--host ADDR] [--port N] [--region R] [--heap-growth PERCENT]",
   options: {
     nats: { type: "string" },
     host: { type: "string" },
