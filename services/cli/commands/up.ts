@@ -1,10 +1,10 @@
 import { join, resolve } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { startAgent } from "../../agent/agent.ts";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { type Agent, startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { logMalloc } from "../allocator.ts";
-import { startControlPlane } from "../../control-plane/control-plane.ts";
+import { type ControlPlane, startControlPlane } from "../../control-plane/control-plane.ts";
 import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
@@ -60,43 +60,60 @@ export const upCommand: CommandSpec = {
         })
       : undefined;
     const natsUrl = external ?? (nats as { url: string }).url;
-    const nc = await connect({
-      servers: natsUrl.split(","),
-      name: "berth-up",
-      maxReconnectAttempts: -1,
-      // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
-      noAsyncTraces: true,
-      ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
-    });
     const agentUser = users?.agents[agentSpec.name];
-    const agentNc = agentUser
-      ? await connect({ servers: natsUrl.split(","), name: "berth-agent", maxReconnectAttempts: -1, ...clientAuth(agentUser) })
-      : nc;
-    const cp = await startControlPlane({
-      nc,
-      log,
-      port: Number(v.port ?? env("BERTH_PORT", "8417")),
-      defaultRegion: region,
-      account,
-      ...(auth ? { auth } : {}),
-      secrets: { keyFile: join(dataDir, "secrets.key") },
-    });
-    const agent = v["no-agent"]
-      ? undefined
-      : await startAgent({
-          nc: agentNc,
-          log,
-          region,
-          cluster: "default",
-          dataDir: join(dataDir, "agent"),
-          capacity: ["EC2", "FARGATE"],
-          // One machine, one user: local development needs the host's network and files (compose
-          // bind mounts, network_mode: host); privileged containers stay opt-in.
-          allowHostNetwork: true,
-          allowHostMounts: true,
-          allowPrivileged: Boolean(v["allow-privileged"]),
-          ...(registryAuth ? { registryAuth } : {}),
-        });
+    const apiPort = Number(v.port ?? env("BERTH_PORT", "8417"));
+    let nc: NatsConnection | undefined;
+    let agentNc: NatsConnection | undefined;
+    let cp: ControlPlane | undefined;
+    let agent: Agent | undefined;
+    try {
+      nc = await connect({
+        servers: natsUrl.split(","),
+        name: "berth-up",
+        maxReconnectAttempts: -1,
+        // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
+        noAsyncTraces: true,
+        ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
+      });
+      agentNc = agentUser
+        ? await connect({ servers: natsUrl.split(","), name: "berth-agent", maxReconnectAttempts: -1, ...clientAuth(agentUser) })
+        : nc;
+      cp = await startControlPlane({
+        nc,
+        log,
+        port: apiPort,
+        defaultRegion: region,
+        account,
+        ...(auth ? { auth } : {}),
+        secrets: { keyFile: join(dataDir, "secrets.key") },
+      });
+      agent = v["no-agent"]
+        ? undefined
+        : await startAgent({
+            nc: agentNc,
+            log,
+            region,
+            cluster: "default",
+            dataDir: join(dataDir, "agent"),
+            capacity: ["EC2", "FARGATE"],
+            // One machine, one user: local development needs the host's network and files (compose
+            // bind mounts, network_mode: host); privileged containers stay opt-in.
+            allowHostNetwork: true,
+            allowHostMounts: true,
+            allowPrivileged: Boolean(v["allow-privileged"]),
+            ...(registryAuth ? { registryAuth } : {}),
+          });
+    } catch (err) {
+      // Nothing started is left behind: the embedded nats-server would outlive this process.
+      await agent?.stop().catch(() => {});
+      await cp?.stop().catch(() => {});
+      if (agentNc && agentNc !== nc) await agentNc.close().catch(() => {});
+      await nc?.close().catch(() => {});
+      await nats?.stop();
+      if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
+        throw new Error(`port ${apiPort} is taken: set --port or BERTH_PORT (another Berth may be running)`);
+      throw err;
+    }
     console.log(
       [
         "",
