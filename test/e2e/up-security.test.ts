@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -204,3 +205,29 @@ test("berth logs --follow streams a container's output from the restricted agent
   );
   expect(up.readLog()).not.toMatch(/(Publish|Subscription) Violation/);
 }, 120_000);
+
+test("a second berth up on a taken API port says so, and leaves no nats-server behind", async () => {
+  const other = mkdtempSync(join(tmpdir(), `${uniqueName("t-up-taken")}-`));
+  const apiPort = new URL(endpoint).port;
+  const natsPort = await freePort();
+  try {
+    const { BERTH_NATS_URL: _external, ...env } = process.env;
+    const failed = await run(
+      process.execPath,
+      [BERTH_BIN, "up", "--data-dir", other, "--port", apiPort, "--nats-port", String(natsPort), "--no-agent"],
+      { cwd: REPO_ROOT, timeout: 60_000, env },
+    ).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`berth up: port ${apiPort} is taken: set --port or BERTH_PORT`);
+    // Its embedded nats-server is gone with it: the port can be listened on again.
+    await new Promise<void>((resolve, reject) => {
+      const probe = createServer().once("error", reject);
+      probe.listen(natsPort, "127.0.0.1", () => probe.close(() => resolve()));
+    });
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+}, 90_000);
