@@ -130,7 +130,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const intents = model.apply(m.seq, m.subject, m.data);
     if (intents.length) reactor?.enqueue(intents);
     snapshotter?.folded(m.seq);
-    scheduler?.notify(m.subject, model.lastEnvelope?.id ?? model.lastEventId(m.subject));
+    scheduler?.notify(m.subject, model.lastEnvelope?.id ?? model.lastEventId(m.subject), model.lastEnvelope?.data.type);
     if (model.lastEnvelope) emitEcsEvents?.(model.lastEnvelope);
     for (const listener of foldListeners) listener(m);
   });

@@ -47,6 +47,13 @@ const DEFAULT_SERVICE_STRATEGY: PlacementStrategy[] = [
 ];
 
 /**
+ * Service events that change what a service wants (created, its settings, a new deployment): the
+ * cause of the tasks it launches for them. Its other events (placements, messages, rollout states)
+ * are the scheduler's own records and cause nothing.
+ */
+const SERVICE_CAUSES: ReadonlySet<string> = new Set(["ServiceCreated", "ServiceSettingsChanged", "DeploymentStarted"]);
+
+/**
  * The live service scheduler: level-triggered and keyed per service (Kubernetes controller
  * style). An event only names the services it concerns; the worker re-reads everything from the
  * read model, runs the pure reconcile and executes the plan. Only the lease holder acts.
@@ -100,15 +107,19 @@ export class Scheduler {
     for (const subject of this.s.model.services.keys()) this.wake(subject);
   }
 
-  /** Called for every event folded into the read model: wakes the services it concerns. */
-  notify(subject: string, eventId?: string) {
+  /**
+   * Called for every event folded into the read model: wakes the services it concerns. The event
+   * becomes the cause of the tasks the service launches next, unless it is the scheduler's own
+   * record of a service (SERVICE_CAUSES lists the service events that are not).
+   */
+  notify(subject: string, eventId?: string, eventType?: string) {
     const parsed = parseEventSubject(subject);
     if (!parsed) return;
-    const wake = (svc: string) => {
-      if (eventId && parsed.kind !== "service") this.causes.set(svc, eventId);
+    const wake = (svc: string, cause = true) => {
+      if (eventId && cause) this.causes.set(svc, eventId);
       this.wake(svc);
     };
-    if (parsed.kind === "service") wake(subject);
+    if (parsed.kind === "service") wake(subject, eventType !== undefined && SERVICE_CAUSES.has(eventType));
     else if (parsed.kind === "task") {
       const group = this.s.model.tasks.get(subject)?.snapshot.context.group;
       if (group?.startsWith(SERVICE_GROUP_PREFIX)) {

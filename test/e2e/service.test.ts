@@ -156,9 +156,16 @@ describe("services keep their desired count on real Docker", () => {
     expect(victimEvents).toContain(created1?.env.causationid);
   });
 
-  test("scaling up and down converges", async () => {
+  test("scaling up and down converges, and the tasks a scale-up launches name it as their cause", async () => {
+    const before = await runningTaskArns("web");
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "web", desiredCount: 5 }));
     await waitService("web", "at 5", steady(5));
+    const log = await readLog();
+    const scaled = log.filter((e) => e.env.type === "ServiceSettingsChanged").at(-1);
+    const launched = (await runningTaskArns("web")).filter((a) => !before.includes(a));
+    expect(launched).toHaveLength(2);
+    for (const arn of launched)
+      expect(log.find((e) => e.env.type === "TaskCreated" && e.env.subject === arn)?.env.causationid).toBe(scaled?.env.id);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "web", desiredCount: 1 }));
     await waitService("web", "at 1", steady(1));
     expect(await runningTaskArns("web")).toHaveLength(1);
