@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { type KV, type KvOptions, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buckets, consumers, streams } from "../../events/names.ts";
@@ -16,7 +16,7 @@ import { EndOfTurn } from "../store/end-of-turn.ts";
 import type { EventStore } from "../store/event-store.ts";
 import { followBucket } from "../store/kv-follow.ts";
 import { LogFollower } from "../store/log-follower.ts";
-import { ensureStreams } from "../store/topology.ts";
+import { ensureStreams, whileStartingTogether } from "../store/topology.ts";
 import { AgentGateway } from "./agents.ts";
 import { CommandBus } from "./commands.ts";
 import { EcsEventPublisher } from "./ecs-events.ts";
@@ -93,21 +93,25 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const js = jetstream(nc);
   await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
   const kvm = new Kvm(nc);
-  const heartbeats = await kvm.create(buckets.heartbeats, {
-    history: 1,
-    ttl: HEARTBEAT_BUCKET_TTL_MS,
-    replicas: opts.replicas ?? 1,
-  });
-  const checkpoints = await kvm.create(buckets.checkpoints, { history: 1, replicas: opts.replicas ?? 1 });
+  // Several control planes may start at once: each bucket's creation is looked at again if raced.
+  const bucket = async (name: string, options: Partial<KvOptions>): Promise<KV> => {
+    let kv: KV | undefined;
+    await whileStartingTogether(`bucket ${name}`, async () => {
+      kv = await kvm.create(name, { replicas: opts.replicas ?? 1, ...options });
+    });
+    return kv as KV;
+  };
+  const heartbeats = await bucket(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS });
+  const checkpoints = await bucket(buckets.checkpoints, { history: 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;
-  const leases = await kvm.create(buckets.leases, { history: 1, ttl: leaseTtlMs, replicas: opts.replicas ?? 1 });
+  const leases = await bucket(buckets.leases, { history: 1, ttl: leaseTtlMs });
   const snapshotStore = new SnapshotStore(
-    await kvm.create(buckets.snapshots, { history: 1, replicas: opts.replicas ?? 1 }),
+    await bucket(buckets.snapshots, { history: 1 }),
     log.child({ component: "snapshots" }),
   );
   let snapshotter: Snapshotter | undefined;
   const secretsKey = masterKey(opts.secrets); // a malformed $BERTH_SECRETS_KEY stops the start here
-  const secretsKv = await kvm.create(buckets.secrets, { history: 1, replicas: opts.replicas ?? 1 });
+  const secretsKv = await bucket(buckets.secrets, { history: 1 });
 
   const model = new ReadModel(log.child({ component: "read-model" }));
   let reactor: Reactor | undefined;

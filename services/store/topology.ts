@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { streams, subjects } from "../../events/names.ts";
 
@@ -50,15 +51,45 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       duplicate_window,
     },
   ];
-  for (const config of configs) {
+  for (const config of configs)
+    await whileStartingTogether(`stream ${config.name} (${replicas} replica${replicas === 1 ? "" : "s"})`, async () => {
+      const info = await jsm.streams.info(config.name).catch((err: unknown) => {
+        if (isStreamNotFound(err)) return undefined;
+        throw err;
+      });
+      if (!info) await jsm.streams.add(config);
+      else if (!sameConfig(info.config as unknown as Record<string, unknown>, config)) await jsm.streams.update(config.name, config);
+    });
+}
+
+/** Attempts, and the pause before the nth retry (n × this, plus up to as much again at random). */
+const ATTEMPTS = 6;
+const RETRY_PAUSE_MS = 500;
+
+/**
+ * Runs `create` (an idempotent create-or-update of a stream or bucket) until it succeeds. Every
+ * control plane and agent does this at start, and when several start at once on a fresh NATS
+ * cluster, nats-server (2.9) can leave the requests racing for a three-replica stream unanswered
+ * ("timeout") or refuse one as already in use: then it looks again, a few times. Anything else,
+ * or the last attempt's failure, is thrown, naming what was being created.
+ */
+export async function whileStartingTogether(what: string, create: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      await create();
+      return;
     } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-      await jsm.streams.add(config);
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt >= ATTEMPTS || !/timeout|already in use/i.test(message))
+        throw new Error(`${what} could not be created or checked: ${message}`);
+      await delay(attempt * RETRY_PAUSE_MS * (1 + Math.random()));
     }
   }
+}
+
+/** Whether a stream's configuration already has every member of `wanted`. */
+function sameConfig(actual: Record<string, unknown>, wanted: Record<string, unknown>): boolean {
+  return Object.entries(wanted).every(([key, value]) => JSON.stringify(actual[key]) === JSON.stringify(value));
 }
 
 function isStreamNotFound(err: unknown): boolean {
