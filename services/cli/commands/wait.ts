@@ -57,8 +57,23 @@ export function printNewEvents(progress: Progress, service: Service, seen: Set<s
   const fresh = (service.events ?? []).filter((e) => e.id && !seen.has(e.id)).reverse();
   for (const e of fresh) {
     seen.add(e.id as string);
-    progress.log(`${clock(toDate(e.createdAt))}  ${e.message ?? ""}`);
+    progress.log(`${clock(toDate(e.createdAt))}  ${brief(e.message ?? "")}`);
   }
+}
+
+/** Task lists shown in full in a service event, at most; the rest are counted. */
+const LISTED_TASKS = 3;
+
+/**
+ * A service event for a terminal line: ECS's "has started 500 tasks: (task a) (task b) …" names
+ * every task; past the first few, the rest are counted ("… and 497 more").
+ */
+export function brief(message: string): string {
+  const tasks = message.match(/ \(task [^)]*\)/g);
+  if (!tasks || tasks.length <= LISTED_TASKS) return message;
+  const cut = message.indexOf(tasks[LISTED_TASKS] as string);
+  const end = message.lastIndexOf(tasks[tasks.length - 1] as string) + (tasks[tasks.length - 1] as string).length;
+  return `${message.slice(0, cut)} … and ${tasks.length - LISTED_TASKS} more${message.slice(end)}`;
 }
 
 export const seenEvents = (services: Service[]) => new Set(services.flatMap((s) => (s.events ?? []).map((e) => e.id ?? "")));
