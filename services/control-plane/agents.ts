@@ -48,7 +48,7 @@ export interface AgentSideOptions {
  */
 export class AgentGateway {
   private subs: Subscription[] = [];
-  /** A sweep is under way (the next waits for it rather than recording the same facts again). */
+  /** A sweep is under way: one that starts meanwhile does nothing (the next interval looks again). */
   private sweeping = false;
 
   constructor(private readonly o: AgentSideOptions) {}

@@ -132,11 +132,11 @@ export class InstanceViewIndex {
   private view(subject: string): InstanceView | undefined {
     const agg = this.model.instances.get(subject);
     if (!agg) return undefined;
+    const lostAt = this.lost.get(subject);
+    if (lostAt !== undefined && lostAt !== agg) this.lost.delete(subject);
     const status = agg.snapshot.value as InstanceView["status"];
     if (status === "INACTIVE" || (status as string) === "NEW") return undefined;
     const i = agg.snapshot.context;
-    const lostAt = this.lost.get(subject);
-    if (lostAt !== undefined && lostAt !== agg) this.lost.delete(subject);
     const base = this.base(subject, agg);
     const usage = this.model.usage.get(subject);
     const taskGroups: Record<string, number> = Object.create(null);
