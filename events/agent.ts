@@ -71,6 +71,9 @@ export const Heartbeat = z.object({
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
+/** How long without a heartbeat an agent counts as lost, unless the control plane is told otherwise. */
+export const DEFAULT_LOST_AGENT_TIMEOUT_MS = 30_000;
+
 // ── directives (control plane → agent) ───────────────────────────────────────────────────────
 
 export const StartTaskDirective = z.object({

@@ -1,6 +1,7 @@
 import type { Resource } from "../../events/shapes.ts";
 import type { ClusterSnapshot } from "../../machines/cluster/cluster.decide.ts";
 import type { InstanceSnapshot } from "../../machines/instance/instance.decide.ts";
+import type { InstanceContext } from "../../machines/instance/instance.machine.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
 import { connectivityOf, containerArnOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { Agg, Usage } from "../control-plane/read-model.ts";
@@ -219,8 +220,6 @@ export function remainingResources(registered: readonly Resource[], usage: Usage
  * there, which ECS counts as changes of the instance (its remaining resources moved).
  */
 export const instanceVersion = (i: { version: number }, usage: Usage | undefined) => i.version + (usage?.changes ?? 0);
-
-type InstanceContext = InstanceSnapshot["context"];
 
 /**
  * Rendered lists of the interner's shared lists (instances registered alike share them), one

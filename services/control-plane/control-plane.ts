@@ -1,8 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type KV, type KvOptions, Kvm } from "@nats-io/kv";
+import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { DEFAULT_LOST_AGENT_TIMEOUT_MS } from "../../events/agent.ts";
 import { buckets, consumers, streams } from "../../events/names.ts";
 import type { ApiAuth } from "../api/auth/authenticator.ts";
 import type { ApiServices, Handler, Ids } from "../api/context.ts";
@@ -203,7 +204,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     log.child({ component: "heartbeats" }),
   );
-  const timeout = opts.lostAgentTimeoutMs ?? 30_000;
+  const timeout = opts.lostAgentTimeoutMs ?? DEFAULT_LOST_AGENT_TIMEOUT_MS;
   const sweep = setInterval(() => {
     if (!lease?.held()) return;
     void gateway

@@ -87,6 +87,8 @@ export interface Fleet {
 }
 
 const MIB = 1024 * 1024;
+/** Availability zones are named <region>a to <region>z. */
+export const MAX_ZONES = 26;
 const NS_PER_MS = 1_000_000;
 /** Directives accepted but not yet acknowledged; a large fleet starts many tasks at once. */
 const MAX_ACK_PENDING = 20_000;
@@ -121,7 +123,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const random = seededRandom(o.seed ?? 1);
   const latency = o.startLatencyMs ?? 0;
   const failureRate = o.failureRate ?? 0;
-  const azCount = Math.max(1, Math.min(26, o.azCount ?? 3));
+  const azCount = Math.max(1, Math.min(MAX_ZONES, o.azCount ?? 3));
   const byId = new Map<string, HollowInstance>();
   const instances: HollowInstance[] = [];
   const stats: FleetStats = { instances: 0, directives: 0, discarded: 0, started: 0, failed: 0, stopped: 0, running: 0, observations: 0 };

@@ -1,8 +1,9 @@
 import { connect } from "@nats-io/transport-node";
+import { DEFAULT_LOST_AGENT_TIMEOUT_MS } from "../../../events/agent.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
-import { logMalloc } from "../allocator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
+import { logMalloc } from "../allocator.ts";
 import { type CommandSpec, env, integer } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { untilSignal } from "../signals.ts";
@@ -28,7 +29,7 @@ export const serverCommand: CommandSpec = {
     ["--port N", "API port (default $BERTH_PORT or 8417)"],
     ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
-    ["--lost-agent-timeout S", "seconds without heartbeat before an agent counts as lost (default 30)"],
+    ["--lost-agent-timeout S", `seconds without heartbeat before an agent counts as lost (default ${DEFAULT_LOST_AGENT_TIMEOUT_MS / 1000})`],
     ["--count-healthy-after S", "seconds a RUNNING service task with no health check runs before it counts toward minimumHealthyPercent in deployments and draining (default 40, as ECS)"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
     ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %): less memory committed after a burst, for more CPU while placing (docs/performance.md)"],
@@ -61,7 +62,7 @@ export const serverCommand: CommandSpec = {
       account,
       ...(auth ? { auth } : {}),
       replicas: Number(v.replicas ?? 1),
-      lostAgentTimeoutMs: Number(v["lost-agent-timeout"] ?? 30) * 1000,
+      lostAgentTimeoutMs: v["lost-agent-timeout"] === undefined ? DEFAULT_LOST_AGENT_TIMEOUT_MS : Number(v["lost-agent-timeout"]) * 1000,
       ...(heapGrowthPercent !== undefined ? { heapGrowthPercent } : {}),
       ...(noHealthCheckWait !== undefined ? { noHealthCheckWaitMs: noHealthCheckWait * 1000 } : {}),
     });

@@ -1,14 +1,11 @@
-import { type Fleet, FleetStopped, startFleet } from "../../sim/fleet.ts";
+import { DEFAULT_LOST_AGENT_TIMEOUT_MS } from "../../../events/agent.ts";
+import { type Fleet, FleetStopped, MAX_ZONES, startFleet } from "../../sim/fleet.ts";
 import { type CommandSpec, env, integer, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
 import { untilSignal } from "../signals.ts";
 
 const STATUS_EVERY_MS = 10_000;
-/** Availability zones are named <region>a to <region>z. */
-const MAX_ZONES = 26;
-/** `berth server --lost-agent-timeout`'s default. */
-const DEFAULT_LOST_AGENT_TIMEOUT_MS = 30_000;
 
 export const simCommand: CommandSpec = {
   name: "sim",
