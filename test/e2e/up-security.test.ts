@@ -90,7 +90,8 @@ test("the local agent runs a task through its restricted NATS user", async () =>
 
 test("the embedded NATS lets no one in without a user, and berth up's log says so", async () => {
   await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/Authorization Violation/);
-  const refused = (l: string) => l.includes('"level":50') && l.includes('"msg":"nats-server"') && l.includes("authentication error");
+  const refused = (l: string) =>
+    l.includes('"level":50') && l.includes('"msg":"nats-server"') && l.includes("authentication error");
   await waitFor(() => up.readLog().split("\n").some(refused) || undefined, {
     timeoutMs: 5_000,
     intervalMs: 100,
@@ -115,26 +116,40 @@ test("berth state rebuilds the state as the reader user", async () => {
   expect(state.containerInstances).toHaveLength(1);
 });
 
-test("berth sim joins as the control plane user, in a region of its own, and its fleet runs a task", async () => {
+test("berth sim joins as the control plane user, in a region of its own, and its fleet runs a task; berth events --ecs follows it as the reader", async () => {
   const region = "us-west-2";
   const ecs = ecsClient(endpoint, region);
   const cluster = uniqueName("upsec-sim");
   await ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   const family = uniqueName("upsec-sim");
   await ecs.send(
-    new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: "app", image: TEST_IMAGE, memory: 16 }] }),
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, memory: 16 }],
+    }),
   );
   const sim = spawnBerth(
     ["sim", "--instances", "3", "--cluster", cluster, "--region", region, "--nats", natsUrl, "--data-dir", dir],
     { name: `${up.name}-sim` },
   );
+  const watcher = spawnBerth(["events", "--ecs", "--nats", natsUrl, "--data-dir", dir], {
+    name: `${up.name}-ecs-events`,
+  });
   const gone = new AbortController();
   void sim.exited.then((e) => gone.abort(new Error(`berth sim exited (${e.code}): ${sim.readLog()}`)));
+  void watcher.exited.then((e) => gone.abort(new Error(`berth events --ecs exited (${e.code}): ${watcher.readLog()}`)));
   try {
     await waitFor(
       async () => (await ecs.send(new ListContainerInstancesCommand({ cluster }))).containerInstanceArns?.length === 3,
       { timeoutMs: 30_000, intervalMs: 200, what: "three hollow instances", signal: gone.signal },
     );
+    // The reader follows the ECS events too: the task's, and the instance's it is placed on.
+    await waitFor(() => watcher.readLog().includes("following ECS events on berth.ecs.>") || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: "berth events --ecs to subscribe",
+      signal: gone.signal,
+    });
     const run = await ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }));
     const taskArn = run.tasks?.[0]?.taskArn as string;
     expect(taskArn, JSON.stringify(run.failures)).toBeTruthy();
@@ -143,8 +158,19 @@ test("berth sim joins as the control plane user, in a region of its own, and its
         (await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }))).tasks?.[0]?.lastStatus === "RUNNING",
       { timeoutMs: 30_000, intervalMs: 200, what: "the hollow task to run", signal: gone.signal },
     );
+    const task = `task/${cluster}/${taskArn.split("/").pop()}`;
+    await waitFor(() => watcher.readLog().includes(`  ${task}  RUNNING (desired RUNNING)`) || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: `the ECS Task State Change of ${task} to RUNNING`,
+      signal: gone.signal,
+    });
+    expect(watcher.readLog()).toMatch(
+      new RegExp(`ECS Container Instance State Change\\s+container-instance/${cluster}/`),
+    );
+    expect(watcher.running()).toBe(true);
   } finally {
-    await sim.stop();
+    await Promise.all([sim.stop(), watcher.stop()]);
   }
 }, 90_000);
 

@@ -1,16 +1,19 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Envelope } from "../../../events/envelope.ts";
 import { streams, subjects } from "../../../events/names.ts";
-import { type CommandSpec, UsageError } from "../args.ts";
+import { type CommandSpec, UsageError, type Values } from "../args.ts";
+import { ecsEventLine } from "../ecs-event-line.ts";
 import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
 
 export const eventsCommand: CommandSpec = {
   name: "events",
   summary: "print the event log (the audit log): every decided fact with its sequence, time, subject and type",
-  usage: "berth events [--since SEQ|TIME] [--follow] [--json] [--subject FILTER] [--nats URL]",
+  usage:
+    "berth events [--since SEQ|TIME] [--follow] [--json] [--subject FILTER] [--nats URL]\n       berth events --ecs [--json] [--subject FILTER] [--nats URL]",
   options: {
     since: { type: "string" },
     follow: { type: "boolean", short: "f" },
+    ecs: { type: "boolean" },
     json: { type: "boolean" },
     subject: { type: "string" },
     ...natsClientOptions,
@@ -18,12 +21,31 @@ export const eventsCommand: CommandSpec = {
   help: [
     ["--since SEQ|TIME", "start at a stream sequence (e.g. 1200) or a time (ISO 8601, e.g. 2026-11-21T10:00:00Z)"],
     ["-f, --follow", "keep printing new events as they are appended"],
-    ["--json", "one JSON object per line: {seq, subject, envelope}"],
-    ["--subject FILTER", "NATS subject filter (default berth.evt.>, e.g. 'berth.evt.*.task.>')"],
+    [
+      "--ecs",
+      "follow the ECS EventBridge-shaped events (task, container instance, service action, deployment) live; they are not stored: only those from now on",
+    ],
+    ["--json", "one JSON object per line: {seq, subject, envelope}; with --ecs, each event as published"],
+    [
+      "--subject FILTER",
+      "NATS subject filter (default berth.evt.>, e.g. 'berth.evt.*.task.>'; with --ecs berth.ecs.>, e.g. 'berth.ecs.*.task-state-change')",
+    ],
     ...natsClientHelp("reader"),
+  ],
+  examples: [
+    "berth events --since 2026-11-21T10:00:00Z --subject 'berth.evt.*.service.>'",
+    "berth events --follow --json | jq -c '.envelope | {type, subject}'",
+    "berth events --ecs --subject 'berth.ecs.*.task-state-change'",
   ],
   async run(v) {
     const since = v.since === undefined ? undefined : String(v.since);
+    if (v.ecs) {
+      if (since !== undefined)
+        throw new UsageError(
+          "--since does not apply to --ecs: ECS events are not stored (the log is: berth events --since)",
+        );
+      return followEcsEvents(v, Boolean(v.json));
+    }
     let start: { deliver_policy: DeliverPolicy; opt_start_seq?: number; opt_start_time?: string } = {
       deliver_policy: DeliverPolicy.All,
     };
@@ -47,7 +69,9 @@ export const eventsCommand: CommandSpec = {
       for await (const m of messages) {
         const env = Envelope.safeParse(m.json());
         if (v.json) {
-          console.log(JSON.stringify({ seq: m.seq, subject: m.subject, envelope: env.success ? env.data : m.string() }));
+          console.log(
+            JSON.stringify({ seq: m.seq, subject: m.subject, envelope: env.success ? env.data : m.string() }),
+          );
         } else {
           const time = env.success ? env.data.time : new Date(m.info.timestampNanos / 1e6).toISOString();
           const type = env.success ? env.data.type : "(undecodable)";
@@ -61,3 +85,22 @@ export const eventsCommand: CommandSpec = {
     }
   },
 };
+
+/**
+ * ECS events are core NATS messages: subscribed, the subscription confirmed by a round trip to
+ * the server (so nothing published after the banner is missed), then printed until interrupted.
+ * A reader without permission for the subject ends with NATS's permissions violation.
+ */
+async function followEcsEvents(v: Values, json: boolean): Promise<number> {
+  const filter = String(v.subject ?? subjects.allEcsEvents);
+  const nc = await connectNats(v, "reader", { name: "berth-events" });
+  try {
+    const sub = nc.subscribe(filter);
+    await nc.flush();
+    console.error(`following ECS events on ${filter}: only those published from now on (Ctrl-C to stop)`);
+    for await (const m of sub) console.log(json ? m.string() : ecsEventLine(m.string()));
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
