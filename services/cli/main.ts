@@ -34,6 +34,7 @@ const commands: CommandEntry[] = [
   { name: "state", load: async () => (await import("./commands/state.ts")).stateCommand },
   { name: "compose", load: async () => (await import("./commands/compose.ts")).composeCommand },
   { name: "secret", load: async () => (await import("./commands/secret.ts")).secretCommand },
+  { name: "nats-auth", load: async () => (await import("./commands/nats-auth.ts")).natsAuthCommand },
 ];
 
 async function overview(): Promise<string> {

@@ -128,11 +128,15 @@ export function configUsers(users: NatsUsers): ConfigUser[] {
   ];
 }
 
+/** Writes the nats-server `authorization` block of these users to `path` (0600). */
+export async function writeAuthorization(path: string, users: NatsUsers, header: string): Promise<void> {
+  await writePrivate(path, header + authorizationConfig(configUsers(users)));
+}
+
 /** Writes `<dataDir>/security/nats-server.conf` (0600) and returns its path. */
 export async function writeNatsServerConfig(dataDir: string, users: NatsUsers): Promise<string> {
   const path = join(securityDir(dataDir), "nats-server.conf");
-  const header = "# Written by `berth up` on every start from nats-users.json; edits here are replaced.\n";
-  await writePrivate(path, header + authorizationConfig(configUsers(users)));
+  await writeAuthorization(path, users, "# Written by `berth up` on every start from nats-users.json; edits here are replaced.\n");
   return path;
 }
 

@@ -19,6 +19,8 @@ export interface NatsServerOptions {
   args?: string[];
   /** Deadline for the server to accept connections (default 15 s). */
   readyTimeoutMs?: number;
+  /** The user the readiness probe logs in as, for a server configured with users. */
+  probeUser?: { user: string; pass: string; inboxPrefix?: string };
 }
 
 export interface NatsServerHandle {
@@ -112,7 +114,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     try {
       await waitFor(
         async () => {
-          const nc = await connect({ servers: url, reconnect: false, timeout: 1_000 });
+          const nc = await connect({ servers: url, reconnect: false, timeout: 1_000, ...opts.probeUser });
           try {
             if (jetstream) await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
           } finally {

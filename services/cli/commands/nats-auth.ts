@@ -1,0 +1,113 @@
+import { chmod, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import {
+  clientAuth,
+  ensureNatsUsers,
+  type NatsUser,
+  usersFile,
+  writeAuthorization,
+} from "../../security/nats-credentials.ts";
+import { type CommandSpec, env, UsageError } from "../args.ts";
+
+/**
+ * `berth nats-auth`: the NATS users and permissions `berth up` gives its own nats-server, for a
+ * NATS run by hand on several machines. It writes, into one directory:
+ *
+ *   security/nats-users.json    every user's password (0600); kept and added to on the next run
+ *   nats-auth.conf              the nats-server `authorization` block (0600), the same on every server
+ *   control-plane.env           BERTH_NATS_USER / BERTH_NATS_PASSWORD for `berth server`
+ *   reader.env                  the same for `berth events`, `berth state` and integrations
+ *   agents/<name>/              one per Docker host: the agent's data directory, holding the
+ *                               instance id its user is bound to, and its nats.env
+ *
+ * An agent's permissions name its instance id (services/security/nats-permissions.ts), so the id
+ * is minted here and travels to the host in the agent's data directory.
+ */
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const CLUSTER = /^[A-Za-z0-9_-]{1,255}$/;
+const REGION = /^[a-z0-9-]{1,64}$/;
+
+function agentNames(value: unknown): string[] {
+  if (value === undefined) throw new UsageError("--agents is required: the names of the Docker hosts' agents, comma-separated");
+  const names = String(value)
+    .split(",")
+    .map((n) => n.trim());
+  for (const n of names)
+    if (!NAME.test(n))
+      throw new UsageError(`agent name ${JSON.stringify(n)}: use 1–64 letters, digits, hyphens and underscores`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new UsageError(`agent name ${twice} is given twice`);
+  return names;
+}
+
+function envFile(u: NatsUser): string {
+  const a = clientAuth(u);
+  return `BERTH_NATS_USER=${a.user}\nBERTH_NATS_PASSWORD=${a.pass}\n`;
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+export const natsAuthCommand: CommandSpec = {
+  name: "nats-auth",
+  summary: "write NATS users and permissions for Berth on several machines: nats-server's authorization file and each process's login",
+  usage: "berth nats-auth --agents NAME,… [--cluster NAME] [--region R] [--out DIR]",
+  options: {
+    agents: { type: "string" },
+    cluster: { type: "string" },
+    region: { type: "string" },
+    out: { type: "string" },
+  },
+  help: [
+    ["--agents NAME,…", "one name per Docker host's agent (run it with `berth agent --name NAME`); names already in DIR are kept"],
+    ["--cluster NAME", "the cluster these agents join (default $BERTH_CLUSTER or default)"],
+    ["--region R", "the region of that cluster (default $BERTH_REGION or us-east-1)"],
+    ["--out DIR", "where to write, and where an earlier run's users are read from (default ./berth-nats)"],
+  ],
+  examples: [
+    "berth nats-auth --agents host1,host2,host3 --cluster prod",
+    "berth nats-auth --agents host4 --cluster prod        # a fourth host later: the others keep their passwords",
+  ],
+  async run(v) {
+    const names = agentNames(v.agents);
+    const cluster = String(v.cluster ?? env("BERTH_CLUSTER", "default"));
+    if (!CLUSTER.test(cluster)) throw new UsageError(`cluster name ${JSON.stringify(cluster)}: use 1–255 letters, digits, hyphens and underscores`);
+    const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
+    if (!REGION.test(region)) throw new UsageError(`region ${JSON.stringify(region)}: lowercase letters, digits and hyphens, e.g. us-east-1`);
+    const out = resolve(String(v.out ?? "berth-nats"));
+    const agentDir = (name: string) => join(out, "agents", name);
+
+    const users = await ensureNatsUsers(
+      out,
+      names.map((name) => ({ name, region, cluster, stateDir: agentDir(name) })),
+    );
+    const conf = join(out, "nats-auth.conf");
+    await writeAuthorization(conf, users, "# Written by `berth nats-auth` from security/nats-users.json; give every nats-server the same file.\n");
+    await writePrivate(join(out, "control-plane.env"), envFile(users.controlPlane));
+    await writePrivate(join(out, "reader.env"), envFile(users.reader));
+    for (const [name, agent] of Object.entries(users.agents)) await writePrivate(join(agentDir(name), "nats.env"), envFile(agent));
+
+    const rel = (p: string) => relative(process.cwd(), p) || ".";
+    const row = (what: string, ...how: string[]) => how.map((h, i) => `  ${(i === 0 ? what : "").padEnd(22)}  ${h}`);
+    const lines = [
+      `NATS users written to ${rel(out)}: keep it private, it holds every password (${rel(usersFile(out))}).`,
+      "",
+      ...row("each nats-server", `nats-server -c ${rel(conf)} -js …`),
+      ...row("berth server", `set -a; . ${rel(join(out, "control-plane.env"))}; set +a; berth server --nats …`),
+      ...row("readers", `${rel(join(out, "reader.env"))}, inbox prefix _INBOX_${users.reader.user} (berth events reads it from the environment)`),
+      ...Object.entries(users.agents).flatMap(([name, a]) =>
+        row(
+          `agent ${name}`,
+          `copy ${rel(agentDir(name))} to its Docker host as /var/lib/berth (instance ${a.instanceId}), there:`,
+          "set -a; . /var/lib/berth/nats.env; set +a",
+          `berth agent --name ${name} --data-dir /var/lib/berth --cluster ${a.cluster} --region ${a.region} --nats …`,
+        ),
+      ),
+    ];
+    console.log(lines.join("\n"));
+    return 0;
+  },
+};

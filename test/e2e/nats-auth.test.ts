@@ -1,0 +1,149 @@
+// Berth on a NATS run by hand, locked down with what `berth nats-auth` writes: nats-server started
+// with its authorization file, `berth server` and two `berth agent`s each logging in with the env
+// file and data directory written for it, as on separate machines (here all on loopback and the
+// local Docker engine), and `berth events` as the reader.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ListContainerInstancesCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from "@aws-sdk/client-ecs";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { removeContainersByLabel, TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { ecsClient } from "../support/ecs.ts";
+import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
+import { freePort } from "../support/ports.ts";
+import { BERTH_BIN, type ManagedProcess, REPO_ROOT, spawnBerth } from "../support/processes.ts";
+import { waitFor } from "../support/wait.ts";
+
+const run = promisify(execFile);
+
+const cluster = uniqueName("t-natsauth");
+const names = [`${cluster}-a`, `${cluster}-b`];
+const out = mkdtempSync(join(tmpdir(), `${cluster}-`));
+const processes: ManagedProcess[] = [];
+let nats: NatsServerHandle | undefined;
+let endpoint = "";
+let guide = "";
+
+interface UsersFile {
+  controlPlane: { user: string; password: string };
+  reader: { user: string; password: string };
+  agents: Record<string, { user: string; password: string; instanceId: string; cluster: string }>;
+}
+let users: UsersFile;
+
+/** KEY=value lines, as `set -a; . FILE` reads them. */
+function envFile(path: string): Record<string, string> {
+  const lines = readFileSync(path, "utf8").trim().split("\n");
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+beforeAll(async () => {
+  const r = await run(process.execPath, [BERTH_BIN, "nats-auth", "--agents", names.join(","), "--cluster", cluster, "--out", out], {
+    cwd: REPO_ROOT,
+    timeout: 60_000,
+  });
+  guide = r.stdout;
+  users = JSON.parse(readFileSync(join(out, "security", "nats-users.json"), "utf8"));
+  const cp = users.controlPlane;
+  nats = await startNatsServer({
+    args: ["-c", join(out, "nats-auth.conf")],
+    probeUser: { user: cp.user, pass: cp.password },
+  });
+
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  const server = spawnBerth(["server", "--nats", nats.url, "--port", String(port)], {
+    name: `${cluster}-server`,
+    env: { ...envFile(join(out, "control-plane.env")), BERTH_LOG_FORMAT: "json" },
+  });
+  processes.push(server);
+  await server.waitForHttp(`${endpoint}/health`, 60_000);
+  await ecsClient(endpoint).send(new CreateClusterCommand({ clusterName: cluster }));
+  for (const name of names) {
+    const dataDir = join(out, "agents", name);
+    processes.push(
+      spawnBerth(["agent", "--nats", nats.url, "--cluster", cluster, "--data-dir", dataDir, "--name", name], {
+        name: `${name}-agent`,
+        env: { ...envFile(join(dataDir, "nats.env")), BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "2" },
+      }),
+    );
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop().catch(() => {})));
+  await removeContainersByLabel("berth.cluster", cluster).catch(() => {});
+  await nats?.stop();
+  rmSync(out, { recursive: true, force: true });
+});
+
+test("berth nats-auth writes one login per process, private, and says where each goes", () => {
+  expect(Object.keys(users.agents).sort()).toEqual([...names].sort());
+  for (const f of ["nats-auth.conf", "control-plane.env", "reader.env", "security/nats-users.json"])
+    expect(statSync(join(out, f)).mode & 0o777, f).toBe(0o600);
+  for (const name of names) {
+    expect(envFile(join(out, "agents", name, "nats.env"))).toEqual({
+      BERTH_NATS_USER: `berth-agent-${name}`,
+      BERTH_NATS_PASSWORD: users.agents[name]?.password,
+    });
+    expect(guide).toContain(`berth agent --name ${name} --data-dir /var/lib/berth --cluster ${cluster}`);
+  }
+});
+
+test("the NATS it locks down lets no one in without a user", async () => {
+  await expect(connect({ servers: nats?.url, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+});
+
+test("each agent registers the instance id its user was minted for, and runs a task", async () => {
+  const ecs = ecsClient(endpoint);
+  const minted = names.map((n) => users.agents[n]?.instanceId).sort();
+  const arns = await waitFor(
+    async () => {
+      const r = await ecs.send(new ListContainerInstancesCommand({ cluster }));
+      return r.containerInstanceArns?.length === 2 ? r.containerInstanceArns : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: "both agents to register" },
+  );
+  expect(arns.map((a) => a.split("/").pop()).sort()).toEqual(minted);
+
+  const family = `${cluster}-app`;
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 8, stopTimeout: 1 }],
+    }),
+  );
+  const r = await ecs.send(
+    new RunTaskCommand({ cluster, taskDefinition: family, count: 2, placementConstraints: [{ type: "distinctInstance" }] }),
+  );
+  const tasks = (r.tasks ?? []).map((t) => t.taskArn as string);
+  expect(tasks, JSON.stringify(r.failures)).toHaveLength(2);
+  const running = await waitFor(
+    async () => {
+      const d = await ecs.send(new DescribeTasksCommand({ cluster, tasks }));
+      return d.tasks?.every((t) => t.lastStatus === "RUNNING") ? d.tasks : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: "a task running on each agent" },
+  );
+  expect(new Set(running.map((t) => t.containerInstanceArn)).size).toBe(2);
+  for (const task of tasks) await ecs.send(new StopTaskCommand({ cluster, task }));
+}, 120_000);
+
+test("berth events reads the log with reader.env", async () => {
+  const r = await run(
+    process.execPath,
+    [BERTH_BIN, "events", "--nats", nats?.url as string, "--subject", `berth.evt.*.instance.${cluster}.>`],
+    { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, ...envFile(join(out, "reader.env")) } },
+  );
+  expect(r.stdout.match(/InstanceRegistered/g)).toHaveLength(2);
+});
