@@ -6,6 +6,7 @@ import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
 import { pureTransitions } from "../transition.ts";
 import { type ContainerRecord, type TaskContext, taskMachine } from "./task.machine.ts";
+import { taskArnOf } from "./task.spec.ts";
 import { advancesContainer, taskStatusBefore } from "./task.status.ts";
 
 export type TaskSnapshot = SnapshotFrom<typeof taskMachine>;
@@ -18,7 +19,9 @@ export type TaskCommand =
   | { type: "ObserveAttachment"; at: number; attachments: Attachment[] }
   | { type: "TagTask"; at: number; tags: Tag[] }
   | { type: "UntagTask"; at: number; tagKeys: string[] }
-  | { type: "SetProtection"; at: number; enabled: boolean; expiresAt?: number };
+  | { type: "SetProtection"; at: number; enabled: boolean; expiresAt?: number }
+  /** The task's container instance was deregistered with force: the task stops, containers and all. */
+  | { type: "StopOrphaned"; at: number; reason: string };
 
 export const ESSENTIAL_EXITED = "Essential container in task exited";
 
@@ -155,9 +158,47 @@ export function decideTask(command: TaskCommand, snapshot: TaskSnapshot): Decisi
       });
     }
 
+    case "StopOrphaned":
+      return accept(...stopOrphaned(snapshot, command.at, command.reason));
+
     default:
       return unreachable(command);
   }
+}
+
+/**
+ * As in ECS, a container instance deregistered with force moves every task on it to STOPPED, its
+ * containers too, whatever its host still runs: the task is orphaned, no longer accounted for.
+ * The stop request comes first (unless one was made), then each container as an agent would have
+ * reported it stopped, and with the last one the task.
+ */
+function stopOrphaned(snapshot: TaskSnapshot, at: number, reason: string): TaskEvent[] {
+  if (snapshot.value === "NEW" || snapshot.value === "STOPPED") return [];
+  const events: TaskEvent[] = [];
+  let s = snapshot;
+  const stop: TaskEvent = { type: "TaskStopRequested", at, stopCode: "UserInitiated", reason };
+  if (s.can(stop)) {
+    events.push(stop);
+    s = evolveTask(s, stop).snapshot;
+  }
+  const t = s.context;
+  for (const c of t.containers) {
+    if (c.lastStatus === "STOPPED") continue;
+    const o: ContainerObserved = {
+      type: "ContainerObserved",
+      at,
+      instanceId: t.instanceId ?? "",
+      taskArn: taskArnOf(t),
+      containerName: c.name,
+      status: "STOPPED",
+      reason,
+    };
+    for (const e of observeContainer(s, o, at)) {
+      events.push(e);
+      s = evolveTask(s, e).snapshot;
+    }
+  }
+  return events;
 }
 
 function observeContainer(snapshot: TaskSnapshot, o: ContainerObserved, at: number): TaskEvent[] {

@@ -193,6 +193,9 @@ export class AgentGateway {
    * recorded: when a whole fleet goes (a rack, a simulation stopped), recording thousands of facts
    * takes seconds, and the replacements of the first instances' tasks must not land on the others.
    * The facts are then recorded a bounded number at a time.
+   *
+   * It also stops the tasks still held by an instance deregistered with force (`stopOrphanedTasks`):
+   * DeregisterContainerInstance does that itself, so they are left only when it failed part way.
    */
   async sweepLostAgents(lastHeartbeat: (region: string, instanceId: string) => number | undefined, timeoutMs: number) {
     if (this.sweeping) return;
@@ -200,8 +203,11 @@ export class AgentGateway {
     try {
       const now = this.o.clock();
       const lost: { subject: string; cluster: string; arn: string; last: number }[] = [];
+      const orphaning: string[] = [];
       for (const agg of this.o.model.instances.values()) {
         const i = agg.snapshot.context;
+        if (agg.snapshot.value === "INACTIVE" && this.o.model.liveTasksByInstance.get(agg.subject)?.size)
+          orphaning.push(agg.subject);
         if (!i.agentConnected || (agg.snapshot.value !== "ACTIVE" && agg.snapshot.value !== "DRAINING")) continue;
         const last = Math.max(lastHeartbeat(agg.region, i.instanceId) ?? 0, i.lastHeartbeatAt ?? 0, i.registeredAt);
         if (now - last <= timeoutMs) continue;
@@ -230,6 +236,7 @@ export class AgentGateway {
         }
       };
       await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, lost.length) }, worker));
+      for (const subject of orphaning) await stopOrphanedTasks(this.o, subject);
     } finally {
       this.sweeping = false;
     }
@@ -242,6 +249,41 @@ export class AgentGateway {
       timeoutMs: DIRECTIVE_TIMEOUT_MS,
     });
   }
+}
+
+/** The stopped reason of the tasks of a container instance deregistered with force. */
+export const ORPHANED_REASON = "Container instance deregistered with force: the task was orphaned";
+
+/**
+ * Stops, in the log, every task still placed on a container instance deregistered with force
+ * (`StopOrphaned`: as ECS does, containers and all). DeregisterContainerInstance calls it once
+ * the deregistration is recorded; the lost-agent sweep calls it for any INACTIVE instance that
+ * still holds tasks, so a control plane that failed in between finishes the job. A task whose
+ * stop cannot be recorded now is logged and left to the next sweep. Returns the tasks stopped.
+ */
+export async function stopOrphanedTasks(
+  d: Pick<AgentSideOptions, "model" | "bus" | "log" | "clock">,
+  instanceSubject: string,
+): Promise<number> {
+  let stopped = 0;
+  for (const subject of [...(d.model.liveTasksByInstance.get(instanceSubject) ?? [])]) {
+    const agg = d.model.tasks.get(subject);
+    if (!agg) continue;
+    const taskArn = taskArnOf(agg.snapshot.context);
+    try {
+      const r = await d.bus.execute({
+        subject,
+        resource: taskArn,
+        get: () => d.model.tasks.get(subject),
+        initial: initialTask,
+        decide: (s) => decideTask({ type: "StopOrphaned", at: d.clock(), reason: ORPHANED_REASON }, s),
+      });
+      if (r.ok) stopped++;
+    } catch (err) {
+      d.log.warn({ err, taskArn }, "orphaned task's stop not recorded; the next sweep tries again");
+    }
+  }
+  return stopped;
 }
 
 /** What registering a host needs (the agent protocol and RegisterContainerInstance both use it). */

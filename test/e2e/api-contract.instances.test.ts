@@ -10,18 +10,20 @@ import {
   ListContainerInstancesCommand,
   ListTagsForResourceCommand,
   ListTasksCommand,
-  paginateListAttributes,
   PutAttributesCommand,
+  paginateListAttributes,
   RegisterContainerInstanceCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StartTaskCommand,
   TagResourceCommand,
+  type Task,
   UntagResourceCommand,
   UpdateContainerInstancesStateCommand,
   waitUntilServicesStable,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ORPHANED_REASON } from "../../services/control-plane/agents.ts";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { waitFor } from "../support/wait.ts";
@@ -379,7 +381,7 @@ describe("container instances", () => {
 });
 
 describe("deregistration", () => {
-  test("DeregisterContainerInstance needs force while tasks run; forced, the instance goes INACTIVE and its service tasks are replaced", async () => {
+  test("DeregisterContainerInstance needs force while tasks run; forced, the instance goes INACTIVE, its tasks STOPPED, and its service tasks are replaced", async () => {
     // An agent-style instance registered over HTTP takes the service's task while the real agent's is drained.
     const fake = await registerHttpInstance(b.cluster);
     await b.ecs.send(
@@ -392,11 +394,12 @@ describe("deregistration", () => {
     const family = uniqueName("dereg");
     await registerTd(family);
     const service = uniqueName("dereg-svc");
+    let orphan: Task | undefined;
     try {
       await b.ecs.send(
         new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 1 }),
       );
-      await waitFor(
+      orphan = await waitFor(
         async () => {
           const arns =
             (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: service }))).taskArns ?? [];
@@ -425,6 +428,18 @@ describe("deregistration", () => {
       new DeregisterContainerInstanceCommand({ cluster: b.cluster, containerInstance: fake, force: true }),
     );
     expect(gone.containerInstance).toMatchObject({ containerInstanceArn: fake, status: "INACTIVE" });
+    // As in ECS, its task is moved to STOPPED, containers and all: orphaned, no longer accounted for.
+    const stopped = (
+      await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [orphan?.taskArn as string] }))
+    ).tasks?.[0];
+    expect(stopped).toMatchObject({
+      lastStatus: "STOPPED",
+      desiredStatus: "STOPPED",
+      stopCode: "UserInitiated",
+      stoppedReason: ORPHANED_REASON,
+    });
+    expect(stopped?.containers?.map((c) => c.lastStatus)).toEqual(["STOPPED"]);
+    expect(gone.containerInstance).toMatchObject({ runningTasksCount: 0, pendingTasksCount: 0 });
     expect(
       (await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns,
     ).not.toContain(fake);

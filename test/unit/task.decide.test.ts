@@ -131,6 +131,37 @@ describe("task decider", () => {
     expect(s2.intents).toEqual(["stopOnAgent"]);
   });
 
+  test("StopOrphaned (its instance deregistered with force): stop request, each container still up, then the task STOPPED", () => {
+    const orphan: TaskCommand = { type: "StopOrphaned", at: 5_000, reason: "orphaned" };
+    const running = chain([two], obs("app", "RUNNING"), obs("side", "RUNNING"), obs("side", "STOPPED", { exitCode: 0 }));
+    const d = spec.given(running).when(orphan);
+    d.thenTypes(["TaskStopRequested", "TaskContainerChanged", "TaskStopped"]);
+    const after = foldTask([...running, ...(d.decision.ok ? d.decision.events : [])]);
+    expect(after.value).toBe("STOPPED");
+    expect(after.context.desiredStatus).toBe("STOPPED");
+    expect(after.context.stopCode).toBe("UserInitiated");
+    expect(after.context.stoppedReason).toBe("orphaned");
+    expect(after.context.containers.map((c) => [c.name, c.lastStatus, c.reason, c.exitCode])).toEqual([
+      ["app", "STOPPED", "orphaned", undefined],
+      ["side", "STOPPED", undefined, 0],
+    ]);
+
+    // Already stopping (a user's stop, the scheduler's write-off): that stop stands.
+    const requested: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "ServiceSchedulerInitiated", reason: "written off" };
+    const stopping = spec.given([one, requested]).when(orphan);
+    stopping.thenTypes(["TaskContainerChanged", "TaskStopped"]);
+    const stopped = foldTask([one, requested, ...(stopping.decision.ok ? stopping.decision.events : [])]);
+    expect([stopped.value, stopped.context.stopCode, stopped.context.stoppedReason]).toEqual(["STOPPED", "ServiceSchedulerInitiated", "written off"]);
+
+    // A task that never started is not a failure to start: its stop is the deregistration's.
+    const pending = spec.given([one]).when(orphan);
+    pending.thenTypes(["TaskStopRequested", "TaskContainerChanged", "TaskStopped"]);
+    expect(foldTask([one, ...(pending.decision.ok ? pending.decision.events : [])]).context.stopCode).toBe("UserInitiated");
+
+    spec.given([one, ...decided([one], orphan)]).when(orphan).thenEvents([]);
+    spec.given([]).when(orphan).thenEvents([]);
+  });
+
   test("after a user stop, the containers stopping brings the task to STOPPED with UserInitiated", () => {
     const requested: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
     const running = [one, ...decided([one], obs("app", "RUNNING")), requested];

@@ -5,11 +5,11 @@ import { subjects } from "../../../events/names.ts";
 import { Attribute, Resource } from "../../../events/shapes.ts";
 import {
   decideInstance,
-  initialInstance,
   type InstanceCommand,
   type InstanceSnapshot,
+  initialInstance,
 } from "../../../machines/instance/instance.decide.ts";
-import { registerInstance } from "../../control-plane/agents.ts";
+import { registerInstance, stopOrphanedTasks } from "../../control-plane/agents.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
@@ -177,6 +177,8 @@ export const DeregisterContainerInstance: Handler = async (raw, ctx, s) => {
   // Tasks that have not stopped (running or on their way) hold the instance unless forced.
   const runningTasks = s.model.liveTasksByInstance.get(t.subject)?.size ?? 0;
   await runInstanceCommand(t, { type: "Deregister", at: ctx.now, force: input.force ?? false, runningTasks }, ctx, s);
+  // Forced with tasks on it: they stop (a stop not recorded now is finished by the lost-agent sweep).
+  if (runningTasks > 0) await stopOrphanedTasks(s, t.subject);
   return { containerInstance: renderInstanceOf(s, t.subject) };
 };
 
