@@ -55,7 +55,8 @@ export const usersFile = (dataDir: string) => join(securityDir(dataDir), "nats-u
 /** 192 random bits, URL-safe: no quoting trouble in a configuration file or a URL. */
 const password = () => randomBytes(24).toString("base64url");
 
-async function writePrivate(path: string, text: string): Promise<void> {
+/** Writes `text` to `path` readable by its owner only (0600), whole or not at all (a rename). */
+export async function writePrivate(path: string, text: string): Promise<void> {
   const tmp = `${path}.${randomUUID()}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
   await chmod(tmp, 0o600);

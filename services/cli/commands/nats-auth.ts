@@ -1,4 +1,3 @@
-import { chmod, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import {
   clientAuth,
@@ -6,6 +5,7 @@ import {
   type NatsUser,
   usersFile,
   writeAuthorization,
+  writePrivate,
 } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
 
@@ -44,11 +44,6 @@ function agentNames(value: unknown): string[] {
 function envFile(u: NatsUser): string {
   const a = clientAuth(u);
   return `BERTH_NATS_USER=${a.user}\nBERTH_NATS_PASSWORD=${a.pass}\n`;
-}
-
-async function writePrivate(path: string, text: string): Promise<void> {
-  await writeFile(path, text, { mode: 0o600 });
-  await chmod(path, 0o600);
 }
 
 export const natsAuthCommand: CommandSpec = {
