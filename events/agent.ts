@@ -39,7 +39,13 @@ export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
 export const RegisterReply = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), containerInstanceArn: z.string(), instanceId: z.string() }),
-  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+  z.object({
+    ok: z.literal(false),
+    code: z.string(),
+    message: z.string(),
+    /** Asking again cannot succeed (the instance was deregistered): the agent stops trying. */
+    final: z.boolean().optional(),
+  }),
 ]);
 export type RegisterReply = z.infer<typeof RegisterReply>;
 

@@ -106,24 +106,38 @@ export async function register(
     async () => {
       const m = await nc.request(subjects.register(region, instanceId), JSON.stringify(req), { timeout: 5_000 });
       const r = RegisterReply.parse(m.json());
-      if (!r.ok) throw new RegistrationRefused(r.code, r.message);
+      if (!r.ok) throw new RegistrationRefused(r.code, r.message, r.final ?? false);
       return r;
     },
     {
       signal,
       maxDelayMs: 15_000,
+      retriable: (err) => !(err instanceof RegistrationRefused && err.final),
       // Refused (the cluster does not exist yet, most often): tried again, as it may be created.
-      onError: (err, attempt) =>
-        err instanceof RegistrationRefused
-          ? log.warn(
-              { attempt, cluster: input.cluster, region, code: err.code, reason: err.message },
-              err.code === "ClusterNotFoundException"
-                ? `registration refused: no cluster ${input.cluster} in ${region} (create it: aws ecs create-cluster --cluster-name ${input.cluster}); retrying`
-                : "registration refused; retrying",
-            )
-          : log.warn({ err, attempt }, "registration not answered; retrying"),
+      onError: (err, attempt) => {
+        if (err instanceof RegistrationRefused)
+          log.warn(
+            { attempt, cluster: input.cluster, region, code: err.code, reason: err.message },
+            err.code === "ClusterNotFoundException"
+              ? `registration refused: no cluster ${input.cluster} in ${region} (create it: aws ecs create-cluster --cluster-name ${input.cluster}); retrying`
+              : "registration refused; retrying",
+          );
+        else if (/permissions violation/i.test((err as Error).message))
+          // A NATS user bound to another instance id (berth up, berth nats-auth): it stays refused
+          // until the saved registration and the user agree again.
+          log.error(
+            { err, attempt, instanceId, stateFile: store.instanceFile },
+            `NATS does not let this agent's user speak for instance ${instanceId}: the user was made for another instance id. Run the agent with the --name, --cluster, --region and --data-dir its login was written for (berth nats-auth prints them); retrying`,
+          );
+        else log.warn({ err, attempt }, "registration not answered; retrying");
+      },
     },
-  );
+  ).catch((err: unknown) => {
+    if (!(err instanceof RegistrationRefused)) throw err;
+    throw new Error(
+      `${err.code}: ${err.message} To register this host as a new container instance, remove ${store.instanceFile} and start the agent again; an agent with a NATS user of its own needs a new login for it too (berth nats-auth, or berth up, which makes one on its next start).`,
+    );
+  });
   const state = {
     region,
     cluster: input.cluster,
@@ -139,6 +153,8 @@ class RegistrationRefused extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** Asking again cannot succeed. */
+    readonly final: boolean,
   ) {
     super(message);
   }

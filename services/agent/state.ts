@@ -76,7 +76,8 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 export class AgentStateStore {
-  private readonly instanceFile: string;
+  /** The saved registration: region, cluster and the instance id the agent registers with. */
+  readonly instanceFile: string;
   private readonly tasksDir: string;
 
   constructor(dataDir: string, name: string) {

@@ -23,9 +23,10 @@ export function deploymentConfigurationOf(strategy: "REPLICA" | "DAEMON", c: Dep
  * A service as DescribeServices shows it. Counts are folded from the service's tasks at render
  * time: runningCount = tasks RUNNING, pendingCount = tasks PENDING, per service and per deployment.
  * Not counted: tasks the service has written off, stopped and replaced elsewhere because their
- * instance's agent is lost or the instance is deregistered. Their last known status stays what the
- * agent last reported (DescribeTasks shows it) until the agent comes back and stops them, which a
- * host gone for good never does. A deployment's failedTasks is the circuit breaker's count.
+ * instance's agent is lost. Their last known status stays what the agent last reported
+ * (DescribeTasks shows it) until the agent comes back and stops them; for a host gone for good,
+ * deregistering its instance with force stops them (`stopOrphanedTasks`). A deployment's
+ * failedTasks is the circuit breaker's count.
  */
 export function renderService(
   agg: Agg<ServiceSnapshot>,

@@ -334,6 +334,15 @@ export async function registerInstance(
   const known = req.instanceId
     ? model.instances.get(subjects.instance(region, req.cluster, req.instanceId))
     : undefined;
+  // As in ECS, deregistration is final: the instance does not come back, and its agent is told so
+  // (a new id would not do either: an agent's NATS user may be bound to the id it has).
+  if (known?.snapshot.value === "INACTIVE")
+    return {
+      ok: false,
+      code: "ClientException",
+      message: `The container instance ${known.snapshot.context.containerInstanceArn} was deregistered and cannot register again.`,
+      final: true,
+    };
   const live = known && (known.snapshot.value === "ACTIVE" || known.snapshot.value === "DRAINING");
   const instanceId = live || (req.instanceId && !known) ? (req.instanceId as string) : d.ids.hex32();
   const subject = subjects.instance(region, req.cluster, instanceId);

@@ -81,7 +81,11 @@ export function serviceTaskViews(model: ReadModel, serviceSubject: string): Serv
   return out;
 }
 
-/** Instances of a cluster whose tasks must move (DRAINING or agent lost) and those whose agent is lost. */
+/**
+ * Instances of a cluster whose tasks must move (DRAINING or agent lost) and those whose agent is
+ * lost. A deregistered (INACTIVE) instance is in neither: its tasks are stopped as orphaned
+ * (`stopOrphanedTasks`), and the services replace them as they stop.
+ */
 export function instanceSets(model: ReadModel, clusterSubject: string) {
   const draining = new Set<string>();
   const lost = new Set<string>();
@@ -90,8 +94,9 @@ export function instanceSets(model: ReadModel, clusterSubject: string) {
     if (!agg) continue;
     const i = agg.snapshot.context;
     const status = agg.snapshot.value as string;
-    if (status === "DRAINING" || status === "INACTIVE") draining.add(i.instanceId);
-    if (status === "INACTIVE" || !i.agentConnected) {
+    if (status === "INACTIVE") continue;
+    if (status === "DRAINING") draining.add(i.instanceId);
+    if (!i.agentConnected) {
       draining.add(i.instanceId);
       lost.add(i.instanceId);
     }

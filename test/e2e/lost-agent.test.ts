@@ -1,15 +1,18 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateServiceCommand,
+  DeregisterContainerInstanceCommand,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ListContainerInstancesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { ORPHANED_REASON } from "../../services/control-plane/agents.ts";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { dockerClient, TEST_IMAGE } from "../support/docker.ts";
 import { type ManagedProcess, spawnBerth } from "../support/processes.ts";
@@ -17,13 +20,15 @@ import { waitFor } from "../support/wait.ts";
 
 let b: BerthFixture;
 let agent2: ManagedProcess | undefined;
+let agent2Args: string[];
+let agent2Dir: string;
+const agent2Env = { BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "1" };
 
 beforeAll(async () => {
   b = await startBerth("t-lost");
-  agent2 = spawnBerth(
-    ["agent", "--nats", b.nats.url, "--cluster", b.cluster, "--data-dir", mkdtempSync(join(tmpdir(), "agent2-")), "--name", `${b.cluster}-2`],
-    { name: `${b.cluster}-agent2`, env: { BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "1" } },
-  );
+  agent2Dir = mkdtempSync(join(tmpdir(), "agent2-"));
+  agent2Args = ["agent", "--nats", b.nats.url, "--cluster", b.cluster, "--data-dir", agent2Dir, "--name", `${b.cluster}-2`];
+  agent2 = spawnBerth(agent2Args, { name: `${b.cluster}-agent2`, env: agent2Env });
   await waitFor(
     async () => ((await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns?.length === 2 ? true : undefined),
     { timeoutMs: 60_000, what: "two registered instances" },
@@ -113,4 +118,50 @@ test("an agent paused past the lost-agent timeout: its service task is replaced 
   );
   const final = (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost" }))).taskArns ?? [];
   expect(final).toHaveLength(2);
+});
+
+test("a host deregistered with force: its tasks STOPPED and replaced, its live agent stops their containers, and restarted it is told the instance is gone", { timeout: 240_000 }, async () => {
+  const instances = (await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns ?? [];
+  const saved = JSON.parse(readFileSync(join(agent2Dir, `agent-${b.cluster}-2.json`), "utf8")) as { instanceId: string };
+  const second = { containerInstanceArn: instances.find((a) => a.endsWith(`/${saved.instanceId}`)) };
+  const first = instances.find((a) => a !== second.containerInstanceArn);
+  expect(second.containerInstanceArn).toBeDefined();
+  // The service of the first test keeps two tasks; spread puts one of them on the second instance.
+  const onSecond = await waitFor(
+    async () => {
+      const arns = (await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, serviceName: "lost" }))).taskArns ?? [];
+      const tasks = arns.length ? ((await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: arns }))).tasks ?? []) : [];
+      return tasks.find((t) => t.containerInstanceArn === second.containerInstanceArn && t.lastStatus === "RUNNING");
+    },
+    { timeoutMs: 90_000, intervalMs: 250, what: "a service task RUNNING on the second instance" },
+  );
+  const taskId = onSecond.taskArn?.split("/").pop() as string;
+
+  await b.ecs.send(
+    new DeregisterContainerInstanceCommand({ cluster: b.cluster, containerInstance: second.containerInstanceArn, force: true }),
+  );
+  // The service's task too is stopped as orphaned, whoever of the scheduler and the deregistration comes first.
+  const stopped = await b.task(onSecond.taskArn as string);
+  expect([stopped.lastStatus, stopped.stopCode, stopped.stoppedReason]).toEqual(["STOPPED", "UserInitiated", ORPHANED_REASON]);
+  await waitFor(
+    async () => {
+      const s = (await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: ["lost"] }))).services?.[0];
+      return s?.runningCount === 2 ? s : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 250, what: "the service back at 2 RUNNING" },
+  );
+  // Its agent is still there and gets the stop: the container goes.
+  await waitFor(
+    async () => ((await dockerClient().listContainers({ filters: { label: [`berth.task-id=${taskId}`] } })).length === 0 ? true : undefined),
+    { timeoutMs: 60_000, what: "the orphaned task's container stopped by its agent" },
+  );
+
+  // Restarted, the agent asks to register the instance again: refused for good, it says what to do.
+  await agent2?.stop();
+  agent2 = spawnBerth(agent2Args, { name: `${b.cluster}-agent2-again`, env: agent2Env });
+  const exit = await agent2.exited;
+  expect(exit.code, agent2.readLog()).toBe(1);
+  expect(agent2.readLog()).toContain(`The container instance ${second.containerInstanceArn} was deregistered and cannot register again.`);
+  expect(agent2.readLog()).toMatch(/To register this host as a new container instance, remove \S+agent-\S+\.json and start the agent again/);
+  expect((await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns).toEqual([first]);
 });
