@@ -95,7 +95,8 @@ export async function ensureNatsUsers(dataDir: string, agents: readonly AgentSpe
     const parsed = NatsUsersFile.safeParse(JSON.parse(await readFile(path, "utf8")));
     if (parsed.success) users = parsed.data;
   }
-  const next: NatsUsers = users ?? {
+  // A copy: what changed is compared with what was read, to write the file only then.
+  const next: NatsUsers = users ? structuredClone(users) : {
     controlPlane: { user: "berth-control-plane", password: password() },
     reader: { user: "berth-reader", password: password() },
     agents: {},

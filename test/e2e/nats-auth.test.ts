@@ -3,7 +3,7 @@
 // file and data directory written for it, as on separate machines (here all on loopback and the
 // local Docker engine), and `berth events` as the reader.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -41,28 +41,33 @@ interface UsersFile {
 }
 let users: UsersFile;
 
+
 /** KEY=value lines, as `set -a; . FILE` reads them. */
 function envFile(path: string): Record<string, string> {
   const lines = readFileSync(path, "utf8").trim().split("\n");
   return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
+const natsAuth = (...args: string[]) =>
+  run(process.execPath, [BERTH_BIN, "nats-auth", "--cluster", cluster, "--out", out, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+const readUsers = (): UsersFile => JSON.parse(readFileSync(join(out, "security", "nats-users.json"), "utf8"));
+
 beforeAll(async () => {
-  const r = await run(process.execPath, [BERTH_BIN, "nats-auth", "--agents", names.join(","), "--cluster", cluster, "--out", out], {
-    cwd: REPO_ROOT,
-    timeout: 60_000,
-  });
-  guide = r.stdout;
-  users = JSON.parse(readFileSync(join(out, "security", "nats-users.json"), "utf8"));
+  const natsPort = await freePort();
+  guide = (await natsAuth("--agents", names.join(","), "--nats", `nats://127.0.0.1:${natsPort}`)).stdout;
+  users = readUsers();
   const cp = users.controlPlane;
+  // The server's own configuration includes the file, as the README's servers do.
+  writeFileSync(join(out, "server.conf"), "include ./nats-auth.conf\n");
   nats = await startNatsServer({
-    args: ["-c", join(out, "nats-auth.conf")],
+    port: natsPort,
+    args: ["-c", join(out, "server.conf")],
     probeUser: { user: cp.user, pass: cp.password },
   });
 
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
-  const server = spawnBerth(["server", "--nats", nats.url, "--port", String(port)], {
+  const server = spawnBerth(["server", "--port", String(port)], {
     name: `${cluster}-server`,
     env: { ...envFile(join(out, "control-plane.env")), BERTH_LOG_FORMAT: "json" },
   });
@@ -72,7 +77,7 @@ beforeAll(async () => {
   for (const name of names) {
     const dataDir = join(out, "agents", name);
     processes.push(
-      spawnBerth(["agent", "--nats", nats.url, "--cluster", cluster, "--data-dir", dataDir, "--name", name], {
+      spawnBerth(["agent", "--cluster", cluster, "--data-dir", dataDir, "--name", name], {
         name: `${name}-agent`,
         env: { ...envFile(join(dataDir, "nats.env")), BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "2" },
       }),
@@ -93,10 +98,11 @@ test("berth nats-auth writes one login per process, private, and says where each
     expect(statSync(join(out, f)).mode & 0o777, f).toBe(0o600);
   for (const name of names) {
     expect(envFile(join(out, "agents", name, "nats.env"))).toEqual({
+      BERTH_NATS_URL: nats?.url,
       BERTH_NATS_USER: `berth-agent-${name}`,
       BERTH_NATS_PASSWORD: users.agents[name]?.password,
     });
-    expect(guide).toContain(`berth agent --name ${name} --data-dir /var/lib/berth --cluster ${cluster}`);
+    expect(guide).toContain(`berth agent --name ${name} --data-dir /var/lib/berth --cluster ${cluster} --region us-east-1\n`);
   }
 });
 
@@ -140,10 +146,29 @@ test("each agent registers the instance id its user was minted for, and runs a t
 }, 120_000);
 
 test("berth events reads the log with reader.env", async () => {
-  const r = await run(
-    process.execPath,
-    [BERTH_BIN, "events", "--nats", nats?.url as string, "--subject", `berth.evt.*.instance.${cluster}.>`],
-    { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, ...envFile(join(out, "reader.env")) } },
-  );
+  const r = await run(process.execPath, [BERTH_BIN, "events", "--subject", `berth.evt.*.instance.${cluster}.>`], {
+    cwd: REPO_ROOT,
+    timeout: 60_000,
+    env: { ...process.env, ...envFile(join(out, "reader.env")) },
+  });
   expect(r.stdout.match(/InstanceRegistered/g)).toHaveLength(2);
+});
+
+test("a host added later: the others keep their logins, and the server takes the new file on a reload", async () => {
+  const third = `${cluster}-c`;
+  await natsAuth("--agents", third);
+  const after = readUsers();
+  for (const name of names) expect(after.agents[name]).toEqual(users.agents[name]);
+  expect(after.controlPlane).toEqual(users.controlPlane);
+  // The servers written before stay in every env file.
+  expect(envFile(join(out, "agents", third, "nats.env")).BERTH_NATS_URL).toBe(nats?.url);
+  const login = { servers: nats?.url, user: `berth-agent-${third}`, pass: after.agents[third]?.password, reconnect: false };
+  await expect(connect(login)).rejects.toThrow(/Authorization Violation/);
+  process.kill(nats?.pid as number, "SIGHUP");
+  const nc = await waitFor(() => connect(login).catch(() => undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    what: "the new agent's login accepted after the reload",
+  });
+  await nc.close();
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -103,6 +103,13 @@ describe("the generated users and configuration", () => {
     expect(again.controlPlane).toEqual(users.controlPlane);
     expect(again.agents.a).toEqual(A);
     expect(A.instanceId).not.toBe(B.instanceId);
+    // An agent added later is kept in the file beside the others.
+    const more = await ensureNatsUsers(dir, [
+      { name: "later", region: REGION, cluster: "default", stateDir: join(dir, "agent-later") },
+    ]);
+    const saved = JSON.parse(readFileSync(join(dir, "security", "nats-users.json"), "utf8"));
+    expect(saved.agents.later).toEqual(more.agents.later);
+    expect(saved.agents.a).toEqual(A);
   });
 
   test("a client without a user, or with a wrong password, is not let in", async () => {

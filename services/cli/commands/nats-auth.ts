@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import {
   clientAuth,
@@ -41,17 +42,33 @@ function agentNames(value: unknown): string[] {
   return names;
 }
 
-function envFile(u: NatsUser): string {
+function envFile(u: NatsUser, natsUrl: string | undefined): string {
   const a = clientAuth(u);
-  return `BERTH_NATS_USER=${a.user}\nBERTH_NATS_PASSWORD=${a.pass}\n`;
+  return `${natsUrl ? `BERTH_NATS_URL=${natsUrl}\n` : ""}BERTH_NATS_USER=${a.user}\nBERTH_NATS_PASSWORD=${a.pass}\n`;
+}
+
+/** `nats://n1:4222,nats://n2:4222`: NATS URLs, comma-separated, nothing a shell would expand. */
+function natsUrls(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const urls = String(value).split(",").map((u) => u.trim());
+  for (const u of urls)
+    if (!/^(nats|tls):\/\/[A-Za-z0-9.:[\]_-]+$/.test(u))
+      throw new UsageError(`--nats: ${JSON.stringify(u)} is not a NATS server URL (nats://HOST:PORT, comma-separated)`);
+  return urls.join(",");
+}
+
+function previousNatsUrl(envPath: string): string | undefined {
+  if (!existsSync(envPath)) return undefined;
+  return /^BERTH_NATS_URL=(.+)$/m.exec(readFileSync(envPath, "utf8"))?.[1];
 }
 
 export const natsAuthCommand: CommandSpec = {
   name: "nats-auth",
   summary: "write NATS users and permissions for Berth on several machines: nats-server's authorization file and each process's login",
-  usage: "berth nats-auth --agents NAME,… [--cluster NAME] [--region R] [--out DIR]",
+  usage: "berth nats-auth --agents NAME,… [--cluster NAME] [--region R] [--nats URL,…] [--out DIR]",
   options: {
     agents: { type: "string" },
+    nats: { type: "string" },
     cluster: { type: "string" },
     region: { type: "string" },
     out: { type: "string" },
@@ -60,10 +77,11 @@ export const natsAuthCommand: CommandSpec = {
     ["--agents NAME,…", "one name per Docker host's agent (run it with `berth agent --name NAME`); names already in DIR are kept"],
     ["--cluster NAME", "the cluster these agents join (default $BERTH_CLUSTER or default)"],
     ["--region R", "the region of that cluster (default $BERTH_REGION or us-east-1)"],
+    ["--nats URL,…", "the NATS servers, written into every env file as BERTH_NATS_URL (e.g. nats://n1:4222,nats://n2:4222,nats://n3:4222)"],
     ["--out DIR", "where to write, and where an earlier run's users are read from (default ./berth-nats)"],
   ],
   examples: [
-    "berth nats-auth --agents host1,host2,host3 --cluster prod",
+    "berth nats-auth --agents host1,host2,host3 --cluster prod --nats nats://n1:4222,nats://n2:4222,nats://n3:4222",
     "berth nats-auth --agents host4 --cluster prod        # a fourth host later: the others keep their passwords",
   ],
   async run(v) {
@@ -73,6 +91,8 @@ export const natsAuthCommand: CommandSpec = {
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
     if (!REGION.test(region)) throw new UsageError(`region ${JSON.stringify(region)}: lowercase letters, digits and hyphens, e.g. us-east-1`);
     const out = resolve(String(v.out ?? "berth-nats"));
+    // Not given again: the servers an earlier run wrote stay in the env files.
+    const natsUrl = natsUrls(v.nats) ?? previousNatsUrl(join(out, "control-plane.env"));
     const agentDir = (name: string) => join(out, "agents", name);
 
     const users = await ensureNatsUsers(
@@ -81,24 +101,30 @@ export const natsAuthCommand: CommandSpec = {
     );
     const conf = join(out, "nats-auth.conf");
     await writeAuthorization(conf, users, "# Written by `berth nats-auth` from security/nats-users.json; give every nats-server the same file.\n");
-    await writePrivate(join(out, "control-plane.env"), envFile(users.controlPlane));
-    await writePrivate(join(out, "reader.env"), envFile(users.reader));
-    for (const [name, agent] of Object.entries(users.agents)) await writePrivate(join(agentDir(name), "nats.env"), envFile(agent));
+    await writePrivate(join(out, "control-plane.env"), envFile(users.controlPlane, natsUrl));
+    await writePrivate(join(out, "reader.env"), envFile(users.reader, natsUrl));
+    for (const [name, agent] of Object.entries(users.agents))
+      await writePrivate(join(agentDir(name), "nats.env"), envFile(agent, natsUrl));
 
     const rel = (p: string) => relative(process.cwd(), p) || ".";
     const row = (what: string, ...how: string[]) => how.map((h, i) => `  ${(i === 0 ? what : "").padEnd(22)}  ${h}`);
+    const nats = natsUrl ? "" : " --nats …";
     const lines = [
       `NATS users written to ${rel(out)}: keep it private, it holds every password (${rel(usersFile(out))}).`,
       "",
-      ...row("each nats-server", `nats-server -c ${rel(conf)} -js …`),
-      ...row("berth server", `set -a; . ${rel(join(out, "control-plane.env"))}; set +a; berth server --nats …`),
+      ...row(
+        "each nats-server",
+        `its configuration file includes ${rel(conf)} (include ./nats-auth.conf, the file beside it);`,
+        "after a run that changed it, copy it to every server again and reload each: nats-server --signal reload",
+      ),
+      ...row("berth server", `set -a; . ${rel(join(out, "control-plane.env"))}; set +a; berth server${nats}`),
       ...row("readers", `${rel(join(out, "reader.env"))}, inbox prefix _INBOX_${users.reader.user} (berth events reads it from the environment)`),
       ...Object.entries(users.agents).flatMap(([name, a]) =>
         row(
           `agent ${name}`,
           `copy ${rel(agentDir(name))} to its Docker host as /var/lib/berth (instance ${a.instanceId}), there:`,
           "set -a; . /var/lib/berth/nats.env; set +a",
-          `berth agent --name ${name} --data-dir /var/lib/berth --cluster ${a.cluster} --region ${a.region} --nats …`,
+          `berth agent --name ${name} --data-dir /var/lib/berth --cluster ${a.cluster} --region ${a.region}${nats}`,
         ),
       ),
     ];
