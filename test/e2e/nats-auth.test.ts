@@ -110,6 +110,25 @@ test("the NATS it locks down lets no one in without a user", async () => {
   await expect(connect({ servers: nats?.url, reconnect: false })).rejects.toThrow(/Authorization Violation/);
 });
 
+test("a refused login, or no NATS at all, is one line saying what to check", async () => {
+  const name = names[0] as string;
+  const wrong = await run(process.execPath, [BERTH_BIN, "agent", "--cluster", cluster, "--name", name, "--data-dir", out], {
+    cwd: REPO_ROOT,
+    timeout: 60_000,
+    env: { ...process.env, ...envFile(join(out, "agents", name, "nats.env")), BERTH_NATS_PASSWORD: "not-the-password" },
+  }).catch((e: { code: number; stderr: string }) => e);
+  expect("code" in wrong && wrong.code).toBe(1);
+  expect(wrong.stderr.trim()).toBe(
+    `berth agent: NATS refused the login of berth-agent-${name} (Authorization Violation): check BERTH_NATS_USER and BERTH_NATS_PASSWORD (the agent's env file from berth nats-auth), and that every nats-server was reloaded with the nats-auth.conf that has it`,
+  );
+  const nowhere = `nats://127.0.0.1:${await freePort()}`;
+  const gone = await run(process.execPath, [BERTH_BIN, "events", "--nats", nowhere], { cwd: REPO_ROOT, timeout: 60_000 }).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect("code" in gone && gone.code).toBe(1);
+  expect(gone.stderr).toContain(`berth events: cannot reach NATS at ${nowhere}`);
+});
+
 test("each agent registers the instance id its user was minted for, and runs a task", async () => {
   const ecs = ecsClient(endpoint);
   const minted = names.map((n) => users.agents[n]?.instanceId).sort();

@@ -1,16 +1,17 @@
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
 import { startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
+import { connectOrExplain, envLoginRefused, natsServers } from "../nats-client.ts";
 import { untilSignal } from "../signals.ts";
 
 export const agentCommand: CommandSpec = {
   name: "agent",
   summary: "run the container agent for this Docker host",
-  usage: "berth agent [--nats URL] [--cluster NAME] [--data-dir DIR] [--region R] [--allow-…] [--registry-auth FILE]",
+  usage:
+    "berth agent [--nats URL] [--cluster NAME] [--region R] [--data-dir DIR] [--name NAME] [--availability-zone AZ] [--fargate] [--allow-…] [--registry-auth FILE]",
   options: {
     nats: { type: "string" },
     cluster: { type: "string" },
@@ -35,7 +36,10 @@ export const agentCommand: CommandSpec = {
     ["--allow-privileged", "run privileged containers (default: refused; $BERTH_ALLOW_PRIVILEGED=true)"],
     ["--allow-host-network", "run tasks in the host network mode (default: refused; $BERTH_ALLOW_HOST_NETWORK=true)"],
     ["--allow-host-mounts", "run tasks that bind-mount host paths (default: refused; $BERTH_ALLOW_HOST_MOUNTS=true)"],
-    ["--registry-auth FILE", "private registry credentials, JSON {\"host[:port]\": {\"username\", \"password\"}} (default $BERTH_REGISTRY_AUTH_FILE)"],
+    [
+      "--registry-auth FILE",
+      'private registry credentials, JSON {"host[:port]": {"username", "password"}} (default $BERTH_REGISTRY_AUTH_FILE)',
+    ],
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
     ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
     ["", "BERTH_IMAGE_PULL_BEHAVIOR (ECS_IMAGE_PULL_BEHAVIOR): default, always, once or prefer-cached."],
@@ -43,14 +47,18 @@ export const agentCommand: CommandSpec = {
   async run(v) {
     const log = rootLogger("berth-agent");
     const flag = (name: string, envName: string) => Boolean(v[name]) || env(envName, "false") === "true";
-    const authFile = v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
+    const authFile =
+      v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
     const registryAuth = authFile ? await loadRegistryAuth(authFile) : undefined;
-    const nc = await connect({
-      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
-      name: "berth-agent",
-      maxReconnectAttempts: -1,
-      ...natsEnvAuth(),
-    });
+    const nc = await connectOrExplain(
+      {
+        servers: natsServers(v),
+        name: "berth-agent",
+        maxReconnectAttempts: -1,
+        ...natsEnvAuth(),
+      },
+      envLoginRefused("agent"),
+    );
     const agent = await startAgent({
       nc,
       log,
@@ -82,6 +90,9 @@ const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"] as const;
 
 function pullBehavior(value: string): (typeof PULL_BEHAVIORS)[number] {
   const known = PULL_BEHAVIORS.find((b) => b === value);
-  if (!known) throw new UsageError(`BERTH_IMAGE_PULL_BEHAVIOR must be one of ${PULL_BEHAVIORS.join(", ")} (got ${JSON.stringify(value)})`);
+  if (!known)
+    throw new UsageError(
+      `BERTH_IMAGE_PULL_BEHAVIOR must be one of ${PULL_BEHAVIORS.join(", ")} (got ${JSON.stringify(value)})`,
+    );
   return known;
 }

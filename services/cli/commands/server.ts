@@ -1,4 +1,3 @@
-import { connect } from "@nats-io/transport-node";
 import { DEFAULT_LOST_AGENT_TIMEOUT_MS } from "../../../events/agent.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
 import { startControlPlane } from "../../control-plane/control-plane.ts";
@@ -6,12 +5,14 @@ import { natsEnvAuth } from "../../security/nats-credentials.ts";
 import { logMalloc } from "../allocator.ts";
 import { type CommandSpec, env, integer } from "../args.ts";
 import { rootLogger } from "../logger.ts";
+import { connectOrExplain, envLoginRefused, natsServers } from "../nats-client.ts";
 import { untilSignal } from "../signals.ts";
 
 export const serverCommand: CommandSpec = {
   name: "server",
   summary: "run the control plane (ECS API, scheduler, read models) against an existing NATS",
-  usage: "berth server [--nats URL] [--replicas N] [--host ADDR] [--port N] [--region R] [--heap-growth PERCENT]",
+  usage:
+    "berth server [--nats URL] [--replicas N] [--host ADDR] [--port N] [--region R] [--credentials FILE] [--lost-agent-timeout S] [--count-healthy-after S] [--heap-growth PERCENT]",
   options: {
     nats: { type: "string" },
     host: { type: "string" },
@@ -29,24 +30,39 @@ export const serverCommand: CommandSpec = {
     ["--port N", "API port (default $BERTH_PORT or 8417)"],
     ["--region R", "region for requests without a SigV4 scope (default $BERTH_REGION or us-east-1)"],
     ["--replicas N", "stream replicas: 3 on a three-server NATS cluster (default 1)"],
-    ["--lost-agent-timeout S", `seconds without heartbeat before an agent counts as lost (default ${DEFAULT_LOST_AGENT_TIMEOUT_MS / 1000})`],
-    ["--count-healthy-after S", "seconds a RUNNING service task with no health check runs before it counts toward minimumHealthyPercent in deployments and draining (default 40, as ECS)"],
-    ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
-    ["--heap-growth PERCENT", "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %): less memory committed after a burst, for more CPU while placing (docs/performance.md)"],
+    [
+      "--lost-agent-timeout S",
+      `seconds without heartbeat before an agent counts as lost (default ${DEFAULT_LOST_AGENT_TIMEOUT_MS / 1000})`,
+    ],
+    [
+      "--count-healthy-after S",
+      "seconds a RUNNING service task with no health check runs before it counts toward minimumHealthyPercent in deployments and draining (default 40, as ECS)",
+    ],
+    [
+      "--credentials FILE",
+      "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open",
+    ],
+    [
+      "--heap-growth PERCENT",
+      "once serving, grow the heap by this share of what it holds (default: V8's, up to 300 %): less memory committed after a burst, for more CPU while placing (docs/performance.md)",
+    ],
     ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD for a NATS that requires a user."],
   ],
   async run(v) {
     const heapGrowthPercent = integer(v["heap-growth"], "--heap-growth", 1);
     const noHealthCheckWait = integer(v["count-healthy-after"], "--count-healthy-after", 0);
     const log = rootLogger("berth-server");
-    const nc = await connect({
-      servers: String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(","),
-      name: "berth-server",
-      maxReconnectAttempts: -1,
-      // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
-      noAsyncTraces: true,
-      ...natsEnvAuth(),
-    });
+    const nc = await connectOrExplain(
+      {
+        servers: natsServers(v),
+        name: "berth-server",
+        maxReconnectAttempts: -1,
+        // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
+        noAsyncTraces: true,
+        ...natsEnvAuth(),
+      },
+      envLoginRefused("control plane"),
+    );
     const account = env("BERTH_ACCOUNT_ID", "000000000000");
     const auth = await apiAuthFromFile(
       v.credentials === undefined ? process.env.BERTH_CREDENTIALS_FILE : String(v.credentials),
@@ -62,7 +78,8 @@ export const serverCommand: CommandSpec = {
       account,
       ...(auth ? { auth } : {}),
       replicas: Number(v.replicas ?? 1),
-      lostAgentTimeoutMs: v["lost-agent-timeout"] === undefined ? DEFAULT_LOST_AGENT_TIMEOUT_MS : Number(v["lost-agent-timeout"]) * 1000,
+      lostAgentTimeoutMs:
+        v["lost-agent-timeout"] === undefined ? DEFAULT_LOST_AGENT_TIMEOUT_MS : Number(v["lost-agent-timeout"]) * 1000,
       ...(heapGrowthPercent !== undefined ? { heapGrowthPercent } : {}),
       ...(noHealthCheckWait !== undefined ? { noHealthCheckWaitMs: noHealthCheckWait * 1000 } : {}),
     });
