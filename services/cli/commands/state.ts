@@ -159,10 +159,10 @@ export function isoTimestamps<T>(value: T): T {
 
 const clusterOf = (arn: unknown) => String(arn ?? "").split("/").pop() ?? "";
 
-function print(v: StateView, at: string): void {
+/** `now`: the moment the state is of (ages are counted up to it), the cut's time or its last event's. */
+function print(v: StateView, at: string, now: number): void {
   const where = v.sequence === 0 ? "before the first event" : `after event ${v.sequence} (stored ${v.time})`;
   console.log(`State at ${at}: ${where}, rebuilt from the event log\n`);
-  const now = v.time ? Date.parse(v.time) : Date.now();
   const section = (title: string, headers: readonly string[], rows: string[][]) => {
     console.log(rows.length ? table(headers, rows) : `No ${title}.`);
     console.log("");
@@ -216,6 +216,7 @@ export const stateCommand: CommandSpec = {
       // The projection's warnings (events it cannot fold) go to stderr, never into the output.
       const log = pino({ level: process.env.BERTH_LOG_LEVEL ?? "warn", base: { name: "berth-state" } }, pino.destination(2));
       const rebuilt = await rebuild(nc, cut, new ReadModel(log));
+      const moment = cut.time ?? rebuilt.time ?? now;
       const state = view(
         rebuilt,
         {
@@ -223,10 +224,10 @@ export const stateCommand: CommandSpec = {
           ...(v.cluster !== undefined ? { cluster: String(v.cluster) } : {}),
           ...(v.region !== undefined ? { region: String(v.region) } : {}),
         },
-        cut.time ?? rebuilt.time ?? now,
+        moment,
       );
       if (v.json) console.log(JSON.stringify(state, null, 2));
-      else print(state, cut.seq !== undefined ? `sequence ${cut.seq}` : new Date(cut.time ?? now).toISOString());
+      else print(state, cut.seq !== undefined ? `sequence ${cut.seq}` : new Date(cut.time ?? now).toISOString(), moment);
       return 0;
     } finally {
       await nc.close();
