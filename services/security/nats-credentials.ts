@@ -63,6 +63,13 @@ export async function writePrivate(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
+const AGENT_USER_PREFIX = "berth-agent-";
+/** The NATS user of the agent named `name`. */
+export const agentUserName = (name: string) => `${AGENT_USER_PREFIX}${name}`;
+/** The agent name a NATS user was made for (`berth-agent-<name>`), if it is an agent's. */
+export const agentNameOfUser = (user: string | undefined) =>
+  user?.startsWith(AGENT_USER_PREFIX) && user.length > AGENT_USER_PREFIX.length ? user.slice(AGENT_USER_PREFIX.length) : undefined;
+
 export interface AgentSpec {
   /** Agent name (its state file is `agent-<name>.json` in `stateDir`). */
   name: string;
@@ -105,7 +112,7 @@ export async function ensureNatsUsers(dataDir: string, agents: readonly AgentSpe
     const instanceId = await agentInstanceId(a);
     const known = next.agents[a.name];
     next.agents[a.name] = {
-      user: `berth-agent-${a.name}`,
+      user: agentUserName(a.name),
       password: known?.password ?? password(),
       region: a.region,
       cluster: a.cluster,

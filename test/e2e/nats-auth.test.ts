@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import {
   CreateClusterCommand,
@@ -77,7 +77,8 @@ beforeAll(async () => {
   for (const name of names) {
     const dataDir = join(out, "agents", name);
     processes.push(
-      spawnBerth(["agent", "--cluster", cluster, "--data-dir", dataDir, "--name", name], {
+      // Name, cluster, region and servers from its login's env file alone.
+      spawnBerth(["agent", "--data-dir", dataDir], {
         name: `${name}-agent`,
         env: { ...envFile(join(dataDir, "nats.env")), BERTH_LOG_FORMAT: "json", BERTH_CONTAINER_STOP_TIMEOUT: "2" },
       }),
@@ -101,8 +102,11 @@ test("berth nats-auth writes one login per process, private, and says where each
       BERTH_NATS_URL: nats?.url,
       BERTH_NATS_USER: `berth-agent-${name}`,
       BERTH_NATS_PASSWORD: users.agents[name]?.password,
+      BERTH_CLUSTER: cluster,
+      BERTH_REGION: "us-east-1",
     });
-    expect(guide).toContain(`berth agent --name ${name} --data-dir /var/lib/berth --cluster ${cluster} --region us-east-1\n`);
+    expect(guide).toContain(`copy berth-nats/agents/${name}`.replace("berth-nats", relative(REPO_ROOT, out)));
+    expect(guide).toContain(`berth agent --data-dir /var/lib/berth   (its name, ${name}, from the user)`);
   }
 });
 
@@ -112,7 +116,7 @@ test("the NATS it locks down lets no one in without a user", async () => {
 
 test("a refused login, or no NATS at all, is one line saying what to check", async () => {
   const name = names[0] as string;
-  const wrong = await run(process.execPath, [BERTH_BIN, "agent", "--cluster", cluster, "--name", name, "--data-dir", out], {
+  const wrong = await run(process.execPath, [BERTH_BIN, "agent", "--data-dir", out], {
     cwd: REPO_ROOT,
     timeout: 60_000,
     env: { ...process.env, ...envFile(join(out, "agents", name, "nats.env")), BERTH_NATS_PASSWORD: "not-the-password" },

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
-import { natsEnvAuth } from "../../security/nats-credentials.ts";
+import { agentNameOfUser, natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { connectOrExplain, envLoginRefused, natsServers } from "../nats-client.ts";
@@ -30,7 +30,7 @@ export const agentCommand: CommandSpec = {
     ["--cluster NAME", "cluster to join; it must exist, except `default` (default $BERTH_CLUSTER or default)"],
     ["--data-dir DIR", "where the agent keeps its state (default $BERTH_DATA_DIR or ./.berth)"],
     ["--region R", "region of the cluster (default $BERTH_REGION or us-east-1)"],
-    ["--name NAME", "distinguishes several agents on one Docker engine (default default)"],
+    ["--name NAME", "distinguishes several agents on one Docker engine (default: NAME of a BERTH_NATS_USER berth-agent-NAME, else default)"],
     ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
     ["--allow-privileged", "run privileged containers (default: refused; $BERTH_ALLOW_PRIVILEGED=true)"],
@@ -65,7 +65,8 @@ export const agentCommand: CommandSpec = {
       region: String(v.region ?? env("BERTH_REGION", "us-east-1")),
       cluster: String(v.cluster ?? env("BERTH_CLUSTER", "default")),
       dataDir: String(v["data-dir"] ?? env("BERTH_DATA_DIR", join(process.cwd(), ".berth"))),
-      name: v.name ? String(v.name) : undefined,
+      // An agent's own NATS user (berth up, berth nats-auth) is bound to the name it was made for.
+      name: v.name ? String(v.name) : agentNameOfUser(process.env.BERTH_NATS_USER),
       availabilityZone: v["availability-zone"] ? String(v["availability-zone"]) : undefined,
       capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
       // Default stop timeout for containers without stopTimeout (ECS_CONTAINER_STOP_TIMEOUT in ECS's agent).

@@ -42,9 +42,17 @@ function agentNames(value: unknown): string[] {
   return names;
 }
 
-function envFile(u: NatsUser, natsUrl: string | undefined): string {
+/** KEY=value lines; an agent's also name the cluster and region its login is for. */
+function envFile(u: NatsUser & { cluster?: string; region?: string }, natsUrl: string | undefined): string {
   const a = clientAuth(u);
-  return `${natsUrl ? `BERTH_NATS_URL=${natsUrl}\n` : ""}BERTH_NATS_USER=${a.user}\nBERTH_NATS_PASSWORD=${a.pass}\n`;
+  const lines = [
+    ...(natsUrl ? [`BERTH_NATS_URL=${natsUrl}`] : []),
+    `BERTH_NATS_USER=${a.user}`,
+    `BERTH_NATS_PASSWORD=${a.pass}`,
+    ...(u.cluster ? [`BERTH_CLUSTER=${u.cluster}`] : []),
+    ...(u.region ? [`BERTH_REGION=${u.region}`] : []),
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 /** `nats://n1:4222,nats://n2:4222`: NATS URLs, comma-separated, nothing a shell would expand. */
@@ -74,7 +82,7 @@ export const natsAuthCommand: CommandSpec = {
     out: { type: "string" },
   },
   help: [
-    ["--agents NAME,…", "one name per Docker host's agent (run it with `berth agent --name NAME`); names already in DIR are kept"],
+    ["--agents NAME,…", "one name per Docker host's agent (its user is berth-agent-NAME, from which the agent takes its name); names already in DIR are kept"],
     ["--cluster NAME", "the cluster these agents join (default $BERTH_CLUSTER or default)"],
     ["--region R", "the region of that cluster (default $BERTH_REGION or us-east-1)"],
     ["--nats URL,…", "the NATS servers, written into every env file as BERTH_NATS_URL (e.g. nats://n1:4222,nats://n2:4222,nats://n3:4222)"],
@@ -123,8 +131,8 @@ export const natsAuthCommand: CommandSpec = {
         row(
           `agent ${name}`,
           `copy ${rel(agentDir(name))} to its Docker host as /var/lib/berth (instance ${a.instanceId}), there:`,
-          "set -a; . /var/lib/berth/nats.env; set +a",
-          `berth agent --name ${name} --data-dir /var/lib/berth --cluster ${a.cluster} --region ${a.region}${nats}`,
+          `set -a; . /var/lib/berth/nats.env; set +a   (user, cluster ${a.cluster}, region ${a.region})`,
+          `berth agent --data-dir /var/lib/berth${nats}   (its name, ${name}, from the user)`,
         ),
       ),
     ];
