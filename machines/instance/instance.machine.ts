@@ -70,7 +70,8 @@ export const instanceMachine = setup({
       version: context.version + 1,
     })),
     status: assign(({ context }) => ({ version: context.version + 1 })),
-    deregistered: assign(({ context, event }) => ({ deregisteredAt: event.at, version: context.version + 1 })),
+    // As in ECS, a deregistered instance's agent no longer counts as connected, whatever it still does.
+    deregistered: assign(({ context, event }) => ({ deregisteredAt: event.at, agentConnected: false, version: context.version + 1 })),
     putAttributes: assign(({ context, event }) => {
       const byName = new Map(context.customAttributes.map((a) => [a.name, a]));
       for (const a of (event as E<"InstanceAttributesPut">).attributes) byName.set(a.name, a);

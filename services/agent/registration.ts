@@ -126,8 +126,8 @@ export async function register(
           // A NATS user bound to another instance id (berth up, berth nats-auth): it stays refused
           // until the saved registration and the user agree again.
           log.error(
-            { err, attempt, instanceId, stateFile: store.instanceFile },
-            `NATS does not let this agent's user speak for instance ${instanceId}: the user was made for another instance id. Run the agent with the --name, --cluster, --region and --data-dir its login was written for (berth nats-auth prints them); retrying`,
+            { reason: (err as Error).message, attempt, instanceId, stateFile: store.instanceFile },
+            `NATS does not let this agent's user speak for instance ${instanceId}: the user was made for another instance id. Run the agent with the data directory, name, cluster and region its login was written for (berth nats-auth's env file gives all but the directory); if this host's saved registration was removed to join as a new instance, its login must be made again too (berth nats-auth --agents NAME, then reload the NATS servers); retrying`,
           );
         else log.warn({ err, attempt }, "registration not answered; retrying");
       },

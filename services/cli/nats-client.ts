@@ -72,7 +72,7 @@ export function connectNats(
       ? `the user BERTH_NATS_USER names (${process.env.BERTH_NATS_USER})`
       : existsSync(usersFile(dataDir))
         ? `the ${user} user of ${usersFile(dataDir)}`
-        : `no user: ${usersFile(dataDir)} does not exist (give --data-dir of the \`berth up\` that runs this NATS, or BERTH_NATS_USER and BERTH_NATS_PASSWORD)`;
+        : `no user: ${usersFile(dataDir)} does not exist (give --data-dir of the \`berth up\` that runs this NATS, or BERTH_NATS_USER and BERTH_NATS_PASSWORD: for a NATS set up with berth nats-auth, load its ${user === "reader" ? "reader.env" : "control-plane.env"})`;
     return new Error(`NATS refused the login (${err.message}); it was tried with ${from}`);
   });
 }

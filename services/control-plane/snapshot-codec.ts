@@ -23,7 +23,7 @@ import { type Agg, aggregate, eventIdOf, lastEventOf, type ReadModel } from "./r
  * else is ignored and the log replayed, which is always correct.
  */
 
-export const SNAPSHOT_FORMAT = 10;
+export const SNAPSHOT_FORMAT = 11;
 
 export interface SnapshotHeader {
   format: number;

@@ -179,10 +179,16 @@ export function controlPlaneAuth(dataDir: string): ClientAuth {
   return localAuth(dataDir, (users) => users.controlPlane);
 }
 
+/** The users kept in `dataDir`, if there is a readable file of them. */
+export function readNatsUsers(dataDir: string): NatsUsers | undefined {
+  const path = usersFile(dataDir);
+  if (!existsSync(path)) return undefined;
+  const parsed = NatsUsersFile.safeParse(JSON.parse(readFileSync(path, "utf8")));
+  return parsed.success ? parsed.data : undefined;
+}
+
 function localAuth(dataDir: string, pick: (users: NatsUsers) => NatsUser): ClientAuth {
   if (process.env.BERTH_NATS_USER) return natsEnvAuth();
-  const path = usersFile(dataDir);
-  if (!existsSync(path)) return {};
-  const parsed = NatsUsersFile.safeParse(JSON.parse(readFileSync(path, "utf8")));
-  return parsed.success ? clientAuth(pick(parsed.data)) : {};
+  const users = readNatsUsers(dataDir);
+  return users ? clientAuth(pick(users)) : {};
 }

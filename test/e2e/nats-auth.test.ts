@@ -49,12 +49,12 @@ function envFile(path: string): Record<string, string> {
 }
 
 const natsAuth = (...args: string[]) =>
-  run(process.execPath, [BERTH_BIN, "nats-auth", "--cluster", cluster, "--out", out, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+  run(process.execPath, [BERTH_BIN, "nats-auth", "--out", out, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
 const readUsers = (): UsersFile => JSON.parse(readFileSync(join(out, "security", "nats-users.json"), "utf8"));
 
 beforeAll(async () => {
   const natsPort = await freePort();
-  guide = (await natsAuth("--agents", names.join(","), "--nats", `nats://127.0.0.1:${natsPort}`)).stdout;
+  guide = (await natsAuth("--agents", names.join(","), "--cluster", cluster, "--nats", `nats://127.0.0.1:${natsPort}`)).stdout;
   users = readUsers();
   const cp = users.controlPlane;
   // The server's own configuration includes the file, as the README's servers do.
@@ -179,10 +179,12 @@ test("berth events reads the log with reader.env", async () => {
 
 test("a host added later: the others keep their logins, and the server takes the new file on a reload", async () => {
   const third = `${cluster}-c`;
-  await natsAuth("--agents", third);
+  // Neither cluster nor servers given again, and a running host named again: it stays as it is.
+  await natsAuth("--agents", `${third},${names[0]}`);
   const after = readUsers();
   for (const name of names) expect(after.agents[name]).toEqual(users.agents[name]);
   expect(after.controlPlane).toEqual(users.controlPlane);
+  expect(after.agents[third]?.cluster).toBe(cluster);
   // The servers written before stay in every env file.
   expect(envFile(join(out, "agents", third, "nats.env")).BERTH_NATS_URL).toBe(nats?.url);
   const login = { servers: nats?.url, user: `berth-agent-${third}`, pass: after.agents[third]?.password, reconnect: false };

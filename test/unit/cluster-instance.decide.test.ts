@@ -121,6 +121,13 @@ describe("container instance decider", () => {
     ]);
   });
 
+  test("a deregistered instance is INACTIVE with its agent no longer connected, and a heartbeat changes nothing", () => {
+    const gone: InstanceEvent = { type: "InstanceDeregistered", at: 5, force: true };
+    const s = foldInstance([registered, gone]);
+    expect([s.value, s.context.agentConnected, s.context.deregisteredAt]).toEqual(["INACTIVE", false, 5]);
+    instance.given([registered, gone]).when({ type: "Heartbeat", at: 70 }).thenEvents([]);
+  });
+
   test("custom attributes are limited to 10 per instance", () => {
     const attrs = Array.from({ length: 11 }, (_, i) => ({ name: `a${i}`, value: "v" }));
     instance.given([registered]).when({ type: "PutAttributes", at: 5, attributes: attrs }).rejects("AttributeLimitExceededException");

@@ -4,6 +4,7 @@ import {
   clientAuth,
   ensureNatsUsers,
   type NatsUser,
+  readNatsUsers,
   usersFile,
   writeAuthorization,
   writePrivate,
@@ -83,29 +84,42 @@ export const natsAuthCommand: CommandSpec = {
   },
   help: [
     ["--agents NAME,…", "one name per Docker host's agent (its user is berth-agent-NAME, from which the agent takes its name); names already in DIR are kept"],
-    ["--cluster NAME", "the cluster these agents join (default $BERTH_CLUSTER or default)"],
-    ["--region R", "the region of that cluster (default $BERTH_REGION or us-east-1)"],
+    ["--cluster NAME", "the cluster these agents join (default: an agent's from an earlier run, else the one all earlier agents share, else $BERTH_CLUSTER or default)"],
+    ["--region R", "the region of that cluster (default likewise, else $BERTH_REGION or us-east-1)"],
     ["--nats URL,…", "the NATS servers, written into every env file as BERTH_NATS_URL (e.g. nats://n1:4222,nats://n2:4222,nats://n3:4222)"],
     ["--out DIR", "where to write, and where an earlier run's users are read from (default ./berth-nats)"],
   ],
   examples: [
     "berth nats-auth --agents host1,host2,host3 --cluster prod --nats nats://n1:4222,nats://n2:4222,nats://n3:4222",
-    "berth nats-auth --agents host4 --cluster prod        # a fourth host later: the others keep their passwords",
+    "berth nats-auth --agents host4        # a fourth host later, in the same cluster: the others keep their logins",
   ],
   async run(v) {
     const names = agentNames(v.agents);
-    const cluster = String(v.cluster ?? env("BERTH_CLUSTER", "default"));
-    if (!CLUSTER.test(cluster)) throw new UsageError(`cluster name ${JSON.stringify(cluster)}: use 1–255 letters, digits, hyphens and underscores`);
-    const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
-    if (!REGION.test(region)) throw new UsageError(`region ${JSON.stringify(region)}: lowercase letters, digits and hyphens, e.g. us-east-1`);
     const out = resolve(String(v.out ?? "berth-nats"));
+    // Not given: an agent keeps the cluster and region an earlier run gave it (naming it again must
+    // not move a running host), and a new one joins those every earlier agent shares.
+    const earlier = readNatsUsers(out)?.agents ?? {};
+    const shared = (key: "cluster" | "region") => {
+      const values = new Set(Object.values(earlier).map((a) => a[key]));
+      return values.size === 1 ? [...values][0] : undefined;
+    };
+    const clusterOf = (name: string) =>
+      String(v.cluster ?? earlier[name]?.cluster ?? shared("cluster") ?? env("BERTH_CLUSTER", "default"));
+    const regionOf = (name: string) =>
+      String(v.region ?? earlier[name]?.region ?? shared("region") ?? env("BERTH_REGION", "us-east-1"));
+    for (const name of names) {
+      const cluster = clusterOf(name);
+      const region = regionOf(name);
+      if (!CLUSTER.test(cluster)) throw new UsageError(`cluster name ${JSON.stringify(cluster)}: use 1–255 letters, digits, hyphens and underscores`);
+      if (!REGION.test(region)) throw new UsageError(`region ${JSON.stringify(region)}: lowercase letters, digits and hyphens, e.g. us-east-1`);
+    }
     // Not given again: the servers an earlier run wrote stay in the env files.
     const natsUrl = natsUrls(v.nats) ?? previousNatsUrl(join(out, "control-plane.env"));
     const agentDir = (name: string) => join(out, "agents", name);
 
     const users = await ensureNatsUsers(
       out,
-      names.map((name) => ({ name, region, cluster, stateDir: agentDir(name) })),
+      names.map((name) => ({ name, region: regionOf(name), cluster: clusterOf(name), stateDir: agentDir(name) })),
     );
     const conf = join(out, "nats-auth.conf");
     await writeAuthorization(conf, users, "# Written by `berth nats-auth` from security/nats-users.json; give every nats-server the same file.\n");
