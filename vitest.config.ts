@@ -9,6 +9,8 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     // The pinned AWS SDK warns that its future releases need Node 22; that is not news to a test run.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // Agents the tests start remove a stopped task's containers at once (the default keeps them 3 h,
+    // as ECS's agent does), so that tests can see a task leave nothing behind.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", BERTH_TASK_CLEANUP_WAIT: "0s" },
   },
 });

@@ -79,6 +79,8 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 
 /** How long without a heartbeat an agent counts as lost, unless the control plane is told otherwise. */
 export const DEFAULT_LOST_AGENT_TIMEOUT_MS = 30_000;
+/** How long an agent keeps a stopped task's containers by default: ECS's agent's 3 hours. */
+export const DEFAULT_TASK_CLEANUP_WAIT_MS = 3 * 3_600_000;
 
 // ── directives (control plane → agent) ───────────────────────────────────────────────────────
 

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { labels } from "../../events/agent.ts";
+import { DEFAULT_TASK_CLEANUP_WAIT_MS, labels } from "../../events/agent.ts";
 import { buckets } from "../../events/names.ts";
 import { consumeDirectives } from "./directives.ts";
 import { dockerodePort } from "./docker/dockerode.ts";
@@ -13,8 +13,8 @@ import type { ImagePullBehavior } from "./images.ts";
 import { serveLogs } from "./logs.ts";
 import { ObservationPublisher } from "./publisher.ts";
 import { fetchDesired, reconcile } from "./reconcile.ts";
-import type { RegistryAuthMap } from "./registry-auth.ts";
 import { register } from "./registration.ts";
+import type { RegistryAuthMap } from "./registry-auth.ts";
 import { Aborted, retry } from "./retry.ts";
 import { natsSecretsFetcher } from "./secrets.ts";
 import { AgentStateStore } from "./state.ts";
@@ -52,6 +52,8 @@ export interface AgentBaseOptions {
   registryAuth?: RegistryAuthMap;
   /** ECS_IMAGE_PULL_BEHAVIOR; default "default" (pull, fall back to the cached image). */
   imagePullBehavior?: ImagePullBehavior;
+  /** How long a stopped task's containers stay on the host (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION); default 3 h. */
+  taskCleanupWaitMs?: number;
   /** How often per-task stats (TaskStatsObserved) are sampled; 0 disables. Default 30000. */
   statsIntervalMs?: number;
   /** Image (and command) of the pause container that holds an awsvpc task's network namespace. */
@@ -143,6 +145,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     allowHostNetwork: opts.allowHostNetwork ?? false,
     allowHostMounts: opts.allowHostMounts ?? false,
     imagePullBehavior: opts.imagePullBehavior ?? "default",
+    taskCleanupWaitMs: opts.taskCleanupWaitMs ?? DEFAULT_TASK_CLEANUP_WAIT_MS,
     ...(opts.registryAuth ? { registryAuth: opts.registryAuth } : {}),
     secrets: natsSecretsFetcher(nc, region, instanceId),
     ...(opts.pauseContainer ? { pauseContainer: opts.pauseContainer } : {}),

@@ -7,7 +7,7 @@
  *   BERTH_HEARTBEAT_MS (5000) BERTH_IMAGE_PULL_BEHAVIOR (default) BERTH_ALLOW_PRIVILEGED (false)
  *   BERTH_ALLOW_HOST_NETWORK (false) BERTH_ALLOW_HOST_MOUNTS (false) BERTH_REGISTRY_AUTH_FILE (none)
  *   BERTH_PAUSE_IMAGE (berth/pause:1) BERTH_PAUSE_COMMAND (JSON array, e.g. ["sleep","2147483647"])
- *   BERTH_STATS_MS (30000; 0 disables) BERTH_LOG_LEVEL (info)
+ *   BERTH_STATS_MS (30000; 0 disables) BERTH_LOG_LEVEL (info) BERTH_TASK_CLEANUP_WAIT (3h; 0s removes at once)
  *
  *   node --import tsx services/agent/run.ts
  */
@@ -15,10 +15,13 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { startAgent } from "./agent.ts";
+import { taskCleanupWaitFromEnv } from "./durations.ts";
 import type { ImagePullBehavior } from "./images.ts";
 import { loadRegistryAuth } from "./registry-auth.ts";
 
 const env = (k: string, d: string) => process.env[k] ?? d;
+const cleanupWait = taskCleanupWaitFromEnv(process.env);
+if (cleanupWait.bad !== undefined) throw new Error(`BERTH_TASK_CLEANUP_WAIT: not a duration: ${cleanupWait.bad}`);
 const logger = pino({ level: env("BERTH_LOG_LEVEL", "info"), base: { name: "berth-agent" } });
 const nc = await connect({
   servers: env("BERTH_NATS_URL", "nats://127.0.0.1:4222").split(","),
@@ -40,6 +43,7 @@ const agent = await startAgent({
   allowHostMounts: env("BERTH_ALLOW_HOST_MOUNTS", "false") === "true",
   ...(process.env.BERTH_REGISTRY_AUTH_FILE ? { registryAuth: await loadRegistryAuth(process.env.BERTH_REGISTRY_AUTH_FILE) } : {}),
   statsIntervalMs: Number(env("BERTH_STATS_MS", "30000")),
+  ...(cleanupWait.ms !== undefined ? { taskCleanupWaitMs: cleanupWait.ms } : {}),
   ...(process.env.BERTH_PAUSE_IMAGE
     ? {
         pauseContainer: {

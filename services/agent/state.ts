@@ -46,6 +46,8 @@ export const TaskRecord = z.object({
   stopRequested: z.boolean().optional(),
   /** Containers (and task network/volumes) removed: nothing of the task is left on the host. */
   removed: z.boolean().optional(),
+  /** When every container was found stopped: the containers are removed a cleanup wait after. */
+  stoppedAt: z.number().optional(),
   containers: z.record(z.string(), ContainerRecord),
   /** awsvpc: the task's network attachment, once its network and pause container exist. */
   attachment: z

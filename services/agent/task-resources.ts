@@ -28,7 +28,10 @@ export interface TaskResources {
   /** Extra create options every container of the task needs (the awsvpc network namespace). */
   containerOverrides(spec: TaskRuntimeSpec): { networkMode?: string };
   /** Removes task-scoped volumes, the pause container and the task network. */
-  release(spec: TaskRuntimeSpec): Promise<void>;
+  /** The awsvpc task network and its pause container: given back as soon as the task stopped. */
+  releaseNetwork(spec: TaskRuntimeSpec): Promise<void>;
+  /** Task-scoped volumes: once the containers using them are removed (Docker refuses before). */
+  releaseVolumes(spec: TaskRuntimeSpec): Promise<void>;
 }
 
 export interface PauseContainer {
@@ -132,11 +135,12 @@ export function taskResources(
       return spec.networkMode === "awsvpc" ? { networkMode: `container:${pauseContainerName(spec.taskId)}` } : {};
     },
 
-    async release(spec) {
-      if (spec.networkMode === "awsvpc") {
-        await docker.removeContainer(pauseContainerName(spec.taskId), { force: true, signal });
-        await docker.removeNetwork(taskNetworkName(spec.taskId), { signal });
-      }
+    async releaseNetwork(spec) {
+      if (spec.networkMode !== "awsvpc") return;
+      await docker.removeContainer(pauseContainerName(spec.taskId), { force: true, signal });
+      await docker.removeNetwork(taskNetworkName(spec.taskId), { signal });
+    },
+    async releaseVolumes(spec) {
       for (const v of spec.volumes) {
         if (!v.name || v.host?.sourcePath || v.dockerVolumeConfiguration?.scope === "shared") continue;
         await docker.removeVolume(dockerVolumeName(spec.taskId, v), { signal });

@@ -8,7 +8,7 @@ import { conditionState, startOrder, stopOrder } from "./dependencies.ts";
 import { type ContainerInfo, type ContainerSummary, type DockerPort, isDockerError } from "./docker/port.ts";
 import { ensureImage, type ImagePullBehavior } from "./images.ts";
 import type { ObservationPublisher } from "./publisher.ts";
-import { pullCredentials, type RegistryAuthMap, RegistryAuthError, repositoryCredentials } from "./registry-auth.ts";
+import { pullCredentials, RegistryAuthError, type RegistryAuthMap, repositoryCredentials } from "./registry-auth.ts";
 import { shouldRestart } from "./restart-policy.ts";
 import { Aborted, KeyedSerial, sleep } from "./retry.ts";
 import { SECRETS_REASON, type SecretsFetcher, SecretsUnavailable, type TaskSecrets } from "./secrets.ts";
@@ -37,6 +37,11 @@ export interface TaskRunnerOptions {
   pauseContainer?: PauseContainer;
   clock: () => number;
   signal: AbortSignal;
+  /**
+   * How long a stopped task's containers stay before they are removed, so that their output can
+   * still be read (`berth logs`) and inspected: ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION in ECS's agent.
+   */
+  taskCleanupWaitMs: number;
 }
 
 export interface StopRequest {
@@ -47,6 +52,8 @@ export interface StopRequest {
 }
 
 const LIVE_STATES = new Set(["running", "paused", "restarting"]);
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a dependent waits for its dependency's condition when the dependency sets no startTimeout (ECS_CONTAINER_START_TIMEOUT, 3 min on Linux). */
 const DEFAULT_START_TIMEOUT_SECONDS = 180;
 const DEPENDENCY_POLL_MS = 250;
@@ -70,6 +77,8 @@ export class TaskRunner {
   private readonly resources: TaskResources;
   /** Aborts a start that is waiting on dependencies when a stop for the same task arrives. */
   private readonly startAborts = new Map<string, AbortController>();
+  /** Stopped tasks whose containers wait out the cleanup wait. */
+  private readonly cleanups = new Map<string, NodeJS.Timeout>();
 
   private readonly report: ContainerReporter;
 
@@ -80,6 +89,10 @@ export class TaskRunner {
       { instanceId: o.instanceId, cluster: o.cluster, ...(o.pauseContainer ? { pause: o.pauseContainer } : {}) },
       o.signal,
     );
+    o.signal.addEventListener("abort", () => {
+      for (const t of this.cleanups.values()) clearTimeout(t);
+      this.cleanups.clear();
+    });
   }
 
   start(spec: TaskRuntimeSpec): Promise<void> {
@@ -460,8 +473,11 @@ export class TaskRunner {
   // ── cleanup ────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Once every container of the task is STOPPED and that fact is stored in JetStream, nothing of
-   * the task needs to stay: remove its containers (and task-scoped network and volumes).
+   * Once every container of the task is STOPPED and that fact is stored in JetStream, the task
+   * lets go of its network at once (the awsvpc attachment is DETACHED), and its containers stay
+   * for the cleanup wait, their output readable, as ECS's agent keeps them; then they are removed
+   * with the task-scoped volumes. The time the task stopped is in its record, so a restarted
+   * agent keeps to the same deadline (reconcile hands it every task still on the host).
    */
   private async maybeCleanup(rec: TaskRecord): Promise<void> {
     if (rec.removed) return;
@@ -469,24 +485,51 @@ export class TaskRunner {
     const names = new Set([...(rec.spec?.containers.map((d) => d.name) ?? []), ...existing.keys()]);
     for (const n of names) if (!rec.containers[n]?.stopped) return;
     for (const c of existing.values()) if (LIVE_STATES.has(c.state)) return;
+    const now = this.o.clock();
+    if (rec.stoppedAt === undefined) {
+      if (rec.spec) await this.resources.releaseNetwork(rec.spec);
+      if (rec.attachment) {
+        await this.o.publisher.publish({
+          type: "TaskAttachmentObserved",
+          at: now,
+          instanceId: this.o.instanceId,
+          taskArn: rec.taskArn,
+          status: "DETACHED",
+          ...rec.attachment,
+        });
+      }
+      rec.stoppedAt = now;
+      await this.report.save(rec);
+    }
+    const due = rec.stoppedAt + this.o.taskCleanupWaitMs;
+    if (due > now) {
+      this.cleanupLater(rec, due - now);
+      return;
+    }
     for (const c of existing.values())
       await this.o.docker.removeContainer(c.id, { force: true, signal: this.o.signal });
-    if (rec.spec) await this.resources.release(rec.spec);
-    if (rec.attachment) {
-      await this.o.publisher.publish({
-        type: "TaskAttachmentObserved",
-        at: this.o.clock(),
-        instanceId: this.o.instanceId,
-        taskArn: rec.taskArn,
-        status: "DETACHED",
-        ...rec.attachment,
-      });
-    }
+    if (rec.spec) await this.resources.releaseVolumes(rec.spec);
     rec.removed = true;
     await this.report.save(rec);
     // The record stays on disk (a redelivered StartTask must still find it); memory holds live tasks only.
     this.records.delete(rec.taskArn);
     this.o.log.info({ taskArn: rec.taskArn, containers: existing.size }, "task cleaned up");
+  }
+
+  /** Looks at the task again when its cleanup wait is over (timers are capped: it looks again then). */
+  private cleanupLater(rec: TaskRecord, ms: number): void {
+    if (this.cleanups.has(rec.taskArn) || this.o.signal.aborted) return;
+    const { taskArn, taskId } = rec;
+    const timer = setTimeout(() => {
+      this.cleanups.delete(taskArn);
+      this.serial
+        .run(taskArn, async () => this.maybeCleanup(await this.record(taskArn, taskId)))
+        .catch((err) => {
+          if (!this.o.signal.aborted) this.o.log.warn({ err, taskArn }, "cleanup of a stopped task failed; the agent's next start retries it");
+        });
+    }, Math.min(ms, MAX_TIMER_MS));
+    timer.unref();
+    this.cleanups.set(taskArn, timer);
   }
 
   // ── records and lookups ────────────────────────────────────────────────────────────────────

@@ -82,6 +82,7 @@ test.skipIf(!canRunPrivateDockerd())(
     nc = await connect({ servers: nats.url, maxReconnectAttempts: -1 });
     dataDir = mkdtempSync(join(tmpdir(), `${cluster}-`));
     agent = await startAgent({
+      taskCleanupWaitMs: 0,
       nc,
       logger: pino(
         { level: "debug" },

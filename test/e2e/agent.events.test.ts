@@ -79,6 +79,7 @@ beforeAll(async () => {
   driver = await startAgentDriver();
   dataDir = mkdtempSync(join(tmpdir(), "berth-agent-ev-"));
   agent = await startAgent({
+    taskCleanupWaitMs: 0,
     nc: driver.nc,
     region: driver.region,
     cluster: driver.cluster,

@@ -33,6 +33,7 @@ beforeAll(async () => {
   driver = await startAgentDriver();
   dataDir = mkdtempSync(join(tmpdir(), "berth-agent-feat-"));
   agent = await startAgent({
+    taskCleanupWaitMs: 0,
     nc: driver.nc,
     region: driver.region,
     cluster: driver.cluster,

@@ -54,6 +54,7 @@ beforeAll(async () => {
   pushedDigest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] ?? "";
   await run("docker", ["rmi", image]); // only the tag: the pull must fetch it
   agent = await startAgent({
+    taskCleanupWaitMs: 0,
     nc: driver.nc,
     region: driver.region,
     cluster: driver.cluster,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -38,6 +38,7 @@ beforeAll(async () => {
   driver = await startAgentDriver();
   dataDir = mkdtempSync(join(tmpdir(), "berth-agent-"));
   agent = await startAgent({
+    taskCleanupWaitMs: 0,
     nc: driver.nc,
     region: driver.region,
     cluster: driver.cluster,
@@ -350,5 +351,39 @@ describe("agent restart (kill -9) and reconcile", () => {
 
     await driver.stopTask(instanceId, keep);
     await driver.waitForContainer(keep.taskArn, "keep", (o) => o.status === "STOPPED");
+  });
+});
+
+describe("a stopped task's containers stay for the cleanup wait", () => {
+  it("keeps the exited container and its output, and a restarted agent whose wait is over removes it", async () => {
+    const keeperDir = mkdtempSync(join(tmpdir(), "berth-keeper-"));
+    const options = { nc: driver.nc, region: driver.region, cluster: driver.cluster, dataDir: keeperDir, logger, name: "keeper", stopTimeoutSeconds: 2 };
+    let keeper = await startAgent({ ...options, taskCleanupWaitMs: 3_600_000 });
+    try {
+      const spec = taskSpec({ cluster: driver.cluster, containers: [{ name: "main", command: ["sh", "-c", "echo kept output; exit 3"] }] });
+      await driver.startTask(keeper.instanceId, spec);
+      await driver.waitForContainer(spec.taskArn, "main", (o) => o.status === "STOPPED");
+      // The agent has seen the task stopped and decided what to keep (its record says when).
+      const record = join(keeperDir, "agent-keeper", "tasks", `${spec.taskId}.json`);
+      await waitFor(() => existsSync(record) && JSON.parse(readFileSync(record, "utf8")).stoppedAt !== undefined, {
+        timeoutMs: 30_000,
+        what: "the stopped task's record",
+      });
+      const [row] = await containersOfTask(spec.taskArn);
+      expect(row?.State).toBe("exited");
+      const output = await docker.getContainer(row?.Id as string).logs({ stdout: true, stderr: true });
+      expect(output.toString("latin1")).toContain("kept output");
+
+      // The time it stopped is in the agent's record: started again with no wait, the agent removes it.
+      await keeper.stop();
+      keeper = await startAgent({ ...options, taskCleanupWaitMs: 0 });
+      await waitFor(async () => (await containersOfTask(spec.taskArn)).length === 0, {
+        timeoutMs: 30_000,
+        what: "the stopped task's container removed by the restarted agent",
+      });
+    } finally {
+      await keeper.stop();
+      rmSync(keeperDir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,6 +29,7 @@ beforeAll(async () => {
   driver = await startAgentDriver();
   dataDir = mkdtempSync(join(tmpdir(), "berth-agent-restart-"));
   agent = await startAgent({
+    taskCleanupWaitMs: 0,
     nc: driver.nc,
     region: driver.region,
     cluster: driver.cluster,

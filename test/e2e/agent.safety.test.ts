@@ -35,8 +35,9 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "berth-agent-safety-"));
   hostDir = mkdtempSync(join(tmpdir(), "berth-safety-bind-"));
   const common = { nc: driver.nc, region: driver.region, cluster: driver.cluster, dataDir, logger, stopTimeoutSeconds: 2, statsIntervalMs: 0 };
-  strict = await startAgent({ ...common, name: "strict", imagePullBehavior: "prefer-cached" });
+  strict = await startAgent({ taskCleanupWaitMs: 0, ...common, name: "strict", imagePullBehavior: "prefer-cached" });
   open = await startAgent({
+    taskCleanupWaitMs: 0,
     ...common,
     name: "open",
     imagePullBehavior: "prefer-cached",

@@ -68,7 +68,8 @@ let sleeperArn: string;
 let instanceId: string;
 
 beforeAll(async () => {
-  b = await startBerth("t-cli");
+  // The agent keeps a stopped task's containers (and so its output) for an hour, as ECS's keeps them 3.
+  b = await startBerth("t-cli", [], { BERTH_TASK_CLEANUP_WAIT: "1h" });
   const r = await b.ecs.send(
     new RegisterTaskDefinitionCommand({
       family: `${b.cluster}-ticker`,
@@ -216,6 +217,21 @@ describe("tasks", () => {
     expect(lines.at(-1)).toEqual({ end: "complete" });
   });
 
+  test("logs of a task that exited print what it wrote: the container stays for the agent's cleanup wait", async () => {
+    const family = `${b.cluster}-last-words`;
+    await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        containerDefinitions: [{ name: "main", image: TEST_IMAGE, command: ["sh", "-c", "echo last words; exit 3"], memory: 16 }],
+      }),
+    );
+    const run = JSON.parse(ok(await berth(["run", family, "--json"])).stdout);
+    const arn = run.tasks[0].taskArn as string;
+    await b.waitTask(arn, "STOPPED", (t) => t.lastStatus === "STOPPED");
+    const r = ok(await berth(["logs", arn.split("/").pop() as string]));
+    expect(r.stdout).toBe("last words\n");
+  });
+
   test("logs --follow streams new output as it is written", async () => {
     const id = taskIds[0] as string;
     const before = ok(await berth(["logs", id, "--tail", "1"])).stdout.trim();
@@ -325,6 +341,9 @@ describe("tasks", () => {
     const r = await berth(["run", `${b.cluster}-crash`, "--wait"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/berth run: task [0-9a-f]{32} stopped: /);
+    // The table shows the task as the wait last saw it, stopped, not as RunTask answered.
+    const [row] = tableOf(r.stdout, "TASK").slice(1);
+    expect(row?.[2]).toBe("STOPPED/STOPPED");
   }, 120_000);
 });
 

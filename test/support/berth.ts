@@ -28,7 +28,11 @@ export interface BerthFixture {
   close(): Promise<void>;
 }
 
-export async function startBerth(prefix: string, extraAgentArgs: string[] = []): Promise<BerthFixture> {
+export async function startBerth(
+  prefix: string,
+  extraAgentArgs: string[] = [],
+  agentEnv: Record<string, string> = {},
+): Promise<BerthFixture> {
   const cluster = uniqueName(prefix);
   const nats = await startNatsServer();
   const port = await freePort();
@@ -59,7 +63,7 @@ export async function startBerth(prefix: string, extraAgentArgs: string[] = []):
     async startAgent() {
       const p = spawnBerth(
         ["agent", "--nats", nats.url, "--cluster", cluster, "--data-dir", dataDir, "--name", cluster, ...extraAgentArgs],
-        { name: `${cluster}-agent`, env: { ...env, BERTH_CONTAINER_STOP_TIMEOUT: "2" } },
+        { name: `${cluster}-agent`, env: { ...env, BERTH_CONTAINER_STOP_TIMEOUT: "2", ...agentEnv } },
       );
       f.agent = p;
       return p;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { startAgent } from "../../agent/agent.ts";
+import { taskCleanupWaitFromEnv } from "../../agent/durations.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { agentNameOfUser, natsEnvAuth } from "../../security/nats-credentials.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
@@ -43,6 +44,7 @@ export const agentCommand: CommandSpec = {
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
     ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
     ["", "BERTH_IMAGE_PULL_BEHAVIOR (ECS_IMAGE_PULL_BEHAVIOR): default, always, once or prefer-cached."],
+    ["", "BERTH_TASK_CLEANUP_WAIT (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION): how long a stopped task's containers, and so its output, stay (default 3h)."],
   ],
   async run(v) {
     const log = rootLogger("berth-agent");
@@ -77,6 +79,7 @@ export const agentCommand: CommandSpec = {
       allowHostMounts: flag("allow-host-mounts", "BERTH_ALLOW_HOST_MOUNTS"),
       ...(registryAuth ? { registryAuth } : {}),
       imagePullBehavior: pullBehavior(env("BERTH_IMAGE_PULL_BEHAVIOR", "default")),
+      taskCleanupWaitMs: taskCleanupWait(),
     });
     console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
     await untilSignal();
@@ -96,4 +99,12 @@ function pullBehavior(value: string): (typeof PULL_BEHAVIORS)[number] {
       `BERTH_IMAGE_PULL_BEHAVIOR must be one of ${PULL_BEHAVIORS.join(", ")} (got ${JSON.stringify(value)})`,
     );
   return known;
+}
+
+/** BERTH_TASK_CLEANUP_WAIT, or ECS's agent's ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION; undefined: the default. */
+export function taskCleanupWait(): number | undefined {
+  const { ms, bad } = taskCleanupWaitFromEnv(process.env);
+  if (bad !== undefined)
+    throw new UsageError(`BERTH_TASK_CLEANUP_WAIT takes a duration such as 3h, 1h30m, 90s or 0s (got ${JSON.stringify(bad)})`);
+  return ms;
 }

@@ -55,7 +55,11 @@ export const runCommand: CommandSpec = {
       const outcome = await waitTasks(ecs, t, tasks.map((x) => x.taskArn ?? ""), "RUNNING", progress, timeoutMs(v));
       progress.done();
       if (outcome.ok) tasks = outcome.value;
-      else waitFailed = outcome.reason;
+      else {
+        // What the wait last saw (a task stopped), not RunTask's answer from before it started.
+        if (outcome.last) tasks = outcome.last;
+        waitFailed = outcome.reason;
+      }
     }
     if (v.json) printJson({ ...out, tasks });
     else if (tasks.length) printTasks(tasks);

@@ -3,13 +3,14 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Agent, startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { apiAuthFromFile } from "../../api/auth/authenticator.ts";
-import { logMalloc } from "../allocator.ts";
 import { type ControlPlane, startControlPlane } from "../../control-plane/control-plane.ts";
 import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
+import { logMalloc } from "../allocator.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
 import { startEmbeddedNats } from "../nats-embed.ts";
 import { untilSignal } from "../signals.ts";
+import { taskCleanupWait } from "./agent.ts";
 
 export const upCommand: CommandSpec = {
   name: "up",
@@ -42,6 +43,7 @@ export const upCommand: CommandSpec = {
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
     const authFile = v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
     const registryAuth = authFile ? await loadRegistryAuth(authFile) : undefined;
+    const cleanupWait = taskCleanupWait();
     const external = process.env.BERTH_NATS_URL;
     const account = env("BERTH_ACCOUNT_ID", "000000000000");
     const auth = await apiAuthFromFile(
@@ -102,6 +104,7 @@ export const upCommand: CommandSpec = {
             allowHostMounts: true,
             allowPrivileged: Boolean(v["allow-privileged"]),
             ...(registryAuth ? { registryAuth } : {}),
+            ...(cleanupWait !== undefined ? { taskCleanupWaitMs: cleanupWait } : {}),
           });
     } catch (err) {
       // Nothing started is left behind: the embedded nats-server would outlive this process.

@@ -1,6 +1,6 @@
 import { DescribeServicesCommand, DescribeTasksCommand, type ECSClient, type Service, type Task } from "@aws-sdk/client-ecs";
 import { type CommandSpec, UsageError } from "../args.ts";
-import { connectionHelp, connectionOptions, ecsClient, failureText, type Failure, idOf, intOption, printJson, type Target, target } from "../client.ts";
+import { connectionHelp, connectionOptions, ecsClient, type Failure, failureText, idOf, intOption, printJson, type Target, target } from "../client.ts";
 import { type Outcome, type Progress, progressFor, watch } from "../progress.ts";
 import { deploymentSummary, toDate } from "../table.ts";
 
@@ -42,7 +42,12 @@ export function waitTasks(ecs: ECSClient, t: Target, arns: string[], goal: "RUNN
       if (failures.length) return { status, failed: failureText(failures) };
       if (goal === "RUNNING") {
         const stopped = tasks.find((task) => task.lastStatus === "STOPPED");
-        if (stopped) return { status, failed: `task ${idOf(stopped.taskArn)} stopped: ${stopped.stoppedReason ?? stopped.stopCode ?? "no reason given"}` };
+        if (stopped)
+          return {
+            status,
+            failed: `task ${idOf(stopped.taskArn)} stopped: ${stopped.stoppedReason ?? stopped.stopCode ?? "no reason given"}`,
+            last: tasks,
+          };
       }
       return tasks.every((task) => task.lastStatus === goal) ? { status, done: tasks } : { status };
     },
