@@ -93,7 +93,9 @@ export async function dockerEnv(dir: string): Promise<DockerEnv> {
       name: `${tag}-agent`,
       dir,
       // The image is local (there is no registry here): as ECS_IMAGE_PULL_BEHAVIOR=prefer-cached, no pull per start.
-      env: { BERTH_CONTAINER_STOP_TIMEOUT: "1", BERTH_IMAGE_PULL_BEHAVIOR: "prefer-cached" },
+      // Stopped tasks' containers are removed at once: rounds do not pile them up in the engine that
+      // the comparisons (docker run, Swarm) share.
+      env: { BERTH_CONTAINER_STOP_TIMEOUT: "1", BERTH_IMAGE_PULL_BEHAVIOR: "prefer-cached", BERTH_TASK_CLEANUP_WAIT: "0s" },
     });
     await agent.waitForOutput(/container instance/, 120_000);
     await api.call("RegisterTaskDefinition", {
