@@ -248,6 +248,19 @@ describe("RunTask idempotency and task tags", () => {
     expect(described.tasks?.[0]?.tags).toEqual([{ key: "extra", value: "yes" }]);
     const plain = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }));
     expect(plain.tasks?.[0]?.tags).toBeUndefined();
+    // ECS managed tags: a standalone task gets its cluster's name.
+    const managed = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, enableECSManagedTags: true, tags: [{ key: "run", value: "2" }] }),
+    );
+    const managedArn = managed.tasks?.[0]?.taskArn as string;
+    const withManaged = await b.ecs.send(
+      new DescribeTasksCommand({ cluster: b.cluster, tasks: [managedArn], include: ["TAGS"] }),
+    );
+    expect(withManaged.tasks?.[0]?.tags).toEqual([
+      { key: "run", value: "2" },
+      { key: "aws:ecs:clusterName", value: b.cluster },
+    ]);
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: managedArn }));
 
     const short = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${arn.split("/").pop()}`;
     await expectEcsError(

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import {
   CreateClusterCommand,
@@ -99,8 +99,11 @@ test("the embedded NATS lets no one in without a user, and berth up's log says s
   });
 });
 
-test("berth events reads the log as the reader user", async () => {
-  const p = spawnBerth(["events", "--nats", natsUrl, "--data-dir", dir], { name: `${up.name}-events` });
+test("berth events reads the log as the reader user, run as berth up's banner says", async () => {
+  // Its NATS port and data directory are not the defaults: the banner's command names them.
+  const flags = /Follow the event log: {2}npx berth events --follow (.*)$/m.exec(up.readLog())?.[1];
+  expect(flags).toBe(`--nats ${natsUrl} --data-dir ${relative(REPO_ROOT, dir)}`);
+  const p = spawnBerth(["events", ...(flags as string).split(" ")], { name: `${up.name}-events` });
   const exit = await p.exited;
   expect(exit.code, p.readLog()).toBe(0);
   expect(p.readLog()).toMatch(/InstanceRegistered\s+berth\.evt\./);

@@ -66,7 +66,11 @@ export const StartTask: Handler = async (raw, ctx, s) => {
     throw invalid("Task definition does not support launch_type EC2.");
 
   const group = input.group ?? `family:${definition.family}`;
-  const taskTags = input.propagateTags === "TASK_DEFINITION" ? merge(definition.tags, tags) : tags;
+  const propagated = input.propagateTags === "TASK_DEFINITION" ? merge(definition.tags, tags) : tags;
+  // ECS managed tags: a standalone task is tagged with its cluster's name.
+  const taskTags = input.enableECSManagedTags
+    ? [...propagated, { key: "aws:ecs:clusterName", value: cluster.name }]
+    : propagated;
   const overrides = input.overrides ?? {};
   // The overrides are checked once, before anything is placed.
   const probe = runtimeSpec({

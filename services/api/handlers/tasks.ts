@@ -118,7 +118,11 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   });
   const demandSpec = built[0]!;
   const group = input.group ?? `family:${definition.family}`;
-  const taskTags = input.propagateTags === "TASK_DEFINITION" ? mergeTagLists(definition.tags, tags) : tags;
+  const propagated = input.propagateTags === "TASK_DEFINITION" ? mergeTagLists(definition.tags, tags) : tags;
+  // ECS managed tags: a standalone task is tagged with its cluster's name.
+  const taskTags = input.enableECSManagedTags
+    ? [...propagated, { key: "aws:ecs:clusterName", value: cluster.name }]
+    : propagated;
 
   return placeTasks(s, ctx, cluster, {
     count,

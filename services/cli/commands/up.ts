@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Agent, startAgent } from "../../agent/agent.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
@@ -131,7 +131,7 @@ export const upCommand: CommandSpec = {
             ]),
         `  aws ecs list-clusters --endpoint-url ${cp.url}`,
         "",
-        "Follow the event log:  npx berth events --follow",
+        `Follow the event log:  npx berth events --follow${followFlags(natsUrl, dataDir)}`,
         "Ctrl-C stops Berth; running containers keep running and are picked up on the next start.",
         "",
       ].join("\n"),
@@ -147,3 +147,10 @@ export const upCommand: CommandSpec = {
     return 0;
   },
 };
+
+/** What `berth events` needs told to find this Berth: nothing when it runs where the defaults look. */
+function followFlags(natsUrl: string, dataDir: string): string {
+  const nats = natsUrl === "nats://127.0.0.1:4222" ? "" : ` --nats ${natsUrl}`;
+  const dir = dataDir === resolve(".berth") ? "" : ` --data-dir ${relative(process.cwd(), dataDir) || "."}`;
+  return nats + dir;
+}
