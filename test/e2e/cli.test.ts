@@ -473,6 +473,13 @@ describe("output into a pipe its reader closed", () => {
 });
 
 describe("drain", () => {
+  test("drain of an instance the cluster does not have says so, and exits 1", async () => {
+    const r = await berth(["drain", "nope"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`berth drain: MISSING nope (no such container instance in cluster ${b.cluster}`);
+  });
+
   test("drain sets the instance DRAINING and --undo ACTIVE again (or reports the API's error)", async () => {
     const r = await berth(["drain", instanceId]);
     if (r.code === 1) {

@@ -18,9 +18,13 @@ export const drainCommand: CommandSpec = {
       new UpdateContainerInstancesStateCommand({ cluster: t.cluster, containerInstances: positionals, status: v.undo ? "ACTIVE" : "DRAINING" }),
     );
     if (v.json) printJson(out);
-    else printInstances(out.containerInstances ?? []);
+    else if (out.containerInstances?.length) printInstances(out.containerInstances);
     if (out.failures?.length) {
-      console.error(`berth drain: ${failureText(out.failures)}`);
+      const missing = out.failures.filter((f) => f.reason === "MISSING");
+      const hint = missing.length
+        ? ` (no such container instance in cluster ${t.cluster}: \`berth instances\` lists them, --cluster picks another)`
+        : "";
+      console.error(`berth drain: ${failureText(out.failures)}${hint}`);
       return 1;
     }
     return 0;
