@@ -17,10 +17,12 @@ import { type CommandSpec, env, UsageError } from "../args.ts";
  *
  *   security/nats-users.json    every user's password (0600); kept and added to on the next run
  *   nats-auth.conf              the nats-server `authorization` block (0600), the same on every server
- *   control-plane.env           BERTH_NATS_USER / BERTH_NATS_PASSWORD for `berth server`
+ *   control-plane.env           BERTH_NATS_USER / BERTH_NATS_PASSWORD (and BERTH_NATS_URL, given
+ *                               --nats) for `berth server`
  *   reader.env                  the same for `berth events`, `berth state` and integrations
  *   agents/<name>/              one per Docker host: the agent's data directory, holding the
- *                               instance id its user is bound to, and its nats.env
+ *                               instance id its user is bound to, and its nats.env (which also
+ *                               names its cluster and region)
  *
  * An agent's permissions name its instance id (services/security/nats-permissions.ts), so the id
  * is minted here and travels to the host in the agent's data directory.
