@@ -24,9 +24,11 @@ export const natsClientHelp = (user: "reader" | "control plane"): [string, strin
   ["", "Environment: BERTH_NATS_USER and BERTH_NATS_PASSWORD override that user."],
 ];
 
+/** Where the commands look for NATS when told nothing: `berth up`'s embedded server. */
+export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+
 /** The NATS servers a command was given: --nats, else $BERTH_NATS_URL, else the local default. */
-export const natsServers = (v: Values): string[] =>
-  String(v.nats ?? env("BERTH_NATS_URL", "nats://127.0.0.1:4222")).split(",");
+export const natsServers = (v: Values): string[] => String(v.nats ?? env("BERTH_NATS_URL", DEFAULT_NATS_URL)).split(",");
 
 /**
  * Connects, and when NATS cannot be reached says where it was looked for. A refused login is
@@ -44,7 +46,7 @@ export function connectOrExplain(
       )
     )
       throw new Error(
-        `cannot reach NATS at ${options.servers.join(",")} (${err.message}): is nats-server running there? Give --nats or BERTH_NATS_URL`,
+        `cannot reach NATS at ${options.servers.join(",")} (${err.message}): is nats-server running there?`,
       );
     throw err;
   });

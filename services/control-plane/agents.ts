@@ -259,31 +259,28 @@ export const ORPHANED_REASON = "Container instance deregistered with force: the 
  * (`StopOrphaned`: as ECS does, containers and all). DeregisterContainerInstance calls it once
  * the deregistration is recorded; the lost-agent sweep calls it for any INACTIVE instance that
  * still holds tasks, so a control plane that failed in between finishes the job. A task whose
- * stop cannot be recorded now is logged and left to the next sweep. Returns the tasks stopped.
+ * stop cannot be recorded now is logged and left to the next sweep.
  */
 export async function stopOrphanedTasks(
   d: Pick<AgentSideOptions, "model" | "bus" | "log" | "clock">,
   instanceSubject: string,
-): Promise<number> {
-  let stopped = 0;
+): Promise<void> {
   for (const subject of [...(d.model.liveTasksByInstance.get(instanceSubject) ?? [])]) {
     const agg = d.model.tasks.get(subject);
     if (!agg) continue;
     const taskArn = taskArnOf(agg.snapshot.context);
     try {
-      const r = await d.bus.execute({
+      await d.bus.execute({
         subject,
         resource: taskArn,
         get: () => d.model.tasks.get(subject),
         initial: initialTask,
         decide: (s) => decideTask({ type: "StopOrphaned", at: d.clock(), reason: ORPHANED_REASON }, s),
       });
-      if (r.ok) stopped++;
     } catch (err) {
       d.log.warn({ err, taskArn }, "orphaned task's stop not recorded; the next sweep tries again");
     }
   }
-  return stopped;
 }
 
 /** What registering a host needs (the agent protocol and RegisterContainerInstance both use it). */

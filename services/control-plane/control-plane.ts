@@ -95,13 +95,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
   const kvm = new Kvm(nc);
   // Several control planes may start at once: each bucket's creation is looked at again if raced.
-  const bucket = async (name: string, options: Partial<KvOptions>): Promise<KV> => {
-    let kv: KV | undefined;
-    await whileStartingTogether(`bucket ${name}`, async () => {
-      kv = await kvm.create(name, { replicas: opts.replicas ?? 1, ...options });
-    });
-    return kv as KV;
-  };
+  const bucket = (name: string, options: Partial<KvOptions>): Promise<KV> =>
+    whileStartingTogether(`bucket ${name}`, () => kvm.create(name, { replicas: opts.replicas ?? 1, ...options }));
   const heartbeats = await bucket(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS });
   const checkpoints = await bucket(buckets.checkpoints, { history: 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;

@@ -67,17 +67,17 @@ const ATTEMPTS = 6;
 const RETRY_PAUSE_MS = 500;
 
 /**
- * Runs `create` (an idempotent create-or-update of a stream or bucket) until it succeeds. Every
+ * Runs `create` (an idempotent create-or-update of a stream or bucket) until it succeeds, and
+ * returns what it returned. Every
  * control plane and agent does this at start, and when several start at once on a fresh NATS
  * cluster, nats-server (2.9) can leave the requests racing for a three-replica stream unanswered
  * ("timeout") or refuse one as already in use: then it looks again, a few times. Anything else,
  * or the last attempt's failure, is thrown, naming what was being created.
  */
-export async function whileStartingTogether(what: string, create: () => Promise<unknown>): Promise<void> {
+export async function whileStartingTogether<T>(what: string, create: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await create();
-      return;
+      return await create();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (attempt >= ATTEMPTS || !/timeout|already in use/i.test(message))

@@ -8,6 +8,7 @@ import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from 
 import { logMalloc } from "../allocator.ts";
 import { type CommandSpec, env } from "../args.ts";
 import { rootLogger } from "../logger.ts";
+import { connectOrExplain, DEFAULT_NATS_URL, envLoginRefused } from "../nats-client.ts";
 import { startEmbeddedNats } from "../nats-embed.ts";
 import { untilSignal } from "../signals.ts";
 import { taskCleanupWait } from "./agent.ts";
@@ -69,14 +70,17 @@ export const upCommand: CommandSpec = {
     let cp: ControlPlane | undefined;
     let agent: Agent | undefined;
     try {
-      nc = await connect({
-        servers: natsUrl.split(","),
-        name: "berth-up",
-        maxReconnectAttempts: -1,
-        // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
-        noAsyncTraces: true,
-        ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
-      });
+      nc = await connectOrExplain(
+        {
+          servers: natsUrl.split(","),
+          name: "berth-up",
+          maxReconnectAttempts: -1,
+          // No stack captured per request: the control plane makes thousands a second (see docs/performance.md).
+          noAsyncTraces: true,
+          ...(users ? clientAuth(users.controlPlane) : natsEnvAuth()),
+        },
+        envLoginRefused("control plane"),
+      );
       agentNc = agentUser
         ? await connect({ servers: natsUrl.split(","), name: "berth-agent", maxReconnectAttempts: -1, ...clientAuth(agentUser) })
         : nc;
@@ -150,7 +154,7 @@ export const upCommand: CommandSpec = {
 
 /** What `berth events` needs told to find this Berth: nothing when it runs where the defaults look. */
 function followFlags(natsUrl: string, dataDir: string): string {
-  const nats = natsUrl === "nats://127.0.0.1:4222" ? "" : ` --nats ${natsUrl}`;
+  const nats = natsUrl === DEFAULT_NATS_URL ? "" : ` --nats ${natsUrl}`;
   const dir = dataDir === resolve(".berth") ? "" : ` --data-dir ${relative(process.cwd(), dataDir) || "."}`;
   return nats + dir;
 }
