@@ -99,7 +99,18 @@ export const StopTaskDirective = z.object({
   /** Container names of the task, so an agent that never started it can still report each one STOPPED. */
   containers: z.array(z.string()).optional(),
 });
-export const Directive = z.discriminatedUnion("type", [StartTaskDirective, StopTaskDirective]);
+/**
+ * The agent's container instance was deregistered (sent while its heartbeats still come). As
+ * ECS's agent does when told its instance is inactive, the agent stops for good: it stops what it
+ * still runs of its tasks and exits, and it cannot register again as that instance.
+ */
+export const DeregisteredDirective = z.object({
+  type: z.literal("Deregistered"),
+  at: Millis,
+  containerInstanceArn: z.string(),
+});
+export type DeregisteredDirective = z.infer<typeof DeregisteredDirective>;
+export const Directive = z.discriminatedUnion("type", [StartTaskDirective, StopTaskDirective, DeregisteredDirective]);
 export type Directive = z.infer<typeof Directive>;
 
 // ── observations (agent → control plane) ─────────────────────────────────────────────────────

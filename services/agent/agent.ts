@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { DEFAULT_TASK_CLEANUP_WAIT_MS, labels } from "../../events/agent.ts";
+import { DEFAULT_TASK_CLEANUP_WAIT_MS, type DeregisteredDirective, labels } from "../../events/agent.ts";
 import { buckets } from "../../events/names.ts";
 import { consumeDirectives } from "./directives.ts";
 import { dockerodePort } from "./docker/dockerode.ts";
@@ -13,7 +13,7 @@ import type { ImagePullBehavior } from "./images.ts";
 import { serveLogs } from "./logs.ts";
 import { ObservationPublisher } from "./publisher.ts";
 import { fetchDesired, reconcile } from "./reconcile.ts";
-import { register } from "./registration.ts";
+import { register, rejoinAdvice } from "./registration.ts";
 import type { RegistryAuthMap } from "./registry-auth.ts";
 import { Aborted, retry } from "./retry.ts";
 import { natsSecretsFetcher } from "./secrets.ts";
@@ -79,7 +79,23 @@ export interface Agent {
   containerInstanceArn: string;
   /** Graceful: stops heartbeats, directives and event watching; leaves running tasks running. */
   stop(): Promise<void>;
+  /**
+   * Settles when the control plane told this agent that its container instance was deregistered:
+   * the agent has stopped its tasks' containers and then itself, for good (a restart is refused
+   * registration), as ECS's agent exits when its instance is inactive. A process that runs only
+   * this agent should exit.
+   */
+  deregistered: Promise<DeregisteredDirective>;
 }
+
+/**
+ * The exit status of an agent process whose instance was deregistered: ECS's agent's terminal
+ * status, on which its systemd unit does not restart it (RestartPreventExitStatus=5).
+ */
+export const DEREGISTERED_EXIT_STATUS = 5;
+
+/** The reason an agent gives for the containers it stops because its instance was deregistered. */
+export const DEREGISTERED_REASON = "Container instance deregistered";
 
 /**
  * Starts the container agent for one Docker host:
@@ -220,12 +236,45 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
   const logsSub = serveLogs({ nc, docker, region, instanceId, log: log.child({ part: "logs" }), signal });
 
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      controller.abort();
+      logsSub.unsubscribe();
+      await Promise.allSettled([heartbeats, watcher.done, directives, reconciled.done, stats, runner.idle()]);
+    })();
+    return stopping;
+  };
+  let settleDeregistered!: (d: DeregisteredDirective) => void;
+  const deregistered = new Promise<DeregisteredDirective>((resolve) => {
+    settleDeregistered = resolve;
+  });
+  const onDeregistered = async (d: DeregisteredDirective) => {
+    log.error(
+      { containerInstanceArn: d.containerInstanceArn },
+      `this container instance was deregistered: stopping its tasks and the agent. ${rejoinAdvice(store)}`,
+    );
+    const left = (await store.listTasks()).filter((r) => !r.removed);
+    await Promise.all(
+      left.map((r) =>
+        runner.stop({ taskArn: r.taskArn, taskId: r.taskId, reason: DEREGISTERED_REASON, containers: Object.keys(r.containers) }),
+      ),
+    );
+    // Once this directive is acknowledged: stopping waits for the directive consumer, this handler's caller.
+    setImmediate(() => {
+      void shutdown().then(() => {
+        log.info({ tasksStopped: left.length }, "agent stopped: its container instance was deregistered");
+        settleDeregistered(d);
+      });
+    });
+  };
+
   let consumerReady!: () => void;
   const ready = new Promise<void>((r) => {
     consumerReady = r;
   });
   const directives = consumeDirectives(
-    { js, jsm, region, instanceId, runner, log: log.child({ part: "directives" }), signal },
+    { js, jsm, region, instanceId, runner, deregistered: onDeregistered, log: log.child({ part: "directives" }), signal },
     consumerReady,
   ).catch((err) => {
     if (!(err instanceof Aborted)) log.error({ err }, "directive consumer stopped");
@@ -236,10 +285,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     instanceId,
     containerInstanceArn,
     async stop() {
-      controller.abort();
-      logsSub.unsubscribe();
-      await Promise.allSettled([heartbeats, watcher.done, directives, reconciled.done, stats, runner.idle()]);
-      log.info("agent stopped; tasks left running");
+      const already = stopping !== undefined;
+      await shutdown();
+      if (!already) log.info("agent stopped; tasks left running");
     },
+    deregistered,
   };
 }

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { Directive } from "../../events/agent.ts";
+import { type DeregisteredDirective, Directive } from "../../events/agent.ts";
 import { consumers, streams, subjects } from "../../events/names.ts";
 import { watchConsumer } from "../store/consumer-watchdog.ts";
 import { isDockerError } from "./docker/port.ts";
@@ -31,6 +31,8 @@ export async function consumeDirectives(
     region: string;
     instanceId: string;
     runner: TaskRunner;
+    /** The instance was deregistered: stop its tasks; the agent shuts down once this is acknowledged. */
+    deregistered: (d: DeregisteredDirective) => Promise<void>;
     log: Logger;
     signal: AbortSignal;
   },
@@ -71,7 +73,7 @@ export async function consumeDirectives(
         for await (const m of messages) {
           received++;
           attempt = 0;
-          const p = handle(m, d.runner, log, signal);
+          const p = handle(m, d, log, signal);
           inFlight.add(p);
           void p.finally(() => inFlight.delete(p));
         }
@@ -92,7 +94,13 @@ export async function consumeDirectives(
   await Promise.allSettled([...inFlight]);
 }
 
-async function handle(m: JsMsg, runner: TaskRunner, log: Logger, signal: AbortSignal): Promise<void> {
+async function handle(
+  m: JsMsg,
+  d: { runner: TaskRunner; deregistered: (d: DeregisteredDirective) => Promise<void> },
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const { runner } = d;
   let directive: Directive;
   try {
     directive = Directive.parse(m.json());
@@ -103,7 +111,7 @@ async function handle(m: JsMsg, runner: TaskRunner, log: Logger, signal: AbortSi
   }
   const dlog = log.child({
     directive: directive.type,
-    taskArn: directive.taskArn,
+    ...(directive.type === "Deregistered" ? {} : { taskArn: directive.taskArn }),
     seq: m.seq,
     delivery: m.info.deliveryCount,
   });
@@ -121,6 +129,9 @@ async function handle(m: JsMsg, runner: TaskRunner, log: Logger, signal: AbortSi
           reason: directive.reason,
           ...(directive.containers ? { containers: directive.containers } : {}),
         });
+        break;
+      case "Deregistered":
+        await d.deregistered(directive);
         break;
       default: {
         const never: never = directive;

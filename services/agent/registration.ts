@@ -134,9 +134,7 @@ export async function register(
     },
   ).catch((err: unknown) => {
     if (!(err instanceof RegistrationRefused)) throw err;
-    throw new Error(
-      `${err.code}: ${err.message} To register this host as a new container instance, remove ${store.instanceFile} and start the agent again; an agent with a NATS user of its own needs a new login for it too (berth nats-auth, or berth up, which makes one on its next start).`,
-    );
+    throw new Error(`${err.code}: ${err.message} ${rejoinAdvice(store)}`);
   });
   const state = {
     region,
@@ -146,6 +144,11 @@ export async function register(
   };
   await store.saveInstance(state);
   return state;
+}
+
+/** How a host whose container instance was deregistered joins its cluster again. */
+export function rejoinAdvice(store: Pick<AgentStateStore, "instanceFile">): string {
+  return `To register this host as a new container instance, remove ${store.instanceFile} and start the agent again; an agent with a NATS user of its own needs a new login for it too (berth nats-auth, or berth up, which makes one on its next start).`;
 }
 
 /** The control plane answered the registration with a refusal (an ECS error code and message). */

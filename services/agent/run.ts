@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
-import { startAgent } from "./agent.ts";
+import { DEREGISTERED_EXIT_STATUS, startAgent } from "./agent.ts";
 import { taskCleanupWaitFromEnv } from "./durations.ts";
 import type { ImagePullBehavior } from "./images.ts";
 import { loadRegistryAuth } from "./registry-auth.ts";
@@ -56,6 +56,11 @@ const agent = await startAgent({
     : {}),
 });
 logger.info({ containerInstanceArn: agent.containerInstanceArn, instanceId: agent.instanceId }, "agent running");
+
+void agent.deregistered.then(async () => {
+  await nc.drain();
+  process.exit(DEREGISTERED_EXIT_STATUS);
+});
 
 let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

@@ -17,7 +17,7 @@ import type { InstanceRegistered } from "../../events/instance.events.ts";
 import { instanceOfControlSubject, regionOfControlSubject, subjects } from "../../events/names.ts";
 import type { Tag } from "../../events/shapes.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
-import { decideInstance, type InstanceCommand, initialInstance } from "../../machines/instance/instance.decide.ts";
+import { decideInstance, type InstanceCommand, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
 import { runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { Ids } from "../api/context.ts";
@@ -50,6 +50,8 @@ export class AgentGateway {
   private subs: Subscription[] = [];
   /** A sweep is under way: one that starts meanwhile does nothing (the next interval looks again). */
   private sweeping = false;
+  /** Deregistered instances whose still-running agent this control plane has told so. */
+  private readonly toldDeregistered = new Set<string>();
 
   constructor(private readonly o: AgentSideOptions) {}
 
@@ -168,12 +170,17 @@ export class AgentGateway {
     return "ack";
   }
 
-  /** A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. */
+  /**
+   * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. The
+   * agent of a deregistered instance that still beats is told it was deregistered (once per
+   * control plane; the msgID makes the copies of several control planes one directive), and stops.
+   */
   async heartbeat(region: string, value: unknown): Promise<void> {
     const hb = Heartbeat.safeParse(value);
     if (!hb.success) return;
     const subject = subjects.instance(region, hb.data.cluster, hb.data.instanceId);
     const agg = this.o.model.instances.get(subject);
+    if (agg?.snapshot.value === "INACTIVE") return this.tellDeregistered(region, agg.snapshot.context, subject);
     if (!agg || agg.snapshot.context.agentConnected) return;
     await this.o.bus.execute({
       subject,
@@ -239,6 +246,20 @@ export class AgentGateway {
       for (const subject of orphaning) await stopOrphanedTasks(this.o, subject);
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** When the directive is not stored, the next heartbeat tries again. */
+  private async tellDeregistered(region: string, i: InstanceSnapshot["context"], subject: string): Promise<void> {
+    if (this.toldDeregistered.has(subject)) return;
+    this.toldDeregistered.add(subject);
+    const directive: Directive = { type: "Deregistered", at: this.o.clock(), containerInstanceArn: i.containerInstanceArn };
+    try {
+      await this.direct(region, i.instanceId, directive, `${i.instanceId}:deregistered`);
+      this.o.log.info({ instance: i.containerInstanceArn }, "the agent of a deregistered instance still runs: told to stop");
+    } catch (err) {
+      this.toldDeregistered.delete(subject);
+      this.o.log.warn({ err, instance: i.containerInstanceArn }, "deregistered instance's agent not told; the next heartbeat tries again");
     }
   }
 

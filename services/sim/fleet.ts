@@ -204,13 +204,22 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       timers.add(t);
       return;
     }
-    const before = inst.tasks.get(d.taskArn);
-    const wasRunning = before?.containers.some((c) => c.status === "RUNNING") ?? false;
-    const facts = inst.stop(d.taskArn, d.containers ?? [], clock());
+    if (d.type === "Deregistered") {
+      // As a real agent does: what the instance still runs stops, and it leaves the fleet (its
+      // heartbeats end with it).
+      byId.delete(inst.instanceId);
+      instances.splice(instances.indexOf(inst), 1);
+      const live = [...inst.tasks.values()].filter((t) => t.containers.some((c) => c.status !== "STOPPED"));
+      for (const t of live) await stopTask(inst, t.taskArn, []);
+    } else await stopTask(inst, d.taskArn, d.containers ?? []);
+    acks.run(() => m.ack());
+  };
+  const stopTask = async (inst: HollowInstance, taskArn: string, containers: readonly string[]) => {
+    const wasRunning = inst.tasks.get(taskArn)?.containers.some((c) => c.status === "RUNNING") ?? false;
+    const facts = inst.stop(taskArn, containers, clock());
     if (wasRunning) stats.running--;
     stats.stopped++;
     await publishAll(inst.instanceId, facts);
-    acks.run(() => m.ack());
   };
 
   const consumer = await js.consumers.get(streams.directives, durable);

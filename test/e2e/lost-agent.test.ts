@@ -120,7 +120,7 @@ test("an agent paused past the lost-agent timeout: its service task is replaced 
   expect(final).toHaveLength(2);
 });
 
-test("a host deregistered with force: its tasks STOPPED and replaced, its live agent stops their containers, and restarted it is told the instance is gone", { timeout: 240_000 }, async () => {
+test("a host deregistered with force: its tasks STOPPED and replaced, its live agent stops their containers and exits, and restarted it is told the instance is gone", { timeout: 240_000 }, async () => {
   const instances = (await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }))).containerInstanceArns ?? [];
   const saved = JSON.parse(readFileSync(join(agent2Dir, `agent-${b.cluster}-2.json`), "utf8")) as { instanceId: string };
   const second = { containerInstanceArn: instances.find((a) => a.endsWith(`/${saved.instanceId}`)) };
@@ -156,8 +156,13 @@ test("a host deregistered with force: its tasks STOPPED and replaced, its live a
     { timeoutMs: 60_000, what: "the orphaned task's container stopped by its agent" },
   );
 
+  // Told by its next heartbeat's answer that the instance is gone, the agent exits with ECS's terminal status.
+  const told = await (agent2 as ManagedProcess).exited;
+  expect(told.code, agent2?.readLog()).toBe(5);
+  expect(agent2?.readLog()).toContain("this container instance was deregistered: stopping its tasks and the agent.");
+  expect(agent2?.readLog()).toContain(`berth agent: container instance ${second.containerInstanceArn} was deregistered`);
+
   // Restarted, the agent asks to register the instance again: refused for good, it says what to do.
-  await agent2?.stop();
   agent2 = spawnBerth(agent2Args, { name: `${b.cluster}-agent2-again`, env: agent2Env });
   const exit = await agent2.exited;
   expect(exit.code, agent2.readLog()).toBe(1);

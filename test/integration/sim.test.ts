@@ -1,6 +1,7 @@
 import {
   CreateClusterCommand,
   CreateServiceCommand,
+  DeregisterContainerInstanceCommand,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
@@ -141,6 +142,29 @@ describe("a simulated fleet on the real control plane", () => {
       { timeoutMs: 30_000, intervalMs: 100, what: "a replacement for the dead service task, RUNNING" },
     );
     expect(replaced.filter((a) => !before.includes(a))).toHaveLength(1);
+  });
+
+  test("a hollow instance deregistered with force: its service task is replaced elsewhere, and it leaves the fleet as a real agent exits", async () => {
+    const live = (await ecs.send(new ListTasksCommand({ cluster, serviceName: "web" }))).taskArns ?? [];
+    const [onIt] = await describeTasks(ecs, cluster, live);
+    const instanceArn = onIt?.containerInstanceArn as string;
+    await ecs.send(new DeregisterContainerInstanceCommand({ cluster, containerInstance: instanceArn, force: true }));
+    // Told by the answer to its next heartbeat, the instance stops beating and leaves.
+    await waitFor(() => (fleet.instances.some((i) => i.containerInstanceArn === instanceArn) ? undefined : true), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: "the deregistered instance gone from the fleet",
+    });
+    const now = await waitFor(
+      async () => {
+        const arns = (await ecs.send(new ListTasksCommand({ cluster, serviceName: "web" }))).taskArns ?? [];
+        const tasks = await describeTasks(ecs, cluster, arns);
+        return tasks.length === 6 && tasks.every((t) => t.lastStatus === "RUNNING") ? tasks : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "service web back at 6 RUNNING tasks" },
+    );
+    expect(now.some((t) => t.containerInstanceArn === instanceArn)).toBe(false);
+    expect(fleet.instances).toHaveLength(INSTANCES - 1);
   });
 
   test("with a failure rate of 1 every start fails as Docker's would", async () => {

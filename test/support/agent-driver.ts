@@ -122,7 +122,7 @@ export async function startAgentDriver(opts: { region?: string; cluster?: string
 
   const direct = async (instanceId: string, directive: Directive, msgID?: string) => {
     await js.publish(subjects.directives(region, instanceId), JSON.stringify(directive), {
-      msgID: msgID ?? `${directive.taskArn}:${directive.type}`,
+      msgID: msgID ?? `${"taskArn" in directive ? directive.taskArn : directive.containerInstanceArn}:${directive.type}`,
     });
   };
 

@@ -140,7 +140,8 @@ export async function startHollowFleet(o: HollowFleetOptions): Promise<HollowFle
       stop: (r: StopRequest) => report(r.taskArn, r.containers ?? [], "STOPPED"),
     } as unknown as TaskRunner;
     loops.push(
-      consumeDirectives({ js, jsm, region, instanceId: reply.instanceId, runner, log, signal }),
+      // A hollow instance runs nothing, so its deregistration leaves nothing to stop.
+      consumeDirectives({ js, jsm, region, instanceId: reply.instanceId, runner, deregistered: async () => {}, log, signal }),
       heartbeatBucket.then((kv) =>
         heartbeatLoop(
           kv,

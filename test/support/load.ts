@@ -1,5 +1,5 @@
-import { type ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { setTimeout as delay } from "node:timers/promises";
+import { type ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 
 /**
  * A bounded RunTask load for fault tests: `total` calls, each with its own clientToken, issued by

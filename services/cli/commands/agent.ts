@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { startAgent } from "../../agent/agent.ts";
+import { DEREGISTERED_EXIT_STATUS, startAgent } from "../../agent/agent.ts";
 import { taskCleanupWaitFromEnv } from "../../agent/durations.ts";
 import { loadRegistryAuth } from "../../agent/registry-auth.ts";
 import { agentNameOfUser, natsEnvAuth } from "../../security/nats-credentials.ts";
@@ -43,6 +43,7 @@ export const agentCommand: CommandSpec = {
     ],
     ["", "Environment: BERTH_CONTAINER_STOP_TIMEOUT (seconds, default 30) for containers without stopTimeout."],
     ["", "BERTH_NATS_USER and BERTH_NATS_PASSWORD: the agent's NATS user, when NATS requires one."],
+    ["", "When its container instance is deregistered, the agent stops its tasks and exits with status 5 (ECS's agent's terminal status)."],
     ["", "BERTH_IMAGE_PULL_BEHAVIOR (ECS_IMAGE_PULL_BEHAVIOR): default, always, once or prefer-cached."],
     ["", "BERTH_TASK_CLEANUP_WAIT (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION): how long a stopped task's containers, and so its output, stay (default 3h)."],
   ],
@@ -82,7 +83,14 @@ export const agentCommand: CommandSpec = {
       taskCleanupWaitMs: taskCleanupWait(),
     });
     console.log(`berth agent: container instance ${agent.containerInstanceArn}`);
-    await untilSignal();
+    const ended = await Promise.race([untilSignal(), agent.deregistered]);
+    if (typeof ended === "object") {
+      await nc.drain();
+      console.error(
+        `berth agent: container instance ${agent.containerInstanceArn} was deregistered; its tasks were stopped and the agent exits (status ${DEREGISTERED_EXIT_STATUS}, after which a supervisor should not restart it)`,
+      );
+      return DEREGISTERED_EXIT_STATUS;
+    }
     log.info("stopping; running tasks keep running");
     await agent.stop();
     await nc.drain();
