@@ -260,7 +260,10 @@ describe("services keep their desired count on real Docker", () => {
   test("during a rollout whose new tasks fail, an old task that dies is replaced from the old task definition", async () => {
     const good = await register("keep", ["sleep", "3600"]);
     await createHalfRolling("keep", good, 2);
-    const bad = await register("keep", ["sh", "-c", "exit 1"]);
+    // The new tasks never reach RUNNING (their command does not exist), so none of them ever
+    // counts as healthy: one that did, however briefly, would let the rollout stop the old
+    // deployment's replacement, as ECS's would.
+    const bad = await register("keep", ["/no/such/command"]);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "keep", taskDefinition: bad }));
     // The rollout stops one old task (min 50) while the new ones keep failing.
     await waitService("keep", "down to 1 old task", (s) => s.deployments?.length === 2 && s.runningCount === 1, 60_000);
