@@ -263,7 +263,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // Once this directive is acknowledged: stopping waits for the directive consumer, this handler's caller.
     setImmediate(() => {
       void shutdown().then(() => {
-        log.info({ tasksStopped: left.length }, "agent stopped: its container instance was deregistered");
+        log.info({ tasks: left.length }, "agent stopped: its container instance was deregistered");
         settleDeregistered(d);
       });
     });
