@@ -184,8 +184,10 @@ export const jsApi = {
   consumerInfoAny: (stream: string) => `$JS.API.CONSUMER.INFO.${stream}.*`,
   consumerNext: (stream: string, consumer: string) => `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
   consumerNextAny: (stream: string) => `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+  consumerDeleteAny: (stream: string) => `$JS.API.CONSUMER.DELETE.${stream}.*`,
   /** Acknowledgements (ack, nak, working, term) of one consumer's messages. */
   acks: (stream: string, consumer: string) => `$JS.ACK.${stream}.${consumer}.>`,
+  acksAny: (stream: string) => `$JS.ACK.${stream}.>`,
   kvStream: (bucket: string) => `KV_${bucket}`,
   kvKey: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
 } as const;

@@ -38,7 +38,7 @@ export interface ControlPlaneOptions {
   port?: number;
   defaultRegion?: string;
   account?: string;
-  /** Stream and bucket replicas (3 on a three-server NATS cluster). */
+  /** Stream and bucket replicas (3 on a three-server NATS cluster): a minimum, never lowered. Default 1. */
   replicas?: number;
   /** An agent without a heartbeat for this long is marked disconnected. */
   lostAgentTimeoutMs?: number;
@@ -92,11 +92,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { nc } = opts;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureStreams(jsm, { replicas: opts.replicas ?? 1 });
+  const asked = opts.replicas ?? 1;
+  const replicas = await ensureStreams(jsm, { replicas: asked });
+  if (replicas > asked)
+    log.warn(
+      { replicas, asked },
+      `the streams keep their ${replicas} replicas: this server asked for ${asked} (--replicas, BERTH_REPLICAS); a server never lowers them`,
+    );
   const kvm = new Kvm(nc);
   // Several control planes may start at once: each bucket's creation is looked at again if raced.
   const bucket = (name: string, options: Partial<KvOptions>): Promise<KV> =>
-    whileStartingTogether(`bucket ${name}`, () => kvm.create(name, { replicas: opts.replicas ?? 1, ...options }));
+    whileStartingTogether(`bucket ${name}`, () => kvm.create(name, { replicas, ...options }));
   const heartbeats = await bucket(buckets.heartbeats, { history: 1, ttl: HEARTBEAT_BUCKET_TTL_MS });
   const checkpoints = await bucket(buckets.checkpoints, { history: 1 });
   const leaseTtlMs = opts.leaseTtlMs ?? 6_000;

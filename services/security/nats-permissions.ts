@@ -18,8 +18,10 @@ import { buckets, consumers, inboxPrefix, jsApi, streams, subjects } from "../..
  *                   replies  to the requests it received (allow_responses)
  *   reader          subscribe berth.evt.> and berth.ecs.>         live events
  *                            _INBOX_<user>.>
- *                   publish  JetStream API to read BERTH_EVENTS (consumer create/info/next,
- *                            stream info, message get) — nothing that writes or deletes
+ *                   publish  JetStream API to read BERTH_EVENTS (consumer create/info/next/
+ *                            delete and acks, stream info, message get): its own durable
+ *                            consumers work and can be removed, and nothing writes or deletes
+ *                            an event (acks on a limits stream remove nothing)
  *
  * An agent's permissions name its instance id, so the id is fixed when its credentials are minted
  * (see nats-credentials.ts). Each client must use `_INBOX_<user>` as its inbox prefix.
@@ -81,6 +83,8 @@ export function readerPermissions(user: string): Permissions {
         jsApi.consumerCreateAny(streams.events),
         jsApi.consumerInfoAny(streams.events),
         jsApi.consumerNextAny(streams.events),
+        jsApi.consumerDeleteAny(streams.events),
+        jsApi.acksAny(streams.events),
       ],
     },
     subscribe: { allow: [subjects.allEvents, subjects.allEcsEvents, `${inboxPrefix(user)}.>`] },

@@ -3,7 +3,10 @@ import { DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType } fr
 import { streams, subjects } from "../../events/names.ts";
 
 export interface TopologyOptions {
-  /** Stream replicas: 1 on one machine, 3 on a three-server NATS cluster. */
+  /**
+   * Stream replicas: 1 on one machine, 3 on a three-server NATS cluster. A minimum: an existing
+   * stream with more keeps them (lowering them is for an operator, by hand). Default 1.
+   */
   replicas?: number;
   /** Duplicate window for msgID deduplication. */
   duplicateWindowMs?: number;
@@ -17,9 +20,13 @@ const NS = 1_000_000;
  *  - BERTH_EVENTS: the log, kept forever (limits retention, no age/size limit by default);
  *  - BERTH_OBSERVATIONS: agent facts until the control plane has folded them (work queue);
  *  - BERTH_DIRECTIVES: per-agent work until the agent acknowledges it (work queue).
+ *
+ * Replicas are raised to `replicas` and never lowered: one control plane started without the
+ * cluster's setting must not leave the log on a single server. Returns the fewest replicas any
+ * of the streams has now.
  */
-export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions = {}): Promise<void> {
-  const replicas = opts.replicas ?? 1;
+export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions = {}): Promise<number> {
+  const asked = opts.replicas ?? 1;
   const duplicate_window = (opts.duplicateWindowMs ?? 120_000) * NS;
   const configs = [
     {
@@ -27,7 +34,7 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       subjects: [subjects.allEvents],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      num_replicas: replicas,
+      num_replicas: asked,
       duplicate_window,
       // Should anyone set a limit on the log (`nats stream edit`), refuse the new event rather than
       // drop the oldest, which would silently rewrite history. (nats-server before 2.10.5 may
@@ -39,7 +46,7 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       subjects: [subjects.allObservations],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
-      num_replicas: replicas,
+      num_replicas: asked,
       duplicate_window,
     },
     {
@@ -47,19 +54,23 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       subjects: [subjects.allDirectives],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
-      num_replicas: replicas,
+      num_replicas: asked,
       duplicate_window,
     },
   ];
+  let fewest = Number.POSITIVE_INFINITY;
   for (const config of configs)
-    await whileStartingTogether(`stream ${config.name} (${replicas} replica${replicas === 1 ? "" : "s"})`, async () => {
+    await whileStartingTogether(`stream ${config.name} (${asked} replica${asked === 1 ? "" : "s"})`, async () => {
       const info = await jsm.streams.info(config.name).catch((err: unknown) => {
         if (isStreamNotFound(err)) return undefined;
         throw err;
       });
-      if (!info) await jsm.streams.add(config);
-      else if (!sameConfig(info.config as unknown as Record<string, unknown>, config)) await jsm.streams.update(config.name, config);
+      const wanted = { ...config, num_replicas: Math.max(asked, info?.config.num_replicas ?? 0) };
+      if (!info) await jsm.streams.add(wanted);
+      else if (!sameConfig(info.config as unknown as Record<string, unknown>, wanted)) await jsm.streams.update(config.name, wanted);
+      fewest = Math.min(fewest, wanted.num_replicas);
     });
+  return fewest;
 }
 
 /** Attempts, and the pause before the nth retry (n × this, plus up to as much again at random). */

@@ -108,6 +108,11 @@ test("berth nats-auth writes one login per process, private, and says where each
     expect(guide).toContain(`copy berth-nats/agents/${name}`.replace("berth-nats", relative(REPO_ROOT, out)));
     expect(guide).toContain(`berth agent --data-dir /var/lib/berth   (its name, ${name}, from the user)`);
   }
+  // The control planes' file also carries the secrets master key they must share (one NATS
+  // server here, so no replica setting).
+  const cp = envFile(join(out, "control-plane.env"));
+  expect(Buffer.from(cp.BERTH_SECRETS_KEY ?? "", "base64")).toHaveLength(32);
+  expect(cp.BERTH_REPLICAS).toBeUndefined();
 });
 
 test("the NATS it locks down lets no one in without a user", async () => {
@@ -179,14 +184,17 @@ test("berth events reads the log with reader.env", async () => {
 
 test("a host added later: the others keep their logins, and the server takes the new file on a reload", async () => {
   const third = `${cluster}-c`;
+  const keyBefore = envFile(join(out, "control-plane.env")).BERTH_SECRETS_KEY;
+  expect(keyBefore).toBeDefined();
   // Neither cluster nor servers given again, and a running host named again: it stays as it is.
   await natsAuth("--agents", `${third},${names[0]}`);
   const after = readUsers();
   for (const name of names) expect(after.agents[name]).toEqual(users.agents[name]);
   expect(after.controlPlane).toEqual(users.controlPlane);
   expect(after.agents[third]?.cluster).toBe(cluster);
-  // The servers written before stay in every env file.
+  // The servers written before stay in every env file, and the control planes keep their key.
   expect(envFile(join(out, "agents", third, "nats.env")).BERTH_NATS_URL).toBe(nats?.url);
+  expect(envFile(join(out, "control-plane.env")).BERTH_SECRETS_KEY).toBe(keyBefore);
   const login = { servers: nats?.url, user: `berth-agent-${third}`, pass: after.agents[third]?.password, reconnect: false };
   await expect(connect(login)).rejects.toThrow(/Authorization Violation/);
   process.kill(nats?.pid as number, "SIGHUP");
@@ -196,4 +204,18 @@ test("a host added later: the others keep their logins, and the server takes the
     what: "the new agent's login accepted after the reload",
   });
   await nc.close();
+});
+
+test("for three NATS servers, the control planes' file asks for three-replica streams", async () => {
+  const three = mkdtempSync(join(tmpdir(), `${cluster}-three-`));
+  try {
+    const servers = "nats://n1:4222,nats://n2:4222,nats://n3:4222";
+    await run(process.execPath, [BERTH_BIN, "nats-auth", "--out", three, "--agents", "h1", "--nats", servers], {
+      cwd: REPO_ROOT,
+      timeout: 60_000,
+    });
+    expect(envFile(join(three, "control-plane.env"))).toMatchObject({ BERTH_NATS_URL: servers, BERTH_REPLICAS: "3" });
+  } finally {
+    rmSync(three, { recursive: true, force: true });
+  }
 });

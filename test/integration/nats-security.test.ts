@@ -260,6 +260,26 @@ describe("the reader", () => {
     expect(m?.subject).toBe(subject);
   });
 
+  test("keeps a durable consumer of its own: its acks move it on, and it can remove it", async () => {
+    const nc = await as(users.reader);
+    const jsm = await jetstreamManager(nc);
+    const subject = subjects.cluster(REGION, "audit-probe");
+    await jetstream(cp).publish(subject, JSON.stringify({ probe: 2 }));
+    await jsm.consumers.add(streams.events, {
+      durable_name: "audit",
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subject,
+    });
+    const m = await (await jetstream(nc).consumers.get(streams.events, "audit")).next({ expires: 5_000 });
+    expect(m?.subject).toBe(subject);
+    expect(await m?.ackAck()).toBe(true);
+    expect((await jsm.consumers.info(streams.events, "audit")).ack_floor.stream_seq).toBe(m?.seq);
+    expect(await jsm.consumers.delete(streams.events, "audit")).toBe(true);
+    // The log is as it was: acks on it remove nothing.
+    expect((await jsm.streams.getMessage(streams.events, { seq: m?.seq as number }))?.subject).toBe(subject);
+  });
+
   test("may not publish, delete or read agents' traffic", async () => {
     const nc = await as(users.reader);
     const seen = violations(nc);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import {
@@ -9,6 +10,7 @@ import {
   writeAuthorization,
   writePrivate,
 } from "../../security/nats-credentials.ts";
+import { KEY_BYTES } from "../../security/sealed.ts";
 import { type CommandSpec, env, UsageError } from "../args.ts";
 
 /**
@@ -18,7 +20,8 @@ import { type CommandSpec, env, UsageError } from "../args.ts";
  *   security/nats-users.json    every user's password (0600); kept and added to on the next run
  *   nats-auth.conf              the nats-server `authorization` block (0600), the same on every server
  *   control-plane.env           BERTH_NATS_USER / BERTH_NATS_PASSWORD (and BERTH_NATS_URL, given
- *                               --nats) for `berth server`
+ *                               --nats) for `berth server`, with what all control planes share:
+ *                               BERTH_SECRETS_KEY, and BERTH_REPLICAS=3 for three or more servers
  *   reader.env                  the same for `berth events`, `berth state` and integrations
  *   agents/<name>/              one per Docker host: the agent's data directory, holding the
  *                               instance id its user is bound to, and its nats.env (which also
@@ -46,7 +49,11 @@ function agentNames(value: unknown): string[] {
 }
 
 /** KEY=value lines; an agent's also name the cluster and region its login is for. */
-function envFile(u: NatsUser & { cluster?: string; region?: string }, natsUrl: string | undefined): string {
+function envFile(
+  u: NatsUser & { cluster?: string; region?: string },
+  natsUrl: string | undefined,
+  more: Record<string, string | undefined> = {},
+): string {
   const a = clientAuth(u);
   const lines = [
     ...(natsUrl ? [`BERTH_NATS_URL=${natsUrl}`] : []),
@@ -54,8 +61,22 @@ function envFile(u: NatsUser & { cluster?: string; region?: string }, natsUrl: s
     `BERTH_NATS_PASSWORD=${a.pass}`,
     ...(u.cluster ? [`BERTH_CLUSTER=${u.cluster}`] : []),
     ...(u.region ? [`BERTH_REGION=${u.region}`] : []),
+    ...Object.entries(more).flatMap(([k, value]) => (value === undefined ? [] : [`${k}=${value}`])),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * What every control plane of the cluster needs besides its login: stream replicas to match three
+ * or more NATS servers, and one secrets master key (each would otherwise make its own, and a
+ * secret stored through one could not be opened by another). The key an earlier run wrote is kept.
+ */
+function controlPlaneSettings(natsUrl: string | undefined, envPath: string): Record<string, string | undefined> {
+  const servers = natsUrl?.split(",").length ?? 1;
+  return {
+    BERTH_REPLICAS: servers >= 3 ? "3" : undefined,
+    BERTH_SECRETS_KEY: previousSetting(envPath, "BERTH_SECRETS_KEY") ?? randomBytes(KEY_BYTES).toString("base64"),
+  };
 }
 
 /** `nats://n1:4222,nats://n2:4222`: NATS URLs, comma-separated, nothing a shell would expand. */
@@ -68,9 +89,10 @@ function natsUrls(value: unknown): string | undefined {
   return urls.join(",");
 }
 
-function previousNatsUrl(envPath: string): string | undefined {
+/** A setting an earlier run wrote into an env file. */
+function previousSetting(envPath: string, key: string): string | undefined {
   if (!existsSync(envPath)) return undefined;
-  return /^BERTH_NATS_URL=(.+)$/m.exec(readFileSync(envPath, "utf8"))?.[1];
+  return new RegExp(`^${key}=(.+)$`, "m").exec(readFileSync(envPath, "utf8"))?.[1];
 }
 
 export const natsAuthCommand: CommandSpec = {
@@ -116,7 +138,8 @@ export const natsAuthCommand: CommandSpec = {
       if (!REGION.test(region)) throw new UsageError(`region ${JSON.stringify(region)}: lowercase letters, digits and hyphens, e.g. us-east-1`);
     }
     // Not given again: the servers an earlier run wrote stay in the env files.
-    const natsUrl = natsUrls(v.nats) ?? previousNatsUrl(join(out, "control-plane.env"));
+    const controlPlaneEnv = join(out, "control-plane.env");
+    const natsUrl = natsUrls(v.nats) ?? previousSetting(controlPlaneEnv, "BERTH_NATS_URL");
     const agentDir = (name: string) => join(out, "agents", name);
 
     const users = await ensureNatsUsers(
@@ -125,7 +148,7 @@ export const natsAuthCommand: CommandSpec = {
     );
     const conf = join(out, "nats-auth.conf");
     await writeAuthorization(conf, users, "# Written by `berth nats-auth` from security/nats-users.json; give every nats-server the same file.\n");
-    await writePrivate(join(out, "control-plane.env"), envFile(users.controlPlane, natsUrl));
+    await writePrivate(controlPlaneEnv, envFile(users.controlPlane, natsUrl, controlPlaneSettings(natsUrl, controlPlaneEnv)));
     await writePrivate(join(out, "reader.env"), envFile(users.reader, natsUrl));
     for (const [name, agent] of Object.entries(users.agents))
       await writePrivate(join(agentDir(name), "nats.env"), envFile(agent, natsUrl));
@@ -141,7 +164,11 @@ export const natsAuthCommand: CommandSpec = {
         `its configuration file includes ${rel(conf)} (include ./nats-auth.conf, the file beside it);`,
         "after a run that changed it, copy it to every server again and reload each: nats-server --signal reload",
       ),
-      ...row("berth server", `set -a; . ${rel(join(out, "control-plane.env"))}; set +a; berth server${nats}`),
+      ...row(
+        "berth server",
+        `set -a; . ${rel(controlPlaneEnv)}; set +a; berth server${nats}`,
+        "(the file also holds the stream replicas and the secrets master key every control plane shares)",
+      ),
       ...row("readers", `${rel(join(out, "reader.env"))}, inbox prefix _INBOX_${users.reader.user} (berth events reads it from the environment)`),
       ...Object.entries(users.agents).flatMap(([name, a]) =>
         row(
