@@ -161,6 +161,30 @@ export function reconcile(input: ReconcileInput): Plan {
   const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
   const minHealthy = Math.ceil((desired * (cfg.minimumHealthyPercent ?? 100)) / 100);
 
+  // 0. Circuit breaker, before anything is placed: a deployment that has failed often enough
+  // launches nothing more (the rollback, if any, is placed by the next reconcile).
+  const breaker = cfg.deploymentCircuitBreaker;
+  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
+    const failures = failedTaskCount(primary, input.tasks, now, breaker.resetOnHealthyTask ?? true);
+    if (failures >= breakerThreshold(desired, breaker.thresholdConfiguration)) {
+      const target = breaker.rollback ? service.lastCompleted : undefined;
+      plan.rollout.push({
+        deploymentId: primary.id,
+        rolloutState: "FAILED",
+        reason: CIRCUIT_BREAKER_FAILED,
+        ...(target
+          ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: serviceRevisionOf(target) } }
+          : {}),
+      });
+      if (target)
+        plan.messages.push({
+          key: "rollback",
+          message: `(service ${name}) ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
+        });
+      return plan;
+    }
+  }
+
   /** Whether launches for a deployment with these tasks wait (ECS's throttle); if so, says so and asks to be woken then. */
   const throttled = (tasks: ServiceTaskView[]) => {
     const until = throttleUntil(tasks, now);
@@ -303,30 +327,7 @@ export function reconcile(input: ReconcileInput): Plan {
       });
   }
 
-  // 4. Circuit breaker.
-  const breaker = cfg.deploymentCircuitBreaker;
-  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
-    const failures = failedTaskCount(primary, input.tasks, now, breaker.resetOnHealthyTask ?? true);
-    if (failures >= breakerThreshold(desired, breaker.thresholdConfiguration)) {
-      const target = breaker.rollback ? service.lastCompleted : undefined;
-      plan.rollout.push({
-        deploymentId: primary.id,
-        rolloutState: "FAILED",
-        reason: CIRCUIT_BREAKER_FAILED,
-        ...(target
-          ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: serviceRevisionOf(target) } }
-          : {}),
-      });
-      if (target)
-        plan.messages.push({
-          key: "rollback",
-          message: `(service ${name}) ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
-        });
-      return plan;
-    }
-  }
-
-  // 5. Rollout completion, retiring drained deployments, steady state.
+  // 4. Rollout completion, retiring drained deployments, steady state.
   // A rollout completes once the primary's tasks count as healthy (as minimumHealthyPercent counts
   // them: a task that ran for a moment and exited never completes one).
   const primaryServing = primaryKept.filter(serving);

@@ -152,28 +152,33 @@ export class TaskRunner {
     const toCreate = spec.containers.filter(
       (d) => !existing.has(d.name) && !rec.containers[d.name]?.started && !rec.containers[d.name]?.stopped,
     );
-    const secrets = await this.admit(rec, spec, toCreate, log);
-    if (!secrets) return this.maybeCleanup(rec);
-    if (!(await this.prepareResources(rec, spec, log))) return;
+    // A stop that arrives while the start is under way (it waits its turn behind it) abandons
+    // what is not started yet: no container of a task asked to stop is started.
     const abort = new AbortController();
     this.startAborts.set(spec.taskArn, abort);
+    const abandoned = (container: string) => {
+      if (!abort.signal.aborted) return false;
+      log.info({ container }, "start abandoned: the task is being stopped");
+      return true;
+    };
     try {
+      const secrets = await this.admit(rec, spec, toCreate, log);
+      if (!secrets) return this.maybeCleanup(rec);
+      if (!(await this.prepareResources(rec, spec, log))) return;
       for (const def of startOrder(spec.containers)) {
+        if (abandoned(def.name)) return;
         const row = existing.get(def.name);
         const fresh = !row && !rec.containers[def.name]?.started && !rec.containers[def.name]?.stopped;
         if (fresh && def.dependsOn?.length) {
           const unmet = await this.waitForDependencies(rec, spec, def, abort.signal);
-          if (unmet === "aborted") {
-            log.info({ container: def.name }, "start abandoned: the task is being stopped");
-            return;
-          }
+          if (unmet === "aborted" && abandoned(def.name)) return;
           if (unmet) {
             log.warn({ container: def.name, reason: unmet }, "dependency condition not met; container not started");
             await this.report.reportFailure(rec, def.name, unmet);
             continue;
           }
         }
-        await this.startContainer(rec, spec, def, row, secrets, log);
+        await this.startContainer(rec, spec, def, row, secrets, log, () => abandoned(def.name));
       }
     } finally {
       if (this.startAborts.get(spec.taskArn) === abort) this.startAborts.delete(spec.taskArn);
@@ -302,6 +307,8 @@ export class TaskRunner {
     existing: ContainerSummary | undefined,
     secrets: TaskSecrets,
     log: Logger,
+    /** Whether a stop came while the image was pulled: then the container is not created. */
+    abandoned: () => boolean,
   ): Promise<void> {
     const cr = containerRecord(rec, def.name);
     if (existing) {
@@ -344,6 +351,7 @@ export class TaskRunner {
       await this.report.reportFailure(rec, def.name, pull.error);
       return;
     }
+    if (abandoned()) return;
     let id: string;
     try {
       const req = containerConfig(def, spec, {

@@ -354,6 +354,8 @@ describe("service reconcile", () => {
     expect(plan.rollout).toEqual([
       expect.objectContaining({ deploymentId: "ecs-svc/2", rolloutState: "FAILED", rollback: expect.objectContaining({ taskDefinition: "td:1", rollbackOf: "ecs-svc/2", revision: "ecs-svc/1" }) }),
     ]);
+    // The failing deployment, short of its desired count, launches nothing more in the same plan.
+    expect(plan.place).toEqual([]);
   });
 
   describe("a FAILED deployment without rollback: the deployment before it keeps the service at its desired count", () => {
