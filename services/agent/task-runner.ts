@@ -443,6 +443,9 @@ export class TaskRunner {
   private async doStop(req: StopRequest): Promise<void> {
     const log = this.o.log.child({ taskArn: req.taskArn });
     const rec = await this.record(req.taskArn, req.taskId);
+    // Stopped, every fact of it stored, its containers kept for the cleanup wait (a restarted
+    // agent's reconcile hands it such tasks): nothing to stop or report, only its cleanup to keep.
+    if (rec.stoppedAt !== undefined) return this.maybeCleanup(rec);
     if (!rec.stopRequested) {
       rec.stopRequested = true;
       await this.report.save(rec);

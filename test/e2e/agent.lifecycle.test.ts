@@ -381,6 +381,8 @@ describe("a stopped task's containers stay for the cleanup wait", () => {
         timeoutMs: 30_000,
         what: "the stopped task's container removed by the restarted agent",
       });
+      // A task stopped long ago is not stopped again: no stopping fact about it, only its cleanup.
+      expect(driver.observations.filter((o) => o.type === "TaskStoppingObserved" && o.taskArn === spec.taskArn)).toEqual([]);
     } finally {
       await keeper.stop();
       rmSync(keeperDir, { recursive: true, force: true });
