@@ -50,7 +50,14 @@ export class Lease {
       }
     } catch (err) {
       if (this.leading) {
-        this.log.warn({ err }, "scheduler lease lost");
+        // Expected when this process was paused or cut off past the lease time: said in one line.
+        const reason = err instanceof Error ? err.message : String(err);
+        this.log.warn(
+          { reason },
+          /wrong last sequence/i.test(reason)
+            ? "scheduler lease lost: another process took it over"
+            : "scheduler lease lost: it could not be renewed in time",
+        );
         this.set(false);
       }
     } finally {
