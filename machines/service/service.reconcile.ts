@@ -332,7 +332,9 @@ export function reconcile(input: ReconcileInput): Plan {
   // them: a task that ran for a moment and exited never completes one).
   const primaryServing = primaryKept.filter(serving);
   const primaryHealthy = primaryServing.filter(healthy).length;
-  const others = input.tasks.some((t) => occupies(t) && !lost(t) && !ofPrimary(t));
+  // Another deployment's task still on a host, or one of the primary's still stopping (a scale-in
+  // is steady once the task it stopped has stopped, when runningCount is the desired count again).
+  const others = input.tasks.some((t) => occupies(t) && !lost(t) && (!ofPrimary(t) || t.desiredStatus === "STOPPED"));
   const settled = primaryHealthy === desired && have === desired && leaving.length === 0 && !others;
   if (!settled && primaryServing.length === desired && have === desired && leaving.length === 0 && !others)
     for (const t of primaryServing) if (!healthy(t)) wakeAt(countsFrom(t));

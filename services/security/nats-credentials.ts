@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import bcrypt from "bcryptjs";
 import { z } from "zod";
 import { inboxPrefix } from "../../events/names.ts";
 import { AgentStateStore } from "../agent/state.ts";
@@ -32,6 +33,8 @@ import {
 export interface NatsUser {
   user: string;
   password: string;
+  /** bcrypt of the password, for the server's configuration (see the users file below). */
+  passwordHash?: string;
 }
 
 export interface AgentUser extends NatsUser {
@@ -40,7 +43,16 @@ export interface AgentUser extends NatsUser {
   instanceId: string;
 }
 
-const User = z.object({ user: z.string(), password: z.string().min(16) });
+const User = z.object({
+  user: z.string(),
+  password: z.string().min(16),
+  /**
+   * The password's bcrypt hash, what the nats-server configuration holds: made with the password
+   * and kept (hashing takes a good part of a second), so one who changes a password by hand
+   * removes its hash too.
+   */
+  passwordHash: z.string().optional(),
+});
 const NatsUsersFile = z.object({
   controlPlane: User,
   reader: User,
@@ -54,6 +66,14 @@ export const usersFile = (dataDir: string) => join(securityDir(dataDir), "nats-u
 
 /** 192 random bits, URL-safe: no quoting trouble in a configuration file or a URL. */
 const password = () => randomBytes(24).toString("base64url");
+
+/** bcrypt's cost for the hashes nats-server checks a password against (that of `nats server passwd`). */
+const BCRYPT_COST = 11;
+
+/** The user with the bcrypt hash of its password, made now if it has none. */
+function hashed<U extends NatsUser>(u: U): U {
+  return u.passwordHash ? u : { ...u, passwordHash: bcrypt.hashSync(u.password, BCRYPT_COST) };
+}
 
 /** Writes `text` to `path` readable by its owner only (0600), whole or not at all (a rename). */
 export async function writePrivate(path: string, text: string): Promise<void> {
@@ -114,24 +134,31 @@ export async function ensureNatsUsers(dataDir: string, agents: readonly AgentSpe
     next.agents[a.name] = {
       user: agentUserName(a.name),
       password: known?.password ?? password(),
+      ...(known?.passwordHash ? { passwordHash: known.passwordHash } : {}),
       region: a.region,
       cluster: a.cluster,
       instanceId,
     };
   }
+  next.controlPlane = hashed(next.controlPlane);
+  next.reader = hashed(next.reader);
+  for (const [name, a] of Object.entries(next.agents)) next.agents[name] = hashed(a);
   const text = `${JSON.stringify(next, null, 2)}\n`;
   if (!users || JSON.stringify(users, null, 2) !== JSON.stringify(next, null, 2)) await writePrivate(path, text);
   return next;
 }
 
-/** The users with their permissions, as the server configuration lists them. */
+/**
+ * The users with their permissions, as the server configuration lists them: with bcrypt hashes of
+ * their passwords, so the file every nats-server holds gives no one a login.
+ */
 export function configUsers(users: NatsUsers): ConfigUser[] {
+  const secret = (u: NatsUser) => ({ user: u.user, password: hashed(u).passwordHash as string });
   return [
-    { ...users.controlPlane, permissions: controlPlanePermissions() },
-    { ...users.reader, permissions: readerPermissions(users.reader.user) },
+    { ...secret(users.controlPlane), permissions: controlPlanePermissions() },
+    { ...secret(users.reader), permissions: readerPermissions(users.reader.user) },
     ...Object.values(users.agents).map((a) => ({
-      user: a.user,
-      password: a.password,
+      ...secret(a),
       permissions: agentPermissions(a.user, { region: a.region, instanceId: a.instanceId }),
     })),
   ];

@@ -112,6 +112,15 @@ describe("the generated users and configuration", () => {
     expect(saved.agents.a).toEqual(A);
   });
 
+  test("the server's configuration holds bcrypt hashes, not the passwords", () => {
+    const conf = readFileSync(join(dir, "security", "nats-server.conf"), "utf8");
+    for (const u of [users.controlPlane, users.reader, A, B]) {
+      expect(conf).not.toContain(u.password);
+      expect(conf).toContain(JSON.stringify(u.passwordHash));
+      expect(u.passwordHash).toMatch(/^\$2[aby]\$11\$/);
+    }
+  });
+
   test("a client without a user, or with a wrong password, is not let in", async () => {
     await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/Authorization Violation/);
     await expect(

@@ -37,6 +37,19 @@ describe("service reconcile", () => {
     expect(reconcileOnce(v).stop.map((s) => s.taskArn)).toEqual([pending.taskArn]);
   });
 
+  test("scaled in, the service is steady once the task it stopped has stopped, not while it is stopping", () => {
+    const w = new World(serviceContext(2));
+    w.service = { ...w.service, deployments: [{ ...w.service.deployments[0]!, rolloutState: "COMPLETED" }] };
+    w.add("ecs-svc/1");
+    w.add("ecs-svc/1");
+    const extra = w.add("ecs-svc/1");
+    extra.desiredStatus = "STOPPED";
+    const steady = (plan: ReturnType<typeof reconcileOnce>) => plan.messages.some((m) => m.key === "steady");
+    expect(steady(reconcileOnce(w))).toBe(false);
+    extra.lastStatus = "STOPPED";
+    expect(steady(reconcileOnce(w))).toBe(true);
+  });
+
   test("ECS's bound examples: desired 4, min 50 may stop 2 first; desired 2, min 75 can stop none of the old", () => {
     const w = new World(serviceContext(4, 50, 100));
     for (let i = 0; i < 4; i++) w.add("ecs-svc/1");
