@@ -6,6 +6,7 @@ import {
   DescribeServicesCommand,
   DescribeTasksCommand,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -283,6 +284,38 @@ describe("the web console in a real browser", () => {
       "same page",
     );
     expect(pageErrors).toEqual([]);
+  });
+
+  test("on the tasks page a live refresh keeps keyboard focus where it was, each Stop stays in view and names its task; a malformed address shows a page", async () => {
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+    await page.locator('#live[data-state="live"]').waitFor();
+    const stop = page.locator('[data-testid="task-row"][data-status="RUNNING"] [data-action="stop-task"]').first();
+    await stop.waitFor();
+    expect(await page.title()).toBe(`Tasks · ${b.cluster} · Berth console`);
+    const task = (await stop.evaluate((el) => el.closest("tr")?.dataset.task)) as string;
+    expect(await stop.getAttribute("aria-label")).toBe(`Stop task ${task.slice(0, 12)}`);
+    // The row's action is inside the table's box, however wide the table is.
+    const box = (await page.locator(".table-wrap").first().boundingBox()) as { x: number; width: number };
+    const button = (await stop.boundingBox()) as { x: number; width: number };
+    expect(button.x + button.width).toBeLessThanOrEqual(box.x + box.width);
+
+    await stop.focus();
+    const rows = await page.locator('[data-testid="task-row"]').count();
+    await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn }));
+    await expect.poll(() => page.locator('[data-testid="task-row"]').count(), { timeout: LIVE_TIMEOUT_MS }).toBe(rows + 1);
+    type Focusable = { dataset: Record<string, string>; closest(sel: string): Focusable | null };
+    const focused = await page.evaluate(() => {
+      const el = (globalThis as unknown as { document: { activeElement: Focusable | null } }).document.activeElement;
+      return { action: el?.dataset.action, task: el?.closest("tr")?.dataset.task };
+    });
+    expect(focused).toEqual({ action: "stop-task", task });
+
+    expect(pageErrors).toEqual([]);
+    // The service it names does not exist: the API's 400s are logged by the browser, nothing else.
+    await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/%E0%A4%A`);
+    await expect.poll(() => page.locator("#main").textContent()).toMatch(/not found/i);
+    expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
+    pageErrors.length = 0;
   });
 
   test("the stream sends each folded event once, in order, and replays what a reconnecting client missed", async () => {

@@ -19,6 +19,8 @@ import tasksView from "./views/tasks.js";
 /** Bursts of events (a deployment writes several per task) are folded into one re-fetch. */
 const REFRESH_DELAY_MS = 150;
 const CLUSTER_KEY = "berth.console.cluster";
+/** The page's name in the window title, by navigation section (a service's page: its name). */
+const TITLES = { clusters: "Clusters", services: "Services", tasks: "Tasks", instances: "Container instances" };
 
 const main = document.getElementById("main");
 const picker = document.getElementById("cluster-select");
@@ -34,8 +36,17 @@ const state = {
   clusters: [],
 };
 
+/** A route segment as typed: a malformed %-escape is kept as it is (then "not found"), not thrown. */
+function decode(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decode);
   const [section, cluster, service] = parts;
   const selected = cluster ?? currentCluster();
   switch (section) {
@@ -88,6 +99,7 @@ async function show() {
     if (section !== "clusters")
       a.href = params.cluster ? `#/${section}/${encodeURIComponent(params.cluster)}` : `#/${section}`;
   }
+  document.title = [params.service ?? TITLES[view.nav], params.cluster, "Berth console"].filter(Boolean).join(" · ");
   main.replaceChildren(h("div", { class: "loading" }, "Loading…"));
   await refresh();
   main.focus({ preventScroll: true });
@@ -124,13 +136,38 @@ async function refresh() {
     }
     if (generation !== state.generation) return;
     const scroll = window.scrollY;
+    const focused = focusKey(document.activeElement);
     main.replaceChildren(node);
     window.scrollTo({ top: scroll });
+    if (focused) refocus(focused);
   } finally {
     state.loading = false;
     if (state.dirty) {
       state.dirty = false;
       scheduleRefresh();
+    }
+  }
+}
+
+/**
+ * What names a focused control across a re-render: what it does (its action, link or field name)
+ * and the row it is in (task, service, instance, deployment). A live refresh rebuilds the page;
+ * focus goes back to the same control, so keyboard users keep their place.
+ */
+function focusKey(el) {
+  if (!(el instanceof HTMLElement) || el === main || !main.contains(el)) return undefined;
+  const what = el.dataset.action ?? el.getAttribute("href") ?? el.getAttribute("name");
+  if (!what) return undefined;
+  const row = el.closest("[data-task],[data-service],[data-instance],[data-deployment]");
+  const where = row ? [row.dataset.task, row.dataset.service, row.dataset.instance, row.dataset.deployment].join("/") : "";
+  return `${what}|${where}`;
+}
+
+function refocus(key) {
+  for (const el of main.querySelectorAll("[data-action],a[href],[name]")) {
+    if (focusKey(el) === key) {
+      el.focus({ preventScroll: true });
+      return;
     }
   }
 }

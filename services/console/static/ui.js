@@ -140,6 +140,7 @@ export function button(label, onClick, opts = {}) {
       onclick: onClick,
       "data-action": opts.action,
       title: opts.title,
+      "aria-label": opts.ariaLabel,
     },
     label,
   );

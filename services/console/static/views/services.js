@@ -74,7 +74,7 @@ export function createServiceDialog(ctx, cluster) {
   openDialog({
     title: `Create a service in ${cluster}`,
     body: [
-      field("Task definition", family, "Active revisions, newest first."),
+      field("Task definition", family, "Active revisions by family, each family's newest first."),
       field("Service name", name, "Letters, digits, hyphens and underscores."),
       h("div", { class: "field-row" }, field("Desired tasks", count), field("Launch type", launch)),
     ],

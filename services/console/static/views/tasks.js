@@ -128,7 +128,11 @@ export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
         "td",
         { class: "row-actions" },
         stoppable
-          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), { kind: "small danger-outline", action: "stop-task" })
+          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), {
+              kind: "small danger-outline",
+              action: "stop-task",
+              ariaLabel: `Stop task ${shortId(id, 12)}`,
+            })
           : null,
       ),
     );
