@@ -176,7 +176,8 @@ export default {
           h(
             "td",
             {},
-            active && d.status === "IN_PROGRESS"
+            // Only with a deployment before it to go back to (a service's first has none).
+            active && d.status === "IN_PROGRESS" && history.some((o) => o !== d)
               ? button("Roll back", () => rollbackDialog(ctx, s, d), { action: "rollback" })
               : null,
           ),
