@@ -36,7 +36,16 @@ export function parse(spec: CommandSpec, argv: string[]) {
       strict: true,
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const text = (err as Error).message;
+    // A negative number reads as an unknown short option, or as no value for the option before
+    // it ("ambiguous"): say what it is instead.
+    const negative = argv.find((a) => /^-\d/.test(a));
+    if (negative && (text.includes(`'${negative}'`) || /ambiguous/.test(text))) {
+      const option = /ambiguous/.test(text) ? /'(--?[\w-]+)/.exec(text)?.[1] : undefined;
+      throw new UsageError(`${option ? `${option} ` : ""}${negative}: negative numbers are not valid here`);
+    }
+    // Node's text, on one line, without its advice on positionals.
+    throw new UsageError((text.split(". To specify a positional")[0] as string).replace(/\s*\n\s*/g, " "));
   }
 }
 

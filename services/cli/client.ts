@@ -129,15 +129,31 @@ export interface Failure {
 }
 
 export function failureText(failures: readonly Failure[]): string {
-  return failures.map((f) => `${f.reason ?? "FAILURE"}${f.arn ? ` ${f.arn}` : ""}${f.detail ? ` (${f.detail})` : ""}`).join("; ");
+  return failures
+    .map((f) =>
+      // MISSING: the API knows no such resource; say so by the name given, not as a bare reason.
+      f.reason === "MISSING" && f.arn
+        ? `${[resourceKind(f.arn), idOf(f.arn)].filter(Boolean).join(" ")} not found${f.detail ? ` (${f.detail})` : ""}`
+        : `${f.reason ?? "FAILURE"}${f.arn ? ` ${f.arn}` : ""}${f.detail ? ` (${f.detail})` : ""}`,
+    )
+    .join("; ");
+}
+
+/** "service", "task", "container instance", … from an ARN's resource type (nothing for a bare name). */
+function resourceKind(arn: string): string | undefined {
+  return /^arn:[^:]*:ecs:[^:]*:[^:]*:([a-z-]+)\//.exec(arn)?.[1]?.replaceAll("-", " ");
 }
 
 /** Parses a positive (or zero, when allowed) integer option. */
-export function intOption(value: unknown, name: string, fallback: number, min = 1): number {
+export function intOption(value: unknown, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const text = String(value);
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`${name} takes a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
-  return Number(text);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new UsageError(
+      `${name} takes a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, not ${JSON.stringify(text)}`,
+    );
+  return n;
 }
 
 /** The last path segment of an ARN (a task id, service name, instance id); the value itself otherwise. */

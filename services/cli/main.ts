@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    console.error(`berth: unknown command ${JSON.stringify(name)}\n\n${await overview()}`);
+    console.error(`berth: unknown command ${JSON.stringify(name)}\nRun \`berth --help\` for the commands.`);
     return 2;
   }
   const spec = await entry.load();
@@ -85,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
     return (await spec.run(values, positionals)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`berth ${spec.name}: ${err.message}\n\n${helpText(spec)}`);
+      // One line for the error, the usage, and where the rest is: the error stays in sight.
+      console.error(`berth ${spec.name}: ${err.message}\nUsage: ${spec.usage}\nRun \`berth ${spec.name} --help\` for the options.`);
       return 2;
     }
     console.error(`berth ${spec.name}: ${(err as Error).message}`);

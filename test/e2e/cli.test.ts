@@ -137,6 +137,11 @@ describe("help and usage", () => {
     [["drain"], "at least one container instance"],
     [["instances", "--status", "SLEEPING"], "--status takes one of"],
     [["state", "--at", "when pigs fly"], "--at takes a sequence number"],
+    [["run", "x", "--count", "11"], "--count takes a whole number from 1 to 10"],
+    [["run", "x", "--wait", "--timeout", "abc"], "--timeout takes a whole number"],
+    [["scale", "web", "-1"], "-1: negative numbers are not valid here"],
+    [["events", "--subject", "bad subject"], "--subject takes a NATS subject filter"],
+    [["events", "--since", "soon"], "--since takes a sequence number, a time (ISO 8601) or a duration ago"],
     [["compose", "sideways"], "up, down or config"],
     [["server", "--heap-growth", "0"], "--heap-growth must be an integer ≥ 1"],
     [["server", "--count-healthy-after", "1.5"], "--count-healthy-after must be an integer ≥ 0"],
@@ -144,6 +149,8 @@ describe("help and usage", () => {
     const r = await berth(args);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(message);
+    // The error, the usage (two lines at most) and where the options are: the error stays in sight.
+    expect(r.stderr.trim().split("\n").length).toBeLessThanOrEqual(4);
     expect(r.stdout).toBe("");
   });
 });
@@ -385,6 +392,27 @@ describe("services", () => {
     expect(r.stdout).toContain(`Deployment ${id} COMPLETED.`);
   }, 150_000);
 
+  test("deploy --wait says the circuit breaker failed the rollout when it also rolled it back", async () => {
+    const failing = "cli-rollback";
+    await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: failing,
+        taskDefinition: sleeperArn,
+        desiredCount: 1,
+        deploymentConfiguration: {
+          deploymentCircuitBreaker: { enable: true, rollback: true, thresholdConfiguration: { type: "COUNT", value: 1 } },
+        },
+      }),
+    );
+    ok(await berth(["wait", "services-stable", failing]));
+    const r = await berth(["deploy", failing, "--task-definition", `${b.cluster}-crash`, "--wait", "--timeout", "120"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^berth deploy: .*circuit breaker/m);
+    expect(r.stderr).not.toContain("replaced before it completed");
+    await berth(["scale", failing, "0"]);
+  }, 180_000);
+
   test("deploy --wait exits 1 when the circuit breaker fails the rollout", async () => {
     const failing = "cli-breaker";
     await b.ecs.send(
@@ -409,7 +437,7 @@ describe("services", () => {
   test("wait services-stable exits 1 on a missing service", async () => {
     const r = await berth(["wait", "services-stable", service, "no-such-service"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("MISSING");
+    expect(r.stderr).toContain("berth wait: service no-such-service not found");
   });
 });
 
@@ -477,7 +505,7 @@ describe("drain", () => {
     const r = await berth(["drain", "nope"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain(`berth drain: MISSING nope (no such container instance in cluster ${b.cluster}`);
+    expect(r.stderr).toContain(`berth drain: nope not found (no such container instance in cluster ${b.cluster}`);
   });
 
   test("drain sets the instance DRAINING and --undo ACTIVE again (or reports the API's error)", async () => {

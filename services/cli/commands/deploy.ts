@@ -21,7 +21,7 @@ function printDeployments(s: Service): void {
 
 export const deployCommand: CommandSpec = {
   name: "deploy",
-  summary: "start a deployment of a service (new task definition or forced) and follow its rollout",
+  summary: "start a deployment of a service (new task definition or forced); with --wait, follow its rollout",
   usage: "berth deploy <service> (--task-definition X | --force) [--wait] [options]",
   options: {
     ...connectionOptions,
@@ -44,6 +44,7 @@ export const deployCommand: CommandSpec = {
     const service = positionals[0] as string;
     const taskDefinition = v["task-definition"] === undefined ? undefined : String(v["task-definition"]);
     if (!taskDefinition && !v.force) throw new UsageError("say what to deploy: --task-definition X, or --force to redeploy the current one");
+    const waitMs = timeoutMs(v);
     const t = target(v);
     const ecs = ecsClient(t);
     const out = await ecs.send(
@@ -63,7 +64,7 @@ export const deployCommand: CommandSpec = {
     }
     const progress = progressFor(Boolean(v.json));
     progress.log(`Deploying ${definitionOf(primary.taskDefinition)} to ${service} as ${primary.id}`);
-    const outcome = await watchDeployment(ecs, t, service, primary.id, seenEvents([s]), progress, timeoutMs(v));
+    const outcome = await watchDeployment(ecs, t, service, primary.id, seenEvents([s]), progress, waitMs);
     progress.done();
     s = outcome.ok ? outcome.value : (outcome.last ?? s);
     if (v.json) printJson({ service: s });

@@ -4,12 +4,13 @@ import { streams, subjects } from "../../../events/names.ts";
 import { type CommandSpec, UsageError, type Values } from "../args.ts";
 import { ecsEventLine } from "../ecs-event-line.ts";
 import { connectNats, natsClientHelp, natsClientOptions } from "../nats-client.ts";
+import { parseAt } from "./state.ts";
 
 export const eventsCommand: CommandSpec = {
   name: "events",
   summary: "print the event log (the audit log): every decided fact with its sequence, time, subject and type",
   usage:
-    "berth events [--since SEQ|TIME] [--follow] [--json] [--subject FILTER] [--nats URL]\n       berth events --ecs [--json] [--subject FILTER] [--nats URL]",
+    "berth events [--since SEQ|TIME|DURATION] [--follow] [--json] [--subject FILTER] [--nats URL]\n       berth events --ecs [--json] [--subject FILTER] [--nats URL]",
   options: {
     since: { type: "string" },
     follow: { type: "boolean", short: "f" },
@@ -19,7 +20,10 @@ export const eventsCommand: CommandSpec = {
     ...natsClientOptions,
   },
   help: [
-    ["--since SEQ|TIME", "start at a stream sequence (e.g. 1200) or a time (ISO 8601, e.g. 2026-11-21T10:00:00Z)"],
+    [
+      "--since SEQ|TIME|DURATION",
+      "start at a stream sequence (e.g. 1200), a time (ISO 8601, e.g. 2026-11-21T10:00:00Z) or a duration ago (15m, 2h), that event included",
+    ],
     ["-f, --follow", "keep printing new events as they are appended"],
     [
       "--ecs",
@@ -50,16 +54,17 @@ export const eventsCommand: CommandSpec = {
       deliver_policy: DeliverPolicy.All,
     };
     if (since !== undefined) {
-      if (/^\d+$/.test(since)) start = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(since) };
-      else if (!Number.isNaN(Date.parse(since)))
-        start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
-      else throw new UsageError(`--since takes a sequence number or a time, not ${JSON.stringify(since)}`);
+      const cut = parseAt(since, Date.now(), "--since");
+      start =
+        cut.seq !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: cut.seq }
+          : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(cut.time as number).toISOString() };
     }
+    const filter = subjectFilter(v.subject, subjects.allEvents);
     const nc = await connectNats(v, "reader", { name: "berth-events" });
     try {
       const jsm = await jetstreamManager(nc);
       const head = (await jsm.streams.info(streams.events)).state.last_seq;
-      const filter = String(v.subject ?? subjects.allEvents);
       const consumer = await jetstream(nc).consumers.get(streams.events, { ...start, filter_subjects: filter });
       if (!v.follow) {
         const pending = (await consumer.info()).num_pending;
@@ -92,7 +97,7 @@ export const eventsCommand: CommandSpec = {
  * A reader without permission for the subject ends with NATS's permissions violation.
  */
 async function followEcsEvents(v: Values, json: boolean): Promise<number> {
-  const filter = String(v.subject ?? subjects.allEcsEvents);
+  const filter = subjectFilter(v.subject, subjects.allEcsEvents);
   const nc = await connectNats(v, "reader", { name: "berth-events" });
   try {
     const sub = nc.subscribe(filter);
@@ -103,4 +108,22 @@ async function followEcsEvents(v: Values, json: boolean): Promise<number> {
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * A --subject value as NATS takes it: dot-separated tokens, none empty or with spaces, `*` a
+ * whole token, `>` only the whole last one. Anything else is a usage error, not NATS's refusal.
+ */
+function subjectFilter(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  const text = String(value);
+  const tokens = text.split(".");
+  const bad = tokens.some(
+    (t, i) => t === "" || /\s/.test(t) || (t !== "*" && t.includes("*")) || (t.includes(">") && (t !== ">" || i !== tokens.length - 1)),
+  );
+  if (bad)
+    throw new UsageError(
+      `--subject takes a NATS subject filter: dot-separated tokens, * for one token, > for the rest at the end (e.g. 'berth.evt.*.task.>'), not ${JSON.stringify(text)}`,
+    );
+  return text;
 }

@@ -5,6 +5,9 @@ import { progressFor } from "../progress.ts";
 import { printTasks } from "./ps.ts";
 import { timeoutHelp, timeoutMs, timeoutOption, waitTasks } from "./wait.ts";
 
+/** RunTask starts at most ten tasks per call. */
+const MAX_RUN_COUNT = 10;
+
 export const runCommand: CommandSpec = {
   name: "run",
   summary: "run tasks from a task definition (RunTask), optionally waiting until they run",
@@ -20,7 +23,7 @@ export const runCommand: CommandSpec = {
   },
   allowPositionals: true,
   help: [
-    ["-n, --count N", "how many tasks (1-10, default 1)"],
+    ["-n, --count N", `how many tasks (1-${MAX_RUN_COUNT}, RunTask's limit; default 1)`],
     ["-w, --wait", "wait until every task is RUNNING; exit code 1 if one stops first"],
     timeoutHelp,
     ["--started-by TAG", "startedBy of the tasks (up to 128 characters)"],
@@ -35,13 +38,16 @@ export const runCommand: CommandSpec = {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const launchType = v["launch-type"] === undefined ? undefined : String(v["launch-type"]).toUpperCase();
     if (launchType !== undefined && launchType !== "EC2" && launchType !== "FARGATE") throw new UsageError("--launch-type takes EC2 or FARGATE");
+    // Every option is checked before anything is asked of the API.
+    const count = intOption(v.count, "--count", 1, 1, MAX_RUN_COUNT);
+    const waitMs = timeoutMs(v);
     const t = target(v);
     const ecs = ecsClient(t);
     const out = await ecs.send(
       new RunTaskCommand({
         cluster: t.cluster,
         taskDefinition,
-        count: intOption(v.count, "--count", 1),
+        count,
         ...(v["started-by"] !== undefined ? { startedBy: String(v["started-by"]) } : {}),
         ...(v.group !== undefined ? { group: String(v.group) } : {}),
         ...(launchType ? { launchType: launchType as LaunchType } : {}),
@@ -52,7 +58,7 @@ export const runCommand: CommandSpec = {
     let waitFailed: string | undefined;
     if (v.wait && tasks.length) {
       const progress = progressFor(Boolean(v.json));
-      const outcome = await waitTasks(ecs, t, tasks.map((x) => x.taskArn ?? ""), "RUNNING", progress, timeoutMs(v));
+      const outcome = await waitTasks(ecs, t, tasks.map((x) => x.taskArn ?? ""), "RUNNING", progress, waitMs);
       progress.done();
       if (outcome.ok) tasks = outcome.value;
       else {

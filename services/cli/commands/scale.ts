@@ -17,13 +17,14 @@ export const scaleCommand: CommandSpec = {
     const [service, count, ...extra] = positionals;
     if (!service || count === undefined || extra.length) throw new UsageError("name the service and the new desired count: berth scale <service> <count>");
     const desiredCount = intOption(count, "<count>", 0, 0);
+    const waitMs = timeoutMs(v);
     const t = target(v);
     const ecs = ecsClient(t);
     const out = await ecs.send(new UpdateServiceCommand({ cluster: t.cluster, service, desiredCount }));
     let updated = out.service;
     if (v.wait && updated) {
       const progress = progressFor(Boolean(v.json));
-      const outcome = await waitServicesStable(ecs, t, [service], progress, timeoutMs(v));
+      const outcome = await waitServicesStable(ecs, t, [service], progress, waitMs);
       progress.done();
       if (!outcome.ok) {
         console.error(`berth scale: ${outcome.reason}`);

@@ -39,10 +39,13 @@ async function readStdin(): Promise<string> {
 /** The value to store: --value, --from-file, or standard input (never a prompt echoing it). */
 async function secretValue(v: Values): Promise<string> {
   if (v.value !== undefined && v["from-file"] !== undefined) throw new UsageError("give --value or --from-file, not both");
-  if (v.value !== undefined) return String(v.value);
-  if (v["from-file"] !== undefined) return readFile(String(v["from-file"]), "utf8");
-  if (process.stdin.isTTY) throw new UsageError("give the value with --value, --from-file, or on standard input");
-  return readStdin();
+  if (process.stdin.isTTY && v.value === undefined && v["from-file"] === undefined)
+    throw new UsageError("give the value with --value or --from-file, or pipe it in (printf %s VALUE | berth secret put NAME)");
+  const value =
+    v.value !== undefined ? String(v.value) : v["from-file"] !== undefined ? await readFile(String(v["from-file"]), "utf8") : await readStdin();
+  // As Secrets Manager and Parameter Store, no empty value: an empty pipe is most often a mistake.
+  if (value === "") throw new UsageError("the value is empty: nothing stored");
+  return value;
 }
 
 export const secretCommand: CommandSpec = {
@@ -61,11 +64,11 @@ export const secretCommand: CommandSpec = {
     ["put NAME", "store a secret (a new value replaces the old one); values are write-only"],
     ["ls", "list the secrets' names and when they were stored"],
     ["rm NAME", "remove a secret"],
+    ["", "A task definition names a secret by its name or by an ARN ending in :secret:NAME or :parameter/NAME."],
     ["--value V", "the value (visible to other users of this machine in the process list: prefer the next two)"],
     ["--from-file F", "the value is the file's content, as it is (no newline stripped)"],
-    ["", "Without either, put reads the value from standard input."],
+    ["", "Without either, put reads the value piped to it (a terminal is not read: the value would show)."],
     ...connectionHelp.filter(([flag]) => flag !== "--cluster NAME"),
-    ["", "A task definition names a secret by its name or by an ARN ending in :secret:NAME or :parameter/NAME."],
   ],
   examples: [
     "printf %s 's3cr3t' | berth secret put db-password",

@@ -11,7 +11,7 @@ export const simCommand: CommandSpec = {
   name: "sim",
   summary: "register a simulated fleet of hollow instances, to try placement and services at scale",
   usage:
-    "berth sim --instances N --cluster C [--region R] [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
+    "berth sim --instances N [--cluster C] [--region R] [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
   options: {
     instances: { type: "string" },
     cluster: { type: "string" },

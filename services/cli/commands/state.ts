@@ -36,18 +36,18 @@ export interface Cut {
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `1234` (sequence), `2026-11-21T10:00:00Z` (time), `15m` / `-15m` / `15m ago` (that long before now), `now`. */
-export function parseAt(value: string, now: number): Cut {
+export function parseAt(value: string, now: number, flag = "--at"): Cut {
   const text = value.trim();
   if (/^\d+$/.test(text)) {
     const seq = Number(text);
-    if (seq < 1) throw new UsageError("--at sequence numbers start at 1");
+    if (seq < 1) throw new UsageError(`${flag} sequence numbers start at 1`);
     return { seq };
   }
   if (text === "now") return { time: now };
   const rel = /^-?(\d+)\s*([smhd])(?:\s+ago)?$/.exec(text);
   if (rel) return { time: now - Number(rel[1]) * (UNITS[rel[2] as string] as number) };
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`--at takes a sequence number, a time (ISO 8601) or a duration ago (15m), not ${JSON.stringify(value)}`);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} takes a sequence number, a time (ISO 8601) or a duration ago (15m), not ${JSON.stringify(value)}`);
   return { time: t };
 }
 

@@ -15,6 +15,7 @@ export const stopCommand: CommandSpec = {
   examples: ["berth stop 4f1c9a0e2b7d4c55a1e3f6b8d9c0e1f2 --reason 'rolling back by hand' --wait"],
   async run(v, positionals) {
     if (positionals.length !== 1) throw new UsageError("name exactly one task (its id or ARN)");
+    const waitMs = timeoutMs(v);
     const t = target(v);
     const ecs = ecsClient(t);
     const out = await ecs.send(
@@ -23,7 +24,7 @@ export const stopCommand: CommandSpec = {
     let task = out.task;
     if (v.wait && task?.taskArn) {
       const progress = progressFor(Boolean(v.json));
-      const outcome = await waitTasks(ecs, t, [task.taskArn], "STOPPED", progress, timeoutMs(v));
+      const outcome = await waitTasks(ecs, t, [task.taskArn], "STOPPED", progress, waitMs);
       progress.done();
       if (!outcome.ok) {
         console.error(`berth stop: ${outcome.reason}`);

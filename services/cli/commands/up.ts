@@ -7,6 +7,7 @@ import { type ControlPlane, startControlPlane } from "../../control-plane/contro
 import { clientAuth, ensureNatsUsers, natsEnvAuth, writeNatsServerConfig } from "../../security/nats-credentials.ts";
 import { logMalloc } from "../allocator.ts";
 import { type CommandSpec, env } from "../args.ts";
+import { DEFAULT_ENDPOINT } from "../client.ts";
 import { rootLogger } from "../logger.ts";
 import { connectOrExplain, DEFAULT_NATS_URL, envLoginRefused } from "../nats-client.ts";
 import { startEmbeddedNats } from "../nats-embed.ts";
@@ -134,6 +135,7 @@ export const upCommand: CommandSpec = {
               `  export AWS_ACCESS_KEY_ID=berth AWS_SECRET_ACCESS_KEY=berth AWS_DEFAULT_REGION=${region}`,
             ]),
         `  aws ecs list-clusters --endpoint-url ${cp.url}`,
+        ...(cp.url === DEFAULT_ENDPOINT ? [] : ["", `For the berth commands:  export BERTH_ENDPOINT=${cp.url}`]),
         "",
         `Follow the event log:  npx berth events --follow${followFlags(natsUrl, dataDir)}`,
         "Ctrl-C stops Berth; running containers keep running and are picked up on the next start.",

@@ -1,4 +1,11 @@
-import { DescribeServicesCommand, DescribeTasksCommand, type ECSClient, type Service, type Task } from "@aws-sdk/client-ecs";
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListServiceDeploymentsCommand,
+  type Service,
+  type Task,
+} from "@aws-sdk/client-ecs";
 import { type CommandSpec, UsageError } from "../args.ts";
 import { connectionHelp, connectionOptions, ecsClient, type Failure, failureText, idOf, intOption, printJson, type Target, target } from "../client.ts";
 import { type Outcome, type Progress, progressFor, watch } from "../progress.ts";
@@ -129,8 +136,12 @@ export function watchDeployment(ecs: ECSClient, t: Target, service: string, depl
       const status = `${service}: ${deployments.map(deploymentSummary).join(" · ") || "no deployments"}`;
       const ours = deployments.find((d) => d.id === deploymentId);
       if (!ours) {
-        // A newer deployment replaced ours (another deploy, or a circuit-breaker rollback).
-        return { status, failed: `deployment ${deploymentId} was replaced before it completed`, last: s };
+        // Gone from the service: replaced by a newer one (another deploy), or failed and rolled
+        // back by the circuit breaker. Its record in the service's deployment history says which.
+        const ended = await endedDeployment(ecs, t, service, deploymentId);
+        if (ended?.status === "SUCCESSFUL") return { status, done: s };
+        const why = ended ? `${ended.status}${ended.statusReason ? `: ${ended.statusReason}` : ""}` : "replaced before it completed";
+        return { status, failed: `deployment ${deploymentId} ${why}`, last: s };
       }
       if (ours.rolloutState === "FAILED") return { status, failed: ours.rolloutStateReason ?? `deployment ${deploymentId} FAILED`, last: s };
       if (ours.rolloutState === "COMPLETED") return { status, done: s };
@@ -138,6 +149,23 @@ export function watchDeployment(ecs: ECSClient, t: Target, service: string, depl
     },
     { timeoutMs: ms, what: `deployment ${deploymentId} to complete` },
   );
+}
+
+/** A deployment's entry in the service's deployment history (ListServiceDeployments), if found. */
+async function endedDeployment(
+  ecs: ECSClient,
+  t: Target,
+  service: string,
+  deploymentId: string,
+): Promise<{ status: string; statusReason?: string } | undefined> {
+  const number = deploymentId.split("/").pop() as string;
+  try {
+    const out = await ecs.send(new ListServiceDeploymentsCommand({ cluster: t.cluster, service, maxResults: 20 }));
+    const found = out.serviceDeployments?.find((d) => d.serviceDeploymentArn?.endsWith(`/${number}`));
+    return found?.status ? { status: found.status, ...(found.statusReason ? { statusReason: found.statusReason } : {}) } : undefined;
+  } catch {
+    return undefined; // the history cannot be read: the wait says the deployment was replaced
+  }
 }
 
 /** The AWS CLI's waiter names (`aws ecs wait services-stable`…). */
