@@ -119,6 +119,15 @@ test("compose up runs the file as a service: the port answers on the host, the e
     { timeoutMs: 30_000, intervalMs: 500, what: "the sleeper's output" },
   );
   expect(logs.stdout).toContain("greeting=hello from compose mode=test");
+
+  // Up again with the file unchanged: nothing is registered or redeployed, the task keeps running.
+  const again = await berth(["compose", "up", "-f", file, "--project", project, "--timeout", "120"]);
+  expect(again.code, again.stdout + again.stderr).toBe(0);
+  expect(again.stdout).toContain(`Service ${project} is up to date (${project}:1)`);
+  const after = JSON.parse((await berth(["ps", "--service", project, "--json"])).stdout).tasks.map((t: { taskArn: string }) => t.taskArn);
+  expect(after).toEqual([taskArn]);
+  const families = await b.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: project }));
+  expect(families.taskDefinitionArns?.map((a) => a.split("/").pop())).toEqual([`${project}:1`]);
 }, 240_000);
 
 test("compose config prints the translation without changing anything", async () => {

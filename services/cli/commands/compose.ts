@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import {
@@ -5,10 +6,12 @@ import {
   DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   type ECSClient,
   paginateListTaskDefinitions,
   RegisterTaskDefinitionCommand,
   type Service,
+  type TaskDefinition,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { parse as parseYaml } from "yaml";
@@ -64,12 +67,54 @@ async function describeService(ecs: ECSClient, t: Target, name: string): Promise
   return out.services?.[0];
 }
 
+/** The tag a registered revision carries: a digest of what the compose file made of it. */
+const DIGEST_TAG = "berth:compose-digest";
+
+/** A digest of the translated task definition: equal digests, the same revision. */
+function digestOf(taskDefinition: unknown): string {
+  return createHash("sha256").update(JSON.stringify(taskDefinition)).digest("hex").slice(0, 32);
+}
+
+/**
+ * Whether the running service is already what the file says, as `docker compose up` leaves an
+ * unchanged project alone: its revision was registered from the same translation (the digest tag)
+ * and its desired count and deployment bounds are the file's.
+ */
+async function upToDate(ecs: ECSClient, existing: Service, tr: Translation, digest: string): Promise<TaskDefinition | undefined> {
+  if (tr.service.desiredCount !== undefined && existing.desiredCount !== tr.service.desiredCount) return undefined;
+  const wanted = tr.service.deploymentConfiguration;
+  const have = existing.deploymentConfiguration;
+  if (wanted && (wanted.minimumHealthyPercent !== have?.minimumHealthyPercent || wanted.maximumPercent !== have?.maximumPercent))
+    return undefined;
+  const current = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: existing.taskDefinition, include: ["TAGS"] }));
+  return current.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest) ? current.taskDefinition : undefined;
+}
+
 async function up(ecs: ECSClient, t: Target, l: Loaded, v: Record<string, unknown>): Promise<number> {
   const tr = translateFile(l);
-  const registered = await ecs.send(new RegisterTaskDefinitionCommand(tr.taskDefinition));
-  const arn = registered.taskDefinition?.taskDefinitionArn as string;
+  const waitMs = timeoutMs(v);
   const progress = progressFor(Boolean(v.json));
+  const digest = digestOf(tr.taskDefinition);
   const existing = await describeService(ecs, t, tr.service.serviceName);
+  const same = existing?.status === "ACTIVE" ? await upToDate(ecs, existing, tr, digest) : undefined;
+  if (existing && same) {
+    progress.log(`Service ${tr.service.serviceName} is up to date (${definitionOf(existing.taskDefinition)})`);
+    progress.done();
+    if (v.json) printJson({ taskDefinition: same, service: existing });
+    else {
+      printServices([existing]);
+      console.log("");
+      printTasks((await listTasks(ecs, t, { serviceName: tr.service.serviceName })).tasks);
+    }
+    return 0;
+  }
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      ...tr.taskDefinition,
+      tags: [...(tr.taskDefinition.tags ?? []), { key: DIGEST_TAG, value: digest }],
+    }),
+  );
+  const arn = registered.taskDefinition?.taskDefinitionArn as string;
   let changed: Service | undefined;
   if (existing?.status === "ACTIVE") {
     ({ service: changed } = await ecs.send(
@@ -99,7 +144,7 @@ async function up(ecs: ECSClient, t: Target, l: Loaded, v: Record<string, unknow
   const deployment = changed?.deployments?.find((d) => d.status === "PRIMARY")?.id;
   if (!v["no-wait"] && changed && deployment) {
     // Up means the new containers run (and pass their health checks): the rollout completed.
-    const outcome = await watchDeployment(ecs, t, tr.service.serviceName, deployment, seenEvents([changed]), progress, timeoutMs(v));
+    const outcome = await watchDeployment(ecs, t, tr.service.serviceName, deployment, seenEvents([changed]), progress, waitMs);
     progress.done();
     if (!outcome.ok) {
       console.error(`berth compose up: ${outcome.reason}`);
@@ -173,7 +218,7 @@ export const composeCommand: CommandSpec = {
   },
   allowPositionals: true,
   help: [
-    ["up", "register the task definition (family = project), create or update the service, and follow the rollout until it completes"],
+    ["up", "register the task definition (family = project), create or update the service, and follow the rollout until it completes; an unchanged file changes nothing"],
     ["down", "delete the service (force) and deregister the family's revisions; waits until its tasks stopped"],
     ["config", "print the task definition and service the file translates to (JSON); changes nothing"],
     ["-f, --file FILE", `compose file (default: the first of ${DEFAULT_FILES.join(", ")})`],
