@@ -176,6 +176,8 @@ export const jsApi = {
   info: "$JS.API.INFO",
   streamInfo: (stream: string) => `$JS.API.STREAM.INFO.${stream}`,
   streamMsgGet: (stream: string) => `$JS.API.STREAM.MSG.GET.${stream}`,
+  /** A stored message from any replica (the stream allows direct gets). */
+  directGet: (stream: string) => `$JS.API.DIRECT.GET.${stream}`,
   /** Creating one named consumer with one filter subject (the subject carries both). */
   consumerCreate: (stream: string, consumer: string, filter: string) =>
     `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${filter}`,

@@ -19,7 +19,7 @@ import { buckets, consumers, inboxPrefix, jsApi, streams, subjects } from "../..
  *   reader          subscribe berth.evt.> and berth.ecs.>         live events
  *                            _INBOX_<user>.>
  *                   publish  JetStream API to read BERTH_EVENTS (consumer create/info/next/
- *                            delete and acks, stream info, message get): its own durable
+ *                            delete and acks, stream info, message get, direct get): its own durable
  *                            consumers work and can be removed, and nothing writes or deletes
  *                            an event (acks on a limits stream remove nothing)
  *
@@ -80,6 +80,7 @@ export function readerPermissions(user: string): Permissions {
         jsApi.info,
         jsApi.streamInfo(streams.events),
         jsApi.streamMsgGet(streams.events),
+        jsApi.directGet(streams.events),
         jsApi.consumerCreateAny(streams.events),
         jsApi.consumerInfoAny(streams.events),
         jsApi.consumerNextAny(streams.events),

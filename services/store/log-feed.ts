@@ -33,6 +33,10 @@ const RECREATE_MAX_DELAY_MS = 2_000;
  * the read model's stall (test/chaos/nats-cluster.test.ts once saw 22 s with 5 s attempts).
  */
 const API_TIMEOUT_MS = 2_000;
+/** Direct gets in flight at once while bridging: a backlog is caught up in windows this wide. */
+const BRIDGE_WINDOW = 32;
+/** How long the bridge waits before asking again when the next message is not stored yet. */
+const BRIDGE_IDLE_MS = 100;
 
 /** Called with each message of the stream, in order, once: its stream sequence, subject and payload. */
 export type Deliver = (seq: number, subject: string, data: Uint8Array) => void;
@@ -51,6 +55,17 @@ export type Deliver = (seq: number, subject: string, data: Uint8Array) => void;
  * that never came, when heartbeats stop, when the connection comes back, and when the stream has
  * moved on while the feed has not (a consumer on a cluster member that died can stay silent
  * without the client noticing).
+ *
+ * Bridge: creating a consumer needs the JetStream meta leader and a live member to place it on,
+ * and a NATS cluster that lost a member can take tens of seconds to offer both (a Raft election
+ * waits 4-9 s per round; test/chaos/nats-cluster.test.ts saw consumer creation time out for 12 s
+ * after the log's new leader was elected). Meanwhile every write waits for the read model. So
+ * while no consumer delivers (one is being created, or nothing at all came for a heartbeat
+ * interval) the feed reads on by direct gets (`allow_direct` on the stream: any replica answers,
+ * no consumer and no leader needed), message by message from the position, and stops as soon
+ * as a consumer delivers again. Both paths deliver only the message right after the position, so
+ * nothing is delivered twice or out of order. The bridge stops at a sequence no replica has, so a
+ * deleted message in the stream (none is, in Berth's log) waits for the consumer.
  */
 export class LogFeed {
   private position = 0;
@@ -75,6 +90,9 @@ export class LogFeed {
   private checkedPosition = 0;
   private behind = 0;
   private statuses: AsyncIterable<Status> | undefined;
+  private bridging = false;
+  /** Messages delivered by direct gets (`bridged` in the log when a bridge ends). */
+  private bridged = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -160,6 +178,7 @@ export class LogFeed {
     }
     this.log.warn({ seq: this.position, reason }, "log feed recreating its consumer");
     void this.createConsumer();
+    void this.bridge();
   }
 
   private async createConsumer(): Promise<void> {
@@ -227,7 +246,52 @@ export class LogFeed {
       this.quietTicks = 0;
       return;
     }
-    if (++this.quietTicks >= QUIET_CHECKS) this.recreate("heartbeats missed");
+    // One interval of silence: read on directly while it is not yet clear whether the consumer is gone.
+    if (++this.quietTicks === 1) void this.bridge();
+    if (this.quietTicks >= QUIET_CHECKS) this.recreate("heartbeats missed");
+  }
+
+  /**
+   * Reads the stream on from the position by direct gets while no consumer delivers: until the
+   * consumer being created exists and one of its messages (or heartbeats) has come. See the class
+   * comment.
+   */
+  private async bridge(): Promise<void> {
+    if (this.bridging || this.stopped || !this.jsm) return;
+    this.bridging = true;
+    const jsm = this.jsm;
+    const receivedAtStart = this.received;
+    const bridgedAtStart = this.bridged;
+    // One message asked at a time until one is there, then a window at a time while they are.
+    let width = 1;
+    try {
+      while (!this.stopped && (this.recreating || this.received === receivedAtStart)) {
+        const from = this.position + 1;
+        const window = await Promise.all(
+          Array.from({ length: width }, (_, i) =>
+            jsm.direct.getMessage(this.stream, { seq: from + i }).catch(() => null),
+          ),
+        );
+        let advanced = false;
+        for (const m of window) {
+          // A message the consumer delivered meanwhile, or one after a gap: the rest waits.
+          if (!m || m.seq !== this.position + 1) break;
+          this.position = m.seq;
+          this.bridged++;
+          advanced = true;
+          this.deliver(m.seq, m.subject, m.data);
+        }
+        width = advanced ? BRIDGE_WINDOW : 1;
+        if (!advanced) await new Promise((r) => setTimeout(r, BRIDGE_IDLE_MS));
+      }
+    } finally {
+      this.bridging = false;
+      if (this.bridged > bridgedAtStart)
+        this.log.warn(
+          { seq: this.position, bridged: this.bridged - bridgedAtStart },
+          "log feed read on by direct gets while it had no consumer",
+        );
+    }
   }
 
   /**

@@ -40,6 +40,9 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       // drop the oldest, which would silently rewrite history. (nats-server before 2.10.5 may
       // still drop the oldest at a byte limit, nats-server#4771: leave the log without one.)
       discard: DiscardPolicy.New,
+      // Any replica answers a direct get: the log feed reads on that way while it has no consumer
+      // (a cluster that lost a member can take a while to place a new one; see log-feed.ts).
+      allow_direct: true,
     },
     {
       name: streams.observations,
@@ -67,7 +70,8 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       });
       const wanted = { ...config, num_replicas: Math.max(asked, info?.config.num_replicas ?? 0) };
       if (!info) await jsm.streams.add(wanted);
-      else if (!sameConfig(info.config as unknown as Record<string, unknown>, wanted)) await jsm.streams.update(config.name, wanted);
+      else if (!sameConfig(info.config as unknown as Record<string, unknown>, wanted))
+        await jsm.streams.update(config.name, wanted);
       fewest = Math.min(fewest, wanted.num_replicas);
     });
   return fewest;
