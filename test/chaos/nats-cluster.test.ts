@@ -36,9 +36,10 @@ const TOTAL = 1_000;
 const CONCURRENCY = 16;
 const INSTANCES = 4;
 /**
- * Longest pause in progress accepted: NATS elects a new leader in a few seconds (its Raft election
- * timeout), clients reconnect within their 2 s wait, and a publish caught in between times out
- * after 5 s.
+ * Longest pause in progress accepted: NATS elects a new leader for the log (a follower waits 4-9 s
+ * for a lost leader before it stands: nats-server's Raft election timeout), clients reconnect
+ * within their 2 s wait, and a publish caught in between times out after 5 s. The read model does
+ * not wait for a new consumer meanwhile (the log feed reads on by direct gets).
  */
 const FAILOVER_MS = 20_000;
 /**
