@@ -5,7 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE } from "../support/docker.ts";
@@ -124,7 +128,9 @@ test("compose up runs the file as a service: the port answers on the host, the e
   const again = await berth(["compose", "up", "-f", file, "--project", project, "--timeout", "120"]);
   expect(again.code, again.stdout + again.stderr).toBe(0);
   expect(again.stdout).toContain(`Service ${project} is up to date (${project}:1)`);
-  const after = JSON.parse((await berth(["ps", "--service", project, "--json"])).stdout).tasks.map((t: { taskArn: string }) => t.taskArn);
+  const after = JSON.parse((await berth(["ps", "--service", project, "--json"])).stdout).tasks.map(
+    (t: { taskArn: string }) => t.taskArn,
+  );
   expect(after).toEqual([taskArn]);
   const families = await b.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: project }));
   expect(families.taskDefinitionArns?.map((a) => a.split("/").pop())).toEqual([`${project}:1`]);
@@ -153,7 +159,11 @@ test("compose down removes the service and the task definitions; the port closes
   expect(s?.status).toBe("INACTIVE");
   const active = await b.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: project, status: "ACTIVE" }));
   expect(active.taskDefinitionArns).toEqual([]);
-  await waitFor(async () => (await answers()) === undefined, { timeoutMs: 30_000, intervalMs: 250, what: `port ${hostPort} to close` });
+  await waitFor(async () => (await answers()) === undefined, {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    what: `port ${hostPort} to close`,
+  });
   // Down again: nothing left, still exit 0 (as docker compose down).
   const again = await berth(["compose", "down", "--project", project]);
   expect(again.code).toBe(0);
@@ -166,4 +176,21 @@ test("a file that cannot run fails with the key named (exit 1)", async () => {
   const r = await berth(["compose", "up", "-f", bad, "--project", `${project}-bad`]);
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("berth compose: services.app.image is required");
+
+  // Compose accepts it, ECS does not: said by config and up alike, before anything is registered.
+  const fast = join(dir, "fast-check.yml");
+  writeFileSync(
+    fast,
+    `services:\n  app:\n    image: ${TEST_IMAGE}\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: 2s\n`,
+  );
+  for (const sub of ["config", "up"]) {
+    const out = await berth(["compose", sub, "-f", fast, "--project", `${project}-fast`]);
+    expect(out.code, out.stdout + out.stderr).toBe(1);
+    expect(out.stderr).toContain(
+      "fast-check.yml makes a task definition ECS refuses: Invalid 'healthCheck.interval' setting for container 'app'",
+    );
+    expect(out.stdout).toBe("");
+  }
+  const families = await b.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: `${project}-fast` }));
+  expect(families.taskDefinitionArns).toEqual([]);
 });

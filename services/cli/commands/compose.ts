@@ -15,6 +15,7 @@ import {
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { parse as parseYaml } from "yaml";
+import { validateRegisterTaskDefinition } from "../../../machines/taskdef/taskdef.validate.ts";
 import { type CommandSpec, UsageError } from "../args.ts";
 import { connectionHelp, connectionOptions, ecsClient, printJson, type Target, target } from "../client.ts";
 import { projectName, type Translation, translate } from "../compose/translate.ts";
@@ -56,9 +57,17 @@ function load(file: string, projectFlag: string | undefined): Loaded {
   return { file, document, project };
 }
 
+/**
+ * The file's translation, checked by the rules RegisterTaskDefinition applies: a value compose
+ * accepts and ECS does not (a health check every 2 s, 11 services) fails here, for `config` as for
+ * `up`, before anything is asked of the API.
+ */
 function translateFile(l: Loaded): Translation {
   const t = translate({ document: l.document, project: l.project, baseDir: dirname(l.file), env: process.env });
   for (const w of t.warnings) console.error(`berth compose: warning: ${w}`);
+  const checked = validateRegisterTaskDefinition(t.taskDefinition);
+  if (!checked.ok)
+    throw new ComposeError(`${l.file} makes a task definition ECS refuses: ${checked.rejection.message}`);
   return t;
 }
 
@@ -80,14 +89,26 @@ function digestOf(taskDefinition: unknown): string {
  * unchanged project alone: its revision was registered from the same translation (the digest tag)
  * and its desired count and deployment bounds are the file's.
  */
-async function upToDate(ecs: ECSClient, existing: Service, tr: Translation, digest: string): Promise<TaskDefinition | undefined> {
+async function upToDate(
+  ecs: ECSClient,
+  existing: Service,
+  tr: Translation,
+  digest: string,
+): Promise<TaskDefinition | undefined> {
   if (tr.service.desiredCount !== undefined && existing.desiredCount !== tr.service.desiredCount) return undefined;
   const wanted = tr.service.deploymentConfiguration;
   const have = existing.deploymentConfiguration;
-  if (wanted && (wanted.minimumHealthyPercent !== have?.minimumHealthyPercent || wanted.maximumPercent !== have?.maximumPercent))
+  if (
+    wanted &&
+    (wanted.minimumHealthyPercent !== have?.minimumHealthyPercent || wanted.maximumPercent !== have?.maximumPercent)
+  )
     return undefined;
-  const current = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: existing.taskDefinition, include: ["TAGS"] }));
-  return current.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest) ? current.taskDefinition : undefined;
+  const current = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: existing.taskDefinition, include: ["TAGS"] }),
+  );
+  return current.tags?.some((tag) => tag.key === DIGEST_TAG && tag.value === digest)
+    ? current.taskDefinition
+    : undefined;
 }
 
 async function up(ecs: ECSClient, t: Target, l: Loaded, v: Record<string, unknown>): Promise<number> {
@@ -144,7 +165,15 @@ async function up(ecs: ECSClient, t: Target, l: Loaded, v: Record<string, unknow
   const deployment = changed?.deployments?.find((d) => d.status === "PRIMARY")?.id;
   if (!v["no-wait"] && changed && deployment) {
     // Up means the new containers run (and pass their health checks): the rollout completed.
-    const outcome = await watchDeployment(ecs, t, tr.service.serviceName, deployment, seenEvents([changed]), progress, waitMs);
+    const outcome = await watchDeployment(
+      ecs,
+      t,
+      tr.service.serviceName,
+      deployment,
+      seenEvents([changed]),
+      progress,
+      waitMs,
+    );
     progress.done();
     if (!outcome.ok) {
       console.error(`berth compose up: ${outcome.reason}`);
@@ -200,7 +229,8 @@ async function down(ecs: ECSClient, t: Target, project: string, v: Record<string
     }
   }
   if (v.json) printJson(removed);
-  else if (!removed.service && !removed.taskDefinitions.length && existing?.status !== "DRAINING") console.log(`Nothing to remove for project ${project}.`);
+  else if (!removed.service && !removed.taskDefinitions.length && existing?.status !== "DRAINING")
+    console.log(`Nothing to remove for project ${project}.`);
   else console.log(`Project ${project} is down.`);
   return 0;
 }
@@ -218,19 +248,30 @@ export const composeCommand: CommandSpec = {
   },
   allowPositionals: true,
   help: [
-    ["up", "register the task definition (family = project), create or update the service, and follow the rollout until it completes; an unchanged file changes nothing"],
+    [
+      "up",
+      "register the task definition (family = project), create or update the service, and follow the rollout until it completes; an unchanged file changes nothing",
+    ],
     ["down", "delete the service (force) and deregister the family's revisions; waits until its tasks stopped"],
     ["config", "print the task definition and service the file translates to (JSON); changes nothing"],
     ["-f, --file FILE", `compose file (default: the first of ${DEFAULT_FILES.join(", ")})`],
-    ["-p, --project NAME", "project name: family and service name (default $COMPOSE_PROJECT_NAME, the file's name:, or its folder's name)"],
+    [
+      "-p, --project NAME",
+      "project name: family and service name (default $COMPOSE_PROJECT_NAME, the file's name:, or its folder's name)",
+    ],
     ["--no-wait", "return once the API has accepted the change"],
     timeoutHelp,
     ...connectionHelp,
   ],
-  examples: ["berth compose up -f compose.yml --project shop", "berth compose config -f compose.yml", "berth compose down --project shop"],
+  examples: [
+    "berth compose up -f compose.yml --project shop",
+    "berth compose config -f compose.yml",
+    "berth compose down --project shop",
+  ],
   async run(v, positionals) {
     const [sub, ...extra] = positionals;
-    if (sub !== "up" && sub !== "down" && sub !== "config") throw new UsageError("say what to do: berth compose up, down or config");
+    if (sub !== "up" && sub !== "down" && sub !== "config")
+      throw new UsageError("say what to do: berth compose up, down or config");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const projectFlag = v.project === undefined ? undefined : String(v.project);
     const file = findFile(v.file === undefined ? undefined : String(v.file));
@@ -239,7 +280,10 @@ export const composeCommand: CommandSpec = {
         let project: string;
         if (file && (v.file !== undefined || projectFlag === undefined)) project = load(file, projectFlag).project;
         else if (projectFlag !== undefined) project = projectName({ flag: projectFlag, env: {}, dirName: "" });
-        else throw new UsageError(`no compose file here (${DEFAULT_FILES.join(", ")}): name it with -f, or the project with --project`);
+        else
+          throw new UsageError(
+            `no compose file here (${DEFAULT_FILES.join(", ")}): name it with -f, or the project with --project`,
+          );
         const t = target(v);
         return await down(ecsClient(t), t, project, v);
       }
