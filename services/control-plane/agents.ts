@@ -174,13 +174,19 @@ export class AgentGateway {
    * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. The
    * agent of a deregistered instance that still beats is told it was deregistered (once per
    * control plane; the msgID makes the copies of several control planes one directive), and stops.
+   * Only when `beating`: a later beat than one this process saw before. The bucket keeps an
+   * instance's last heartbeat for a day, so the first value a starting control plane reads may be
+   * from an agent long gone, and a directive to it would wait in the stream for ever.
    */
-  async heartbeat(region: string, value: unknown): Promise<void> {
+  async heartbeat(region: string, value: unknown, beating: boolean): Promise<void> {
     const hb = Heartbeat.safeParse(value);
     if (!hb.success) return;
     const subject = subjects.instance(region, hb.data.cluster, hb.data.instanceId);
     const agg = this.o.model.instances.get(subject);
-    if (agg?.snapshot.value === "INACTIVE") return this.tellDeregistered(region, agg.snapshot.context, subject);
+    if (agg?.snapshot.value === "INACTIVE") {
+      if (beating) await this.tellDeregistered(region, agg.snapshot.context, subject);
+      return;
+    }
     if (!agg || agg.snapshot.context.agentConnected) return;
     await this.o.bus.execute({
       subject,

@@ -196,9 +196,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const [region] = e.key.split(".");
       try {
         const value = e.json<{ at: number; instanceId: string }>();
-        lastBeat.set(e.key, Math.max(lastBeat.get(e.key) ?? 0, value.at));
+        const before = lastBeat.get(e.key);
+        lastBeat.set(e.key, Math.max(before ?? 0, value.at));
         metrics.heartbeat(region as string);
-        await gateway.heartbeat(region as string, value);
+        // Beating now: a later beat than one this process saw before (the first value may be a day old).
+        await gateway.heartbeat(region as string, value, before !== undefined && value.at > before);
       } catch (err) {
         log.warn({ err, key: e.key }, "bad heartbeat ignored");
       }

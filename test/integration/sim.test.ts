@@ -23,6 +23,7 @@ import { type Fleet, FleetStopped, startFleet } from "../../services/sim/fleet.t
 import { SIMULATED_FAILURE } from "../../services/sim/hollow.ts";
 import { uniqueName } from "../support/docker.ts";
 import { ecsClient } from "../support/ecs.ts";
+import { scrapeMetric } from "../support/metrics.ts";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -165,6 +166,23 @@ describe("a simulated fleet on the real control plane", () => {
     );
     expect(now.some((t) => t.containerInstanceArn === instanceArn)).toBe(false);
     expect(fleet.instances).toHaveLength(INSTANCES - 1);
+
+    // A control plane that starts now reads that instance's last heartbeat (the bucket keeps it for
+    // a day) among the others, and leaves it be: no agent beats there any more to be told.
+    const lines: string[] = [];
+    const captured = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const second = await startControlPlane({ nc: cpConn, log: captured, port: 0, lostAgentTimeoutMs: 120_000 });
+    try {
+      // The watch gives every stored value before any new one: past 2 × INSTANCES, the old value was read.
+      await waitFor(async () => (await scrapeMetric(second.url, "berth_agent_heartbeats_total")) >= 2 * INSTANCES || undefined, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: "the second control plane reading the heartbeats",
+      });
+      expect(lines.filter((l) => l.includes("deregistered instance") && l.includes(instanceArn))).toEqual([]);
+    } finally {
+      await second.stop();
+    }
   });
 
   test("with a failure rate of 1 every start fails as Docker's would", async () => {
