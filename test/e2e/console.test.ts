@@ -3,10 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateClusterCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
+  type DesiredStatus,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StopTaskCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -26,6 +31,10 @@ let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
 let taskDefinitionArn: string;
+/** A task of the service `web` that the first test stops. */
+let stoppedServiceTask: string;
+/** A task of family console-ports, started by RunTask, that the task page's test stops. */
+let stoppedTask: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -187,6 +196,7 @@ describe("the web console in a real browser", () => {
 
     // Stop one task: it shows STOPPED with the reason, and the service replaces it.
     const victim = (await runningRows().first().getAttribute("data-task")) as string;
+    stoppedServiceTask = victim;
     await page.locator(`[data-testid="task-row"][data-task="${victim}"] [data-action="stop-task"]`).click();
     await dialog.locator('[data-testid="stop-reason"]').fill("stopped by the console test");
     await dialog.locator('[data-action="submit"]').click();
@@ -268,9 +278,10 @@ describe("the web console in a real browser", () => {
     await page.locator('[data-testid="service-row"][data-service="web"] [data-counts="3/3"]').waitFor();
     await shot("services");
 
+    // Tasks desired RUNNING, as the ECS console lists them first; the stopped one is under Stopped.
     await page.locator('[data-nav="tasks"]').click();
-    await page.locator(`[data-testid="task-row"][data-task="${victim}"][data-status="STOPPED"]`).waitFor();
     await expect.poll(() => runningRows().count()).toBe(3);
+    await expect(page.locator(`[data-testid="task-row"][data-task="${victim}"]`).count()).resolves.toBe(0);
     await shot("tasks");
 
     await page.locator('[data-nav="instances"]').click();
@@ -356,7 +367,354 @@ describe("the web console in a real browser", () => {
     await dialog.locator('[data-action="submit"]').click();
     await page.locator('[data-testid="instance-row"][data-status="ACTIVE"]').waitFor({ timeout: LIVE_TIMEOUT_MS });
   });
+
+  test("a task's page, opened from the tasks list or its service's page, follows its container live: status, network binding, then exit code and why it stopped; an unknown task is not found", async () => {
+    const td = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "console-ports",
+        containerDefinitions: [
+          {
+            name: "app",
+            image: TEST_IMAGE,
+            memory: 16,
+            stopTimeout: 5,
+            // Exits 3 on SIGTERM: the exit code the page shows is this container's own.
+            command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+      }),
+    );
+    const run = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: td.taskDefinition?.taskDefinitionArn }),
+    );
+    const arn = run.tasks?.[0]?.taskArn as string;
+    const id = arn.split("/").pop() as string;
+    stoppedTask = id;
+
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+    await page.locator(`[data-testid="task-row"][data-task="${id}"] [data-testid="task-link"]`).click();
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}/${id}$`));
+    const taskPage = page.locator(`[data-testid="task-page"][data-task="${id}"]`);
+    await page
+      .locator(`[data-testid="task-page"][data-task="${id}"][data-status="RUNNING"]`)
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    expect(await page.title()).toBe(`Task ${id.slice(0, 12)} · ${b.cluster} · Berth console`);
+    const container = taskPage.locator('[data-testid="container-row"][data-container="app"]');
+    await container.and(page.locator('[data-status="RUNNING"]')).waitFor();
+    const running = await b.waitTask(arn, "has its network binding", (t) =>
+      Boolean(t.containers?.[0]?.networkBindings?.length),
+    );
+    const app = running.containers?.[0];
+    const hostPort = app?.networkBindings?.find((nb) => nb.containerPort === 8080)?.hostPort as number;
+    expect(hostPort).toBeGreaterThan(0);
+    await expect
+      .poll(() => container.locator('[data-testid="network-bindings"]').textContent())
+      .toBe(`${hostPort} → 8080/tcp`);
+    expect(await container.locator("td").last().locator("code").getAttribute("title")).toBe(app?.runtimeId);
+    await expect(container.locator('[data-testid="exit-code"]').textContent()).resolves.toBe("—");
+    const field = (name: string) => taskPage.locator(`[data-field="${name}"] dd`);
+    await expect(field("group").textContent()).resolves.toBe("family:console-ports");
+    await expect(field("launchType").textContent()).resolves.toBe("EC2");
+    await expect(field("desiredStatus").textContent()).resolves.toBe("RUNNING");
+    await expect(field("memory").textContent()).resolves.toBe(running.memory);
+    await expect(field("taskDefinition").locator("a").getAttribute("href")).resolves.toBe("#/taskdefs/console-ports:1");
+    await shot("task");
+
+    // Stopped from its page: the page follows it to STOPPED with the container's exit code and the reason.
+    await taskPage.locator('[data-action="stop-task"]').click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.locator('[data-testid="stop-reason"]').fill("stopped from its page");
+    await dialog.locator('[data-action="submit"]').click();
+    await page
+      .locator(`[data-testid="task-page"][data-task="${id}"][data-status="STOPPED"]`)
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await expect.poll(() => container.locator('[data-testid="exit-code"]').textContent()).toBe("3");
+    const stopped = await b.task(arn);
+    expect(stopped.containers?.[0]?.exitCode).toBe(3);
+    await expect(field("stoppedReason").textContent()).resolves.toBe("stopped from its page");
+    await expect(field("stopCode").textContent()).resolves.toBe("UserInitiated");
+    const stoppedAt = Date.parse((await field("stoppedAt").locator("time").getAttribute("datetime")) as string);
+    expect(Math.abs(stoppedAt - (stopped.stoppedAt as Date).getTime())).toBeLessThan(1000);
+    await expect(taskPage.locator('[data-action="stop-task"]').count()).resolves.toBe(0);
+    await shot("task-stopped");
+
+    // Its instance's link leads to the instances page with that instance marked.
+    await field("containerInstance").locator("a").click();
+    const instanceId = (stopped.containerInstanceArn as string).split("/").pop();
+    await page
+      .locator(`[data-testid="instance-row"][data-instance="${instanceId}"][aria-current="true"]`)
+      .waitFor();
+
+    // From a service's page.
+    await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/web`);
+    const serviceTask = (await runningRows().first().getAttribute("data-task")) as string;
+    await runningRows().first().locator('[data-testid="task-link"]').click();
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}/${serviceTask}$`));
+    await expect(
+      page.locator(`[data-testid="task-page"][data-task="${serviceTask}"] [data-field="group"] a`).getAttribute("href"),
+    ).resolves.toBe(`#/services/${b.cluster}/web`);
+
+    // A task the cluster does not have: a page that says so.
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}/0123456789abcdef0123456789abcdef`);
+    const missing = page.locator('[data-testid="task-not-found"]');
+    await missing.waitFor();
+    await expect(missing.textContent()).resolves.toMatch(/Task not found in cluster .*MISSING/);
+    await shot("task-not-found");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("task definitions: the families, a revision's settings with environment names but not values, moving between revisions, its JSON, and live status", async () => {
+    await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "console-ports",
+        networkMode: "bridge",
+        containerDefinitions: [
+          { name: "init", image: TEST_IMAGE, essential: false, command: ["true"], memory: 8 },
+          {
+            name: "app",
+            image: TEST_IMAGE,
+            cpu: 10,
+            memory: 16,
+            memoryReservation: 8,
+            command: ["sleep", "3600"],
+            portMappings: [{ containerPort: 8080, hostPort: 0 }],
+            environment: [{ name: "GREETING", value: "not-shown-on-the-page" }],
+            healthCheck: { command: ["CMD-SHELL", "true"], interval: 10, retries: 2 },
+            dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
+          },
+        ],
+      }),
+    );
+    await page.goto(`${b.endpoint}/console/#/clusters`);
+    await page.locator('[data-nav="taskdefs"]').click();
+    await page.waitForURL(/#\/taskdefs$/);
+    const family = page.locator('[data-testid="family-row"][data-family="console-ports"]');
+    await expect.poll(() => family.locator("td").nth(1).textContent()).toBe("console-ports:2");
+    await expect(family.locator("td").nth(2).textContent()).resolves.toBe("2");
+    expect(await page.title()).toBe("Task definitions · Berth console");
+    await shot("taskdefs");
+
+    await family.locator("a").first().click();
+    await page.waitForURL(/#\/taskdefs\/console-ports:2$/);
+    const view = page.locator('[data-testid="taskdef-page"][data-taskdef="console-ports:2"]');
+    await view.waitFor();
+    const app = view.locator('[data-testid="container-def"][data-container="app"]');
+    const appField = (name: string) => app.locator(`[data-field="${name}"] dd`);
+    await expect(appField("environment").textContent()).resolves.toBe("GREETING");
+    await expect(view.locator(".container-defs").textContent()).resolves.not.toContain("not-shown-on-the-page");
+    await expect(appField("healthCheck").textContent()).resolves.toContain('["CMD-SHELL","true"]');
+    await expect(appField("healthCheck").textContent()).resolves.toContain("every 10 s, timeout 5 s, 2 retries");
+    await expect(appField("dependsOn").textContent()).resolves.toBe("init SUCCESS");
+    await expect(appField("ports").textContent()).resolves.toBe("dynamic → 8080/tcp");
+    await expect(appField("memory").textContent()).resolves.toBe("16 hard · 8 soft");
+    await expect(appField("command").textContent()).resolves.toBe('["sleep","3600"]');
+    await expect(
+      view.locator('[data-testid="container-def"][data-container="init"] [data-field="essential"] dd').textContent(),
+    ).resolves.toBe("No");
+    await expect(view.locator('[data-field="networkMode"] dd').textContent()).resolves.toBe("bridge");
+    const revisions = view.locator('nav[aria-label="Revisions of console-ports"] a');
+    expect(await revisions.allTextContents()).toEqual(["console-ports:2", "console-ports:1"]);
+    await expect(revisions.first().getAttribute("aria-current")).resolves.toBe("page");
+    await shot("taskdef");
+
+    // The older revision, from the family's revision list.
+    await revisions.last().click();
+    await page.waitForURL(/#\/taskdefs\/console-ports:1$/);
+    const older = page.locator('[data-testid="taskdef-page"][data-taskdef="console-ports:1"]');
+    await older.waitFor();
+    await expect(older.locator('[data-testid="container-def"]').count()).resolves.toBe(1);
+    await expect(
+      older.locator('[data-container="app"] [data-field="command"] dd').textContent(),
+    ).resolves.toContain("trap 'exit 3' TERM");
+    expect(await page.title()).toBe("console-ports:1 · Berth console");
+    // Its JSON is DescribeTaskDefinition's answer; it stays open across a live refresh.
+    await older.locator('[data-action="toggle-json"]').click();
+    const json = JSON.parse((await older.locator('[data-testid="taskdef-json"]').textContent()) as string);
+    const described = await b.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "console-ports:1" }));
+    expect(json.taskDefinition.taskDefinitionArn).toBe(described.taskDefinition?.taskDefinitionArn);
+    expect(json.taskDefinition.containerDefinitions[0].command).toEqual(
+      described.taskDefinition?.containerDefinitions?.[0]?.command,
+    );
+    // Deregistered by another client: the page shows it without a reload.
+    await b.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: "console-ports:1" }));
+    await page
+      .locator('[data-testid="taskdef-page"][data-taskdef="console-ports:1"][data-status="INACTIVE"]')
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await expect(page.locator('[data-testid="taskdef-json"]').isVisible()).resolves.toBe(true);
+    await expect(
+      page.locator('nav[aria-label="Revisions of console-ports"] li[data-revision="1"]').getAttribute("data-status"),
+    ).resolves.toBe("INACTIVE");
+    await shot("taskdef-inactive");
+    expect(pageErrors).toEqual([]);
+
+    // A revision that does not exist.
+    await page.goto(`${b.endpoint}/console/#/taskdefs/console-ports:99`);
+    await page.locator('[data-testid="taskdef-not-found"]').waitFor();
+    expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
+    pageErrors.length = 0;
+  });
+
+  test("the tasks list filters by desired status and by service or family, in the address (reload and Back keep it), and keeps focus on the filter", async () => {
+    const rows = page.locator('[data-testid="task-row"]');
+    const rowIds = () => rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as { dataset: Record<string, string> }).dataset.task));
+    /** The list shown is for this filter (the address changes before the list is re-read). */
+    const shows = (filter: string) => page.locator(`[data-testid="tasks-page"][data-filter="${filter}"]`).waitFor();
+    const attrs = (name: string) => rows.evaluateAll((trs, n) => [...new Set(trs.map((tr) => tr.getAttribute(n)))], name);
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+    await runningRows().first().waitFor();
+    expect(await attrs("data-desired")).toEqual(["RUNNING"]);
+    expect(await rowIds()).not.toContain(stoppedTask);
+
+    // As a keyboard user changes it: focused, then changed.
+    await page.locator('[data-testid="status-filter"]').focus();
+    await page.locator('[data-testid="status-filter"]').selectOption("STOPPED");
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}\\?status=STOPPED$`));
+    await shows("status=STOPPED");
+    await page.locator(`[data-testid="task-row"][data-task="${stoppedTask}"][data-status="STOPPED"]`).waitFor();
+    expect(await attrs("data-desired")).toEqual(["STOPPED"]);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } } }).document.activeElement.getAttribute("name"))).toBe("status");
+
+    await page.locator('[data-testid="scope-filter"]').selectOption("service:web");
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}\\?status=STOPPED&service=web$`));
+    await shows("status=STOPPED&service=web");
+    await page.locator(`[data-testid="task-row"][data-task="${stoppedServiceTask}"]`).waitFor();
+    expect(await attrs("data-group")).toEqual(["service:web"]);
+    expect(await rowIds()).not.toContain(stoppedTask);
+    const listed = await listTasks({ serviceName: "web", desiredStatus: "STOPPED" });
+    expect(new Set(await rowIds())).toEqual(new Set(listed));
+    await shot("tasks-stopped-web");
+
+    // A reload shows the same list; Back undoes one filter at a time.
+    await page.reload();
+    await shows("status=STOPPED&service=web");
+    await page.locator(`[data-testid="task-row"][data-task="${stoppedServiceTask}"]`).waitFor();
+    await expect(page.locator('[data-testid="status-filter"]').inputValue()).resolves.toBe("STOPPED");
+    await expect(page.locator('[data-testid="scope-filter"]').inputValue()).resolves.toBe("service:web");
+    await page.goBack();
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}\\?status=STOPPED$`));
+    await shows("status=STOPPED");
+    await page.locator(`[data-testid="task-row"][data-task="${stoppedTask}"]`).waitFor();
+    await page.goBack();
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}$`));
+    await shows("");
+    expect(await attrs("data-desired")).toEqual(["RUNNING"]);
+    expect(await rowIds()).not.toContain(stoppedTask);
+
+    // By family: its task stopped, so nothing runs; under Stopped, there it is.
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}?family=console-ports`);
+    await shows("family=console-ports");
+    await expect.poll(() => page.locator("#main .empty-title").textContent()).toBe(
+      "No running tasks of family console-ports.",
+    );
+    await page.locator('[data-testid="status-filter"]').selectOption("STOPPED");
+    await page.waitForURL(new RegExp(`#/tasks/${b.cluster}\\?status=STOPPED&family=console-ports$`));
+    await shows("status=STOPPED&family=console-ports");
+    await page.locator(`[data-testid="task-row"][data-task="${stoppedTask}"]`).waitFor();
+    expect(await attrs("data-group")).toEqual(["family:console-ports"]);
+    expect(pageErrors).toEqual([]);
+
+    // A service the cluster does not have: ECS's error, on the page, with the way back.
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}?service=no-such-service`);
+    await expect.poll(() => page.locator("#main .load-error").textContent()).toContain("ServiceNotFoundException");
+    await page.locator('[data-action="clear-filters"]').waitFor();
+    expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
+    pageErrors.length = 0;
+  });
+
+  test("the tasks list pages through more tasks than fit a page (ListTasks nextToken)", async () => {
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+    await runningRows().first().waitFor();
+    await page.locator('[data-testid="page-size"]').selectOption("10");
+    const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn, count: 10 }));
+    const started = (run.tasks ?? []).map((t) => t.taskArn as string);
+    expect(started).toHaveLength(10);
+    const rows = page.locator('[data-testid="task-row"]');
+    const more = page.locator('[data-action="load-more"]');
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(10);
+    await more.waitFor();
+
+    await more.click();
+    const shownIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+    // Every task ListTasks has, each once (the service's tasks may still be settling after the drain).
+    const allShown = async () => {
+      const [ids, listed] = await Promise.all([shownIds(), listTasks({ desiredStatus: "RUNNING" })]);
+      return ids.length === listed.length && new Set(ids).size === ids.length && listed.every((id) => ids.includes(id));
+    };
+    await expect.poll(allShown, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    const ids = await shownIds();
+    const total = ids.length;
+    expect(total).toBeGreaterThan(10);
+    expect(total).toBeLessThanOrEqual(20);
+    await expect(more.count()).resolves.toBe(0);
+    // The first row the page added has keyboard focus.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest("tr")?.getAttribute("data-task")))
+      .toBe(ids[10]);
+    // A live refresh keeps both pages.
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: started[0], reason: "paging test" }));
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(total - 1);
+    await shot("tasks-paged");
+
+    await Promise.all(started.slice(1).map((task) => b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task }))));
+    await page.locator('[data-testid="page-size"]').selectOption("25");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("at 390 px wide (a phone) no page is wider than the screen: the top bar wraps, tables scroll in their own box", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const c = b.cluster;
+      const pages: [string, string, string][] = [
+        ["clusters", "#/clusters", '[data-testid="cluster-card"]'],
+        ["services", `#/services/${c}`, '[data-testid="service-row"]'],
+        ["service", `#/services/${c}/web`, '[data-testid="service-page"] [data-testid="task-row"]'],
+        ["tasks", `#/tasks/${c}`, '[data-testid="task-row"]'],
+        ["tasks-stopped", `#/tasks/${c}?status=STOPPED`, `[data-testid="task-row"][data-task="${stoppedTask}"]`],
+        ["task", `#/tasks/${c}/${stoppedTask}`, '[data-testid="task-page"] [data-testid="container-row"]'],
+        ["task-not-found", `#/tasks/${c}/0123456789abcdef0123456789abcdef`, '[data-testid="task-not-found"]'],
+        ["taskdefs", "#/taskdefs", '[data-testid="family-row"]'],
+        ["taskdef", "#/taskdefs/console-ports:2", '[data-testid="taskdef-page"] [data-testid="container-def"]'],
+        ["instances", `#/instances/${c}`, '[data-testid="instance-row"]'],
+      ];
+      for (const [name, hash, ready] of pages) {
+        await page.goto(`${b.endpoint}/console/${hash}`);
+        await page.locator(ready).first().waitFor();
+        const size = await page.evaluate(() => {
+          const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+          return { scrollWidth: g.document.documentElement.scrollWidth, innerWidth: g.innerWidth };
+        });
+        expect({ page: name, fits: size.scrollWidth <= size.innerWidth, ...size }).toMatchObject({ page: name, fits: true });
+        await shot(`phone-${name}`);
+      }
+      // The tasks table is wider than the screen: it scrolls inside its box.
+      await page.goto(`${b.endpoint}/console/#/tasks/${c}`);
+      const wrap = page.locator(".table-wrap").first();
+      await wrap.locator('[data-testid="task-row"]').first().waitFor();
+      // (Polled: a live refresh may swap the table out between finding it and measuring it.)
+      await expect.poll(() => wrap.evaluate((el) => el.isConnected && el.scrollWidth > el.clientWidth)).toBe(true);
+      // The top bar wrapped onto more than one line rather than widening the page.
+      const bar = (await page.locator(".topbar").boundingBox()) as { height: number; width: number };
+      expect(bar.width).toBeLessThanOrEqual(390);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+    expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
+    pageErrors.length = 0;
+  });
 });
+
+/** Every task ARN's id ListTasks gives for a filter, all pages. */
+async function listTasks(filter: { serviceName?: string; family?: string; desiredStatus: DesiredStatus }) {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await b.ecs.send(new ListTasksCommand({ cluster: b.cluster, ...filter, nextToken }));
+    ids.push(...(page.taskArns ?? []).map((a) => a.split("/").pop() as string));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return ids;
+}
 
 describe("the web console against a server that requires SigV4", () => {
   let secured: SecuredServer;

@@ -98,6 +98,33 @@ export async function service(cluster, name) {
   return r.services?.[0];
 }
 
+/**
+ * The first `pages` pages of ListTasks with `filter` (desiredStatus, serviceName, family), each
+ * described and ordered within itself, so a page loaded later is added below those shown. `more`:
+ * ListTasks gave a nextToken after the last page read.
+ */
+export async function taskPages(cluster, filter, pages, pageSize) {
+  const tasks = [];
+  let nextToken;
+  let read = 0;
+  do {
+    const page = await ecs("ListTasks", { cluster, ...filter, maxResults: pageSize, ...(nextToken ? { nextToken } : {}) });
+    const arns = page.taskArns ?? [];
+    const found = arns.length ? await describeAll("DescribeTasks", { cluster }, "tasks", arns, 100, "tasks") : [];
+    tasks.push(...found.sort(byTaskRecency));
+    nextToken = page.nextToken;
+    read++;
+  } while (nextToken && read < pages);
+  return { tasks, more: Boolean(nextToken) };
+}
+
+/** One task, or `{missing: reason}` when DescribeTasks answers with a failure for it (ECS: MISSING). */
+export async function task(cluster, id) {
+  const r = await ecs("DescribeTasks", { cluster, tasks: [id], include: ["TAGS"] });
+  const found = r.tasks?.[0];
+  return found ? { task: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
+}
+
 /** Tasks desired RUNNING and recently STOPPED (ECS keeps stopped tasks visible for a while). */
 export async function tasks(cluster, filter = {}) {
   const [running, stopped] = await Promise.all([
@@ -132,4 +159,18 @@ export async function instances(cluster) {
 /** Active task definition revisions, newest first. */
 export async function taskDefinitions() {
   return listAll("ListTaskDefinitions", { status: "ACTIVE", sort: "DESC", maxResults: 100 }, "taskDefinitionArns");
+}
+
+/** Families with an active revision, by name. */
+export async function taskDefinitionFamilies() {
+  return listAll("ListTaskDefinitionFamilies", { status: "ACTIVE", maxResults: 100 }, "families");
+}
+
+/** A family's revisions (active and deregistered), newest first, as `{arn, revision, status}`. */
+export async function revisions(family) {
+  const list = (status) =>
+    listAll("ListTaskDefinitions", { familyPrefix: family, status, sort: "DESC", maxResults: 100 }, "taskDefinitionArns");
+  const [active, inactive] = await Promise.all([list("ACTIVE"), list("INACTIVE")]);
+  const of = (status) => (arn) => ({ arn, revision: Number(String(arn).split(":").pop()), status });
+  return [...active.map(of("ACTIVE")), ...inactive.map(of("INACTIVE"))].sort((a, b) => b.revision - a.revision);
 }

@@ -3,7 +3,8 @@
 //   stream event ──► feed (always)
 //               └──► current view interested? ──► re-fetch through the ECS API (coalesced) ──► re-render
 //
-// A view is {nav, load(params) → data, render(data, ctx) → Node, interested(event, params) → bool}.
+// A view is {nav, load(params) → data, render(data, ctx) → Node, interested(event, params) → bool},
+// optionally title(params) → the window title's page name, and clusterless (it needs no cluster).
 
 import * as api from "./api.js";
 import { CHANGED, credentials, signOut } from "./auth.js";
@@ -14,13 +15,18 @@ import clustersView from "./views/clusters.js";
 import instancesView from "./views/instances.js";
 import serviceView from "./views/service.js";
 import servicesView from "./views/services.js";
-import tasksView from "./views/tasks.js";
+import taskView from "./views/task.js";
+import taskdefView from "./views/taskdef.js";
+import taskdefsView from "./views/taskdefs.js";
+import tasksView, { tasksFilter } from "./views/tasks.js";
 
 /** Bursts of events (a deployment writes several per task) are folded into one re-fetch. */
 const REFRESH_DELAY_MS = 150;
 const CLUSTER_KEY = "berth.console.cluster";
 /** The page's name in the window title, by navigation section (a service's page: its name). */
 const TITLES = { clusters: "Clusters", services: "Services", tasks: "Tasks", instances: "Container instances" };
+/** Navigation sections that belong to the region, not to a cluster: their links carry no cluster. */
+const REGIONAL = new Set(["clusters", "taskdefs"]);
 
 const main = document.getElementById("main");
 const picker = document.getElementById("cluster-select");
@@ -34,6 +40,8 @@ const state = {
   dirty: false,
   timer: undefined,
   clusters: [],
+  /** The page shown, without its query: a new query on the same page keeps focus and scroll. */
+  page: undefined,
 };
 
 /** A route segment as typed: a malformed %-escape is kept as it is (then "not found"), not thrown. */
@@ -45,21 +53,30 @@ function decode(segment) {
   }
 }
 
+/**
+ * `#/<section>/<segments…>?<query>` → the view and its params. Routes:
+ *   #/clusters  #/services/<cluster>[/<service>]  #/tasks/<cluster>[?status=&service=|family=]
+ *   #/tasks/<cluster>/<taskId>  #/instances/<cluster>[?instance=<id>]  #/taskdefs[/<family>[:<revision>]]
+ */
 function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decode);
-  const [section, cluster, service] = parts;
-  const selected = cluster ?? currentCluster();
+  const hash = location.hash.replace(/^#\/?/, "");
+  const q = hash.indexOf("?");
+  const path = q < 0 ? hash : hash.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? "" : hash.slice(q + 1));
+  const [section, first, second] = path.split("/").filter(Boolean).map(decode);
+  const page = (view, params) => ({ view, params, page: `${view.nav}|${path}` });
+  if (section === "taskdefs")
+    return first ? page(taskdefView, { taskDefinition: first }) : page(taskdefsView, {});
+  const cluster = first ?? currentCluster();
   switch (section) {
     case "services":
-      return service
-        ? { view: serviceView, params: { cluster: selected, service } }
-        : { view: servicesView, params: { cluster: selected } };
+      return second ? page(serviceView, { cluster, service: second }) : page(servicesView, { cluster });
     case "tasks":
-      return { view: tasksView, params: { cluster: selected } };
+      return second ? page(taskView, { cluster, task: second }) : page(tasksView, { cluster, ...tasksFilter(query) });
     case "instances":
-      return { view: instancesView, params: { cluster: selected } };
+      return page(instancesView, { cluster, instance: query.get("instance") || undefined });
     default:
-      return { view: clustersView, params: {} };
+      return page(clustersView, {});
   }
 }
 
@@ -84,25 +101,46 @@ const ctx = {
   get clusters() {
     return state.clusters;
   },
+  /** The cluster the page shows, or the one last picked on a page of no cluster. */
+  get cluster() {
+    return state.params.cluster ?? currentCluster();
+  },
 };
 
 async function show() {
-  const { view, params } = route();
+  const { view, params, page } = route();
+  // Only the query changed (a filter): the page is re-read in place, focus stays on the filter.
+  const samePage = page === state.page;
   state.view = view;
   state.params = params;
+  state.page = page;
   state.generation++;
   if (params.cluster) selectCluster(params.cluster);
   renderPicker();
-  for (const a of document.querySelectorAll("[data-nav]")) {
-    a.classList.toggle("active", a.dataset.nav === view.nav);
-    const section = a.dataset.nav;
-    if (section !== "clusters")
-      a.href = params.cluster ? `#/${section}/${encodeURIComponent(params.cluster)}` : `#/${section}`;
+  renderNav();
+  document.title = [view.title?.(params) ?? params.service ?? TITLES[view.nav], params.cluster, "Berth console"]
+    .filter(Boolean)
+    .join(" · ");
+  if (samePage) {
+    await refresh();
+    return;
   }
-  document.title = [params.service ?? TITLES[view.nav], params.cluster, "Berth console"].filter(Boolean).join(" · ");
   main.replaceChildren(h("div", { class: "loading" }, "Loading…"));
   await refresh();
   main.focus({ preventScroll: true });
+}
+
+/** Marks the current section; links to a cluster's sections go to the cluster shown or last picked. */
+function renderNav() {
+  const cluster = state.params.cluster ?? currentCluster();
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    const section = a.dataset.nav;
+    const active = section === state.view?.nav;
+    a.classList.toggle("active", active);
+    if (active) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+    if (!REGIONAL.has(section)) a.href = cluster ? `#/${section}/${encodeURIComponent(cluster)}` : `#/${section}`;
+  }
 }
 
 /** Re-reads the current page through the API and swaps it in, keeping the scroll position. */
@@ -114,7 +152,7 @@ async function refresh() {
   const { view, params, generation } = state;
   state.loading = true;
   try {
-    if (view.nav !== "clusters" && !params.cluster) {
+    if (!REGIONAL.has(view.nav) && !params.cluster) {
       main.replaceChildren(
         emptyState(
           "No cluster yet.",
@@ -149,6 +187,9 @@ async function refresh() {
   }
 }
 
+const ROW_KEYS = ["task", "service", "instance", "deployment", "family", "container", "revision"];
+const ROWS = ROW_KEYS.map((k) => `[data-${k}]`).join(",");
+
 /**
  * What names a focused control across a re-render: what it does (its action, link or field name)
  * and the row it is in (task, service, instance, deployment). A live refresh rebuilds the page;
@@ -158,8 +199,8 @@ function focusKey(el) {
   if (!(el instanceof HTMLElement) || el === main || !main.contains(el)) return undefined;
   const what = el.dataset.action ?? el.getAttribute("href") ?? el.getAttribute("name");
   if (!what) return undefined;
-  const row = el.closest("[data-task],[data-service],[data-instance],[data-deployment]");
-  const where = row ? [row.dataset.task, row.dataset.service, row.dataset.instance, row.dataset.deployment].join("/") : "";
+  const row = el.closest(ROWS);
+  const where = row ? ROW_KEYS.map((k) => row.dataset[k]).join("/") : "";
   return `${what}|${where}`;
 }
 
@@ -199,7 +240,13 @@ function renderPicker() {
 
 picker.addEventListener("change", () => {
   selectCluster(picker.value);
-  // The same section for the newly picked cluster (a service's page goes to that cluster's services).
+  // Task definitions belong to no cluster: stay, with links to the newly picked cluster's pages.
+  if (state.view?.clusterless) {
+    renderNav();
+    void refresh();
+    return;
+  }
+  // The same section for the newly picked cluster (a service's or task's page goes to that cluster's list).
   const section = !state.view || state.view.nav === "clusters" ? "services" : state.view.nav;
   location.hash = `#/${section}/${encodeURIComponent(picker.value)}`;
 });

@@ -33,12 +33,14 @@ export class Feed {
       s?.kind === "service"
         ? `#/services/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.id)}`
         : s?.kind === "task"
-          ? `#/tasks/${encodeURIComponent(s.cluster)}`
+          ? `#/tasks/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.id)}`
           : s?.kind === "instance"
             ? `#/instances/${encodeURIComponent(s.cluster)}`
             : s?.kind === "cluster"
               ? `#/services/${encodeURIComponent(s.cluster)}`
-              : "#/clusters";
+              : s?.kind === "taskdef"
+                ? `#/taskdefs/${encodeURIComponent(s.id)}`
+                : "#/clusters";
     const time = event.time ? new Date(event.time) : new Date();
     const item = h(
       "li",

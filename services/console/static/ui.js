@@ -234,6 +234,15 @@ export function field(label, control, hint) {
   );
 }
 
+/** A term and its value in a details grid; an absent value shows as a dash. */
+export function detail(term, value, attrs = {}) {
+  const empty = value === undefined || value === null || value === "";
+  return h("div", { class: "detail", ...attrs }, h("dt", {}, term), h("dd", {}, empty ? "—" : value));
+}
+
+/** A grid of `detail`s (a description list). */
+export const details = (...items) => h("dl", { class: "details" }, items);
+
 /** A table with a header row; `rows` are <tr> nodes. */
 export function table(headers, rows, attrs = {}) {
   return h(

@@ -88,7 +88,14 @@ export default {
       const ports = resource(i.remainingResources, "PORTS")?.stringSetValue ?? [];
       return h(
         "tr",
-        { "data-testid": "instance-row", "data-instance": id, "data-status": i.status },
+        {
+          "data-testid": "instance-row",
+          "data-instance": id,
+          "data-status": i.status,
+          // The instance a task's page linked to.
+          class: ctx.params.instance === id ? "highlight" : false,
+          "aria-current": ctx.params.instance === id ? "true" : false,
+        },
         h(
           "td",
           {},

@@ -17,7 +17,7 @@ import {
   toast,
 } from "../ui.js";
 import { progress } from "./services.js";
-import { taskTable } from "./tasks.js";
+import { taskTable } from "./task-table.js";
 
 function scaleDialog(ctx, cluster, s) {
   const count = h("input", {

@@ -1,173 +1,216 @@
-// Tasks of a cluster with their containers, exit codes and stop reasons; stopping a task.
+// Tasks of a cluster, as the ECS console lists them: by desired status (Running or Stopped), for
+// one service or task-definition family or all, a page at a time (ListTasks' nextToken).
+//
+// The filter lives in the address (#/tasks/<cluster>?status=STOPPED&service=web), so a reload, a
+// link and Back show the same list. How many pages are shown is kept here: a live refresh re-reads
+// the same number of pages from the first, so a page loaded stays loaded.
 
 import * as api from "../api.js";
-import {
-  badge,
-  button,
-  emptyState,
-  field,
-  fmtTime,
-  h,
-  idOf,
-  openDialog,
-  pageHeader,
-  shortId,
-  table,
-  taskDefName,
-  timeCell,
-  toast,
-} from "../ui.js";
+import { emptyState, h, pageHeader } from "../ui.js";
+import { taskTable } from "./task-table.js";
 
-function containerLine(c) {
-  return h(
-    "li",
-    { class: "container", "data-container": c.name, "data-status": c.lastStatus },
-    h("span", { class: "container-name" }, c.name),
-    badge(c.lastStatus),
-    c.exitCode !== undefined
-      ? h(
-          "span",
-          { class: `exit ${c.exitCode === 0 ? "exit-ok" : "exit-bad"}`, "data-testid": "exit-code" },
-          `exit ${c.exitCode}`,
-        )
-      : null,
-    c.healthStatus && c.healthStatus !== "UNKNOWN" ? badge(c.healthStatus) : null,
-    c.reason ? h("span", { class: "reason" }, c.reason) : null,
-    c.networkBindings?.length
-      ? h(
-          "span",
-          { class: "muted ports" },
-          c.networkBindings.map((b) => `${b.hostPort}→${b.containerPort}/${b.protocol ?? "tcp"}`).join(", "),
-        )
-      : null,
-  );
+const PAGE_SIZE_KEY = "berth.console.pageSize";
+/** The page sizes the ECS console offers in its table preferences; ListTasks takes at most 100. */
+const PAGE_SIZES = [10, 25, 50, 100];
+const DEFAULT_PAGE_SIZE = 25;
+const STATUS_LABEL = { RUNNING: "Running", STOPPED: "Stopped" };
+
+function pageSize() {
+  const saved = Number(localStorage.getItem(PAGE_SIZE_KEY));
+  return PAGE_SIZES.includes(saved) ? saved : DEFAULT_PAGE_SIZE;
 }
 
-export function stopTaskDialog(ctx, cluster, task) {
-  const reason = h("input", {
-    name: "reason",
-    maxlength: 255,
-    placeholder: "Stopped from the Berth console",
-    "data-testid": "stop-reason",
-  });
-  openDialog({
-    title: `Stop task ${shortId(idOf(task.taskArn), 12)}?`,
-    body: [
-      h(
-        "p",
-        { class: "muted" },
-        task.group?.startsWith("service:")
-          ? "Its service starts a replacement to keep its desired count."
-          : "The task's containers are stopped.",
-      ),
-      field("Reason", reason, "Shown as the task's stoppedReason."),
-    ],
-    submitLabel: "Stop task",
-    danger: true,
-    async submit() {
-      await api.ecs("StopTask", {
-        cluster,
-        task: task.taskArn,
-        reason: reason.value.trim() || "Stopped from the Berth console",
-      });
-      toast(`Stopping task ${shortId(idOf(task.taskArn), 12)}.`);
-      ctx.refresh();
-    },
-  });
+/** The tasks list's address for a filter; Running, ECS's default, is left out. */
+export function tasksHref(cluster, { status, service, family } = {}) {
+  const q = new URLSearchParams();
+  if (status && status !== "RUNNING") q.set("status", status);
+  if (service) q.set("service", service);
+  else if (family) q.set("family", family);
+  const qs = q.toString();
+  return `#/tasks/${encodeURIComponent(cluster)}${qs ? `?${qs}` : ""}`;
 }
 
-/** Task rows; used by this page and by a service's page. */
-export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
-  const rows = tasks.map((t) => {
-    const id = idOf(t.taskArn);
-    const stoppable = t.desiredStatus !== "STOPPED";
-    return h(
-      "tr",
-      { "data-testid": "task-row", "data-task": id, "data-status": t.lastStatus, "data-desired": t.desiredStatus },
-      h(
-        "td",
-        {},
-        h("code", { title: t.taskArn }, shortId(id, 12)),
-        t.containerInstanceArn
-          ? h(
-              "div",
-              { class: "muted small", title: t.containerInstanceArn },
-              `on ${shortId(idOf(t.containerInstanceArn), 8)}`,
-            )
-          : null,
-      ),
-      showGroup ? h("td", { class: "muted" }, t.group ?? "") : null,
-      h("td", {}, h("code", {}, taskDefName(t.taskDefinitionArn))),
-      h(
-        "td",
-        {},
-        badge(t.lastStatus),
-        t.desiredStatus !== t.lastStatus && t.lastStatus !== "STOPPED"
-          ? h("span", { class: "muted desired" }, ` → ${t.desiredStatus}`)
-          : null,
-      ),
-      h("td", {}, h("ul", { class: "containers" }, (t.containers ?? []).map(containerLine))),
-      h("td", {}, timeCell(t.startedAt ?? t.createdAt)),
-      h(
-        "td",
-        {},
-        h(
-          "div",
-          { class: "stop-info" },
-          t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
-          t.stopCode || t.stoppedAt
-            ? h(
-                "span",
-                { class: "muted small" },
-                [t.stopCode, t.stoppedAt ? fmtTime(t.stoppedAt) : null].filter(Boolean).join(" · "),
-              )
-            : null,
-        ),
-      ),
-      h(
-        "td",
-        { class: "row-actions" },
-        stoppable
-          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), {
-              kind: "small danger-outline",
-              action: "stop-task",
-              ariaLabel: `Stop task ${shortId(id, 12)}`,
-            })
-          : null,
-      ),
-    );
-  });
-  const headers = [
-    "Task",
-    showGroup ? "Group" : null,
-    "Task definition",
-    "Status",
-    "Containers",
-    "Started",
-    "Stopped",
-    "",
-  ].filter((x) => x !== null);
-  return table(headers, rows, { class: "tasks" });
+/** The route's query as this page's filter: `status` RUNNING or STOPPED, one of `service`/`family`. */
+export function tasksFilter(query) {
+  const service = query.get("service") || undefined;
+  return {
+    status: query.get("status")?.toUpperCase() === "STOPPED" ? "STOPPED" : "RUNNING",
+    service,
+    family: service ? undefined : query.get("family") || undefined,
+  };
 }
+
+/** Pages shown for the current filter; another filter (or page size) starts again at one. */
+let shown = { key: "", pages: 1 };
+/** Index of the first row a "Load more" added: it gets keyboard focus once rendered. */
+let focusRow;
 
 export default {
   nav: "tasks",
 
-  load: ({ cluster }) => api.tasks(cluster),
+  title: () => "Tasks",
 
-  interested: (event, { cluster }) => event.subject.includes(`.task.${cluster}.`),
+  async load({ cluster, status, service, family }) {
+    const size = pageSize();
+    const key = JSON.stringify([cluster, status, service, family, size]);
+    if (shown.key !== key) shown = { key, pages: 1 };
+    const filter = { desiredStatus: status, ...(service ? { serviceName: service } : {}), ...(family ? { family } : {}) };
+    const [listing, services, families] = await Promise.all([
+      // A filter naming a service the cluster never had is ECS's ServiceNotFoundException: shown, not thrown.
+      api.taskPages(cluster, filter, shown.pages, size).catch((error) => ({ tasks: [], more: false, error })),
+      api
+        .listAll("ListServices", { cluster, maxResults: 100 }, "serviceArns")
+        .then((arns) => arns.map((a) => String(a).split("/").pop()).sort())
+        .catch(() => []),
+      api.taskDefinitionFamilies().catch(() => []),
+    ]);
+    return { ...listing, services, families, size };
+  },
 
-  render(tasks, ctx) {
-    const { cluster } = ctx.params;
-    const live = tasks.filter((t) => t.lastStatus !== "STOPPED").length;
-    const head = pageHeader("Tasks", `Cluster ${cluster} · ${live} live, ${tasks.length - live} recently stopped`);
-    if (tasks.length === 0)
-      return h(
-        "section",
-        {},
-        head,
-        emptyState("No tasks in this cluster.", "Run one with RunTask, or create a service."),
+  interested: (event, { cluster }) =>
+    event.subject.includes(`.task.${cluster}.`) ||
+    event.subject.includes(`.service.${cluster}.`) ||
+    event.subject.includes(".taskdef."),
+
+  render({ tasks, more, error, services, families, size }, ctx) {
+    const { cluster, status, service, family } = ctx.params;
+    const filters = filterBar(ctx, { services, families, size });
+    const what = `${STATUS_LABEL[status].toLowerCase()} tasks${service ? ` of service ${service}` : ""}${family ? ` of family ${family}` : ""}`;
+    const head = pageHeader(
+      "Tasks",
+      `Cluster ${cluster} · desired status ${STATUS_LABEL[status]}${tasks.length ? ` · ${tasks.length} shown${more ? ", more to load" : ""}` : ""}`,
+    );
+    // The filter the list shows, as its address's query ("" for every running task).
+    const shownFilter = tasksHref(cluster, { status, service, family }).split("?")[1] ?? "";
+    const section = (...body) =>
+      h("section", { "data-testid": "tasks-page", "data-filter": shownFilter }, head, filters, body);
+    if (error)
+      return section(
+        h(
+          "div",
+          { class: "load-error", role: "alert" },
+          h("p", {}, `Could not list ${what}.`),
+          h("p", { class: "muted" }, error.message),
+        ),
+        h("p", {}, h("a", { href: tasksHref(cluster, { status }) }, "Show every task instead")),
       );
-    return h("section", {}, head, taskTable(tasks, ctx, cluster));
+    if (tasks.length === 0)
+      return section(
+        emptyState(
+          `No ${what}.`,
+          status === "STOPPED"
+            ? "Stopped tasks stay listed for a while after they stop, as in ECS."
+            : "Run one with RunTask, or create a service.",
+        ),
+      );
+    const list = taskTable(tasks, ctx, cluster);
+    if (focusRow !== undefined) {
+      const index = focusRow;
+      focusRow = undefined;
+      requestAnimationFrame(() => list.querySelectorAll('[data-testid="task-row"] [data-testid="task-link"]')[index]?.focus());
+    }
+    return section(
+      list,
+      h(
+        "div",
+        { class: "list-foot" },
+        h("span", { class: "muted", "data-testid": "tasks-shown" }, `${tasks.length} ${what} shown`),
+        more
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "btn",
+                "data-action": "load-more",
+                onclick: (e) => {
+                  e.currentTarget.disabled = true;
+                  e.currentTarget.textContent = "Loading…";
+                  shown.pages++;
+                  focusRow = tasks.length;
+                  ctx.refresh();
+                },
+              },
+              `Load ${size} more`,
+            )
+          : null,
+      ),
+    );
   },
 };
+
+/** Desired status, service or family, and page size; each change is a new address (Back undoes it). */
+function filterBar(ctx, { services, families, size }) {
+  const { cluster, status, service, family } = ctx.params;
+  const go = (next) => ctx.navigate(tasksHref(cluster, { status, service, family, ...next }));
+  const scopeValue = service ? `service:${service}` : family ? `family:${family}` : "";
+  // A service or family named in the address is offered even when it is not listed (yet or any more).
+  const serviceNames = service && !services.includes(service) ? [service, ...services] : services;
+  const familyNames = family && !families.includes(family) ? [family, ...families] : families;
+  const option = (value, label, selected) => h("option", { value, selected }, label);
+  return h(
+    "div",
+    { class: "filters", role: "group", "aria-label": "Filter tasks" },
+    h(
+      "label",
+      { class: "filter" },
+      h("span", {}, "Desired status"),
+      h(
+        "select",
+        { name: "status", "data-testid": "status-filter", onchange: (e) => go({ status: e.target.value }) },
+        Object.entries(STATUS_LABEL).map(([value, label]) => option(value, label, value === status)),
+      ),
+    ),
+    h(
+      "label",
+      { class: "filter" },
+      h("span", {}, "Service or family"),
+      h(
+        "select",
+        {
+          name: "scope",
+          "data-testid": "scope-filter",
+          onchange: (e) => {
+            const [kind, ...rest] = e.target.value.split(":");
+            const name = rest.join(":") || undefined;
+            go({ service: kind === "service" ? name : undefined, family: kind === "family" ? name : undefined });
+          },
+        },
+        option("", "All services and families", !scopeValue),
+        serviceNames.length
+          ? h(
+              "optgroup",
+              { label: "Services" },
+              serviceNames.map((n) => option(`service:${n}`, n, scopeValue === `service:${n}`)),
+            )
+          : null,
+        familyNames.length
+          ? h(
+              "optgroup",
+              { label: "Task definition families" },
+              familyNames.map((n) => option(`family:${n}`, n, scopeValue === `family:${n}`)),
+            )
+          : null,
+      ),
+    ),
+    h(
+      "label",
+      { class: "filter" },
+      h("span", {}, "Per page"),
+      h(
+        "select",
+        {
+          name: "pageSize",
+          "data-testid": "page-size",
+          onchange: (e) => {
+            localStorage.setItem(PAGE_SIZE_KEY, e.target.value);
+            ctx.refresh();
+          },
+        },
+        PAGE_SIZES.map((n) => option(String(n), String(n), n === size)),
+      ),
+    ),
+    scopeValue || status !== "RUNNING"
+      ? h("a", { class: "filter-clear", href: tasksHref(cluster), "data-action": "clear-filters" }, "Clear filters")
+      : null,
+  );
+}

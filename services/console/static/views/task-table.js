@@ -1,0 +1,176 @@
+// Task rows with their containers, exit codes and stop reasons, and stopping a task: shared by the
+// tasks list, a service's page and a task's page.
+
+import * as api from "../api.js";
+import {
+  badge,
+  button,
+  field,
+  fmtTime,
+  h,
+  idOf,
+  openDialog,
+  shortId,
+  table,
+  taskDefName,
+  timeCell,
+  toast,
+} from "../ui.js";
+import { taskDefHref } from "./taskdefs.js";
+
+export const taskHref = (cluster, id) => `#/tasks/${encodeURIComponent(cluster)}/${encodeURIComponent(id)}`;
+
+/** A task definition ARN as `family:revision`, linked to its page. */
+export function taskDefLink(arn) {
+  const name = taskDefName(arn);
+  return name ? h("a", { href: taskDefHref(name) }, h("code", {}, name)) : "—";
+}
+
+/** A task's group; `service:NAME` links to the service's page. */
+export function groupLink(cluster, group) {
+  const service = group?.startsWith("service:") ? group.slice("service:".length) : undefined;
+  if (!service) return group ?? "";
+  return h("a", { href: `#/services/${encodeURIComponent(cluster)}/${encodeURIComponent(service)}` }, group);
+}
+
+function containerLine(c) {
+  return h(
+    "li",
+    { class: "container", "data-container": c.name, "data-status": c.lastStatus },
+    h("span", { class: "container-name" }, c.name),
+    badge(c.lastStatus),
+    c.exitCode !== undefined
+      ? h(
+          "span",
+          { class: `exit ${c.exitCode === 0 ? "exit-ok" : "exit-bad"}`, "data-testid": "exit-code" },
+          `exit ${c.exitCode}`,
+        )
+      : null,
+    c.healthStatus && c.healthStatus !== "UNKNOWN" ? badge(c.healthStatus) : null,
+    c.reason ? h("span", { class: "reason" }, c.reason) : null,
+    c.networkBindings?.length
+      ? h(
+          "span",
+          { class: "muted ports" },
+          c.networkBindings.map((b) => `${b.hostPort}→${b.containerPort}/${b.protocol ?? "tcp"}`).join(", "),
+        )
+      : null,
+  );
+}
+
+export function stopTaskDialog(ctx, cluster, task) {
+  const reason = h("input", {
+    name: "reason",
+    maxlength: 255,
+    placeholder: "Stopped from the Berth console",
+    "data-testid": "stop-reason",
+  });
+  openDialog({
+    title: `Stop task ${shortId(idOf(task.taskArn), 12)}?`,
+    body: [
+      h(
+        "p",
+        { class: "muted" },
+        task.group?.startsWith("service:")
+          ? "Its service starts a replacement to keep its desired count."
+          : "The task's containers are stopped.",
+      ),
+      field("Reason", reason, "Shown as the task's stoppedReason."),
+    ],
+    submitLabel: "Stop task",
+    danger: true,
+    async submit() {
+      await api.ecs("StopTask", {
+        cluster,
+        task: task.taskArn,
+        reason: reason.value.trim() || "Stopped from the Berth console",
+      });
+      toast(`Stopping task ${shortId(idOf(task.taskArn), 12)}.`);
+      ctx.refresh();
+    },
+  });
+}
+
+/** Task rows; used by this page and by a service's page. */
+export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
+  const rows = tasks.map((t) => {
+    const id = idOf(t.taskArn);
+    const stoppable = t.desiredStatus !== "STOPPED";
+    return h(
+      "tr",
+      {
+        "data-testid": "task-row",
+        "data-task": id,
+        "data-status": t.lastStatus,
+        "data-desired": t.desiredStatus,
+        "data-group": t.group ?? "",
+      },
+      h(
+        "td",
+        {},
+        h(
+          "a",
+          { href: taskHref(cluster, id), "data-testid": "task-link", "aria-label": `Task ${id}` },
+          h("code", { title: t.taskArn }, shortId(id, 12)),
+        ),
+        t.containerInstanceArn
+          ? h(
+              "div",
+              { class: "muted small", title: t.containerInstanceArn },
+              `on ${shortId(idOf(t.containerInstanceArn), 8)}`,
+            )
+          : null,
+      ),
+      showGroup ? h("td", { class: "muted" }, groupLink(cluster, t.group)) : null,
+      h("td", {}, taskDefLink(t.taskDefinitionArn)),
+      h(
+        "td",
+        {},
+        badge(t.lastStatus),
+        t.desiredStatus !== t.lastStatus && t.lastStatus !== "STOPPED"
+          ? h("span", { class: "muted desired" }, ` → ${t.desiredStatus}`)
+          : null,
+      ),
+      h("td", {}, h("ul", { class: "containers" }, (t.containers ?? []).map(containerLine))),
+      h("td", {}, timeCell(t.startedAt ?? t.createdAt)),
+      h(
+        "td",
+        {},
+        h(
+          "div",
+          { class: "stop-info" },
+          t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
+          t.stopCode || t.stoppedAt
+            ? h(
+                "span",
+                { class: "muted small" },
+                [t.stopCode, t.stoppedAt ? fmtTime(t.stoppedAt) : null].filter(Boolean).join(" · "),
+              )
+            : null,
+        ),
+      ),
+      h(
+        "td",
+        { class: "row-actions" },
+        stoppable
+          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), {
+              kind: "small danger-outline",
+              action: "stop-task",
+              ariaLabel: `Stop task ${shortId(id, 12)}`,
+            })
+          : null,
+      ),
+    );
+  });
+  const headers = [
+    "Task",
+    showGroup ? "Group" : null,
+    "Task definition",
+    "Status",
+    "Containers",
+    "Started",
+    "Stopped",
+    "",
+  ].filter((x) => x !== null);
+  return table(headers, rows, { class: "tasks" });
+}
