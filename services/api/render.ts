@@ -168,7 +168,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     stoppedAt: seconds(t.stoppedAt),
     stoppedReason: t.stoppedReason,
     stoppingAt: seconds(t.stoppingAt),
-    tags: include.has("TAGS") ? t.tags : undefined,
+    // ECS always writes the member: the task's tags with include TAGS, else an empty list.
+    tags: include.has("TAGS") ? t.tags : [],
     taskArn: taskArnOf(t),
     taskDefinitionArn: t.spec.taskDefinitionArn,
     version: t.version,

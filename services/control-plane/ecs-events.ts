@@ -141,6 +141,7 @@ export function ecsEventsFor(
 function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown> {
   const t = agg.snapshot.context;
   const d: Record<string, unknown> = renderTask(agg, NO_INCLUDE);
+  d.tags = undefined; // an API answer's member; ECS's task events carry no tags
   d.createdAt = iso(t.createdAt);
   d.connectivityAt = iso(t.startedAt);
   d.pullStartedAt = iso(t.pullStartedAt);
