@@ -306,6 +306,7 @@ export function renderInstance(
     ...instanceFacts(agg),
     ...instanceLists(agg.snapshot.context),
     ...instanceLoad(agg, usage, counts),
-    tags: include.has("TAGS") ? agg.snapshot.context.tags : undefined,
+    // As on tasks: the member is always written, empty without include TAGS.
+    tags: include.has("TAGS") ? agg.snapshot.context.tags : [],
   });
 }

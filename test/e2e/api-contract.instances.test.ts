@@ -179,6 +179,7 @@ describe("container instances", () => {
       new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn, missing], status: "DRAINING" }),
     );
     expect(d.containerInstances?.map((c) => [c.containerInstanceArn, c.status])).toEqual([[arn, "DRAINING"]]);
+    expect(d.containerInstances?.[0]?.tags).toEqual([]);
     expect(d.failures).toEqual([
       { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:container-instance/${cluster}/${missing}`, reason: "MISSING" },
     ]);
@@ -369,6 +370,11 @@ describe("container instances", () => {
       }),
     );
     expect(d.containerInstances?.[0]?.tags).toEqual([{ key: "role", value: "worker" }]);
+    // Without include TAGS the member is still there, empty, as ECS writes it.
+    const plain = await b.ecs.send(
+      new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [agentInstance] }),
+    );
+    expect(plain.containerInstances?.[0]?.tags).toEqual([]);
     await b.ecs.send(new UntagResourceCommand({ resourceArn: agentInstance, tagKeys: ["role"] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: agentInstance }))).tags).toEqual([]);
     const short = `arn:aws:ecs:us-east-1:${ACCOUNT}:container-instance/${agentInstance.split("/").pop()}`;
