@@ -70,7 +70,7 @@ export function renderService(
     networkConfiguration: s.deployments[0]?.networkConfiguration,
     healthCheckGracePeriodSeconds: s.settings.healthCheckGracePeriodSeconds ?? 0,
     schedulingStrategy: s.schedulingStrategy,
-    deploymentController: s.deploymentController === "ECS" ? undefined : { type: s.deploymentController },
+    deploymentController: { type: s.deploymentController },
     tags: include.has("TAGS") ? s.tags : undefined,
     createdBy: s.createdBy,
     enableECSManagedTags: s.settings.enableECSManagedTags,

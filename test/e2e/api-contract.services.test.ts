@@ -132,6 +132,19 @@ describe("services", () => {
     for (const service of names) await b.ecs.send(new DeleteServiceCommand({ cluster, service }));
   });
 
+  test("services show their deployment controller, ECS by default", async () => {
+    const family = uniqueName("ctrl");
+    await registerTd(family);
+    const service = uniqueName("ctrl-svc");
+    const created = await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 0 }),
+    );
+    expect(created.service?.deploymentController).toEqual({ type: "ECS" });
+    const described = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }));
+    expect(described.services?.[0]?.deploymentController).toEqual({ type: "ECS" });
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+  });
+
   test("service deployments and revisions: listed newest first, described by ARN, with the service's current ones", async () => {
     const { family, service } = await stableService("deps");
     await registerTd(family);
