@@ -193,7 +193,8 @@ export const CreateService: Handler = async (raw, ctx, s) => {
       tags,
     },
   });
-  return { service: render(s.model.services.get(subject)!, s, ctx.now) };
+  // ECS's answer shows the tags a service was created with (DescribeServices only with include TAGS).
+  return { service: render(s.model.services.get(subject)!, s, ctx.now, new Set(tags.length ? ["TAGS"] : [])) };
 };
 
 const UpdateServiceInput = z.object({
