@@ -281,6 +281,26 @@ export function instanceLists(i: InstanceContext) {
   };
 }
 
+/**
+ * ECS's ContainerInstanceHealthStatus (include CONTAINER_INSTANCE_HEALTH): one check, of the
+ * container runtime, as the agent last reported it. With no report, or with the agent
+ * disconnected, there is no current data to judge by; `lastUpdated` then is the last heartbeat
+ * seen. (A connected agent's beats are not facts of the aggregate, so it has no `lastUpdated`.)
+ */
+export function instanceHealth(i: InstanceContext) {
+  const r = i.runtimeHealth;
+  if (!r) return { overallStatus: "INSUFFICIENT_DATA", details: [] };
+  if (!i.agentConnected)
+    return {
+      overallStatus: "INSUFFICIENT_DATA",
+      details: [{ type: "CONTAINER_RUNTIME", status: "INSUFFICIENT_DATA", lastUpdated: seconds(i.lastHeartbeatAt) }],
+    };
+  return {
+    overallStatus: r.status,
+    details: [{ type: "CONTAINER_RUNTIME", status: r.status, lastStatusChange: seconds(r.changedAt) }],
+  };
+}
+
 /** What the tasks placed on an instance change of it. */
 export function instanceLoad(
   agg: Agg<InstanceSnapshot>,
@@ -308,5 +328,6 @@ export function renderInstance(
     ...instanceLoad(agg, usage, counts),
     // As on tasks: the member is always written, empty without include TAGS.
     tags: include.has("TAGS") ? agg.snapshot.context.tags : [],
+    healthStatus: include.has("CONTAINER_INSTANCE_HEALTH") ? instanceHealth(agg.snapshot.context) : undefined,
   });
 }

@@ -171,9 +171,10 @@ export class AgentGateway {
   }
 
   /**
-   * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. The
-   * agent of a deregistered instance that still beats is told it was deregistered (once per
-   * control plane; the msgID makes the copies of several control planes one directive), and stops.
+   * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected, and
+   * a change of the container runtime's health the agent checked. The agent of a deregistered
+   * instance that still beats is told it was deregistered (once per control plane; the msgID
+   * makes the copies of several control planes one directive), and stops.
    */
   async heartbeat(region: string, value: unknown): Promise<void> {
     const hb = Heartbeat.safeParse(value);
@@ -181,14 +182,20 @@ export class AgentGateway {
     const subject = subjects.instance(region, hb.data.cluster, hb.data.instanceId);
     const agg = this.o.model.instances.get(subject);
     if (agg?.snapshot.value === "INACTIVE") return this.tellDeregistered(region, agg.snapshot.context, subject);
-    if (!agg || agg.snapshot.context.agentConnected) return;
-    await this.o.bus.execute({
-      subject,
-      resource: agg.snapshot.context.containerInstanceArn,
-      get: () => this.o.model.instances.get(subject),
-      initial: initialInstance,
-      decide: (s) => decideInstance({ type: "Heartbeat", at: hb.data.at }, s),
-    });
+    if (!agg) return;
+    const { runtime, at } = hb.data;
+    const commands: InstanceCommand[] = [];
+    if (!agg.snapshot.context.agentConnected) commands.push({ type: "Heartbeat", at });
+    if (runtime && agg.snapshot.context.runtimeHealth?.status !== runtime)
+      commands.push({ type: "ObserveRuntimeHealth", at, status: runtime });
+    for (const command of commands)
+      await this.o.bus.execute({
+        subject,
+        resource: agg.snapshot.context.containerInstanceArn,
+        get: () => this.o.model.instances.get(subject),
+        initial: initialInstance,
+        decide: (s) => decideInstance(command, s),
+      });
   }
 
   /**

@@ -357,6 +357,23 @@ describe("container instances", () => {
     expect(left.attributes?.map((a) => a.name).sort()).toEqual(["ecs.os-type", "rack"]);
   });
 
+  test("with include CONTAINER_INSTANCE_HEALTH an instance shows its container runtime's health, as its agent checks it", async () => {
+    const look = (include?: ("TAGS" | "CONTAINER_INSTANCE_HEALTH")[]) =>
+      b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [agentInstance], include }));
+    // The agent checks Docker before each heartbeat; the first report is recorded as it lands.
+    const health = await waitFor(
+      async () => {
+        const h = (await look(["CONTAINER_INSTANCE_HEALTH"])).containerInstances?.[0]?.healthStatus;
+        return h?.overallStatus === "OK" ? h : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: "the agent's runtime health reported" },
+    );
+    expect(health.details).toEqual([
+      { type: "CONTAINER_RUNTIME", status: "OK", lastStatusChange: expect.any(Date) },
+    ]);
+    expect((await look()).containerInstances?.[0]?.healthStatus).toBeUndefined();
+  });
+
   test("container instances are tagged by long ARN only", async () => {
     await b.ecs.send(new TagResourceCommand({ resourceArn: agentInstance, tags: [{ key: "role", value: "worker" }] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: agentInstance }))).tags).toEqual([
