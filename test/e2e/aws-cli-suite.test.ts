@@ -217,4 +217,24 @@ describe("the AWS CLI v2", () => {
     expect(tag.code).toBe(254);
     expect(tag.stderr).toContain("Long arn format must be used for tagging operations");
   });
+
+  test("a deregistered revision is refused as ECS refuses it: InvalidParameterException from run-task, ClientException from update-service", async () => {
+    const family = uniqueName("cli-inactive");
+    const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16 }]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    const service = uniqueName("cli-inactive-svc");
+    await aws(["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", `${family}:1`, "--desired-count", "0"]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    await aws(["deregister-task-definition", "--task-definition", `${family}:1`]);
+    const run = await awsCli(["ecs", "run-task", "--cluster", b.cluster, "--task-definition", `${family}:1`], { endpoint: b.endpoint });
+    expect(run.code).toBe(254);
+    expect(run.stderr).toMatch(/\(InvalidParameterException\) when calling the RunTask operation.*: TaskDefinition is inactive\s*$/);
+    const update = await awsCli(
+      ["ecs", "update-service", "--cluster", b.cluster, "--service", service, "--task-definition", `${family}:1`],
+      { endpoint: b.endpoint },
+    );
+    expect(update.code).toBe(254);
+    expect(update.stderr).toMatch(/\(ClientException\) when calling the UpdateService operation.*: TaskDefinition is inactive\s*$/);
+    await aws(["delete-service", "--cluster", b.cluster, "--service", service]);
+  });
 });
