@@ -237,4 +237,19 @@ describe("the AWS CLI v2", () => {
     expect(update.stderr).toMatch(/\(ClientException\) when calling the UpdateService operation.*: TaskDefinition is inactive\s*$/);
     await aws(["delete-service", "--cluster", b.cluster, "--service", service]);
   });
+
+  test("delete-service of a service scaled above 0 is refused in ECS's words unless forced", async () => {
+    const family = uniqueName("cli-delete");
+    const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16, stopTimeout: 2 }]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    const service = uniqueName("cli-delete-svc");
+    await aws(["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", family, "--desired-count", "1"]);
+    const refused = await awsCli(["ecs", "delete-service", "--cluster", b.cluster, "--service", service], { endpoint: b.endpoint });
+    expect(refused.code).toBe(254);
+    expect(refused.stderr).toMatch(
+      /\(InvalidParameterException\) when calling the DeleteService operation.*: The service cannot be stopped while it is scaled above 0\.\s*$/,
+    );
+    const forced = await aws(["delete-service", "--cluster", b.cluster, "--service", service, "--force"]);
+    expect((forced.out.service as { status: string }).status).toBe("DRAINING");
+  });
 });
