@@ -146,7 +146,8 @@ export class AgentGateway {
               status: obs.status,
               details: [
                 { name: "subnetId", value: "subnet-berth" },
-                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.slice(0, 17)}` },
+                // An EC2 resource id: eni- and 17 hex digits, taken from the attachment's UUID.
+                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.replaceAll("-", "").slice(0, 17)}` },
                 ...(obs.macAddress ? [{ name: "macAddress", value: obs.macAddress }] : []),
                 ...(obs.privateIPv4Address ? [{ name: "privateIPv4Address", value: obs.privateIPv4Address }] : []),
               ],

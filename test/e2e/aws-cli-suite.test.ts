@@ -15,7 +15,7 @@ import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 let b: BerthFixture;
 let dir: string;
 beforeAll(async () => {
-  b = await startBerth("t-clis");
+  b = await startBerth("t-clis", ["--fargate"]); // its agent also offers FARGATE capacity, for the Fargate walk-through
   dir = mkdtempSync(join(tmpdir(), "berth-cli-suite-"));
 });
 afterAll(async () => {
@@ -135,6 +135,49 @@ describe("the AWS CLI v2", () => {
     expect(t?.stoppedReason).toBe("cli suite done");
     // The CLI parsed the epoch seconds on the wire and prints them as ISO 8601.
     expect(Number.isNaN(Date.parse(t?.stoppedAt as string))).toBe(false);
+  });
+
+  test("the Fargate walk-through: an awsvpc task runs with its network interface attachment", async () => {
+    const family = uniqueName("cli-fargate");
+    writeFileSync(
+      join(dir, "fargate.json"),
+      JSON.stringify({
+        family,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], stopTimeout: 2 }],
+      }),
+    );
+    await aws(["register-task-definition", "--cli-input-json", "file://fargate.json"]);
+    const ran = await aws([
+      "run-task",
+      "--cluster",
+      b.cluster,
+      "--task-definition",
+      family,
+      "--launch-type",
+      "FARGATE",
+      "--network-configuration",
+      "awsvpcConfiguration={subnets=[subnet-abcd1234],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
+    ]);
+    const arn = (ran.out.tasks as { taskArn: string }[])[0]?.taskArn as string;
+    await aws(["wait", "tasks-running", "--cluster", b.cluster, "--tasks", arn], 180_000);
+    const t = (
+      (await aws(["describe-tasks", "--cluster", b.cluster, "--tasks", arn])).out.tasks as {
+        launchType: string;
+        platformVersion: string;
+        attachments: { type: string; status: string; details: { name: string; value: string }[] }[];
+      }[]
+    )[0];
+    expect([t?.launchType, t?.platformVersion]).toEqual(["FARGATE", "1.4.0"]);
+    const eni = t?.attachments[0];
+    expect([eni?.type, eni?.status]).toEqual(["ElasticNetworkInterface", "ATTACHED"]);
+    const detail = (name: string) => eni?.details.find((d) => d.name === name)?.value;
+    expect(detail("networkInterfaceId")).toMatch(/^eni-[0-9a-f]{17}$/);
+    expect(detail("privateIPv4Address")).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    await aws(["stop-task", "--cluster", b.cluster, "--task", arn]);
   });
 
   test("account settings, capacity providers and container instance attributes through the CLI", async () => {
