@@ -160,6 +160,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     memory: t.spec.memory ?? String(t.reservation.memory),
     overrides: renderTaskOverrides(t),
     platformVersion: t.platformVersion,
+    // ECS names the family only for Fargate tasks; Berth's run on Linux.
+    platformFamily: t.spec.launchType === "FARGATE" ? "Linux" : undefined,
     pullStartedAt: seconds(t.pullStartedAt),
     pullStoppedAt: seconds(t.pullStoppedAt),
     startedAt: seconds(t.startedAt),

@@ -137,7 +137,7 @@ describe("the AWS CLI v2", () => {
     expect(Number.isNaN(Date.parse(t?.stoppedAt as string))).toBe(false);
   });
 
-  test("the Fargate walk-through: an awsvpc task runs with its network interface attachment", async () => {
+  test("the Fargate walk-through: an awsvpc task runs with its network interface attachment and its platform", async () => {
     const family = uniqueName("cli-fargate");
     writeFileSync(
       join(dir, "fargate.json"),
@@ -168,10 +168,12 @@ describe("the AWS CLI v2", () => {
       (await aws(["describe-tasks", "--cluster", b.cluster, "--tasks", arn])).out.tasks as {
         launchType: string;
         platformVersion: string;
+        platformFamily: string;
         attachments: { type: string; status: string; details: { name: string; value: string }[] }[];
       }[]
     )[0];
-    expect([t?.launchType, t?.platformVersion]).toEqual(["FARGATE", "1.4.0"]);
+    // A Fargate task names its platform's family as well as its version.
+    expect([t?.launchType, t?.platformVersion, t?.platformFamily]).toEqual(["FARGATE", "1.4.0", "Linux"]);
     const eni = t?.attachments[0];
     expect([eni?.type, eni?.status]).toEqual(["ElasticNetworkInterface", "ATTACHED"]);
     const detail = (name: string) => eni?.details.find((d) => d.name === name)?.value;
