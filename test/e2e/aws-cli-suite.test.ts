@@ -180,6 +180,32 @@ describe("the AWS CLI v2", () => {
     expect(detail("networkInterfaceId")).toMatch(/^eni-[0-9a-f]{17}$/);
     expect(detail("privateIPv4Address")).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     await aws(["stop-task", "--cluster", b.cluster, "--task", arn]);
+
+    // A Fargate service and its deployment name the platform too: the version asked for, and the one it resolves to.
+    const service = uniqueName("cli-fargate-svc");
+    const created = await aws([
+      "create-service",
+      "--cluster",
+      b.cluster,
+      "--service-name",
+      service,
+      "--task-definition",
+      family,
+      "--desired-count",
+      "0",
+      "--launch-type",
+      "FARGATE",
+      "--network-configuration",
+      "awsvpcConfiguration={subnets=[subnet-abcd1234],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
+    ]);
+    const s = created.out.service as {
+      platformVersion: string;
+      platformFamily: string;
+      deployments: { platformVersion: string; platformFamily: string }[];
+    };
+    expect([s.platformVersion, s.platformFamily]).toEqual(["LATEST", "Linux"]);
+    expect([s.deployments[0]?.platformVersion, s.deployments[0]?.platformFamily]).toEqual(["1.4.0", "Linux"]);
+    await aws(["delete-service", "--cluster", b.cluster, "--service", service]);
   });
 
   test("account settings, capacity providers and container instance attributes through the CLI", async () => {
