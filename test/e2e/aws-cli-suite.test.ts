@@ -45,9 +45,11 @@ describe("the AWS CLI v2", () => {
     const arns: string[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await aws(["register-task-definition", "--cli-input-json", "file://td.json"]);
-      const td = r.out.taskDefinition as { taskDefinitionArn: string; revision: number; status: string };
+      const td = r.out.taskDefinition as { taskDefinitionArn: string; revision: number; status: string; registeredBy: string };
       expect(td.revision).toBe(i + 1);
       expect(td.status).toBe("ACTIVE");
+      // Open development mode: a request names no one, and what it makes is the root user's, as ECS records a caller.
+      expect(td.registeredBy).toBe("arn:aws:iam::000000000000:root");
       arns.push(td.taskDefinitionArn);
     }
 
@@ -314,7 +316,18 @@ describe("the AWS CLI v2", () => {
     const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16, stopTimeout: 2 }]);
     await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
     const service = uniqueName("cli-delete-svc");
-    await aws(["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", family, "--desired-count", "1"]);
+    const created = await aws([
+      "create-service",
+      "--cluster",
+      b.cluster,
+      "--service-name",
+      service,
+      "--task-definition",
+      family,
+      "--desired-count",
+      "1",
+    ]);
+    expect((created.out.service as { createdBy: string }).createdBy).toBe("arn:aws:iam::000000000000:root");
     const refused = await awsCli(["ecs", "delete-service", "--cluster", b.cluster, "--service", service], { endpoint: b.endpoint });
     expect(refused.code).toBe(254);
     expect(refused.stderr).toMatch(

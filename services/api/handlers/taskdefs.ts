@@ -10,7 +10,7 @@ import {
   type TaskDefinitionCommand,
 } from "../../../machines/taskdef/taskdef.decide.ts";
 import { validateRegisterTaskDefinition } from "../../../machines/taskdef/taskdef.validate.ts";
-import type { ApiServices, Handler, RequestContext } from "../context.ts";
+import { type ApiServices, callerArn, type Handler, type RequestContext } from "../context.ts";
 import { clientError, EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
@@ -82,7 +82,7 @@ export const RegisterTaskDefinition: Handler = async (raw, ctx, s) => {
   if (!v.ok) throw new EcsError(v.rejection.code, v.rejection.message);
   const { subject, events } = await runFamilyCommand(
     v.spec.family,
-    { type: "Register", spec: v.spec, tags: v.tags, registeredBy: ctx.principal },
+    { type: "Register", spec: v.spec, tags: v.tags, registeredBy: callerArn(ctx) },
     ctx,
     s,
   );
