@@ -66,6 +66,7 @@ export interface TaskContext {
   capacityProviderName?: string;
   availabilityZone?: string;
   platformVersion?: string;
+  subnetId?: string;
   enableExecuteCommand: boolean;
   createdAt: number;
   desiredStatus: DesiredStatus;
@@ -139,6 +140,7 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     capacityProviderName: e.capacityProviderName,
     availabilityZone: e.availabilityZone,
     platformVersion: e.platformVersion,
+    subnetId: e.subnetId,
     enableExecuteCommand: e.enableExecuteCommand,
     createdAt: e.at,
     version: 1,

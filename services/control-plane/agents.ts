@@ -122,7 +122,8 @@ export class AgentGateway {
     if (arn?.kind !== "task" || arn.path.length !== 2) return "drop";
     const [cluster, taskId] = arn.path as [string, string];
     const subject = subjects.task(arn.region, cluster, taskId);
-    if (!this.o.model.tasks.get(subject)) {
+    const task = this.o.model.tasks.get(subject);
+    if (!task) {
       this.o.log.warn({ taskArn: obs.taskArn }, "observation for an unknown task dropped");
       return "drop";
     }
@@ -145,7 +146,8 @@ export class AgentGateway {
               type: "ElasticNetworkInterface",
               status: obs.status,
               details: [
-                { name: "subnetId", value: "subnet-berth" },
+                // The subnet its creation chose (a task of an older log names none: Berth's own).
+                { name: "subnetId", value: task.snapshot.context.subnetId ?? "subnet-berth" },
                 // An EC2 resource id: eni- and 17 hex digits, taken from the attachment's UUID.
                 { name: "networkInterfaceId", value: `eni-${obs.attachmentId.replaceAll("-", "").slice(0, 17)}` },
                 ...(obs.macAddress ? [{ name: "macAddress", value: obs.macAddress }] : []),

@@ -361,6 +361,7 @@ export class Scheduler {
         tags: serviceTaskTags(svc, definition),
         launchType: spec.launchType,
         platformVersion: dep?.platformVersion,
+        networkConfiguration: dep?.networkConfiguration,
         capacityProviderName: dep?.capacityProviderStrategy?.[0]?.capacityProvider,
         enableExecuteCommand: svc.settings.enableExecuteCommand,
       },

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AwsCliResult, awsCli } from "../support/aws-cli.ts";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
 
 /**
  * Berth through the AWS CLI v2 (/usr/bin/aws): file:// inputs, the CLI's own pagination
@@ -180,6 +181,8 @@ describe("the AWS CLI v2", () => {
     expect([eni?.type, eni?.status]).toEqual(["ElasticNetworkInterface", "ATTACHED"]);
     const detail = (name: string) => eni?.details.find((d) => d.name === name)?.value;
     expect(detail("networkInterfaceId")).toMatch(/^eni-[0-9a-f]{17}$/);
+    // The interface is in the subnet the run named.
+    expect(detail("subnetId")).toBe("subnet-abcd1234");
     expect(detail("privateIPv4Address")).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     await aws(["stop-task", "--cluster", b.cluster, "--task", arn]);
 
@@ -194,11 +197,11 @@ describe("the AWS CLI v2", () => {
       "--task-definition",
       family,
       "--desired-count",
-      "0",
+      "1",
       "--launch-type",
       "FARGATE",
       "--network-configuration",
-      "awsvpcConfiguration={subnets=[subnet-abcd1234],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
+      "awsvpcConfiguration={subnets=[subnet-beef5678],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
     ]);
     const s = created.out.service as {
       platformVersion: string;
@@ -207,7 +210,17 @@ describe("the AWS CLI v2", () => {
     };
     expect([s.platformVersion, s.platformFamily]).toEqual(["LATEST", "Linux"]);
     expect([s.deployments[0]?.platformVersion, s.deployments[0]?.platformFamily]).toEqual(["1.4.0", "Linux"]);
-    await aws(["delete-service", "--cluster", b.cluster, "--service", service]);
+    // Its task's interface is in the service's subnet.
+    const serviceTask = await waitFor(
+      async () => ((await aws(["list-tasks", "--cluster", b.cluster, "--service-name", service])).out.taskArns as string[])[0],
+      { timeoutMs: 30_000, intervalMs: 500, what: "the service's task" },
+    );
+    await aws(["wait", "tasks-running", "--cluster", b.cluster, "--tasks", serviceTask], 180_000);
+    const described = (await aws(["describe-tasks", "--cluster", b.cluster, "--tasks", serviceTask])).out.tasks as {
+      attachments: { details: { name: string; value: string }[] }[];
+    }[];
+    expect(described[0]?.attachments[0]?.details.find((d) => d.name === "subnetId")?.value).toBe("subnet-beef5678");
+    await aws(["delete-service", "--cluster", b.cluster, "--service", service, "--force"]);
   });
 
   test("account settings, capacity providers and container instance attributes through the CLI", async () => {

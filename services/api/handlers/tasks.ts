@@ -149,6 +149,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
           clientToken: input.clientToken ? `${input.clientToken}#${fingerprint}` : undefined,
           launchType,
           platformVersion: input.platformVersion,
+          networkConfiguration: input.networkConfiguration,
           capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
           enableExecuteCommand: input.enableExecuteCommand ?? false,
           placementConstraints: input.placementConstraints,
