@@ -49,7 +49,7 @@ export interface ContainerRecord {
 /**
  * A task's state besides its status. What its spec already says (cluster, task definition, launch
  * type, task-level cpu and memory) is read from `spec`, shared by the tasks of one definition; its
- * ARN is built from the cluster's and its id (taskArnOf); connectivity follows from startedAt
+ * ARN is built from the cluster's and its id (taskArnOf); connectivity follows from its placement
  * (connectivityOf). A control plane holds one context per task: each field is 8 bytes of it.
  */
 export interface TaskContext {

@@ -135,6 +135,7 @@ function renderTaskOverrides(t: TaskSnapshot["context"]) {
 
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
   const t = agg.snapshot.context;
+  const link = connectivityOf(t);
   // Absent members stay undefined rather than deleted: JSON leaves them out just the same, and
   // an object whose keys were deleted turns into a slow dictionary for every later read and
   // stringify (a task is rendered for each of its ECS events).
@@ -144,8 +145,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     availabilityZone: t.availabilityZone,
     capacityProviderName: t.capacityProviderName,
     clusterArn: t.spec.clusterArn,
-    connectivity: connectivityOf(t),
-    connectivityAt: seconds(t.startedAt),
+    connectivity: link?.connectivity,
+    connectivityAt: seconds(link?.connectivityAt),
     containerInstanceArn: t.containerInstanceArn,
     containers: renderTaskContainers(t),
     cpu: t.spec.cpu ?? String(t.reservation.cpu),

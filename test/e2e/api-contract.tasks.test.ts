@@ -236,6 +236,9 @@ describe("RunTask idempotency and task tags", () => {
       new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, tags: [{ key: "run", value: "1" }] }),
     );
     const arn = run.tasks?.[0]?.taskArn as string;
+    // Placed on an instance, the task is CONNECTED from its creation, while still PENDING.
+    const pending = run.tasks?.[0];
+    expect([pending?.lastStatus, pending?.connectivity, pending?.connectivityAt]).toEqual(["PENDING", "CONNECTED", pending?.createdAt]);
     await b.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "extra", value: "yes" }] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
       { key: "run", value: "1" },
