@@ -74,6 +74,11 @@ export const Heartbeat = z.object({
   at: Millis,
   /** Agent process start time; a change tells the control plane the agent restarted. */
   bootAt: Millis,
+  /**
+   * The agent's latest check of its container runtime: OK when Docker answered in time, IMPAIRED
+   * when it did not. Absent from agents that do not check (simulated instances, older agents).
+   */
+  runtime: z.enum(["OK", "IMPAIRED"]).optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

@@ -79,6 +79,16 @@ export const InstanceAttributesDeleted = z.object({
 
 export const InstanceTagsChanged = z.object({ type: z.literal("InstanceTagsChanged"), at: Millis, tags: z.array(Tag) });
 
+/**
+ * The agent found its container runtime's health changed (ECS's CONTAINER_RUNTIME check): OK when
+ * Docker answers, IMPAIRED when it does not. Recorded on a change only, from its heartbeats.
+ */
+export const InstanceRuntimeHealthChanged = z.object({
+  type: z.literal("InstanceRuntimeHealthChanged"),
+  at: Millis,
+  status: z.enum(["OK", "IMPAIRED"]),
+});
+
 export const InstanceEvent = z.discriminatedUnion("type", [
   InstanceRegistered,
   InstanceReregistered,
@@ -89,6 +99,7 @@ export const InstanceEvent = z.discriminatedUnion("type", [
   InstanceAttributesPut,
   InstanceAttributesDeleted,
   InstanceTagsChanged,
+  InstanceRuntimeHealthChanged,
 ]);
 export type InstanceEvent = z.infer<typeof InstanceEvent>;
 export type InstanceRegistered = z.infer<typeof InstanceRegistered>;

@@ -102,6 +102,8 @@ export const TaskCreated = z.object({
   capacityProviderName: z.string().optional(),
   availabilityZone: z.string().optional(),
   platformVersion: z.string().optional(),
+  /** An awsvpc task's subnet, of those its network configuration names, which its interface is in. */
+  subnetId: z.string().optional(),
   enableExecuteCommand: z.boolean(),
   placementConstraints: z.array(PlacementConstraint).optional(),
   reservation: Reservation,

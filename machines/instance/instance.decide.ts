@@ -13,6 +13,7 @@ export type InstanceCommand =
   | { type: "Reregister"; event: Extract<InstanceEvent, { type: "InstanceReregistered" }> }
   | { type: "Heartbeat"; at: number }
   | { type: "MarkDisconnected"; at: number; lastHeartbeatAt: number }
+  | { type: "ObserveRuntimeHealth"; at: number; status: "OK" | "IMPAIRED" }
   | { type: "SetStatus"; at: number; status: "ACTIVE" | "DRAINING" }
   | { type: "Deregister"; at: number; force: boolean; runningTasks: number }
   | { type: "PutAttributes"; at: number; attributes: { name: string; value?: string }[] }
@@ -48,6 +49,7 @@ export function compactInstanceContext(c: InstanceContext): InstanceContext {
     customAttributes: c.customAttributes,
     version: c.version,
     deregisteredAt: c.deregisteredAt,
+    runtimeHealth: c.runtimeHealth,
   };
   return out;
 }
@@ -87,6 +89,11 @@ export function decideInstance(command: InstanceCommand, s: InstanceSnapshot): D
     case "MarkDisconnected":
       return live(s) && s.context.agentConnected
         ? accept({ type: "InstanceAgentDisconnected", at: command.at, lastHeartbeatAt: command.lastHeartbeatAt })
+        : accept();
+    case "ObserveRuntimeHealth":
+      // As with connectivity, only a change is a fact; the checks themselves ride on heartbeats.
+      return live(s) && s.context.runtimeHealth?.status !== command.status
+        ? accept({ type: "InstanceRuntimeHealthChanged", at: command.at, status: command.status })
         : accept();
     case "SetStatus": {
       if (!live(s)) return notFound();

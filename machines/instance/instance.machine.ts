@@ -20,6 +20,8 @@ export type InstanceContext = Omit<InstanceRegistered, "type" | "at"> & {
   customAttributes: { name: string; value?: string }[];
   version: number;
   deregisteredAt?: number;
+  /** The agent's last reported check of its container runtime, and when that status began. */
+  runtimeHealth?: { status: "OK" | "IMPAIRED"; changedAt: number };
 };
 
 const EMPTY: InstanceContext = {
@@ -82,6 +84,10 @@ export const instanceMachine = setup({
       return { customAttributes: context.customAttributes.filter((a) => !drop.has(a.name)) };
     }),
     tags: assign(({ event }) => ({ tags: (event as E<"InstanceTagsChanged">).tags })),
+    // Not a state change ECS counts in `version`: it has an event of its own (health change).
+    runtimeHealth: assign(({ event }) => ({
+      runtimeHealth: { status: (event as E<"InstanceRuntimeHealthChanged">).status, changedAt: event.at },
+    })),
   },
 }).createMachine({
   id: "instance",
@@ -103,6 +109,7 @@ export const instanceMachine = setup({
         InstanceDeregistered: { target: "INACTIVE", actions: "deregistered" },
         InstanceAttributesPut: { actions: "putAttributes" },
         InstanceAttributesDeleted: { actions: "deleteAttributes" },
+        InstanceRuntimeHealthChanged: { actions: "runtimeHealth" },
       },
     },
     DRAINING: {
@@ -116,6 +123,7 @@ export const instanceMachine = setup({
         InstanceDeregistered: { target: "INACTIVE", actions: "deregistered" },
         InstanceAttributesPut: { actions: "putAttributes" },
         InstanceAttributesDeleted: { actions: "deleteAttributes" },
+        InstanceRuntimeHealthChanged: { actions: "runtimeHealth" },
       },
     },
     INACTIVE: {},

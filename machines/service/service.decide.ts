@@ -86,10 +86,7 @@ export function decideService(command: ServiceCommand, s: ServiceSnapshot): Deci
       if (s.value === "NEW") return notFound();
       if (!active(s)) return notActive();
       if (!command.force && s.context.schedulingStrategy === "REPLICA" && s.context.settings.desiredCount > 0)
-        return reject(
-          "InvalidParameterException",
-          "The service cannot be stopped while it is scaled above 0. Set desiredCount to 0 or use force.",
-        );
+        return reject("InvalidParameterException", "The service cannot be stopped while it is scaled above 0.");
       return accept({ type: "ServiceDeleted", at: command.at, force: command.force });
 
     case "MarkDrained":

@@ -190,7 +190,10 @@ export function reconcile(input: ReconcileInput): Plan {
     const until = throttleUntil(tasks, now);
     if (until === undefined || until <= now) return false;
     wakeAt(until);
-    plan.messages.push({ key: "throttle", message: `service ${name} is unable to consistently start tasks successfully.` });
+    plan.messages.push({
+      key: "throttle",
+      message: `(service ${name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
+    });
     return true;
   };
 
@@ -323,7 +326,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (!waiting)
       plan.messages.push({
         key: "deployment-config",
-        message: `service ${name} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
+        message: `(service ${name}) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
       });
   }
 

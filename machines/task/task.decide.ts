@@ -61,6 +61,7 @@ export function compactContext(c: TaskContext): TaskContext {
     capacityProviderName: c.capacityProviderName,
     availabilityZone: c.availabilityZone,
     platformVersion: c.platformVersion,
+    subnetId: c.subnetId,
     enableExecuteCommand: c.enableExecuteCommand,
     createdAt: c.createdAt,
     desiredStatus: c.desiredStatus,

@@ -49,7 +49,7 @@ export interface ContainerRecord {
 /**
  * A task's state besides its status. What its spec already says (cluster, task definition, launch
  * type, task-level cpu and memory) is read from `spec`, shared by the tasks of one definition; its
- * ARN is built from the cluster's and its id (taskArnOf); connectivity follows from startedAt
+ * ARN is built from the cluster's and its id (taskArnOf); connectivity follows from its placement
  * (connectivityOf). A control plane holds one context per task: each field is 8 bytes of it.
  */
 export interface TaskContext {
@@ -66,6 +66,7 @@ export interface TaskContext {
   capacityProviderName?: string;
   availabilityZone?: string;
   platformVersion?: string;
+  subnetId?: string;
   enableExecuteCommand: boolean;
   createdAt: number;
   desiredStatus: DesiredStatus;
@@ -139,6 +140,7 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     capacityProviderName: e.capacityProviderName,
     availabilityZone: e.availabilityZone,
     platformVersion: e.platformVersion,
+    subnetId: e.subnetId,
     enableExecuteCommand: e.enableExecuteCommand,
     createdAt: e.at,
     version: 1,

@@ -187,9 +187,13 @@ export const containerArnOf = (
   c: { arn?: string; containerId: string },
 ): string => c.arn ?? `${containerArnPrefix(t.spec.clusterArn)}${t.taskId}/${c.containerId}`;
 
-/** ECS's connectivity: a task is CONNECTED from the moment it started, and connectivityAt is startedAt. */
-export const connectivityOf = (t: { startedAt?: number }): "CONNECTED" | undefined =>
-  t.startedAt === undefined ? undefined : "CONNECTED";
+/**
+ * ECS's connectivity: a task placed on a container instance is CONNECTED from its creation, before
+ * its image is pulled, and stays so once stopped (connectivityAt is createdAt, as ECS shows it for
+ * a task on an instance, one that failed to start included).
+ */
+export const connectivityOf = (t: { containerInstanceArn?: string; createdAt: number }) =>
+  t.containerInstanceArn === undefined ? undefined : { connectivity: "CONNECTED" as const, connectivityAt: t.createdAt };
 
 /** Shared specs by container list, then volume list, then the other fields. */
 const sharedSpecs = new WeakMap<object, WeakMap<object, Map<string, TaskSpec>>>();

@@ -94,6 +94,13 @@ export interface Agent {
  */
 export const DEREGISTERED_EXIT_STATUS = 5;
 
+/**
+ * How long the runtime check waits for Docker's answer before it counts the engine IMPAIRED: a
+ * version call answers in milliseconds on a working engine, and under the default heartbeat
+ * interval the check delays a beat by no more than this.
+ */
+const RUNTIME_CHECK_TIMEOUT_MS = 3_000;
+
 /** The reason an agent gives for the containers it stops because its instance was deregistered. */
 export const DEREGISTERED_REASON = "Container instance deregistered";
 
@@ -188,6 +195,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       clock,
       hlog,
       signal,
+      // ECS's agent's CONTAINER_RUNTIME check: does the engine answer?
+      () =>
+        docker.version({ signal, timeoutMs: RUNTIME_CHECK_TIMEOUT_MS }).then(
+          () => "OK" as const,
+          () => "IMPAIRED" as const,
+        ),
     );
   })().catch((err) => {
     if (!(err instanceof Aborted)) log.error({ err }, "heartbeats stopped");

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Scope } from "../../events/arns.ts";
+import { rootArn } from "../../machines/account/account.settings.ts";
 import type { CommandBus } from "../control-plane/commands.ts";
 import type { KeyedQueue } from "../control-plane/keyed-queue.ts";
 import type { ReadModel } from "../control-plane/read-model.ts";
@@ -36,5 +37,12 @@ export interface RequestContext {
   /** The base URL this request reached (`http://host:port/`): Berth's own endpoint, for DiscoverPollEndpoint. */
   endpoint?: string;
 }
+
+/**
+ * The caller as ECS records it on what it makes (a task definition's registeredBy, a service's
+ * createdBy): its principal, or in open development mode, where a request names no one, the
+ * account's root user, as account settings take it.
+ */
+export const callerArn = (ctx: RequestContext): string => ctx.principal ?? rootArn(ctx.scope.account);
 
 export type Handler = (input: Record<string, unknown>, ctx: RequestContext, s: ApiServices) => Promise<unknown>;

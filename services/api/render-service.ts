@@ -58,7 +58,8 @@ export function renderService(
     pendingCount: count(undefined, "PENDING"),
     launchType: s.deployments[0]?.capacityProviderStrategy?.length ? undefined : (s.deployments[0]?.launchType ?? "EC2"),
     capacityProviderStrategy: s.deployments[0]?.capacityProviderStrategy?.length ? s.deployments[0].capacityProviderStrategy : undefined,
-    platformVersion: s.deployments[0]?.launchType === "FARGATE" ? (s.deployments[0]?.platformVersion ?? "LATEST") : undefined,
+    platformVersion: onFargate(s.deployments[0]) ? (s.deployments[0]?.platformVersion ?? "LATEST") : undefined,
+    platformFamily: onFargate(s.deployments[0]) ? "Linux" : undefined,
     taskDefinition: s.deployments[0]?.taskDefinition,
     deploymentConfiguration: deploymentConfigurationOf(s.schedulingStrategy, s.settings.deploymentConfiguration),
     deployments,
@@ -70,7 +71,7 @@ export function renderService(
     networkConfiguration: s.deployments[0]?.networkConfiguration,
     healthCheckGracePeriodSeconds: s.settings.healthCheckGracePeriodSeconds ?? 0,
     schedulingStrategy: s.schedulingStrategy,
-    deploymentController: s.deploymentController === "ECS" ? undefined : { type: s.deploymentController },
+    deploymentController: { type: s.deploymentController },
     tags: include.has("TAGS") ? s.tags : undefined,
     createdBy: s.createdBy,
     enableECSManagedTags: s.settings.enableECSManagedTags,
@@ -80,6 +81,14 @@ export function renderService(
     ...(status === "INACTIVE" ? {} : currentOf(s, tasks, desired)),
   });
 }
+
+/**
+ * A deployment on Fargate, by launch type or by capacity providers: ECS names its platform's
+ * version and family (Linux: Berth runs no other), and only for Fargate.
+ */
+const onFargate = (d: Deployment | undefined) =>
+  d !== undefined &&
+  (d.launchType === "FARGATE" || (d.capacityProviderStrategy?.some((p) => p.capacityProvider.startsWith("FARGATE")) ?? false));
 
 export const scopeOf = (svc: ServiceContext): Scope => {
   const p = parseArn(svc.serviceArn);
@@ -137,7 +146,8 @@ function renderDeployment(
     updatedAt: seconds(d.updatedAt),
     capacityProviderStrategy: d.capacityProviderStrategy?.length ? d.capacityProviderStrategy : undefined,
     launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
-    platformVersion: d.launchType === "FARGATE" ? (d.platformVersion ?? "1.4.0") : undefined,
+    platformVersion: onFargate(d) ? (d.platformVersion ?? "1.4.0") : undefined,
+    platformFamily: onFargate(d) ? "Linux" : undefined,
     networkConfiguration: d.networkConfiguration,
     rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,

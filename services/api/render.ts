@@ -135,6 +135,7 @@ function renderTaskOverrides(t: TaskSnapshot["context"]) {
 
 export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>) {
   const t = agg.snapshot.context;
+  const link = connectivityOf(t);
   // Absent members stay undefined rather than deleted: JSON leaves them out just the same, and
   // an object whose keys were deleted turns into a slow dictionary for every later read and
   // stringify (a task is rendered for each of its ECS events).
@@ -144,8 +145,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     availabilityZone: t.availabilityZone,
     capacityProviderName: t.capacityProviderName,
     clusterArn: t.spec.clusterArn,
-    connectivity: connectivityOf(t),
-    connectivityAt: seconds(t.startedAt),
+    connectivity: link?.connectivity,
+    connectivityAt: seconds(link?.connectivityAt),
     containerInstanceArn: t.containerInstanceArn,
     containers: renderTaskContainers(t),
     cpu: t.spec.cpu ?? String(t.reservation.cpu),
@@ -160,6 +161,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     memory: t.spec.memory ?? String(t.reservation.memory),
     overrides: renderTaskOverrides(t),
     platformVersion: t.platformVersion,
+    // ECS names the family only for Fargate tasks; Berth's run on Linux.
+    platformFamily: t.spec.launchType === "FARGATE" ? "Linux" : undefined,
     pullStartedAt: seconds(t.pullStartedAt),
     pullStoppedAt: seconds(t.pullStoppedAt),
     startedAt: seconds(t.startedAt),
@@ -168,7 +171,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     stoppedAt: seconds(t.stoppedAt),
     stoppedReason: t.stoppedReason,
     stoppingAt: seconds(t.stoppingAt),
-    tags: include.has("TAGS") ? t.tags : undefined,
+    // ECS always writes the member: the task's tags with include TAGS, else an empty list.
+    tags: include.has("TAGS") ? t.tags : [],
     taskArn: taskArnOf(t),
     taskDefinitionArn: t.spec.taskDefinitionArn,
     version: t.version,
@@ -280,6 +284,26 @@ export function instanceLists(i: InstanceContext) {
   };
 }
 
+/**
+ * ECS's ContainerInstanceHealthStatus (include CONTAINER_INSTANCE_HEALTH): one check, of the
+ * container runtime, as the agent last reported it. With no report, or with the agent
+ * disconnected, there is no current data to judge by; `lastUpdated` then is the last heartbeat
+ * seen. (A connected agent's beats are not facts of the aggregate, so it has no `lastUpdated`.)
+ */
+export function instanceHealth(i: InstanceContext) {
+  const r = i.runtimeHealth;
+  if (!r) return { overallStatus: "INSUFFICIENT_DATA", details: [] };
+  if (!i.agentConnected)
+    return {
+      overallStatus: "INSUFFICIENT_DATA",
+      details: [{ type: "CONTAINER_RUNTIME", status: "INSUFFICIENT_DATA", lastUpdated: seconds(i.lastHeartbeatAt) }],
+    };
+  return {
+    overallStatus: r.status,
+    details: [{ type: "CONTAINER_RUNTIME", status: r.status, lastStatusChange: seconds(r.changedAt) }],
+  };
+}
+
 /** What the tasks placed on an instance change of it. */
 export function instanceLoad(
   agg: Agg<InstanceSnapshot>,
@@ -305,6 +329,8 @@ export function renderInstance(
     ...instanceFacts(agg),
     ...instanceLists(agg.snapshot.context),
     ...instanceLoad(agg, usage, counts),
-    tags: include.has("TAGS") ? agg.snapshot.context.tags : undefined,
+    // As on tasks: the member is always written, empty without include TAGS.
+    tags: include.has("TAGS") ? agg.snapshot.context.tags : [],
+    healthStatus: include.has("CONTAINER_INSTANCE_HEALTH") ? instanceHealth(agg.snapshot.context) : undefined,
   });
 }

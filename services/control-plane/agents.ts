@@ -122,7 +122,8 @@ export class AgentGateway {
     if (arn?.kind !== "task" || arn.path.length !== 2) return "drop";
     const [cluster, taskId] = arn.path as [string, string];
     const subject = subjects.task(arn.region, cluster, taskId);
-    if (!this.o.model.tasks.get(subject)) {
+    const task = this.o.model.tasks.get(subject);
+    if (!task) {
       this.o.log.warn({ taskArn: obs.taskArn }, "observation for an unknown task dropped");
       return "drop";
     }
@@ -145,8 +146,10 @@ export class AgentGateway {
               type: "ElasticNetworkInterface",
               status: obs.status,
               details: [
-                { name: "subnetId", value: "subnet-berth" },
-                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.slice(0, 17)}` },
+                // The subnet its creation chose (a task of an older log names none: Berth's own).
+                { name: "subnetId", value: task.snapshot.context.subnetId ?? "subnet-berth" },
+                // An EC2 resource id: eni- and 17 hex digits, taken from the attachment's UUID.
+                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.replaceAll("-", "").slice(0, 17)}` },
                 ...(obs.macAddress ? [{ name: "macAddress", value: obs.macAddress }] : []),
                 ...(obs.privateIPv4Address ? [{ name: "privateIPv4Address", value: obs.privateIPv4Address }] : []),
               ],
@@ -171,12 +174,13 @@ export class AgentGateway {
   }
 
   /**
-   * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected. The
-   * agent of a deregistered instance that still beats is told it was deregistered (once per
-   * control plane; the msgID makes the copies of several control planes one directive), and stops.
-   * Only when `beating`: a later beat than one this process saw before. The bucket keeps an
-   * instance's last heartbeat for a day, so the first value a starting control plane reads may be
-   * from an agent long gone, and a directive to it would wait in the stream for ever.
+   * A heartbeat landed in KV: record a reconnection if the instance was marked disconnected, and
+   * a change of the container runtime's health the agent checked. The agent of a deregistered
+   * instance that still beats is told it was deregistered (once per control plane; the msgID
+   * makes the copies of several control planes one directive), and stops. Only when `beating`: a
+   * later beat than one this process saw before. The bucket keeps an instance's last heartbeat for
+   * a day, so the first value a starting control plane reads may be from an agent long gone, and
+   * a directive to it would wait in the stream for ever.
    */
   async heartbeat(region: string, value: unknown, beating: boolean): Promise<void> {
     const hb = Heartbeat.safeParse(value);
@@ -187,14 +191,20 @@ export class AgentGateway {
       if (beating) await this.tellDeregistered(region, agg.snapshot.context, subject);
       return;
     }
-    if (!agg || agg.snapshot.context.agentConnected) return;
-    await this.o.bus.execute({
-      subject,
-      resource: agg.snapshot.context.containerInstanceArn,
-      get: () => this.o.model.instances.get(subject),
-      initial: initialInstance,
-      decide: (s) => decideInstance({ type: "Heartbeat", at: hb.data.at }, s),
-    });
+    if (!agg) return;
+    const { runtime, at } = hb.data;
+    const commands: InstanceCommand[] = [];
+    if (!agg.snapshot.context.agentConnected) commands.push({ type: "Heartbeat", at });
+    if (runtime && agg.snapshot.context.runtimeHealth?.status !== runtime)
+      commands.push({ type: "ObserveRuntimeHealth", at, status: runtime });
+    for (const command of commands)
+      await this.o.bus.execute({
+        subject,
+        resource: agg.snapshot.context.containerInstanceArn,
+        get: () => this.o.model.instances.get(subject),
+        initial: initialInstance,
+        decide: (s) => decideInstance(command, s),
+      });
   }
 
   /**

@@ -9,7 +9,7 @@ import type { InstanceSnapshot } from "../../machines/instance/instance.decide.t
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { CIRCUIT_BREAKER_FAILED } from "../../machines/service/service.reconcile.ts";
 import type { TaskSnapshot } from "../../machines/task/task.decide.ts";
-import { taskArnOf } from "../../machines/task/task.spec.ts";
+import { connectivityOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import { instanceTaskCounts } from "../api/handlers/instances.ts";
 import { JsonText } from "../api/raw-json.ts";
 import { compact, instanceFacts, instanceLists, instanceLoad, renderTask } from "../api/render.ts";
@@ -141,8 +141,9 @@ export function ecsEventsFor(
 function taskDetail(agg: Agg<TaskSnapshot>, at: number): Record<string, unknown> {
   const t = agg.snapshot.context;
   const d: Record<string, unknown> = renderTask(agg, NO_INCLUDE);
+  d.tags = undefined; // an API answer's member; ECS's task events carry no tags
   d.createdAt = iso(t.createdAt);
-  d.connectivityAt = iso(t.startedAt);
+  d.connectivityAt = iso(connectivityOf(t)?.connectivityAt);
   d.pullStartedAt = iso(t.pullStartedAt);
   d.pullStoppedAt = iso(t.pullStoppedAt);
   d.startedAt = iso(t.startedAt);

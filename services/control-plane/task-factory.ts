@@ -1,6 +1,6 @@
 import { arns, type Scope } from "../../events/arns.ts";
 import { subjects } from "../../events/names.ts";
-import type { LaunchType, PlacementConstraint, Tag, TaskOverride } from "../../events/shapes.ts";
+import type { LaunchType, NetworkConfiguration, PlacementConstraint, Tag, TaskOverride } from "../../events/shapes.ts";
 import type { TaskCreated, TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { Rejection } from "../../machines/decider.ts";
 import { decideTask, initialTask, type TaskSnapshot } from "../../machines/task/task.decide.ts";
@@ -22,6 +22,8 @@ export interface NewTask {
   clientToken?: string;
   launchType: LaunchType;
   platformVersion?: string;
+  /** An awsvpc task's network configuration: its interface is put in the first of its subnets. */
+  networkConfiguration?: NetworkConfiguration;
   capacityProviderName?: string;
   enableExecuteCommand: boolean;
   placementConstraints?: PlacementConstraint[];
@@ -42,6 +44,7 @@ export function taskCreated(t: NewTask, ids: Ids): TaskCreated {
     clientToken: t.clientToken,
     availabilityZone: t.placement.availabilityZone,
     platformVersion: t.launchType === "FARGATE" ? resolvePlatformVersion(t.platformVersion) : undefined,
+    subnetId: t.spec.networkMode === "awsvpc" ? t.networkConfiguration?.awsvpcConfiguration?.subnets[0] : undefined,
     capacityProviderName: t.capacityProviderName,
     enableExecuteCommand: t.enableExecuteCommand,
     placementConstraints: t.placementConstraints,

@@ -13,11 +13,11 @@ import { reservationOf, runtimeSpec } from "../../machines/task/task.spec.ts";
 import { latestActive, revisionOf } from "../../machines/taskdef/taskdef.decide.ts";
 import type { ApiServices } from "../api/context.ts";
 import { deploymentId } from "../api/handlers/services.ts";
-import { ConcurrencyError } from "../store/event-store.ts";
 import { type Placement, placeTasks } from "../control-plane/placement.ts";
 import type { Agg } from "../control-plane/read-model.ts";
 import { SERVICE_GROUP_PREFIX } from "../control-plane/read-model.ts";
 import { createTask, taskCreated } from "../control-plane/task-factory.ts";
+import { ConcurrencyError } from "../store/event-store.ts";
 import { daemonInstances, instanceSets, serviceTaskViews } from "./views.ts";
 
 /** Every service is reconciled at least this often even when no event wakes it (level-triggered). */
@@ -277,7 +277,7 @@ export class Scheduler {
     const dep = svc.deployments.find((d) => d.id === depId);
     const definition = dep ? this.definition(agg.region, dep.taskDefinition) : undefined;
     if (!dep || !definition) {
-      await this.message(agg.subject, "taskdef", `service ${svc.serviceName} was unable to place a task because its task definition ${dep?.taskDefinition} no longer exists.`, now);
+      await this.message(agg.subject, "taskdef", `(service ${svc.serviceName}) was unable to place a task because its task definition ${dep?.taskDefinition} no longer exists.`, now);
       return;
     }
     const scope = { region: agg.region, account: this.s.account };
@@ -361,6 +361,7 @@ export class Scheduler {
         tags: serviceTaskTags(svc, definition),
         launchType: spec.launchType,
         platformVersion: dep?.platformVersion,
+        networkConfiguration: dep?.networkConfiguration,
         capacityProviderName: dep?.capacityProviderStrategy?.[0]?.capacityProvider,
         enableExecuteCommand: svc.settings.enableExecuteCommand,
       },
@@ -416,7 +417,7 @@ const TROUBLESHOOTING = "For more information, see the Troubleshooting section o
 
 /** ECS's words for a service task that could not be placed. */
 export function unplacedMessage(service: string, failure: Pick<PlacementFailure, "arn"> & { reason: string } | undefined): string {
-  const head = `service ${service} was unable to place a task because no container instance met all of its requirements.`;
+  const head = `(service ${service}) was unable to place a task because no container instance met all of its requirements.`;
   if (!failure) return `${head} Reason: No Container Instances were found in your cluster. ${TROUBLESHOOTING}`;
   const id = failure.arn.split("/").pop();
   const closest = `The closest matching (container-instance ${id})`;

@@ -82,6 +82,8 @@ describe("agent registration and heartbeats", () => {
     expect(reg?.versionInfo.dockerVersion).toContain((await docker.version()).Version);
     const hb = await waitFor(() => driver.lastHeartbeat(agent.instanceId), { timeoutMs: 10_000, what: "a heartbeat" });
     expect(hb.cluster).toBe(driver.cluster);
+    // Each beat carries the agent's check of the engine it runs on, which answers.
+    expect(hb.runtime).toBe("OK");
   });
 });
 

@@ -179,6 +179,7 @@ describe("container instances", () => {
       new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn, missing], status: "DRAINING" }),
     );
     expect(d.containerInstances?.map((c) => [c.containerInstanceArn, c.status])).toEqual([[arn, "DRAINING"]]);
+    expect(d.containerInstances?.[0]?.tags).toEqual([]);
     expect(d.failures).toEqual([
       { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:container-instance/${cluster}/${missing}`, reason: "MISSING" },
     ]);
@@ -356,6 +357,23 @@ describe("container instances", () => {
     expect(left.attributes?.map((a) => a.name).sort()).toEqual(["ecs.os-type", "rack"]);
   });
 
+  test("with include CONTAINER_INSTANCE_HEALTH an instance shows its container runtime's health, as its agent checks it", async () => {
+    const look = (include?: ("TAGS" | "CONTAINER_INSTANCE_HEALTH")[]) =>
+      b.ecs.send(new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [agentInstance], include }));
+    // The agent checks Docker before each heartbeat; the first report is recorded as it lands.
+    const health = await waitFor(
+      async () => {
+        const h = (await look(["CONTAINER_INSTANCE_HEALTH"])).containerInstances?.[0]?.healthStatus;
+        return h?.overallStatus === "OK" ? h : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: "the agent's runtime health reported" },
+    );
+    expect(health.details).toEqual([
+      { type: "CONTAINER_RUNTIME", status: "OK", lastStatusChange: expect.any(Date) },
+    ]);
+    expect((await look()).containerInstances?.[0]?.healthStatus).toBeUndefined();
+  });
+
   test("container instances are tagged by long ARN only", async () => {
     await b.ecs.send(new TagResourceCommand({ resourceArn: agentInstance, tags: [{ key: "role", value: "worker" }] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: agentInstance }))).tags).toEqual([
@@ -369,6 +387,11 @@ describe("container instances", () => {
       }),
     );
     expect(d.containerInstances?.[0]?.tags).toEqual([{ key: "role", value: "worker" }]);
+    // Without include TAGS the member is still there, empty, as ECS writes it.
+    const plain = await b.ecs.send(
+      new DescribeContainerInstancesCommand({ cluster: b.cluster, containerInstances: [agentInstance] }),
+    );
+    expect(plain.containerInstances?.[0]?.tags).toEqual([]);
     await b.ecs.send(new UntagResourceCommand({ resourceArn: agentInstance, tagKeys: ["role"] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: agentInstance }))).tags).toEqual([]);
     const short = `arn:aws:ecs:us-east-1:${ACCOUNT}:container-instance/${agentInstance.split("/").pop()}`;

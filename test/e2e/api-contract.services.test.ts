@@ -132,6 +132,43 @@ describe("services", () => {
     for (const service of names) await b.ecs.send(new DeleteServiceCommand({ cluster, service }));
   });
 
+  test("services show their deployment controller, ECS by default", async () => {
+    const family = uniqueName("ctrl");
+    await registerTd(family);
+    const service = uniqueName("ctrl-svc");
+    const created = await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: service, taskDefinition: family, desiredCount: 0 }),
+    );
+    expect(created.service?.deploymentController).toEqual({ type: "ECS" });
+    const described = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [service] }));
+    expect(described.services?.[0]?.deploymentController).toEqual({ type: "ECS" });
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+  });
+
+  test("CreateService answers with the tags it was given; DescribeServices shows them only with include TAGS", async () => {
+    const family = uniqueName("ctags");
+    await registerTd(family);
+    const tagged = uniqueName("ctags-tagged");
+    const created = await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: tagged,
+        taskDefinition: family,
+        desiredCount: 0,
+        tags: [{ key: "team", value: "a" }],
+      }),
+    );
+    expect(created.service?.tags).toEqual([{ key: "team", value: "a" }]);
+    const plain = uniqueName("ctags-plain");
+    const untagged = await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: plain, taskDefinition: family, desiredCount: 0 }),
+    );
+    expect(untagged.service?.tags).toBeUndefined();
+    const described = await b.ecs.send(new DescribeServicesCommand({ cluster: b.cluster, services: [tagged] }));
+    expect(described.services?.[0]?.tags).toBeUndefined();
+    for (const service of [tagged, plain]) await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service }));
+  });
+
   test("service deployments and revisions: listed newest first, described by ARN, with the service's current ones", async () => {
     const { family, service } = await stableService("deps");
     await registerTd(family);

@@ -236,6 +236,9 @@ describe("RunTask idempotency and task tags", () => {
       new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, tags: [{ key: "run", value: "1" }] }),
     );
     const arn = run.tasks?.[0]?.taskArn as string;
+    // Placed on an instance, the task is CONNECTED from its creation, while still PENDING.
+    const pending = run.tasks?.[0];
+    expect([pending?.lastStatus, pending?.connectivity, pending?.connectivityAt]).toEqual(["PENDING", "CONNECTED", pending?.createdAt]);
     await b.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "extra", value: "yes" }] }));
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
       { key: "run", value: "1" },
@@ -247,7 +250,8 @@ describe("RunTask idempotency and task tags", () => {
     );
     expect(described.tasks?.[0]?.tags).toEqual([{ key: "extra", value: "yes" }]);
     const plain = await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }));
-    expect(plain.tasks?.[0]?.tags).toBeUndefined();
+    // Without include TAGS, ECS still writes the member, as an empty list.
+    expect(plain.tasks?.[0]?.tags).toEqual([]);
     // ECS managed tags: a standalone task gets its cluster's name.
     const managed = await b.ecs.send(
       new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, enableECSManagedTags: true, tags: [{ key: "run", value: "2" }] }),
@@ -272,7 +276,8 @@ describe("RunTask idempotency and task tags", () => {
       b.ecs.send(new TagResourceCommand({ resourceArn: `${arn.slice(0, -4)}ffff`, tags: [{ key: "k", value: "v" }] })),
       "ResourceNotFoundException",
     );
-    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    const stopped = await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    expect(stopped.task?.tags).toEqual([]);
     await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([]);
   });

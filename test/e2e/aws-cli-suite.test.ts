@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AwsCliResult, awsCli } from "../support/aws-cli.ts";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
+import { waitFor } from "../support/wait.ts";
 
 /**
  * Berth through the AWS CLI v2 (/usr/bin/aws): file:// inputs, the CLI's own pagination
@@ -15,7 +16,7 @@ import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 let b: BerthFixture;
 let dir: string;
 beforeAll(async () => {
-  b = await startBerth("t-clis");
+  b = await startBerth("t-clis", ["--fargate"]); // its agent also offers FARGATE capacity, for the Fargate walk-through
   dir = mkdtempSync(join(tmpdir(), "berth-cli-suite-"));
 });
 afterAll(async () => {
@@ -45,9 +46,11 @@ describe("the AWS CLI v2", () => {
     const arns: string[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await aws(["register-task-definition", "--cli-input-json", "file://td.json"]);
-      const td = r.out.taskDefinition as { taskDefinitionArn: string; revision: number; status: string };
+      const td = r.out.taskDefinition as { taskDefinitionArn: string; revision: number; status: string; registeredBy: string };
       expect(td.revision).toBe(i + 1);
       expect(td.status).toBe("ACTIVE");
+      // Open development mode: a request names no one, and what it makes is the root user's, as ECS records a caller.
+      expect(td.registeredBy).toBe("arn:aws:iam::000000000000:root");
       arns.push(td.taskDefinitionArn);
     }
 
@@ -137,6 +140,89 @@ describe("the AWS CLI v2", () => {
     expect(Number.isNaN(Date.parse(t?.stoppedAt as string))).toBe(false);
   });
 
+  test("the Fargate walk-through: an awsvpc task runs with its network interface attachment and its platform", async () => {
+    const family = uniqueName("cli-fargate");
+    writeFileSync(
+      join(dir, "fargate.json"),
+      JSON.stringify({
+        family,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], stopTimeout: 2 }],
+      }),
+    );
+    await aws(["register-task-definition", "--cli-input-json", "file://fargate.json"]);
+    const ran = await aws([
+      "run-task",
+      "--cluster",
+      b.cluster,
+      "--task-definition",
+      family,
+      "--launch-type",
+      "FARGATE",
+      "--network-configuration",
+      "awsvpcConfiguration={subnets=[subnet-abcd1234],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
+    ]);
+    const arn = (ran.out.tasks as { taskArn: string }[])[0]?.taskArn as string;
+    await aws(["wait", "tasks-running", "--cluster", b.cluster, "--tasks", arn], 180_000);
+    const t = (
+      (await aws(["describe-tasks", "--cluster", b.cluster, "--tasks", arn])).out.tasks as {
+        launchType: string;
+        platformVersion: string;
+        platformFamily: string;
+        attachments: { type: string; status: string; details: { name: string; value: string }[] }[];
+      }[]
+    )[0];
+    // A Fargate task names its platform's family as well as its version.
+    expect([t?.launchType, t?.platformVersion, t?.platformFamily]).toEqual(["FARGATE", "1.4.0", "Linux"]);
+    const eni = t?.attachments[0];
+    expect([eni?.type, eni?.status]).toEqual(["ElasticNetworkInterface", "ATTACHED"]);
+    const detail = (name: string) => eni?.details.find((d) => d.name === name)?.value;
+    expect(detail("networkInterfaceId")).toMatch(/^eni-[0-9a-f]{17}$/);
+    // The interface is in the subnet the run named.
+    expect(detail("subnetId")).toBe("subnet-abcd1234");
+    expect(detail("privateIPv4Address")).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    await aws(["stop-task", "--cluster", b.cluster, "--task", arn]);
+
+    // A Fargate service and its deployment name the platform too: the version asked for, and the one it resolves to.
+    const service = uniqueName("cli-fargate-svc");
+    const created = await aws([
+      "create-service",
+      "--cluster",
+      b.cluster,
+      "--service-name",
+      service,
+      "--task-definition",
+      family,
+      "--desired-count",
+      "1",
+      "--launch-type",
+      "FARGATE",
+      "--network-configuration",
+      "awsvpcConfiguration={subnets=[subnet-beef5678],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
+    ]);
+    const s = created.out.service as {
+      platformVersion: string;
+      platformFamily: string;
+      deployments: { platformVersion: string; platformFamily: string }[];
+    };
+    expect([s.platformVersion, s.platformFamily]).toEqual(["LATEST", "Linux"]);
+    expect([s.deployments[0]?.platformVersion, s.deployments[0]?.platformFamily]).toEqual(["1.4.0", "Linux"]);
+    // Its task's interface is in the service's subnet.
+    const serviceTask = await waitFor(
+      async () => ((await aws(["list-tasks", "--cluster", b.cluster, "--service-name", service])).out.taskArns as string[])[0],
+      { timeoutMs: 30_000, intervalMs: 500, what: "the service's task" },
+    );
+    await aws(["wait", "tasks-running", "--cluster", b.cluster, "--tasks", serviceTask], 180_000);
+    const described = (await aws(["describe-tasks", "--cluster", b.cluster, "--tasks", serviceTask])).out.tasks as {
+      attachments: { details: { name: string; value: string }[] }[];
+    }[];
+    expect(described[0]?.attachments[0]?.details.find((d) => d.name === "subnetId")?.value).toBe("subnet-beef5678");
+    await aws(["delete-service", "--cluster", b.cluster, "--service", service, "--force"]);
+  });
+
   test("account settings, capacity providers and container instance attributes through the CLI", async () => {
     const set = await aws(["put-account-setting-default", "--name", "containerInsights", "--value", "enabled"]);
     expect(set.out.setting).toMatchObject({
@@ -216,5 +302,51 @@ describe("the AWS CLI v2", () => {
     );
     expect(tag.code).toBe(254);
     expect(tag.stderr).toContain("Long arn format must be used for tagging operations");
+  });
+
+  test("a deregistered revision is refused as ECS refuses it: InvalidParameterException from run-task, ClientException from update-service", async () => {
+    const family = uniqueName("cli-inactive");
+    const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16 }]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    const service = uniqueName("cli-inactive-svc");
+    await aws(["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", `${family}:1`, "--desired-count", "0"]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    await aws(["deregister-task-definition", "--task-definition", `${family}:1`]);
+    const run = await awsCli(["ecs", "run-task", "--cluster", b.cluster, "--task-definition", `${family}:1`], { endpoint: b.endpoint });
+    expect(run.code).toBe(254);
+    expect(run.stderr).toMatch(/\(InvalidParameterException\) when calling the RunTask operation.*: TaskDefinition is inactive\s*$/);
+    const update = await awsCli(
+      ["ecs", "update-service", "--cluster", b.cluster, "--service", service, "--task-definition", `${family}:1`],
+      { endpoint: b.endpoint },
+    );
+    expect(update.code).toBe(254);
+    expect(update.stderr).toMatch(/\(ClientException\) when calling the UpdateService operation.*: TaskDefinition is inactive\s*$/);
+    await aws(["delete-service", "--cluster", b.cluster, "--service", service]);
+  });
+
+  test("delete-service of a service scaled above 0 is refused in ECS's words unless forced", async () => {
+    const family = uniqueName("cli-delete");
+    const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16, stopTimeout: 2 }]);
+    await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
+    const service = uniqueName("cli-delete-svc");
+    const created = await aws([
+      "create-service",
+      "--cluster",
+      b.cluster,
+      "--service-name",
+      service,
+      "--task-definition",
+      family,
+      "--desired-count",
+      "1",
+    ]);
+    expect((created.out.service as { createdBy: string }).createdBy).toBe("arn:aws:iam::000000000000:root");
+    const refused = await awsCli(["ecs", "delete-service", "--cluster", b.cluster, "--service", service], { endpoint: b.endpoint });
+    expect(refused.code).toBe(254);
+    expect(refused.stderr).toMatch(
+      /\(InvalidParameterException\) when calling the DeleteService operation.*: The service cannot be stopped while it is scaled above 0\.\s*$/,
+    );
+    const forced = await aws(["delete-service", "--cluster", b.cluster, "--service", service, "--force"]);
+    expect((forced.out.service as { status: string }).status).toBe("DRAINING");
   });
 });

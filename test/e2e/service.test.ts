@@ -372,7 +372,7 @@ describe("services keep their desired count on real Docker", () => {
       (s.events ?? []).some((e) => /unable to place a task because no container instance met all of its requirements/.test(e.message ?? "")),
     );
     const msg = s.events?.find((e) => /unable to place/.test(e.message ?? ""))?.message ?? "";
-    expect(msg).toMatch(/^service huge was unable to place a task because no container instance met all of its requirements\. The closest matching \(container-instance [0-9a-f]{32}\) has insufficient memory available\. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide\.$/);
+    expect(msg).toMatch(/^\(service huge\) was unable to place a task because no container instance met all of its requirements\. The closest matching \(container-instance [0-9a-f]{32}\) has insufficient memory available\. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide\.$/);
     await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "huge", forceNewDeployment: true }));
     const again = await describe1("huge");
     expect(again.events?.filter((e) => /unable to place/.test(e.message ?? ""))).toHaveLength(1);

@@ -131,6 +131,7 @@ const instanceEvent: fc.Arbitrary<InstanceEvent> = fc.oneof(
   }),
   fc.record({ type: fc.constant("InstanceAttributesDeleted" as const), at, names: fc.constant(["color"]) }),
   fc.record({ type: fc.constant("InstanceTagsChanged" as const), at, tags: fc.constant([{ key: "a", value: "b" }]) }),
+  fc.record({ type: fc.constant("InstanceRuntimeHealthChanged" as const), at, status: fc.constantFrom("OK", "IMPAIRED") }),
 ) as fc.Arbitrary<InstanceEvent>;
 
 const clusterCreated: ClusterEvent = {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateClusterCommand, DescribeTasksCommand, type ECSClient, ListContainerInstancesCommand, type Task } from "@aws-sdk/client-ecs";
-import { removeContainersByLabel, uniqueName } from "./docker.ts";
+import { removeContainersByLabel, removeNetworksByLabel, uniqueName } from "./docker.ts";
 import { ecsClient } from "./ecs.ts";
 import { type NatsServerHandle, startNatsServer } from "./nats-server.ts";
 import { freePort } from "./ports.ts";
@@ -12,7 +12,7 @@ import { waitFor } from "./wait.ts";
 /**
  * A whole Berth for one test file: its own nats-server, a `berth server` process, a cluster with a
  * unique name and a `berth agent` process in it, driven through the real AWS SDK. Docker containers
- * it creates carry the label berth.cluster=<that name>, which is what cleanup removes.
+ * and networks it creates carry the label berth.cluster=<that name>, which is what cleanup removes.
  */
 export interface BerthFixture {
   cluster: string;
@@ -87,6 +87,8 @@ export async function startBerth(
       await f.agent?.stop().catch(() => {});
       await f.server?.stop().catch(() => {});
       await removeContainersByLabel("berth.cluster", cluster).catch(() => {});
+      // An awsvpc task's network outlives it when the agent stopped before giving it back.
+      await removeNetworksByLabel("berth.cluster", cluster).catch(() => {});
       await nats.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

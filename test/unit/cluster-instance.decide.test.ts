@@ -17,6 +17,7 @@ import {
   type InstanceSnapshot,
   initialInstance,
 } from "../../machines/instance/instance.decide.ts";
+import { instanceHealth } from "../../services/api/render.ts";
 import { specFor } from "../support/decider-spec.ts";
 
 const cluster = specFor<ClusterSnapshot, ClusterCommand, ClusterEvent>({
@@ -112,6 +113,29 @@ describe("container instance decider", () => {
     instance.given([registered, lost]).when({ type: "MarkDisconnected", at: 60, lastHeartbeatAt: 20 }).thenEvents([]);
     instance.given([registered, lost]).when({ type: "Heartbeat", at: 70 }).thenEvents([{ type: "InstanceAgentConnected", at: 70 }]);
     instance.given([registered]).when({ type: "Heartbeat", at: 70 }).thenEvents([]);
+  });
+
+  test("the container runtime's health is recorded on a change only, moves no version, and is the instance's health", () => {
+    const impaired: InstanceEvent = { type: "InstanceRuntimeHealthChanged", at: 30, status: "IMPAIRED" };
+    const ok: InstanceEvent = { type: "InstanceRuntimeHealthChanged", at: 20, status: "OK" };
+    instance.given([registered]).when({ type: "ObserveRuntimeHealth", at: 20, status: "OK" }).thenEvents([ok]);
+    instance.given([registered, ok]).when({ type: "ObserveRuntimeHealth", at: 25, status: "OK" }).thenEvents([]);
+    instance.given([registered, ok]).when({ type: "ObserveRuntimeHealth", at: 30, status: "IMPAIRED" }).thenEvents([impaired]);
+    const gone: InstanceEvent = { type: "InstanceDeregistered", at: 40, force: true };
+    instance.given([registered, gone]).when({ type: "ObserveRuntimeHealth", at: 50, status: "IMPAIRED" }).thenEvents([]);
+
+    expect(instanceHealth(foldInstance([registered]).context)).toEqual({ overallStatus: "INSUFFICIENT_DATA", details: [] });
+    const s = foldInstance([registered, ok, impaired]);
+    expect(s.context.version).toBe(foldInstance([registered]).context.version);
+    expect(instanceHealth(s.context)).toEqual({
+      overallStatus: "IMPAIRED",
+      details: [{ type: "CONTAINER_RUNTIME", status: "IMPAIRED", lastStatusChange: 0.03 }],
+    });
+    const lost: InstanceEvent = { type: "InstanceAgentDisconnected", at: 90, lastHeartbeatAt: 60 };
+    expect(instanceHealth(foldInstance([registered, ok, lost]).context)).toEqual({
+      overallStatus: "INSUFFICIENT_DATA",
+      details: [{ type: "CONTAINER_RUNTIME", status: "INSUFFICIENT_DATA", lastUpdated: 0.06 }],
+    });
   });
 
   test("deregistering with running tasks needs force", () => {

@@ -467,7 +467,9 @@ describe("service reconcile", () => {
     const plan = reconcileOnce(w);
     expect(plan.place).toEqual([]);
     expect(plan.retryAt).toBe(until);
-    expect(plan.messages[0]?.message).toMatch(/unable to consistently start tasks successfully/);
+    expect(plan.messages[0]?.message).toBe(
+      "(service svc) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
+    );
     expect(throttleUntil(w.tasks, w.now + 6_000)).toBeUndefined();
   });
 

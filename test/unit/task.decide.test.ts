@@ -226,9 +226,10 @@ describe("a task's ARNs", () => {
     expect(taskArnOf(t)).toBe(ARN);
     expect(t.containers.map((c) => containerArnOf(t, c))).toEqual(e.containers.map((c) => c.containerArn));
     expect(runtimeSpecOf(t)).toEqual(e.spec);
-    expect(connectivityOf(t)).toBeUndefined();
+    // Placed on an instance, a task is CONNECTED from its creation, before it starts, as ECS shows it.
+    expect(connectivityOf(t)).toEqual({ connectivity: "CONNECTED", connectivityAt: e.at });
     const started = foldTask([e, { type: "TaskStarted", at: 5_000 }]).context;
-    expect([connectivityOf(started), started.startedAt]).toEqual(["CONNECTED", 5_000]);
+    expect(connectivityOf(started)).toEqual(connectivityOf(t));
   });
 
   test("ARNs of another form are kept as they were given", () => {

@@ -14,7 +14,7 @@ import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
 import { daemonInstances } from "../../scheduler/views.ts";
-import type { ApiServices, Handler, RequestContext } from "../context.ts";
+import { type ApiServices, callerArn, type Handler, type RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput, rejectWith, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { renderService } from "../render-service.ts";
@@ -186,14 +186,15 @@ export const CreateService: Handler = async (raw, ctx, s) => {
       schedulingStrategy: strategy,
       deploymentController: controller,
       roleArn: input.role ?? `arn:aws:iam::${ctx.scope.account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
-      createdBy: ctx.principal,
+      createdBy: callerArn(ctx),
       clientToken: input.clientToken,
       settings,
       deployment,
       tags,
     },
   });
-  return { service: render(s.model.services.get(subject)!, s, ctx.now) };
+  // ECS's answer shows the tags a service was created with (DescribeServices only with include TAGS).
+  return { service: render(s.model.services.get(subject)!, s, ctx.now, new Set(tags.length ? ["TAGS"] : [])) };
 };
 
 const UpdateServiceInput = z.object({

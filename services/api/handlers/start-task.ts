@@ -143,6 +143,7 @@ export const StartTask: Handler = async (raw, ctx, s) => {
           overrides,
           tags: taskTags,
           launchType,
+          networkConfiguration: input.networkConfiguration,
           enableExecuteCommand: input.enableExecuteCommand ?? false,
         },
         s.ids,

@@ -10,7 +10,7 @@ import {
   type TaskDefinitionCommand,
 } from "../../../machines/taskdef/taskdef.decide.ts";
 import { validateRegisterTaskDefinition } from "../../../machines/taskdef/taskdef.validate.ts";
-import type { ApiServices, Handler, RequestContext } from "../context.ts";
+import { type ApiServices, callerArn, type Handler, type RequestContext } from "../context.ts";
 import { clientError, EcsError, invalid, parseInput, unwrap } from "../errors.ts";
 import { paginate } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
@@ -30,19 +30,24 @@ export function parseTaskDefinitionRef(value: string, ctx: RequestContext): { fa
   return m[2] === undefined ? { family: m[1] as string } : { family: m[1] as string, revision: Number(m[2]) };
 }
 
-/** Resolves a task definition reference; a family alone means its latest ACTIVE revision. */
+/**
+ * Resolves a task definition reference; a family alone means its latest ACTIVE revision. A
+ * revision that must be ACTIVE and is not is refused in ECS's words, which name no revision, with
+ * the code of the caller's action: RunTask answers InvalidParameterException, UpdateService
+ * ClientException (the default).
+ */
 export function resolveTaskDefinition(
   value: string,
   ctx: RequestContext,
   s: ApiServices,
-  opts: { requireActive: boolean },
+  opts: { requireActive: boolean; inactiveCode?: "ClientException" | "InvalidParameterException" },
 ): TaskDefinitionRevision & { tags: { key: string; value: string }[] } {
   const ref = parseTaskDefinitionRef(value, ctx);
   const agg = ref ? s.model.taskDefinitions.get(subjects.taskDefinition(ctx.region, ref.family)) : undefined;
   const rev = agg && ref ? (ref.revision === undefined ? latestActive(agg.snapshot) : revisionOf(agg.snapshot, ref.revision)) : undefined;
   if (!rev) throw clientError("Unable to describe task definition.");
   if (opts.requireActive && rev.status !== "ACTIVE")
-    throw clientError(`TaskDefinition is inactive (${rev.family}:${rev.revision}).`);
+    throw new EcsError(opts.inactiveCode ?? "ClientException", "TaskDefinition is inactive");
   return rev;
 }
 
@@ -77,7 +82,7 @@ export const RegisterTaskDefinition: Handler = async (raw, ctx, s) => {
   if (!v.ok) throw new EcsError(v.rejection.code, v.rejection.message);
   const { subject, events } = await runFamilyCommand(
     v.spec.family,
-    { type: "Register", spec: v.spec, tags: v.tags, registeredBy: ctx.principal },
+    { type: "Register", spec: v.spec, tags: v.tags, registeredBy: callerArn(ctx) },
     ctx,
     s,
   );

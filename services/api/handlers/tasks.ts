@@ -70,7 +70,10 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   rejectWith(checkPlacement(input.placementConstraints, input.placementStrategy));
   const tags = validateTags(input.tags);
   const cluster = activeCluster(input.cluster, ctx, s);
-  const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true });
+  const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, {
+    requireActive: true,
+    inactiveCode: "InvalidParameterException",
+  });
 
   // Object.assign rather than a spread and more keys: see withoutPaging (paging.ts).
   const fingerprint = contentHash(
@@ -146,6 +149,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
           clientToken: input.clientToken ? `${input.clientToken}#${fingerprint}` : undefined,
           launchType,
           platformVersion: input.platformVersion,
+          networkConfiguration: input.networkConfiguration,
           capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
           enableExecuteCommand: input.enableExecuteCommand ?? false,
           placementConstraints: input.placementConstraints,
