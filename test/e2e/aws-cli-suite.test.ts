@@ -30,6 +30,13 @@ async function aws(args: string[], timeoutMs = 60_000): Promise<AwsCliResult & {
   return { ...r, out: (r.json ?? {}) as Record<string, unknown> };
 }
 
+/** `aws ecs create-service` in the suite's cluster; `extra` are further options. */
+const createService = (service: string, taskDefinition: string, desiredCount: number, ...extra: string[]) =>
+  aws([
+    ...["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", taskDefinition],
+    ...["--desired-count", String(desiredCount), ...extra],
+  ]);
+
 describe("the AWS CLI v2", () => {
   test("registers task definitions from file:// JSON and pages list calls with --page-size, --max-items and --starting-token", async () => {
     const family = uniqueName("cli-pages");
@@ -188,21 +195,8 @@ describe("the AWS CLI v2", () => {
 
     // A Fargate service and its deployment name the platform too: the version asked for, and the one it resolves to.
     const service = uniqueName("cli-fargate-svc");
-    const created = await aws([
-      "create-service",
-      "--cluster",
-      b.cluster,
-      "--service-name",
-      service,
-      "--task-definition",
-      family,
-      "--desired-count",
-      "1",
-      "--launch-type",
-      "FARGATE",
-      "--network-configuration",
-      "awsvpcConfiguration={subnets=[subnet-beef5678],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}",
-    ]);
+    const awsvpc = "awsvpcConfiguration={subnets=[subnet-beef5678],securityGroups=[sg-abcd1234],assignPublicIp=ENABLED}";
+    const created = await createService(service, family, 1, "--launch-type", "FARGATE", "--network-configuration", awsvpc);
     const s = created.out.service as {
       platformVersion: string;
       platformFamily: string;
@@ -309,7 +303,7 @@ describe("the AWS CLI v2", () => {
     const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16 }]);
     await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
     const service = uniqueName("cli-inactive-svc");
-    await aws(["create-service", "--cluster", b.cluster, "--service-name", service, "--task-definition", `${family}:1`, "--desired-count", "0"]);
+    await createService(service, `${family}:1`, 0);
     await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
     await aws(["deregister-task-definition", "--task-definition", `${family}:1`]);
     const run = await awsCli(["ecs", "run-task", "--cluster", b.cluster, "--task-definition", `${family}:1`], { endpoint: b.endpoint });
@@ -329,17 +323,7 @@ describe("the AWS CLI v2", () => {
     const container = JSON.stringify([{ name: "app", image: TEST_IMAGE, command: ["sleep", "3600"], memory: 16, stopTimeout: 2 }]);
     await aws(["register-task-definition", "--family", family, "--container-definitions", container]);
     const service = uniqueName("cli-delete-svc");
-    const created = await aws([
-      "create-service",
-      "--cluster",
-      b.cluster,
-      "--service-name",
-      service,
-      "--task-definition",
-      family,
-      "--desired-count",
-      "1",
-    ]);
+    const created = await createService(service, family, 1);
     expect((created.out.service as { createdBy: string }).createdBy).toBe("arn:aws:iam::000000000000:root");
     const refused = await awsCli(["ecs", "delete-service", "--cluster", b.cluster, "--service", service], { endpoint: b.endpoint });
     expect(refused.code).toBe(254);

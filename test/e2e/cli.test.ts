@@ -392,19 +392,23 @@ describe("services", () => {
     expect(r.stdout).toContain(`Deployment ${id} COMPLETED.`);
   }, 150_000);
 
-  test("deploy --wait says the circuit breaker failed the rollout when it also rolled it back", async () => {
-    const failing = "cli-rollback";
-    await b.ecs.send(
+  /** A service of one sleeper whose circuit breaker trips at the first failed task. */
+  const breakerService = (serviceName: string, { rollback }: { rollback: boolean }) =>
+    b.ecs.send(
       new CreateServiceCommand({
         cluster: b.cluster,
-        serviceName: failing,
+        serviceName,
         taskDefinition: sleeperArn,
         desiredCount: 1,
         deploymentConfiguration: {
-          deploymentCircuitBreaker: { enable: true, rollback: true, thresholdConfiguration: { type: "COUNT", value: 1 } },
+          deploymentCircuitBreaker: { enable: true, rollback, thresholdConfiguration: { type: "COUNT", value: 1 } },
         },
       }),
     );
+
+  test("deploy --wait says the circuit breaker failed the rollout when it also rolled it back", async () => {
+    const failing = "cli-rollback";
+    await breakerService(failing, { rollback: true });
     ok(await berth(["wait", "services-stable", failing]));
     const r = await berth(["deploy", failing, "--task-definition", `${b.cluster}-crash`, "--wait", "--timeout", "120"]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -415,17 +419,7 @@ describe("services", () => {
 
   test("deploy --wait exits 1 when the circuit breaker fails the rollout", async () => {
     const failing = "cli-breaker";
-    await b.ecs.send(
-      new CreateServiceCommand({
-        cluster: b.cluster,
-        serviceName: failing,
-        taskDefinition: sleeperArn,
-        desiredCount: 1,
-        deploymentConfiguration: {
-          deploymentCircuitBreaker: { enable: true, rollback: false, thresholdConfiguration: { type: "COUNT", value: 1 } },
-        },
-      }),
-    );
+    await breakerService(failing, { rollback: false });
     ok(await berth(["wait", "service-stable", failing])); // the earlier spelling, still understood
     const r = await berth(["deploy", failing, "--task-definition", `${b.cluster}-crash`, "--wait", "--timeout", "120"]);
     expect(r.code, r.stdout + r.stderr).toBe(1);

@@ -147,67 +147,55 @@ function filterBar(ctx, { services, families, size }) {
   const serviceNames = service && !services.includes(service) ? [service, ...services] : services;
   const familyNames = family && !families.includes(family) ? [family, ...families] : families;
   const option = (value, label, selected) => h("option", { value, selected }, label);
+  /** One labelled select of the bar. */
+  const filter = (label, attrs, ...options) =>
+    h("label", { class: "filter" }, h("span", {}, label), h("select", attrs, ...options));
   return h(
     "div",
     { class: "filters", role: "group", "aria-label": "Filter tasks" },
-    h(
-      "label",
-      { class: "filter" },
-      h("span", {}, "Desired status"),
-      h(
-        "select",
-        { name: "status", "data-testid": "status-filter", onchange: (e) => go({ status: e.target.value }) },
-        Object.entries(STATUS_LABEL).map(([value, label]) => option(value, label, value === status)),
-      ),
+    filter(
+      "Desired status",
+      { name: "status", "data-testid": "status-filter", onchange: (e) => go({ status: e.target.value }) },
+      Object.entries(STATUS_LABEL).map(([value, label]) => option(value, label, value === status)),
     ),
-    h(
-      "label",
-      { class: "filter" },
-      h("span", {}, "Service or family"),
-      h(
-        "select",
-        {
-          name: "scope",
-          "data-testid": "scope-filter",
-          onchange: (e) => {
-            const [kind, ...rest] = e.target.value.split(":");
-            const name = rest.join(":") || undefined;
-            go({ service: kind === "service" ? name : undefined, family: kind === "family" ? name : undefined });
-          },
+    filter(
+      "Service or family",
+      {
+        name: "scope",
+        "data-testid": "scope-filter",
+        onchange: (e) => {
+          const [kind, ...rest] = e.target.value.split(":");
+          const name = rest.join(":") || undefined;
+          go({ service: kind === "service" ? name : undefined, family: kind === "family" ? name : undefined });
         },
-        option("", "All services and families", !scopeValue),
-        serviceNames.length
-          ? h(
-              "optgroup",
-              { label: "Services" },
-              serviceNames.map((n) => option(`service:${n}`, n, scopeValue === `service:${n}`)),
-            )
-          : null,
-        familyNames.length
-          ? h(
-              "optgroup",
-              { label: "Task definition families" },
-              familyNames.map((n) => option(`family:${n}`, n, scopeValue === `family:${n}`)),
-            )
-          : null,
-      ),
+      },
+      option("", "All services and families", !scopeValue),
+      serviceNames.length
+        ? h(
+            "optgroup",
+            { label: "Services" },
+            serviceNames.map((n) => option(`service:${n}`, n, scopeValue === `service:${n}`)),
+          )
+        : null,
+      familyNames.length
+        ? h(
+            "optgroup",
+            { label: "Task definition families" },
+            familyNames.map((n) => option(`family:${n}`, n, scopeValue === `family:${n}`)),
+          )
+        : null,
     ),
-    h(
-      "label",
-      { class: "filter" },
-      h("span", {}, "Per page"),
-      h(
-        "select",
-        {
-          name: "pageSize",
-          "data-testid": "page-size",
-          onchange: (e) => {
-            localStorage.setItem(PAGE_SIZE_KEY, e.target.value);
-            ctx.refresh();
-          },
+    filter(
+      "Per page",
+      {
+        name: "pageSize",
+        "data-testid": "page-size",
+        onchange: (e) => {
+          localStorage.setItem(PAGE_SIZE_KEY, e.target.value);
+          ctx.refresh();
         },
-        PAGE_SIZES.map((n) => option(String(n), String(n), n === size)),
-      ),
+      },
+      PAGE_SIZES.map((n) => option(String(n), String(n), n === size)),
     ),
     scopeValue || status !== "RUNNING"
       ? h("a", { class: "filter-clear", href: tasksHref(cluster), "data-action": "clear-filters" }, "Clear filters")
