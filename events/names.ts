@@ -111,18 +111,19 @@ const ecsDetailTokens: Record<EcsDetailType, string> = {
 /** Parses an event subject back into its parts; null when it is not an event subject. */
 export function parseEventSubject(subject: string): { region: string; kind: AggregateKind; ids: string[] } | null {
   // By position rather than by splitting the whole subject: the read model parses every event's.
-  if (!subject.startsWith(EVENT_PREFIX)) return null;
-  const r = subject.indexOf(".", EVENT_PREFIX.length);
+  if (!subject.startsWith(EVENT_SUBJECT_PREFIX)) return null;
+  const r = subject.indexOf(".", EVENT_SUBJECT_PREFIX.length);
   const k = r < 0 ? -1 : subject.indexOf(".", r + 1);
   if (k < 0) return null;
   return {
-    region: subject.slice(EVENT_PREFIX.length, r),
+    region: subject.slice(EVENT_SUBJECT_PREFIX.length, r),
     kind: subject.slice(r + 1, k) as AggregateKind,
     ids: subject.slice(k + 1).split("."),
   };
 }
 
-const EVENT_PREFIX = "berth.evt.";
+/** What every event subject starts with. */
+export const EVENT_SUBJECT_PREFIX = "berth.evt.";
 
 export const consumers = {
   /** The control plane's durable consumer of agent observations. */

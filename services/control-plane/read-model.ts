@@ -3,7 +3,7 @@ import type { AccountEvent } from "../../events/account.events.ts";
 import type { ClusterEvent } from "../../events/cluster.events.ts";
 import type { Envelope } from "../../events/envelope.ts";
 import type { InstanceEvent } from "../../events/instance.events.ts";
-import { type AggregateKind, parseEventSubject, subjects } from "../../events/names.ts";
+import { type AggregateKind, EVENT_SUBJECT_PREFIX, parseEventSubject, subjects } from "../../events/names.ts";
 import type { ServiceEvent } from "../../events/service.events.ts";
 import type { TaskEvent } from "../../events/task.events.ts";
 import type { TaskDefinitionEvent } from "../../events/taskdef.events.ts";
@@ -68,25 +68,44 @@ export function eventIdOf(agg: Pick<Agg<unknown>, "subject" | "version" | "lastE
 }
 
 const HASH_DIGITS = 14;
-const HEX = /^[0-9a-f]{14}$/;
 
-/** What Agg.lastEvent holds for the id `id` of the aggregate's event number `version`. */
+/**
+ * What Agg.lastEvent holds for the id `id` of the aggregate's event number `version`: the number
+ * when `id` is `<subject>:<version>:<14 hex digits>`, read in place (no slices, no regex).
+ */
 export function lastEventOf(subject: string, version: number, id: string): number | string {
   const tail = id.length - HASH_DIGITS;
-  if (
-    tail <= subject.length + 2 ||
-    !id.startsWith(subject) ||
-    id.charCodeAt(subject.length) !== COLON ||
-    id.charCodeAt(tail - 1) !== COLON
-  )
+  if (tail <= subject.length + 2 || id.charCodeAt(tail - 1) !== COLON || id.charCodeAt(subject.length) !== COLON)
     return id;
-  if (id.slice(subject.length + 1, tail - 1) !== String(version)) return id;
-  const hex = id.slice(tail);
-  if (!HEX.test(hex)) return id;
-  const n = Number.parseInt(hex, 16);
-  return Number.isSafeInteger(n) ? n : id; // cyrb53's are: 53 bits
+  // The version: decimal digits, no leading zero, equal to `version`.
+  const from = subject.length + 1;
+  if (id.charCodeAt(from) === ZERO && tail - 1 - from > 1) return id;
+  let v = 0;
+  for (let i = from; i < tail - 1; i++) {
+    const d = id.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return id;
+    v = v * 10 + d;
+  }
+  if (v !== version) return id;
+  let n = 0;
+  for (let i = tail; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const d = c >= ZERO && c <= ZERO + 9 ? c - ZERO : c >= LOWER_A && c <= LOWER_A + 5 ? c - LOWER_A + 10 : -1;
+    if (d < 0) return id;
+    n = n * 16 + d;
+  }
+  // cyrb53's are 53 bits; checked last, as the cheapest checks fail first on ids of other forms.
+  return Number.isSafeInteger(n) && hasPrefix(id, subject) ? n : id;
 }
 
+const ZERO = 48;
+const LOWER_A = 97;
+
+/**
+ * `s.startsWith(prefix)`, by comparing a slice: V8 compares two strings' characters in bulk, where
+ * startsWith looks at them one by one (60 against 210 ns for a 64-character prefix on Node 20).
+ */
+export const hasPrefix = (s: string, prefix: string) => s.slice(0, prefix.length) === prefix;
 const COLON = 58;
 
 /** An effect a machine asked for when an event was folded; executed by the reactor, once. */
@@ -183,6 +202,7 @@ export class ReadModel {
   lastEnvelope: Envelope | undefined;
   private readonly interner = new Interner();
   private readonly subjectMemo = new SubjectMemo();
+  private readonly subjectParts = new SubjectParts(this.interner, (region, cluster) => this.clusterSubject(region, cluster));
 
   /** Envelope id of the last event folded for an aggregate subject. */
   lastEventId(subject: string): string | undefined {
@@ -199,19 +219,20 @@ export class ReadModel {
   /** Folds one stored message; returns the intents its event produced. */
   apply(seq: number, subject: string, data: Uint8Array): Intent[] {
     this.lastEnvelope = undefined;
-    const parsed = parseEventSubject(subject);
+    const parts = this.subjectParts;
+    const parsed = parts.read(subject);
     let env: Envelope;
     try {
       env = JSON.parse(utf8.decode(data)) as Envelope;
     } catch {
       return this.skip(seq, subject, "not JSON");
     }
-    if (!parsed || !KNOWN_KINDS.has(parsed.kind) || typeof env?.data?.type !== "string")
+    if (!parsed || !KNOWN_KINDS.has(parts.kind) || typeof env?.data?.type !== "string")
       return this.skip(seq, subject, "not a known Berth event");
     this.lastEnvelope = env;
-    const region = this.interner.string(parsed.region);
+    const region = parts.region;
     const event: unknown = env.data;
-    switch (parsed.kind) {
+    switch (parts.kind) {
       case "cluster": {
         const prev = this.clusters.get(subject);
         this.put(
@@ -232,7 +253,7 @@ export class ReadModel {
         return [];
       }
       case "instance": {
-        const clusterSubject = this.clusterSubject(region, parsed.ids[0] as string);
+        const clusterSubject = parts.clusterSubject;
         index(this.instancesByCluster, clusterSubject, subject);
         const prev = this.instances.get(subject);
         this.interner.instanceEvent(event as InstanceEvent);
@@ -249,7 +270,7 @@ export class ReadModel {
         return [];
       }
       case "service": {
-        index(this.servicesByCluster, this.clusterSubject(region, parsed.ids[0] as string), subject);
+        index(this.servicesByCluster, parts.clusterSubject, subject);
         const prev = this.services.get(subject);
         this.put(
           this.services,
@@ -263,7 +284,7 @@ export class ReadModel {
         return [];
       }
       case "task":
-        return this.applyTask(region, parsed.ids, subject, seq, env);
+        return this.applyTask(region, parts.clusterSubject, subject, seq, env);
       case "account": {
         const prev = this.accounts.get(subject);
         this.put(
@@ -282,13 +303,12 @@ export class ReadModel {
     }
   }
 
-  private applyTask(region: string, ids: string[], subject: string, seq: number, env: Envelope): Intent[] {
+  private applyTask(region: string, clusterSubject: string, subject: string, seq: number, env: Envelope): Intent[] {
     const event = env.data as unknown as TaskEvent;
     this.interner.taskEvent(event);
     const before = this.tasks.get(subject);
     const { snapshot, intents } = evolveTask(before?.snapshot ?? initialTask(), event);
     const after = this.put(this.tasks, before, subject, region, seq, env, snapshot);
-    const clusterSubject = this.clusterSubject(region, ids[0] as string);
     const ctx = after.snapshot.context;
     if (event.type === "TaskCreated") {
       indexUnder(this.tasksByCluster, clusterSubject, ctx.taskId, subject);
@@ -529,7 +549,46 @@ class SubjectMemo {
   }
 }
 
-/** `map[key][name] = value`, the inner map made on first use. */
+/**
+ * What apply() reads from an event subject, `berth.evt.<region>.<kind>.<id>[.<id>…]`: the region
+ * (interned), the kind and, for kinds under a cluster (instance, service, task), the subject of
+ * the cluster their first id names. These depend on the tokens up to the first id only, and
+ * consecutive events mostly share them (one cluster's tasks): so that prefix of the last subject
+ * with more than one id is kept, and a subject that starts with it is read by one comparison
+ * instead of slicing, splitting and three map lookups.
+ */
+export class SubjectParts {
+  region = "";
+  kind = "";
+  /** For kinds under a cluster; "" for the others. */
+  clusterSubject = "";
+  /** `berth.evt.<region>.<kind>.<first id>.` of the last subject with more than one id; "" if none. */
+  private prefix = "";
+
+  constructor(
+    private readonly interner: Interner,
+    private readonly clusterSubjectOf: (region: string, cluster: string) => string,
+  ) {}
+
+  /** Reads `subject`'s parts into this; false when it is no event subject (the parts are then stale). */
+  read(subject: string): boolean {
+    const p = this.prefix;
+    if (p !== "" && hasPrefix(subject, p)) return true;
+    this.prefix = ""; // until every part below is this subject's (clusterSubjectOf throws for a bad token)
+    const parsed = parseEventSubject(subject);
+    if (!parsed) return false;
+    const first = parsed.ids[0] as string;
+    this.region = this.interner.string(parsed.region);
+    this.kind = parsed.kind;
+    this.clusterSubject = CLUSTER_KINDS.has(parsed.kind) ? this.clusterSubjectOf(this.region, first) : "";
+    if (parsed.ids.length > 1)
+      this.prefix = subject.slice(0, EVENT_SUBJECT_PREFIX.length + parsed.region.length + parsed.kind.length + first.length + 3);
+    return true;
+  }
+}
+
+const CLUSTER_KINDS = new Set(["instance", "service", "task"]);
+
 /**
  * A string JSON.stringify writes between quotes unchanged: no quote, backslash or control character,
  * and no surrogate (strings with astral characters are left to JSON.stringify too).
@@ -537,6 +596,7 @@ class SubjectMemo {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among what JSON escapes
 const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
+/** `map[key][name] = value`, the inner map made on first use. */
 function indexUnder(map: Map<string, Map<string, string>>, key: string, name: string, value: string) {
   let inner = map.get(key);
   if (!inner) {
