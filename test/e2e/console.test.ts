@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -658,6 +660,56 @@ describe("the web console in a real browser", () => {
 
     await Promise.all(started.slice(1).map((task) => b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task }))));
     await page.locator('[data-testid="page-size"]').selectOption("25");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a service's page pages through its tasks, running then stopped, when they are more than fit a page (ListTasks nextToken)", async () => {
+    await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: "many", taskDefinition: taskDefinitionArn, desiredCount: 12 }),
+    );
+    await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/many`);
+    const view = page.locator('[data-testid="service-page"][data-service="many"]');
+    await view.waitFor();
+    await page.locator('[data-testid="page-size"]').selectOption("10");
+    const rows = view.locator('[data-testid="task-row"]');
+    const more = view.locator('[data-action="load-more"]');
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(10);
+    await more.waitFor();
+    await expect(view.locator('[data-testid="tasks-shown"]').textContent()).resolves.toBe("10 tasks shown");
+
+    await more.click();
+    const shownIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+    // ListTasks' running tasks of the service, then its stopped ones, each once.
+    const listed = async () => [
+      ...(await listTasks({ serviceName: "many", desiredStatus: "RUNNING" })),
+      ...(await listTasks({ serviceName: "many", desiredStatus: "STOPPED" })),
+    ];
+    const allShown = async () => {
+      const [ids, all] = await Promise.all([shownIds(), listed()]);
+      return ids.length === all.length && new Set(ids).size === ids.length && all.every((id) => ids.includes(id));
+    };
+    await expect.poll(allShown, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    const ids = await shownIds();
+    expect(ids).toHaveLength(12);
+    await expect(more.count()).resolves.toBe(0);
+    // The first row the page added has keyboard focus.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest("tr")?.getAttribute("data-task")))
+      .toBe(ids[10]);
+
+    // A task stopped: both pages stay; it is listed below the running ones, with its replacement among them.
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: ids[0] as string, reason: "service paging test" }));
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(13);
+    await expect.poll(allShown, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    await expect
+      .poll(() => rows.last().getAttribute("data-task"), { timeout: LIVE_TIMEOUT_MS })
+      .toBe(ids[0]);
+    await expect(rows.last().getAttribute("data-desired")).resolves.toBe("STOPPED");
+    await shot("service-paged");
+
+    await page.locator('[data-testid="page-size"]').selectOption("25");
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "many", desiredCount: 0 }));
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "many", force: true }));
     expect(pageErrors).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import * as api from "./api.js";
 import { CHANGED, credentials, signOut } from "./auth.js";
 import { Feed } from "./feed.js";
 import { connectLive } from "./live.js";
-import { emptyState, h, toast } from "./ui.js";
+import { emptyState, h, loadError, toast } from "./ui.js";
 import clustersView from "./views/clusters.js";
 import instancesView from "./views/instances.js";
 import serviceView from "./views/service.js";
@@ -165,12 +165,7 @@ async function refresh() {
     try {
       node = view.render(await view.load(params), { ...ctx, params });
     } catch (err) {
-      node = h(
-        "div",
-        { class: "load-error", role: "alert" },
-        h("p", {}, "Could not load this page."),
-        h("p", { class: "muted" }, err.message),
-      );
+      node = loadError("Could not load this page.", err);
     }
     if (generation !== state.generation) return;
     const scroll = window.scrollY;

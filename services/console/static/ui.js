@@ -122,6 +122,11 @@ export function emptyState(title, hint) {
   );
 }
 
+/** In place of what could not be read: what it was, and why (the API's error). */
+export function loadError(what, err) {
+  return h("div", { class: "load-error", role: "alert" }, h("p", {}, what), h("p", { class: "muted" }, err.message));
+}
+
 export function pageHeader(title, subtitle, actions = []) {
   return h(
     "div",
