@@ -157,6 +157,20 @@ function byTaskRecency(a, b) {
   return (RANK[a.lastStatus] ?? 4) - (RANK[b.lastStatus] ?? 4) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
 }
 
+/**
+ * One container instance with its tags and health (DescribeContainerInstances), or `{missing:
+ * reason}` when the answer is a failure for it (ECS: MISSING).
+ */
+export async function instance(cluster, id) {
+  const r = await ecs("DescribeContainerInstances", {
+    cluster,
+    containerInstances: [id],
+    include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"],
+  });
+  const found = r.containerInstances?.[0];
+  return found ? { instance: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
+}
+
 export async function instances(cluster) {
   const arns = await listAll("ListContainerInstances", { cluster, maxResults: 100 }, "containerInstanceArns");
   return describeAll("DescribeContainerInstances", { cluster }, "containerInstances", arns, 100, "containerInstances");
