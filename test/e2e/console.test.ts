@@ -2,12 +2,17 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type ContainerInstance,
   CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
   DeregisterTaskDefinitionCommand,
+  DescribeContainerInstancesCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   type DesiredStatus,
+  ListContainerInstancesCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -25,6 +30,8 @@ import { ADMIN, type SecuredServer, startSecuredServer } from "../support/secure
 const SHOTS = join(ARTIFACTS_DIR, "console");
 /** Long enough for a task to be placed, its image started and the agent's report folded. */
 const LIVE_TIMEOUT_MS = 90_000;
+/** The agent's ecs.availability-zone attribute, which an instance's page shows. */
+const AZ = "us-east-1b";
 
 let b: BerthFixture;
 let context: BrowserContext;
@@ -38,7 +45,7 @@ let stoppedTask: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  b = await startBerth("t-console");
+  b = await startBerth("t-console", ["--availability-zone", AZ]);
   const td = await b.ecs.send(
     new RegisterTaskDefinitionCommand({
       family: "console-web",
@@ -439,12 +446,11 @@ describe("the web console in a real browser", () => {
     await expect(taskPage.locator('[data-action="stop-task"]').count()).resolves.toBe(0);
     await shot("task-stopped");
 
-    // Its instance's link leads to the instances page with that instance marked.
+    // Its instance's link leads to the instance's page.
     await field("containerInstance").locator("a").click();
     const instanceId = (stopped.containerInstanceArn as string).split("/").pop();
-    await page
-      .locator(`[data-testid="instance-row"][data-instance="${instanceId}"][aria-current="true"]`)
-      .waitFor();
+    await page.waitForURL(new RegExp(`#/instances/${b.cluster}/${instanceId}$`));
+    await page.locator(`[data-testid="instance-page"][data-instance="${instanceId}"]`).waitFor();
 
     // From a service's page.
     await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/web`);
@@ -461,6 +467,104 @@ describe("the web console in a real browser", () => {
     await missing.waitFor();
     await expect(missing.textContent()).resolves.toMatch(/Task not found in cluster .*MISSING/);
     await shot("task-not-found");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a container instance's page, opened from the instances list, shows where it is, what is left of it and its tasks live, drains and activates it; the list's old ?instance= address leads to it; an unknown instance is not found", async () => {
+    const arn = await instanceArn();
+    const id = arn.split("/").pop() as string;
+    await page.goto(`${b.endpoint}/console/#/instances/${b.cluster}`);
+    await page.locator(`[data-testid="instance-row"][data-instance="${id}"] [data-testid="instance-link"]`).click();
+    await page.waitForURL(new RegExp(`#/instances/${b.cluster}/${id}$`));
+    const view = page.locator(`[data-testid="instance-page"][data-instance="${id}"]`);
+    await view.waitFor();
+    expect(await page.title()).toBe(`Instance ${id.slice(0, 12)} · ${b.cluster} · Berth console`);
+    const field = (name: string) => view.locator(`[data-field="${name}"] dd`);
+    const described = await describeInstance(arn);
+    await expect(field("availabilityZone").textContent()).resolves.toBe(AZ);
+    await expect(field("status").textContent()).resolves.toBe("ACTIVE");
+    await expect(field("agentConnected").textContent()).resolves.toBe("CONNECTED");
+    await expect(field("ec2InstanceId").textContent()).resolves.toBe(described.ec2InstanceId ?? "—");
+    await expect(field("agentVersion").textContent()).resolves.toBe(described.versionInfo?.agentVersion);
+    expect(described.versionInfo?.dockerVersion).toContain(await field("dockerVersion").textContent());
+    const registeredAt = Date.parse((await field("registeredAt").locator("time").getAttribute("datetime")) as string);
+    expect(Math.abs(registeredAt - (described.registeredAt as Date).getTime())).toBeLessThan(1000);
+    // What the page shows is what DescribeContainerInstances says now (polled: tasks come and go).
+    const agrees = async () => {
+      const i = await describeInstance(arn);
+      const left = (name: string) => i.remainingResources?.find((r) => r.name === name);
+      const total = (name: string) => i.registeredResources?.find((r) => r.name === name)?.integerValue;
+      const shown = await view.evaluate((el) => {
+        const text = (sel: string) => el.querySelector(sel)?.textContent ?? "";
+        const bar = (resource: string) =>
+          el.querySelector(`[data-resource="${resource}"] .bar`)?.getAttribute("aria-label") ?? "";
+        return {
+          health: text('[data-field="health"] .badge'),
+          running: text('[data-field="runningTasksCount"] dd'),
+          cpu: bar("CPU"),
+          memory: bar("MEMORY"),
+          ports: [...el.querySelectorAll('[data-field="ports"] li')].map((li) => li.textContent),
+        };
+      });
+      return (
+        shown.health === i.healthStatus?.overallStatus?.replaceAll("_", " ") &&
+        shown.running === String(i.runningTasksCount) &&
+        shown.cpu === `${left("CPU")?.integerValue} of ${total("CPU")} CPU units remaining` &&
+        shown.memory === `${left("MEMORY")?.integerValue} of ${total("MEMORY")} MiB remaining` &&
+        JSON.stringify(shown.ports) === JSON.stringify(left("PORTS")?.stringSetValue?.map(Number).sort((a, b) => a - b).map(String))
+      );
+    };
+    await expect.poll(agrees, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    await expect(field("health").locator(".badge").textContent()).resolves.toBe("OK");
+    await expect(view.locator('[data-attribute="ecs.availability-zone"] td').last().textContent()).resolves.toBe(AZ);
+    await shot("instance");
+
+    // Its tasks: ListTasks' for the instance; one started now shows up running without a reload.
+    const rows = view.locator('[data-testid="task-row"]');
+    const shownIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+    const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn }));
+    const started = run.tasks?.[0]?.taskArn as string;
+    const startedId = started.split("/").pop() as string;
+    await view
+      .locator(`[data-testid="task-row"][data-task="${startedId}"][data-status="RUNNING"]`)
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    const onIt = async (desiredStatus: DesiredStatus) =>
+      new Set(await listTasks({ containerInstance: arn, desiredStatus }));
+    await expect.poll(async () => new Set(await shownIds())).toEqual(await onIt("RUNNING"));
+    await expect.poll(agrees, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+
+    // Its stopped tasks, in the address; the one stopped now joins them.
+    await view.locator('[data-testid="status-filter"]').selectOption("STOPPED");
+    await page.waitForURL(new RegExp(`#/instances/${b.cluster}/${id}\\?status=STOPPED$`));
+    await view.locator(`[data-testid="task-row"][data-task="${stoppedTask}"]`).waitFor();
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: started, reason: "instance page test" }));
+    await view.locator(`[data-testid="task-row"][data-task="${startedId}"]`).waitFor({ timeout: LIVE_TIMEOUT_MS });
+    await expect.poll(async () => new Set(await shownIds())).toEqual(await onIt("STOPPED"));
+    await shot("instance-stopped-tasks");
+
+    // Drained from its page, then activated again.
+    const dialog = page.locator("dialog[open]");
+    await view.locator('[data-action="drain"]').click();
+    await dialog.locator('[data-action="submit"]').click();
+    await page.locator(`[data-testid="instance-page"][data-status="DRAINING"]`).waitFor({ timeout: LIVE_TIMEOUT_MS });
+    expect((await describeInstance(arn)).status).toBe("DRAINING");
+    await shot("instance-draining");
+    await view.locator('[data-action="activate"]').click();
+    await dialog.locator('[data-action="submit"]').click();
+    await page.locator(`[data-testid="instance-page"][data-status="ACTIVE"]`).waitFor({ timeout: LIVE_TIMEOUT_MS });
+    expect((await describeInstance(arn)).status).toBe("ACTIVE");
+
+    // The address the list used to mark an instance with opens the instance's page instead.
+    await page.goto(`${b.endpoint}/console/#/instances/${b.cluster}?instance=${id}`);
+    await page.waitForURL(new RegExp(`#/instances/${b.cluster}/${id}$`));
+    await view.waitFor();
+
+    // An instance the cluster does not have: a page that says so.
+    await page.goto(`${b.endpoint}/console/#/instances/${b.cluster}/0123456789abcdef0123456789abcdef`);
+    const missing = page.locator('[data-testid="instance-not-found"]');
+    await missing.waitFor();
+    await expect(missing.textContent()).resolves.toMatch(/Container instance not found in cluster .*MISSING/);
+    await shot("instance-not-found");
     expect(pageErrors).toEqual([]);
   });
 
@@ -661,10 +765,61 @@ describe("the web console in a real browser", () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test("a service's page pages through its tasks, running then stopped, when they are more than fit a page (ListTasks nextToken)", async () => {
+    await b.ecs.send(
+      new CreateServiceCommand({ cluster: b.cluster, serviceName: "many", taskDefinition: taskDefinitionArn, desiredCount: 12 }),
+    );
+    await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/many`);
+    const view = page.locator('[data-testid="service-page"][data-service="many"]');
+    await view.waitFor();
+    await page.locator('[data-testid="page-size"]').selectOption("10");
+    const rows = view.locator('[data-testid="task-row"]');
+    const more = view.locator('[data-action="load-more"]');
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(10);
+    await more.waitFor();
+    await expect(view.locator('[data-testid="tasks-shown"]').textContent()).resolves.toBe("10 tasks shown");
+
+    await more.click();
+    const shownIds = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+    // ListTasks' running tasks of the service, then its stopped ones, each once.
+    const listed = async () => [
+      ...(await listTasks({ serviceName: "many", desiredStatus: "RUNNING" })),
+      ...(await listTasks({ serviceName: "many", desiredStatus: "STOPPED" })),
+    ];
+    const allShown = async () => {
+      const [ids, all] = await Promise.all([shownIds(), listed()]);
+      return ids.length === all.length && new Set(ids).size === ids.length && all.every((id) => ids.includes(id));
+    };
+    await expect.poll(allShown, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    const ids = await shownIds();
+    expect(ids).toHaveLength(12);
+    await expect(more.count()).resolves.toBe(0);
+    // The first row the page added has keyboard focus.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest("tr")?.getAttribute("data-task")))
+      .toBe(ids[10]);
+
+    // A task stopped: both pages stay; it is listed below the running ones, with its replacement among them.
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: ids[0] as string, reason: "service paging test" }));
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(13);
+    await expect.poll(allShown, { timeout: LIVE_TIMEOUT_MS }).toBe(true);
+    await expect
+      .poll(() => rows.last().getAttribute("data-task"), { timeout: LIVE_TIMEOUT_MS })
+      .toBe(ids[0]);
+    await expect(rows.last().getAttribute("data-desired")).resolves.toBe("STOPPED");
+    await shot("service-paged");
+
+    await page.locator('[data-testid="page-size"]').selectOption("25");
+    await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "many", desiredCount: 0 }));
+    await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "many", force: true }));
+    expect(pageErrors).toEqual([]);
+  });
+
   test("at 390 px wide (a phone) no page is wider than the screen: the top bar wraps, tables scroll in their own box", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       const c = b.cluster;
+      const instance = (await instanceArn()).split("/").pop();
       const pages: [string, string, string][] = [
         ["clusters", "#/clusters", '[data-testid="cluster-card"]'],
         ["services", `#/services/${c}`, '[data-testid="service-row"]'],
@@ -676,6 +831,12 @@ describe("the web console in a real browser", () => {
         ["taskdefs", "#/taskdefs", '[data-testid="family-row"]'],
         ["taskdef", "#/taskdefs/console-ports:2", '[data-testid="taskdef-page"] [data-testid="container-def"]'],
         ["instances", `#/instances/${c}`, '[data-testid="instance-row"]'],
+        ["instance", `#/instances/${c}/${instance}`, '[data-testid="instance-page"] [data-testid="task-row"]'],
+        [
+          "instance-not-found",
+          `#/instances/${c}/0123456789abcdef0123456789abcdef`,
+          '[data-testid="instance-not-found"]',
+        ],
       ];
       for (const [name, hash, ready] of pages) {
         await page.goto(`${b.endpoint}/console/${hash}`);
@@ -705,7 +866,12 @@ describe("the web console in a real browser", () => {
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */
-async function listTasks(filter: { serviceName?: string; family?: string; desiredStatus: DesiredStatus }) {
+async function listTasks(filter: {
+  serviceName?: string;
+  family?: string;
+  containerInstance?: string;
+  desiredStatus: DesiredStatus;
+}) {
   const ids: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -714,6 +880,24 @@ async function listTasks(filter: { serviceName?: string; family?: string; desire
     nextToken = page.nextToken;
   } while (nextToken);
   return ids;
+}
+
+/** The ARN of the fixture's one container instance. */
+async function instanceArn() {
+  const listed = await b.ecs.send(new ListContainerInstancesCommand({ cluster: b.cluster }));
+  return listed.containerInstanceArns?.[0] as string;
+}
+
+/** DescribeContainerInstances' answer for one instance, with its health. */
+async function describeInstance(arn: string): Promise<ContainerInstance> {
+  const r = await b.ecs.send(
+    new DescribeContainerInstancesCommand({
+      cluster: b.cluster,
+      containerInstances: [arn],
+      include: ["CONTAINER_INSTANCE_HEALTH"],
+    }),
+  );
+  return r.containerInstances?.[0] as ContainerInstance;
 }
 
 describe("the web console against a server that requires SigV4", () => {

@@ -99,23 +99,39 @@ export async function service(cluster, name) {
 }
 
 /**
- * The first `pages` pages of ListTasks with `filter` (desiredStatus, serviceName, family), each
- * described and ordered within itself, so a page loaded later is added below those shown. `more`:
- * ListTasks gave a nextToken after the last page read.
+ * The first `pages` pages of ListTasks over `listings` in turn (filters: desiredStatus,
+ * serviceName, family, containerInstance), each page `pageSize` tasks (one that ends a listing is
+ * filled from the next), described and ordered within itself, so a page loaded later is added
+ * below those shown. `more`: a listing has tasks not read yet.
  */
-export async function taskPages(cluster, filter, pages, pageSize) {
+export async function taskPages(cluster, listings, pages, pageSize) {
   const tasks = [];
+  /** The listing being read, and where in it (no token: at its start). */
+  let at = 0;
   let nextToken;
-  let read = 0;
-  do {
-    const page = await ecs("ListTasks", { cluster, ...filter, maxResults: pageSize, ...(nextToken ? { nextToken } : {}) });
-    const arns = page.taskArns ?? [];
+  for (let read = 0; read < pages && at < listings.length; read++) {
+    const arns = [];
+    while (arns.length < pageSize && at < listings.length) {
+      const page = await ecs("ListTasks", {
+        cluster,
+        ...listings[at],
+        maxResults: pageSize - arns.length,
+        ...(nextToken ? { nextToken } : {}),
+      });
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+      if (!nextToken) at++;
+    }
     const found = arns.length ? await describeAll("DescribeTasks", { cluster }, "tasks", arns, 100, "tasks") : [];
     tasks.push(...found.sort(byTaskRecency));
-    nextToken = page.nextToken;
-    read++;
-  } while (nextToken && read < pages);
-  return { tasks, more: Boolean(nextToken) };
+  }
+  // A listing ended with the last page read: whether there is more is whether a next one has any.
+  while (!nextToken && at < listings.length) {
+    const peek = await ecs("ListTasks", { cluster, ...listings[at], maxResults: 1 });
+    if (peek.taskArns?.length) break;
+    at++;
+  }
+  return { tasks, more: at < listings.length };
 }
 
 /** One task, or `{missing: reason}` when DescribeTasks answers with a failure for it (ECS: MISSING). */
@@ -123,16 +139,6 @@ export async function task(cluster, id) {
   const r = await ecs("DescribeTasks", { cluster, tasks: [id], include: ["TAGS"] });
   const found = r.tasks?.[0];
   return found ? { task: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
-}
-
-/** Tasks desired RUNNING and recently STOPPED (ECS keeps stopped tasks visible for a while). */
-export async function tasks(cluster, filter = {}) {
-  const [running, stopped] = await Promise.all([
-    listAll("ListTasks", { cluster, desiredStatus: "RUNNING", maxResults: 100, ...filter }, "taskArns"),
-    listAll("ListTasks", { cluster, desiredStatus: "STOPPED", maxResults: 100, ...filter }, "taskArns"),
-  ]);
-  const found = await describeAll("DescribeTasks", { cluster }, "tasks", [...running, ...stopped], 100, "tasks");
-  return found.sort(byTaskRecency);
 }
 
 const RANK = {
@@ -149,6 +155,20 @@ const RANK = {
 /** Live tasks first (running, then starting, then stopping), then stopped ones, newest first. */
 function byTaskRecency(a, b) {
   return (RANK[a.lastStatus] ?? 4) - (RANK[b.lastStatus] ?? 4) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
+}
+
+/**
+ * One container instance with its tags and health (DescribeContainerInstances), or `{missing:
+ * reason}` when the answer is a failure for it (ECS: MISSING).
+ */
+export async function instance(cluster, id) {
+  const r = await ecs("DescribeContainerInstances", {
+    cluster,
+    containerInstances: [id],
+    include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"],
+  });
+  const found = r.containerInstances?.[0];
+  return found ? { instance: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
 }
 
 export async function instances(cluster) {

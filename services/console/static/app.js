@@ -10,12 +10,14 @@ import * as api from "./api.js";
 import { CHANGED, credentials, signOut } from "./auth.js";
 import { Feed } from "./feed.js";
 import { connectLive } from "./live.js";
-import { emptyState, h, toast } from "./ui.js";
+import { emptyState, h, loadError, toast } from "./ui.js";
 import clustersView from "./views/clusters.js";
-import instancesView from "./views/instances.js";
+import instanceView from "./views/instance.js";
+import instancesView, { instanceHref } from "./views/instances.js";
 import serviceView from "./views/service.js";
 import servicesView from "./views/services.js";
 import taskView from "./views/task.js";
+import { desiredStatus } from "./views/task-pages.js";
 import taskdefView from "./views/taskdef.js";
 import taskdefsView from "./views/taskdefs.js";
 import tasksView, { tasksFilter } from "./views/tasks.js";
@@ -56,7 +58,8 @@ function decode(segment) {
 /**
  * `#/<section>/<segments…>?<query>` → the view and its params. Routes:
  *   #/clusters  #/services/<cluster>[/<service>]  #/tasks/<cluster>[?status=&service=|family=]
- *   #/tasks/<cluster>/<taskId>  #/instances/<cluster>[?instance=<id>]  #/taskdefs[/<family>[:<revision>]]
+ *   #/tasks/<cluster>/<taskId>  #/instances/<cluster>[/<instanceId>[?status=]]  #/taskdefs[/<family>[:<revision>]]
+ * An old address of the form #/instances/<cluster>?instance=<id> → `{redirect}` to the instance's page.
  */
 function route() {
   const hash = location.hash.replace(/^#\/?/, "");
@@ -74,7 +77,10 @@ function route() {
     case "tasks":
       return second ? page(taskView, { cluster, task: second }) : page(tasksView, { cluster, ...tasksFilter(query) });
     case "instances":
-      return page(instancesView, { cluster, instance: query.get("instance") || undefined });
+      if (second) return page(instanceView, { cluster, instance: second, status: desiredStatus(query) });
+      // The list once marked the instance its address named: that address now opens the instance's page.
+      if (query.get("instance")) return { redirect: instanceHref(cluster, query.get("instance")) };
+      return page(instancesView, { cluster });
     default:
       return page(clustersView, {});
   }
@@ -108,7 +114,13 @@ const ctx = {
 };
 
 async function show() {
-  const { view, params, page } = route();
+  const next = route();
+  if (next.redirect) {
+    // In place of the old address, so Back does not lead to it again.
+    location.replace(next.redirect);
+    return;
+  }
+  const { view, params, page } = next;
   // Only the query changed (a filter): the page is re-read in place, focus stays on the filter.
   const samePage = page === state.page;
   state.view = view;
@@ -165,12 +177,7 @@ async function refresh() {
     try {
       node = view.render(await view.load(params), { ...ctx, params });
     } catch (err) {
-      node = h(
-        "div",
-        { class: "load-error", role: "alert" },
-        h("p", {}, "Could not load this page."),
-        h("p", { class: "muted" }, err.message),
-      );
+      node = loadError("Could not load this page.", err);
     }
     if (generation !== state.generation) return;
     const scroll = window.scrollY;

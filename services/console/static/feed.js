@@ -35,7 +35,7 @@ export class Feed {
         : s?.kind === "task"
           ? `#/tasks/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.id)}`
           : s?.kind === "instance"
-            ? `#/instances/${encodeURIComponent(s.cluster)}`
+            ? `#/instances/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.id)}`
             : s?.kind === "cluster"
               ? `#/services/${encodeURIComponent(s.cluster)}`
               : s?.kind === "taskdef"

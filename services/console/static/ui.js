@@ -66,9 +66,11 @@ const TONES = {
   ACTIVE: "ok",
   COMPLETED: "ok",
   HEALTHY: "ok",
+  OK: "ok",
   PRIMARY: "info",
   IN_PROGRESS: "info",
   PROVISIONING: "warn",
+  INITIALIZING: "warn",
   PENDING: "warn",
   ACTIVATING: "warn",
   DRAINING: "warn",
@@ -77,6 +79,7 @@ const TONES = {
   DEPROVISIONING: "warn",
   FAILED: "bad",
   UNHEALTHY: "bad",
+  IMPAIRED: "bad",
   DISCONNECTED: "bad",
   STOPPED: "off",
   INACTIVE: "off",
@@ -120,6 +123,11 @@ export function emptyState(title, hint) {
     h("p", { class: "empty-title" }, title),
     hint ? h("p", { class: "muted" }, hint) : null,
   );
+}
+
+/** In place of what could not be read: what it was, and why (the API's error). */
+export function loadError(what, err) {
+  return h("div", { class: "load-error", role: "alert" }, h("p", {}, what), h("p", { class: "muted" }, err.message));
 }
 
 export function pageHeader(title, subtitle, actions = []) {

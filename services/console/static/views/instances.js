@@ -1,4 +1,5 @@
-// Container instances of a cluster with their remaining resources; draining and activating them.
+// Container instances of a cluster with their remaining resources; draining and activating them
+// (here and on an instance's page, which shares the usage bars and the action).
 
 import * as api from "../api.js";
 import {
@@ -16,11 +17,21 @@ import {
   toast,
 } from "../ui.js";
 
-const resource = (list, name) => list?.find((r) => r.name === name);
+export const resource = (list, name) => list?.find((r) => r.name === name);
 const amount = (r) => r?.integerValue ?? r?.longValue ?? r?.doubleValue ?? 0;
 
+/** An instance's page; `status` STOPPED lists its stopped tasks (RUNNING, ECS's default, is left out). */
+export function instanceHref(cluster, id, { status } = {}) {
+  const page = `#/instances/${encodeURIComponent(cluster)}/${encodeURIComponent(id)}`;
+  return status && status !== "RUNNING" ? `${page}?status=${status}` : page;
+}
+
+/** Whether the instance's agent is connected to the control plane. */
+export const agentBadge = (i) =>
+  i.agentConnected ? badge("CONNECTED", { class: "badge tone-ok" }) : badge("DISCONNECTED");
+
 /** Used against registered, as a bar and "remaining of registered". */
-function usage(i, name, unit) {
+export function usage(i, name, unit) {
   const total = amount(resource(i.registeredResources, name));
   const left = amount(resource(i.remainingResources, name));
   const used = Math.max(0, total - left);
@@ -39,6 +50,15 @@ function usage(i, name, unit) {
       ` of ${total.toLocaleString()} ${unit} free`,
     ),
   );
+}
+
+/** Drain an ACTIVE instance, activate a DRAINING one (an INACTIVE one has neither); `kind`: the button's. */
+export function stateAction(ctx, cluster, i, kind) {
+  if (i.status === "ACTIVE")
+    return button("Drain", () => setStatus(ctx, cluster, i, "DRAINING"), { kind, action: "drain" });
+  if (i.status === "DRAINING")
+    return button("Activate", () => setStatus(ctx, cluster, i, "ACTIVE"), { kind, action: "activate" });
+  return null;
 }
 
 function setStatus(ctx, cluster, i, status) {
@@ -88,18 +108,15 @@ export default {
       const ports = resource(i.remainingResources, "PORTS")?.stringSetValue ?? [];
       return h(
         "tr",
-        {
-          "data-testid": "instance-row",
-          "data-instance": id,
-          "data-status": i.status,
-          // The instance a task's page linked to.
-          class: ctx.params.instance === id ? "highlight" : false,
-          "aria-current": ctx.params.instance === id ? "true" : false,
-        },
+        { "data-testid": "instance-row", "data-instance": id, "data-status": i.status },
         h(
           "td",
           {},
-          h("code", { title: i.containerInstanceArn }, shortId(id, 12)),
+          h(
+            "a",
+            { href: instanceHref(cluster, id), "data-testid": "instance-link", "aria-label": `Instance ${id}` },
+            h("code", { title: i.containerInstanceArn }, shortId(id, 12)),
+          ),
           h(
             "div",
             { class: "muted small" },
@@ -112,7 +129,7 @@ export default {
         h(
           "td",
           {},
-          i.agentConnected ? badge("CONNECTED", { class: "badge tone-ok" }) : badge("DISCONNECTED"),
+          agentBadge(i),
           i.versionInfo?.agentVersion
             ? h("div", { class: "muted small" }, `agent ${i.versionInfo.agentVersion}`)
             : null,
@@ -126,15 +143,7 @@ export default {
         h("td", {}, usage(i, "CPU", "CPU units")),
         h("td", {}, usage(i, "MEMORY", "MiB")),
         h("td", { class: "muted small", title: ports.join(", ") }, ports.length ? `${ports.length} in use` : "none"),
-        h(
-          "td",
-          { class: "row-actions" },
-          i.status === "ACTIVE"
-            ? button("Drain", () => setStatus(ctx, cluster, i, "DRAINING"), { kind: "small", action: "drain" })
-            : i.status === "DRAINING"
-              ? button("Activate", () => setStatus(ctx, cluster, i, "ACTIVE"), { kind: "small", action: "activate" })
-              : null,
-        ),
+        h("td", { class: "row-actions" }, stateAction(ctx, cluster, i, "small")),
       );
     });
     return h(

@@ -1,5 +1,5 @@
 // One service: its counts, deployments with their progress, its service deployments (history),
-// its tasks and its event messages.
+// its tasks (running, then stopped; a page at a time) and its event messages.
 // Actions: scale, force a new deployment, roll back a service deployment in progress.
 
 import * as api from "../api.js";
@@ -9,6 +9,7 @@ import {
   emptyState,
   field,
   h,
+  loadError,
   openDialog,
   pageHeader,
   table,
@@ -17,7 +18,7 @@ import {
   toast,
 } from "../ui.js";
 import { progress } from "./services.js";
-import { taskTable } from "./task-table.js";
+import { pageSizeFilter, taskPaging } from "./task-pages.js";
 
 function scaleDialog(ctx, cluster, s) {
   const count = h("input", {
@@ -79,6 +80,9 @@ function rollbackDialog(ctx, s, d) {
   });
 }
 
+/** Pages shown of the service's tasks. */
+const paging = taskPaging();
+
 /** Service deployments shown, newest first. */
 const HISTORY_SHOWN = 10;
 
@@ -101,21 +105,28 @@ export default {
   nav: "services",
 
   async load({ cluster, service }) {
-    const [s, tasks, history] = await Promise.all([
+    const [s, listing, history] = await Promise.all([
       api.service(cluster, service),
-      api.tasks(cluster, { serviceName: service }).catch(() => []),
+      // Its running tasks, then those it stopped (ECS keeps them listed for a while). An error is
+      // shown in their place, below what was read of the service.
+      paging
+        .load(cluster, [
+          { serviceName: service, desiredStatus: "RUNNING" },
+          { serviceName: service, desiredStatus: "STOPPED" },
+        ])
+        .catch((error) => ({ tasks: [], more: false, error })),
       api
         .ecs("ListServiceDeployments", { cluster, service, maxResults: HISTORY_SHOWN })
         .then((r) => r.serviceDeployments ?? [])
         .catch(() => []),
     ]);
-    return { s, tasks, history };
+    return { s, listing, history };
   },
 
   interested: (event, { cluster, service }) =>
     event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
 
-  render({ s, tasks, history }, ctx) {
+  render({ s, listing, history }, ctx) {
     const { cluster, service } = ctx.params;
     const back = h(
       "a",
@@ -203,9 +214,12 @@ export default {
       h("h2", { class: "section-title" }, "History"),
       history.length ? historyTable : h("p", { class: "muted" }, "No service deployments."),
       h("h2", { class: "section-title" }, "Tasks"),
-      tasks.length
-        ? taskTable(tasks, ctx, cluster, { showGroup: false })
-        : emptyState("No tasks yet.", active && s.desiredCount > 0 ? "The scheduler is placing them." : null),
+      h("div", { class: "filters", role: "group", "aria-label": "Tasks of the service" }, pageSizeFilter(ctx)),
+      listing.error
+        ? loadError("Could not list the service's tasks.", listing.error)
+        : listing.tasks.length
+          ? paging.render(listing, ctx, cluster, { what: "tasks", showGroup: false })
+          : emptyState("No tasks yet.", active && s.desiredCount > 0 ? "The scheduler is placing them." : null),
       h("h2", { class: "section-title" }, "Events"),
       events.length
         ? h(

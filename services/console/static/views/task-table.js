@@ -1,5 +1,5 @@
 // Task rows with their containers, exit codes and stop reasons, and stopping a task: shared by the
-// tasks list, a service's page and a task's page.
+// tasks list, a service's page, a container instance's page and a task's page.
 
 import * as api from "../api.js";
 import {
@@ -16,6 +16,7 @@ import {
   timeCell,
   toast,
 } from "../ui.js";
+import { instanceHref } from "./instances.js";
 import { taskDefHref } from "./taskdefs.js";
 
 export const taskHref = (cluster, id) => `#/tasks/${encodeURIComponent(cluster)}/${encodeURIComponent(id)}`;
@@ -91,8 +92,11 @@ export function stopTaskDialog(ctx, cluster, task) {
   });
 }
 
-/** Task rows; used by this page and by a service's page. */
-export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
+/**
+ * Task rows, each with the instance it is on (linked) and its group (`showGroup`); a page of one
+ * instance's tasks leaves the instance out (`showInstance`).
+ */
+export function taskTable(tasks, ctx, cluster, { showGroup = true, showInstance = true } = {}) {
   const rows = tasks.map((t) => {
     const id = idOf(t.taskArn);
     const stoppable = t.desiredStatus !== "STOPPED";
@@ -113,11 +117,16 @@ export function taskTable(tasks, ctx, cluster, { showGroup = true } = {}) {
           { href: taskHref(cluster, id), "data-testid": "task-link", "aria-label": `Task ${id}` },
           h("code", { title: t.taskArn }, shortId(id, 12)),
         ),
-        t.containerInstanceArn
+        showInstance && t.containerInstanceArn
           ? h(
               "div",
-              { class: "muted small", title: t.containerInstanceArn },
-              `on ${shortId(idOf(t.containerInstanceArn), 8)}`,
+              { class: "muted small" },
+              "on ",
+              h(
+                "a",
+                { href: instanceHref(cluster, idOf(t.containerInstanceArn)), title: t.containerInstanceArn },
+                shortId(idOf(t.containerInstanceArn), 8),
+              ),
             )
           : null,
       ),

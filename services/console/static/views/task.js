@@ -4,6 +4,7 @@
 
 import * as api from "../api.js";
 import { badge, button, detail, details, emptyState, h, idOf, pageHeader, shortId, table, timeCell } from "../ui.js";
+import { instanceHref } from "./instances.js";
 import { groupLink, stopTaskDialog, taskDefLink } from "./task-table.js";
 import { tasksHref } from "./tasks.js";
 
@@ -53,8 +54,8 @@ export default {
     // Linked only while the instance is still registered (a deregistered one has no row to show).
     const instance = arn
       ? await api
-          .ecs("DescribeContainerInstances", { cluster, containerInstances: [arn] })
-          .then((r) => r.containerInstances?.[0])
+          .instance(cluster, arn)
+          .then((r) => r.instance)
           .catch(() => undefined)
       : undefined;
     return { ...found, instance };
@@ -120,7 +121,7 @@ export default {
             ? instance
               ? h(
                   "a",
-                  { href: `#/instances/${encodeURIComponent(cluster)}?instance=${encodeURIComponent(instanceId)}` },
+                  { href: instanceHref(cluster, instanceId) },
                   h("code", { title: t.containerInstanceArn }, shortId(instanceId, 12)),
                 )
               : h("span", {}, h("code", { title: t.containerInstanceArn }, shortId(instanceId, 12)), " (deregistered)")

@@ -2,23 +2,22 @@
 // one service or task-definition family or all, a page at a time (ListTasks' nextToken).
 //
 // The filter lives in the address (#/tasks/<cluster>?status=STOPPED&service=web), so a reload, a
-// link and Back show the same list. How many pages are shown is kept here: a live refresh re-reads
-// the same number of pages from the first, so a page loaded stays loaded.
+// link and Back show the same list; its pages are read as task-pages.js keeps them.
 
 import * as api from "../api.js";
-import { emptyState, h, pageHeader } from "../ui.js";
-import { taskTable } from "./task-table.js";
+import { emptyState, h, loadError, pageHeader } from "../ui.js";
+import {
+  desiredStatus,
+  filterSelect,
+  option,
+  pageSizeFilter,
+  STATUS_LABEL,
+  statusFilter,
+  taskPaging,
+} from "./task-pages.js";
 
-const PAGE_SIZE_KEY = "berth.console.pageSize";
-/** The page sizes the ECS console offers in its table preferences; ListTasks takes at most 100. */
-const PAGE_SIZES = [10, 25, 50, 100];
-const DEFAULT_PAGE_SIZE = 25;
-const STATUS_LABEL = { RUNNING: "Running", STOPPED: "Stopped" };
-
-function pageSize() {
-  const saved = Number(localStorage.getItem(PAGE_SIZE_KEY));
-  return PAGE_SIZES.includes(saved) ? saved : DEFAULT_PAGE_SIZE;
-}
+/** Pages shown of the current filter's list. */
+const paging = taskPaging();
 
 /** The tasks list's address for a filter; Running, ECS's default, is left out. */
 export function tasksHref(cluster, { status, service, family } = {}) {
@@ -34,16 +33,11 @@ export function tasksHref(cluster, { status, service, family } = {}) {
 export function tasksFilter(query) {
   const service = query.get("service") || undefined;
   return {
-    status: query.get("status")?.toUpperCase() === "STOPPED" ? "STOPPED" : "RUNNING",
+    status: desiredStatus(query),
     service,
     family: service ? undefined : query.get("family") || undefined,
   };
 }
-
-/** Pages shown for the current filter; another filter (or page size) starts again at one. */
-let shown = { key: "", pages: 1 };
-/** Index of the first row a "Load more" added: it gets keyboard focus once rendered. */
-let focusRow;
 
 export default {
   nav: "tasks",
@@ -51,20 +45,17 @@ export default {
   title: () => "Tasks",
 
   async load({ cluster, status, service, family }) {
-    const size = pageSize();
-    const key = JSON.stringify([cluster, status, service, family, size]);
-    if (shown.key !== key) shown = { key, pages: 1 };
     const filter = { desiredStatus: status, ...(service ? { serviceName: service } : {}), ...(family ? { family } : {}) };
     const [listing, services, families] = await Promise.all([
       // A filter naming a service the cluster never had is ECS's ServiceNotFoundException: shown, not thrown.
-      api.taskPages(cluster, filter, shown.pages, size).catch((error) => ({ tasks: [], more: false, error })),
+      paging.load(cluster, [filter]).catch((error) => ({ tasks: [], more: false, error })),
       api
         .listAll("ListServices", { cluster, maxResults: 100 }, "serviceArns")
         .then((arns) => arns.map((a) => String(a).split("/").pop()).sort())
         .catch(() => []),
       api.taskDefinitionFamilies().catch(() => []),
     ]);
-    return { ...listing, services, families, size };
+    return { listing, services, families };
   },
 
   interested: (event, { cluster }) =>
@@ -72,9 +63,10 @@ export default {
     event.subject.includes(`.service.${cluster}.`) ||
     event.subject.includes(".taskdef."),
 
-  render({ tasks, more, error, services, families, size }, ctx) {
+  render({ listing, services, families }, ctx) {
     const { cluster, status, service, family } = ctx.params;
-    const filters = filterBar(ctx, { services, families, size });
+    const { tasks, more, error } = listing;
+    const filters = filterBar(ctx, { services, families });
     const what = `${STATUS_LABEL[status].toLowerCase()} tasks${service ? ` of service ${service}` : ""}${family ? ` of family ${family}` : ""}`;
     const head = pageHeader(
       "Tasks",
@@ -86,12 +78,7 @@ export default {
       h("section", { "data-testid": "tasks-page", "data-filter": shownFilter }, head, filters, body);
     if (error)
       return section(
-        h(
-          "div",
-          { class: "load-error", role: "alert" },
-          h("p", {}, `Could not list ${what}.`),
-          h("p", { class: "muted" }, error.message),
-        ),
+        loadError(`Could not list ${what}.`, error),
         h("p", {}, h("a", { href: tasksHref(cluster, { status }) }, "Show every task instead")),
       );
     if (tasks.length === 0)
@@ -103,62 +90,23 @@ export default {
             : "Run one with RunTask, or create a service.",
         ),
       );
-    const list = taskTable(tasks, ctx, cluster);
-    if (focusRow !== undefined) {
-      const index = focusRow;
-      focusRow = undefined;
-      requestAnimationFrame(() => list.querySelectorAll('[data-testid="task-row"] [data-testid="task-link"]')[index]?.focus());
-    }
-    return section(
-      list,
-      h(
-        "div",
-        { class: "list-foot" },
-        h("span", { class: "muted", "data-testid": "tasks-shown" }, `${tasks.length} ${what} shown`),
-        more
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "btn",
-                "data-action": "load-more",
-                onclick: (e) => {
-                  e.currentTarget.disabled = true;
-                  e.currentTarget.textContent = "Loading…";
-                  shown.pages++;
-                  focusRow = tasks.length;
-                  ctx.refresh();
-                },
-              },
-              `Load ${size} more`,
-            )
-          : null,
-      ),
-    );
+    return section(paging.render(listing, ctx, cluster, { what }));
   },
 };
 
 /** Desired status, service or family, and page size; each change is a new address (Back undoes it). */
-function filterBar(ctx, { services, families, size }) {
+function filterBar(ctx, { services, families }) {
   const { cluster, status, service, family } = ctx.params;
   const go = (next) => ctx.navigate(tasksHref(cluster, { status, service, family, ...next }));
   const scopeValue = service ? `service:${service}` : family ? `family:${family}` : "";
   // A service or family named in the address is offered even when it is not listed (yet or any more).
   const serviceNames = service && !services.includes(service) ? [service, ...services] : services;
   const familyNames = family && !families.includes(family) ? [family, ...families] : families;
-  const option = (value, label, selected) => h("option", { value, selected }, label);
-  /** One labelled select of the bar. */
-  const filter = (label, attrs, ...options) =>
-    h("label", { class: "filter" }, h("span", {}, label), h("select", attrs, ...options));
   return h(
     "div",
     { class: "filters", role: "group", "aria-label": "Filter tasks" },
-    filter(
-      "Desired status",
-      { name: "status", "data-testid": "status-filter", onchange: (e) => go({ status: e.target.value }) },
-      Object.entries(STATUS_LABEL).map(([value, label]) => option(value, label, value === status)),
-    ),
-    filter(
+    statusFilter(status, (next) => go({ status: next })),
+    filterSelect(
       "Service or family",
       {
         name: "scope",
@@ -185,18 +133,7 @@ function filterBar(ctx, { services, families, size }) {
           )
         : null,
     ),
-    filter(
-      "Per page",
-      {
-        name: "pageSize",
-        "data-testid": "page-size",
-        onchange: (e) => {
-          localStorage.setItem(PAGE_SIZE_KEY, e.target.value);
-          ctx.refresh();
-        },
-      },
-      PAGE_SIZES.map((n) => option(String(n), String(n), n === size)),
-    ),
+    pageSizeFilter(ctx),
     scopeValue || status !== "RUNNING"
       ? h("a", { class: "filter-clear", href: tasksHref(cluster), "data-action": "clear-filters" }, "Clear filters")
       : null,
