@@ -9,6 +9,7 @@ import {
   emptyState,
   field,
   h,
+  idOf,
   loadError,
   openDialog,
   pageHeader,
@@ -87,7 +88,6 @@ const paging = taskPaging();
 const HISTORY_SHOWN = 10;
 
 /** The last element of an ARN. */
-const idOf = (arn) => String(arn ?? "").split("/").pop();
 
 /** A rollout reason worth showing: not ECS's routine "ECS deployment <id> in progress/completed." */
 const unusual = (d) =>
