@@ -753,7 +753,7 @@ describe("the web console in a real browser", () => {
     await expect(more.count()).resolves.toBe(0);
     // The first row the page added has keyboard focus.
     await expect
-      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest("tr")?.getAttribute("data-task")))
+      .poll(focusedTask)
       .toBe(ids[10]);
     // A live refresh keeps both pages.
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: started[0], reason: "paging test" }));
@@ -761,6 +761,47 @@ describe("the web console in a real browser", () => {
     await shot("tasks-paged");
 
     await Promise.all(started.slice(1).map((task) => b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task }))));
+    await page.locator('[data-testid="page-size"]').selectOption("25");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("Load more clicked while a live refresh is under way gives the first added row focus once it is shown", async () => {
+    await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+    await page.locator('[data-testid="page-size"]').selectOption("10");
+    const started: string[] = [];
+    for (const count of [10, 1]) {
+      const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn, count }));
+      started.push(...(run.tasks ?? []).map((t) => t.taskArn as string));
+    }
+    const rows = page.locator('[data-testid="task-row"]');
+    const more = page.locator('[data-action="load-more"]');
+    await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(10);
+    await more.waitFor();
+    // From here every ListTasks answer comes 1.5 s late, so the refresh a live event starts is
+    // still reading one page when Load more asks for two.
+    let listing = 0;
+    await page.route(`${b.endpoint}/`, async (route) => {
+      if (route.request().headers()["x-amz-target"]?.endsWith(".ListTasks")) {
+        listing++;
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+      await route.continue();
+    });
+    try {
+      const extra = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn }));
+      started.push(...(extra.tasks ?? []).map((t) => t.taskArn as string));
+      await expect.poll(() => listing, { timeout: LIVE_TIMEOUT_MS }).toBeGreaterThan(0);
+      await more.click();
+      await expect.poll(() => more.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(0);
+      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+      expect(ids.length).toBeGreaterThan(10);
+      await expect
+        .poll(focusedTask)
+        .toBe(ids[10]);
+    } finally {
+      await page.unroute(`${b.endpoint}/`);
+    }
+    await Promise.all(started.map((task) => b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task }))));
     await page.locator('[data-testid="page-size"]').selectOption("25");
     expect(pageErrors).toEqual([]);
   });
@@ -796,7 +837,7 @@ describe("the web console in a real browser", () => {
     await expect(more.count()).resolves.toBe(0);
     // The first row the page added has keyboard focus.
     await expect
-      .poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest("tr")?.getAttribute("data-task")))
+      .poll(focusedTask)
       .toBe(ids[10]);
 
     // A task stopped: both pages stay; it is listed below the running ones, with its replacement among them.
@@ -939,3 +980,16 @@ describe("the web console against a server that requires SigV4", () => {
     admin.destroy();
   });
 });
+
+/** The task of the table row holding keyboard focus, if any. */
+function focusedTask(): Promise<string | null | undefined> {
+  return page.evaluate(() =>
+    (
+      globalThis as unknown as {
+        document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } };
+      }
+    ).document.activeElement
+      .closest("tr")
+      ?.getAttribute("data-task"),
+  );
+}

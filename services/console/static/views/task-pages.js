@@ -54,26 +54,31 @@ export const pageSizeFilter = (ctx) =>
 
 /**
  * One view's paged task list. `load(cluster, listings)` reads the pages shown of ListTasks over
- * `listings` (filters, read in turn) → {tasks, more, size}; `render(listed, ctx, cluster, {what,
+ * `listings` (filters, read in turn) → {tasks, more, size, pages}; `render(listed, ctx, cluster, {what,
  * …taskTable options})` → the rows and the list's foot, with "Load more" while there is more.
  */
 export function taskPaging() {
   /** Pages shown, for the listings and page size of `key`. */
   let shown = { key: "", pages: 1 };
-  /** Index of the first row a "Load more" added: it gets keyboard focus once rendered. */
+  /**
+   * The first row a "Load more" added ({pages, index}): it gets keyboard focus once a list of that
+   * many pages is rendered. A live refresh already under way renders fewer pages first: that
+   * render leaves it waiting.
+   */
   let focusRow;
   return {
     async load(cluster, listings) {
       const size = pageSize();
       const key = JSON.stringify([cluster, listings, size]);
       if (shown.key !== key) shown = { key, pages: 1 };
-      return { ...(await api.taskPages(cluster, listings, shown.pages, size)), size };
+      const pages = shown.pages;
+      return { ...(await api.taskPages(cluster, listings, pages, size)), size, pages };
     },
 
-    render({ tasks, more, size }, ctx, cluster, { what, ...options }) {
+    render({ tasks, more, size, pages }, ctx, cluster, { what, ...options }) {
       const list = taskTable(tasks, ctx, cluster, options);
-      if (focusRow !== undefined) {
-        const index = focusRow;
+      if (focusRow !== undefined && pages >= focusRow.pages) {
+        const { index } = focusRow;
         focusRow = undefined;
         requestAnimationFrame(() =>
           list.querySelectorAll('[data-testid="task-row"] [data-testid="task-link"]')[index]?.focus(),
@@ -83,7 +88,7 @@ export function taskPaging() {
         e.currentTarget.disabled = true;
         e.currentTarget.textContent = "Loading…";
         shown.pages++;
-        focusRow = tasks.length;
+        focusRow = { pages: shown.pages, index: tasks.length };
         ctx.refresh();
       };
       return [
