@@ -100,13 +100,13 @@ export function lastEventOf(subject: string, version: number, id: string): numbe
 
 const ZERO = 48;
 const LOWER_A = 97;
+const COLON = 58;
 
 /**
  * `s.startsWith(prefix)`, by comparing a slice: V8 compares two strings' characters in bulk, where
  * startsWith looks at them one by one (60 against 210 ns for a 64-character prefix on Node 20).
  */
-export const hasPrefix = (s: string, prefix: string) => s.slice(0, prefix.length) === prefix;
-const COLON = 58;
+const hasPrefix = (s: string, prefix: string) => s.slice(0, prefix.length) === prefix;
 
 /** An effect a machine asked for when an event was folded; executed by the reactor, once. */
 export interface Intent {

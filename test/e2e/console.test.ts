@@ -777,13 +777,17 @@ describe("the web console in a real browser", () => {
     const more = page.locator('[data-action="load-more"]');
     await expect.poll(() => rows.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(10);
     await more.waitFor();
-    // From here every ListTasks answer comes 1.5 s late, so the refresh a live event starts is
-    // still reading one page when Load more asks for two.
+    // From here ListTasks calls are held until Load more is clicked, so the refresh a live event
+    // starts is still reading one page when Load more asks for two.
     let listing = 0;
+    let clicked = () => {};
+    const click = new Promise<void>((resolve) => {
+      clicked = resolve;
+    });
     await page.route(`${b.endpoint}/`, async (route) => {
       if (route.request().headers()["x-amz-target"]?.endsWith(".ListTasks")) {
         listing++;
-        await new Promise((r) => setTimeout(r, 1_500));
+        await click;
       }
       await route.continue();
     });
@@ -792,13 +796,15 @@ describe("the web console in a real browser", () => {
       started.push(...(extra.tasks ?? []).map((t) => t.taskArn as string));
       await expect.poll(() => listing, { timeout: LIVE_TIMEOUT_MS }).toBeGreaterThan(0);
       await more.click();
-      await expect.poll(() => more.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(0);
-      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
-      expect(ids.length).toBeGreaterThan(10);
-      await expect
-        .poll(focusedTask)
-        .toBe(ids[10]);
+      clicked();
+      // Two pages shown (the live refresh may come between), focus on the second's first row.
+      const shown = async () => {
+        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-task") as string));
+        return ids.length > 10 && (await focusedTask()) === ids[10];
+      };
+      await expect.poll(shown, { timeout: 30_000 }).toBe(true);
     } finally {
+      clicked();
       await page.unroute(`${b.endpoint}/`);
     }
     await Promise.all(started.map((task) => b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task }))));

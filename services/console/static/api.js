@@ -134,12 +134,18 @@ export async function taskPages(cluster, listings, pages, pageSize) {
   return { tasks, more: at < listings.length };
 }
 
-/** One task, or `{missing: reason}` when DescribeTasks answers with a failure for it (ECS: MISSING). */
-export async function task(cluster, id) {
-  const r = await ecs("DescribeTasks", { cluster, tasks: [id], include: ["TAGS"] });
-  const found = r.tasks?.[0];
-  return found ? { task: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
+/**
+ * One resource by a Describe call naming it alone (its answer's `list` member): `{[key]: it}`, or
+ * `{missing: reason}` when the answer is a failure for it (ECS: MISSING).
+ */
+async function describeOne(action, input, list, key) {
+  const r = await ecs(action, input);
+  const found = r[list]?.[0];
+  return found ? { [key]: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
 }
+
+/** One task with its tags, or `{missing: reason}`. */
+export const task = (cluster, id) => describeOne("DescribeTasks", { cluster, tasks: [id], include: ["TAGS"] }, "tasks", "task");
 
 const RANK = {
   PROVISIONING: 1,
@@ -157,19 +163,14 @@ function byTaskRecency(a, b) {
   return (RANK[a.lastStatus] ?? 4) - (RANK[b.lastStatus] ?? 4) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
 }
 
-/**
- * One container instance with its tags and health (DescribeContainerInstances), or `{missing:
- * reason}` when the answer is a failure for it (ECS: MISSING).
- */
-export async function instance(cluster, id) {
-  const r = await ecs("DescribeContainerInstances", {
-    cluster,
-    containerInstances: [id],
-    include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"],
-  });
-  const found = r.containerInstances?.[0];
-  return found ? { instance: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
-}
+/** One container instance with its tags and health, or `{missing: reason}`. */
+export const instance = (cluster, id) =>
+  describeOne(
+    "DescribeContainerInstances",
+    { cluster, containerInstances: [id], include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"] },
+    "containerInstances",
+    "instance",
+  );
 
 export async function instances(cluster) {
   const arns = await listAll("ListContainerInstances", { cluster, maxResults: 100 }, "containerInstanceArns");
