@@ -84,6 +84,8 @@ test("the local agent runs a task through its restricted NATS user", async () =>
     { timeoutMs: 60_000, intervalMs: 200, what: "the task to run and stop" },
   );
   expect(stopped.containers?.[0]?.exitCode).toBe(3);
+  // The local agent is in a zone, <region>a by default, as an EC2 instance would be.
+  expect(stopped.availabilityZone).toBe("us-east-1a");
   // nats-server's refusals reach berth up's log at its default level (logNatsLine).
   expect(up.readLog()).not.toMatch(/(Publish|Subscription) Violation/);
 });

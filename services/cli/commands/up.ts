@@ -17,12 +17,13 @@ import { taskCleanupWait } from "./agent.ts";
 export const upCommand: CommandSpec = {
   name: "up",
   summary: "run all of Berth on this machine: NATS with JetStream, the control plane and an agent",
-  usage: "berth up [--port N] [--data-dir DIR] [--nats-port N]",
+  usage: "berth up [--port N] [--data-dir DIR] [--nats-port N] [--region R] [--availability-zone AZ] [--no-agent]",
   options: {
     port: { type: "string" },
     "data-dir": { type: "string" },
     "nats-port": { type: "string" },
     region: { type: "string" },
+    "availability-zone": { type: "string" },
     "no-agent": { type: "boolean" },
     credentials: { type: "string" },
     "allow-privileged": { type: "boolean" },
@@ -33,6 +34,7 @@ export const upCommand: CommandSpec = {
     ["--data-dir DIR", "NATS store and agent state (default $BERTH_DATA_DIR or ./.berth)"],
     ["--nats-port N", "port of the embedded nats-server (default $BERTH_NATS_PORT or 4222); ignored with $BERTH_NATS_URL"],
     ["--region R", "default region (default $BERTH_REGION or us-east-1)"],
+    ["--availability-zone AZ", "the local agent's ecs.availability-zone (default $BERTH_AVAILABILITY_ZONE or <region>a)"],
     ["--no-agent", "do not run a local agent"],
     ["--credentials FILE", "access keys and policies the ECS API requires (default $BERTH_CREDENTIALS_FILE); without it the API is open"],
     ["--allow-privileged", "let the local agent run privileged containers (host networking and host bind mounts are allowed)"],
@@ -43,6 +45,8 @@ export const upCommand: CommandSpec = {
     const log = rootLogger("berth");
     const dataDir = resolve(String(v["data-dir"] ?? env("BERTH_DATA_DIR", ".berth")));
     const region = String(v.region ?? env("BERTH_REGION", "us-east-1"));
+    // As on EC2, the instance is in a zone, so AZ-spread placement and a task's availabilityZone work.
+    const availabilityZone = String(v["availability-zone"] ?? env("BERTH_AVAILABILITY_ZONE", `${region}a`));
     const authFile = v["registry-auth"] === undefined ? process.env.BERTH_REGISTRY_AUTH_FILE : String(v["registry-auth"]);
     const registryAuth = authFile ? await loadRegistryAuth(authFile) : undefined;
     const cleanupWait = taskCleanupWait();
@@ -101,6 +105,7 @@ export const upCommand: CommandSpec = {
             log,
             region,
             cluster: "default",
+            availabilityZone,
             dataDir: join(dataDir, "agent"),
             capacity: ["EC2", "FARGATE"],
             // One machine, one user: local development needs the host's network and files (compose
