@@ -32,7 +32,7 @@ export const agentCommand: CommandSpec = {
     ["--data-dir DIR", "where the agent keeps its state (default $BERTH_DATA_DIR or ./.berth)"],
     ["--region R", "region of the cluster (default $BERTH_REGION or us-east-1)"],
     ["--name NAME", "distinguishes several agents on one Docker engine (default: NAME of a BERTH_NATS_USER berth-agent-NAME, else default)"],
-    ["--availability-zone AZ", "value of the ecs.availability-zone attribute"],
+    ["--availability-zone AZ", "value of the ecs.availability-zone attribute (default $BERTH_AVAILABILITY_ZONE; none without it)"],
     ["--fargate", "also offer FARGATE capacity (tasks run in their own network namespace)"],
     ["--allow-privileged", "run privileged containers (default: refused; $BERTH_ALLOW_PRIVILEGED=true)"],
     ["--allow-host-network", "run tasks in the host network mode (default: refused; $BERTH_ALLOW_HOST_NETWORK=true)"],
@@ -70,7 +70,7 @@ export const agentCommand: CommandSpec = {
       dataDir: String(v["data-dir"] ?? env("BERTH_DATA_DIR", join(process.cwd(), ".berth"))),
       // An agent's own NATS user (berth up, berth nats-auth) is bound to the name it was made for.
       name: v.name ? String(v.name) : agentNameOfUser(process.env.BERTH_NATS_USER),
-      availabilityZone: v["availability-zone"] ? String(v["availability-zone"]) : undefined,
+      availabilityZone: String(v["availability-zone"] ?? env("BERTH_AVAILABILITY_ZONE", "")) || undefined,
       capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
       // Default stop timeout for containers without stopTimeout (ECS_CONTAINER_STOP_TIMEOUT in ECS's agent).
       stopTimeoutSeconds: Number(env("BERTH_CONTAINER_STOP_TIMEOUT", "30")),
