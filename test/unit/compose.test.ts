@@ -98,6 +98,8 @@ describe("docker-compose.yml", () => {
       "default",
       "--data-dir",
       "/var/lib/berth",
+      "--availability-zone",
+      "us-east-1a",
     ]);
     const volumes = JSON.stringify(agent.volumes);
     expect(volumes).toContain("/var/run/docker.sock");
