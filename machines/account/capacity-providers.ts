@@ -118,8 +118,14 @@ export function validateStrategy(
   const fargate = strategy.filter((i) => isBuiltIn(i.capacityProvider)).length;
   if (fargate > 0 && fargate < strategy.length)
     return fail("A capacity provider strategy cannot contain both Fargate and Auto Scaling group capacity providers.");
-  return {
-    ok: true,
-    strategy: strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 })),
-  };
+  return { ok: true, strategy: withStrategyDefaults(strategy) };
+}
+
+/**
+ * A capacity provider strategy as ECS echoes it (cluster defaults, services, their deployments):
+ * every item with its weight and base, 0 where the request left them out (the model's defaults).
+ * Does not modify its input.
+ */
+export function withStrategyDefaults(strategy: readonly CapacityProviderStrategyItem[]): Required<CapacityProviderStrategyItem>[] {
+  return strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 }));
 }

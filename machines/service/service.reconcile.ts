@@ -176,11 +176,9 @@ export function reconcile(input: ReconcileInput): Plan {
           ? { rollback: { ...target, id: input.newDeploymentId, rollbackOf: primary.id, revision: serviceRevisionOf(target) } }
           : {}),
       });
-      if (target)
-        plan.messages.push({
-          key: "rollback",
-          message: `(service ${name}) ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
-        });
+      // ECS's service events, in the order it writes them (DescribeServices shows the newest first).
+      plan.messages.push({ key: "failed", message: `(service ${name}) (deployment ${primary.id}) deployment failed: tasks failed to start.` });
+      if (target) plan.messages.push({ key: "rollback", message: `(service ${name}) rolling back to deployment ${target.id}.` });
       return plan;
     }
   }

@@ -1,6 +1,7 @@
 import { arns, parseArn, type Scope } from "../../events/arns.ts";
 import { subjects } from "../../events/names.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
+import { withStrategyDefaults } from "../../machines/account/capacity-providers.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { type Deployment, type ServiceContext, serviceRevisionOf } from "../../machines/service/service.machine.ts";
 import { failedTaskCount, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
@@ -57,7 +58,7 @@ export function renderService(
     runningCount: count(undefined, "RUNNING"),
     pendingCount: count(undefined, "PENDING"),
     launchType: s.deployments[0]?.capacityProviderStrategy?.length ? undefined : (s.deployments[0]?.launchType ?? "EC2"),
-    capacityProviderStrategy: s.deployments[0]?.capacityProviderStrategy?.length ? s.deployments[0].capacityProviderStrategy : undefined,
+    capacityProviderStrategy: s.deployments[0]?.capacityProviderStrategy?.length ? withStrategyDefaults(s.deployments[0].capacityProviderStrategy) : undefined,
     platformVersion: onFargate(s.deployments[0]) ? (s.deployments[0]?.platformVersion ?? "LATEST") : undefined,
     platformFamily: onFargate(s.deployments[0]) ? "Linux" : undefined,
     taskDefinition: s.deployments[0]?.taskDefinition,
@@ -144,7 +145,7 @@ function renderDeployment(
     failedTasks: failedTaskCount(d, tasks, now),
     createdAt: seconds(d.createdAt),
     updatedAt: seconds(d.updatedAt),
-    capacityProviderStrategy: d.capacityProviderStrategy?.length ? d.capacityProviderStrategy : undefined,
+    capacityProviderStrategy: d.capacityProviderStrategy?.length ? withStrategyDefaults(d.capacityProviderStrategy) : undefined,
     launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
     platformVersion: onFargate(d) ? (d.platformVersion ?? "1.4.0") : undefined,
     platformFamily: onFargate(d) ? "Linux" : undefined,

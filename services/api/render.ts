@@ -157,7 +157,8 @@ export function renderTask(agg: Agg<TaskSnapshot>, include: ReadonlySet<string>)
     group: t.group,
     healthStatus: t.healthStatus,
     lastStatus: agg.snapshot.value,
-    launchType: t.capacityProviderName ? undefined : t.spec.launchType,
+    // ECS names both: the capacity provider a task was placed with, and its launch type.
+    launchType: t.spec.launchType,
     memory: t.spec.memory ?? String(t.reservation.memory),
     overrides: renderTaskOverrides(t),
     platformVersion: t.platformVersion,

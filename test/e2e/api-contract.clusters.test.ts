@@ -328,5 +328,19 @@ describe("tags on clusters, task definitions and capacity providers", () => {
       (await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arnOf("capacity-provider", "FARGATE") }))).tags,
     ).toEqual([]);
     await b.ecs.send(new DeleteClusterCommand({ cluster: name }));
+    // A deleted (INACTIVE) cluster is an invalid parameter to the tagging calls, not a missing cluster.
+    const inactive = "The specified cluster is inactive. Specify an active cluster and try again.";
+    await expectEcsError(b.ecs.send(new ListTagsForResourceCommand({ resourceArn: clusterArn })), "InvalidParameterException", inactive);
+    await expectEcsError(
+      b.ecs.send(new TagResourceCommand({ resourceArn: clusterArn, tags: [{ key: "k", value: "v" }] })),
+      "InvalidParameterException",
+      inactive,
+    );
+    await expectEcsError(b.ecs.send(new UntagResourceCommand({ resourceArn: clusterArn, tagKeys: ["b"] })), "InvalidParameterException", inactive);
+    await expectEcsError(
+      b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arnOf("service", `${name}/web`) })),
+      "InvalidParameterException",
+      inactive,
+    );
   });
 });

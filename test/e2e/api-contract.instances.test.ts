@@ -352,7 +352,8 @@ describe("container instances", () => {
     const del = await b.ecs.send(
       new DeleteAttributesCommand({ cluster, attributes: [{ name: "stack", targetId: arn }] }),
     );
-    expect(del.attributes).toEqual([{ name: "stack", targetId: arn }]);
+    // ECS answers with the value the deleted attribute had (AWS CLI's delete-attributes example).
+    expect(del.attributes).toEqual([{ name: "stack", targetId: arn, value: "production" }]);
     const left = await b.ecs.send(new ListAttributesCommand({ cluster, targetType: "container-instance" }));
     expect(left.attributes?.map((a) => a.name).sort()).toEqual(["ecs.os-type", "rack"]);
   });

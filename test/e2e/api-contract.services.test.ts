@@ -1,4 +1,5 @@
 import {
+  CreateCapacityProviderCommand,
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
@@ -8,9 +9,12 @@ import {
   ListServiceDeploymentsCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
+  PutClusterCapacityProvidersCommand,
   paginateListServices,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
   StopServiceDeploymentCommand,
+  StopTaskCommand,
   TagResourceCommand,
   UpdateServiceCommand,
   waitUntilServicesInactive,
@@ -130,6 +134,60 @@ describe("services", () => {
       "ResourceNotFoundException",
     );
     for (const service of names) await b.ecs.send(new DeleteServiceCommand({ cluster, service }));
+  });
+
+  test("a capacity provider strategy is echoed with weight and base, 0 when not given; tasks placed with it name the provider and their launch type", async () => {
+    // An Auto Scaling group provider is associated with one cluster at most: one for each.
+    const newProvider = async () => {
+      const name = uniqueName("cp");
+      const group = `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:1a2b3c4d-0000-0000-0000-000000000000:autoScalingGroupName/${name}`;
+      await b.ecs.send(new CreateCapacityProviderCommand({ name, autoScalingGroupProvider: { autoScalingGroupArn: group } }));
+      return name;
+    };
+    const provider = await newProvider();
+    const cluster = uniqueName("cps");
+    await b.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+    await b.ecs.send(new PutClusterCapacityProvidersCommand({ cluster, capacityProviders: [provider], defaultCapacityProviderStrategy: [] }));
+    const family = uniqueName("cptd");
+    await registerTd(family);
+    const serviceName = uniqueName("cp-svc");
+    const created = await b.ecs.send(
+      new CreateServiceCommand({
+        cluster,
+        serviceName,
+        taskDefinition: family,
+        desiredCount: 0,
+        capacityProviderStrategy: [{ capacityProvider: provider, weight: 1 }],
+      }),
+    );
+    const echoed = [{ capacityProvider: provider, weight: 1, base: 0 }];
+    expect(created.service?.capacityProviderStrategy).toEqual(echoed);
+    expect(created.service?.launchType).toBeUndefined();
+    expect(created.service?.deployments?.[0]?.capacityProviderStrategy).toEqual(echoed);
+    const described = (await b.ecs.send(new DescribeServicesCommand({ cluster, services: [serviceName] }))).services?.[0];
+    expect(described?.capacityProviderStrategy).toEqual(echoed);
+    // The same strategy with its defaults spelled out is no change: no new deployment.
+    const same = await b.ecs.send(
+      new UpdateServiceCommand({ cluster, service: serviceName, capacityProviderStrategy: [{ capacityProvider: provider, weight: 1, base: 0 }] }),
+    );
+    expect(same.service?.deployments?.map((d) => d.id)).toEqual(created.service?.deployments?.map((d) => d.id));
+    const updated = await b.ecs.send(
+      new UpdateServiceCommand({ cluster, service: serviceName, capacityProviderStrategy: [{ capacityProvider: provider, base: 1 }] }),
+    );
+    expect(updated.service?.capacityProviderStrategy).toEqual([{ capacityProvider: provider, weight: 0, base: 1 }]);
+    expect(updated.service?.deployments).toHaveLength(2);
+    await b.ecs.send(new DeleteServiceCommand({ cluster, service: serviceName, force: true }));
+
+    // RunTask with a strategy: the task names its capacity provider and its launch type both.
+    const forTasks = await newProvider();
+    // Associated with no default strategy, it changes nothing for the other tests' tasks.
+    await b.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: b.cluster, capacityProviders: [forTasks], defaultCapacityProviderStrategy: [] }));
+    const run = await b.ecs.send(
+      new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, capacityProviderStrategy: [{ capacityProvider: forTasks, weight: 1 }] }),
+    );
+    const task = run.tasks?.[0];
+    expect([task?.capacityProviderName, task?.launchType]).toEqual([forTasks, "EC2"]);
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: task?.taskArn }));
   });
 
   test("services show their deployment controller, ECS by default", async () => {

@@ -229,7 +229,7 @@ describe("RunTask idempotency and task tags", () => {
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
   });
 
-  test("tasks are tagged by long ARN; the short ARN is refused; a stopped task has no tags", async () => {
+  test("tasks are tagged by long ARN; the short ARN is refused; a stopped task has no tags and is refused", async () => {
     const family = uniqueName("tagtask");
     await register(family);
     const run = await b.ecs.send(
@@ -279,7 +279,15 @@ describe("RunTask idempotency and task tags", () => {
     const stopped = await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
     expect(stopped.task?.tags).toEqual([]);
     await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
-    expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([]);
+    // ECS answers every tagging call on a stopped task so (seen from ListTagsForResource and UntagResource).
+    const isStopped = "The specified task is stopped. Specify a running task and try again.";
+    await expectEcsError(b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn })), "InvalidParameterException", isStopped);
+    await expectEcsError(b.ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ["extra"] })), "InvalidParameterException", isStopped);
+    await expectEcsError(
+      b.ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "k", value: "v" }] })),
+      "InvalidParameterException",
+      isStopped,
+    );
   });
 });
 

@@ -224,7 +224,12 @@ describe("services keep their desired count on real Docker", () => {
       (s) => s.taskDefinition === good && steady(4)(s),
       120_000,
     );
-    expect(rolledBack.events?.some((e) => /circuit breaker: rolling back/.test(e.message ?? ""))).toBe(true);
+    // ECS's service events: the failure, then the rollback (newest first).
+    const messages = (rolledBack.events ?? []).map((e) => e.message ?? "");
+    const failedAt = messages.findIndex((m) => /^\(service roll\) \(deployment ecs-svc\/\d{19}\) deployment failed: tasks failed to start\.$/.test(m));
+    const rollingAt = messages.findIndex((m) => /^\(service roll\) rolling back to deployment ecs-svc\/\d{19}\.$/.test(m));
+    expect(failedAt, messages.join("\n")).toBeGreaterThan(rollingAt);
+    expect(rollingAt, messages.join("\n")).toBeGreaterThanOrEqual(0);
     const log = await readLog();
     const failed = log.find((e) => e.env.type === "DeploymentRolloutChanged" && (e.env.data as { rolloutState?: string }).rolloutState === "FAILED");
     expect(failed).toBeDefined();
@@ -343,7 +348,7 @@ describe("services keep their desired count on real Docker", () => {
       }),
     );
     const s = await waitService("checked", "rolled back", (s) => s.taskDefinition === good && steady(2)(s), 150_000);
-    expect(s.events?.some((e) => /circuit breaker: rolling back/.test(e.message ?? ""))).toBe(true);
+    expect(s.events?.some((e) => /^\(service checked\) rolling back to deployment ecs-svc\/\d{19}\.$/.test(e.message ?? ""))).toBe(true);
     // The failures the breaker counted: tasks of the new task definition stopped for their health.
     const log = await readLog();
     const badTasks = new Set(log.filter((e) => e.env.type === "TaskCreated" && (e.env.data as { spec?: { taskDefinitionArn?: string } }).spec?.taskDefinitionArn === bad).map((e) => e.env.subject));

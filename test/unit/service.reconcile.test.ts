@@ -369,6 +369,26 @@ describe("service reconcile", () => {
     ]);
     // The failing deployment, short of its desired count, launches nothing more in the same plan.
     expect(plan.place).toEqual([]);
+    // ECS's service events, as DescribeServices shows them, the failure first.
+    expect(plan.messages.map((m) => m.message)).toEqual([
+      "(service svc) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+      "(service svc) rolling back to deployment ecs-svc/1.",
+    ]);
+  });
+
+  test("circuit breaker without rollback: the deployment fails and says so, and nothing rolls back", () => {
+    const w = new World(serviceContext(1, 100, 200, { deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } } }));
+    w.service = { ...w.service, lastCompleted: { id: "ecs-svc/1", taskDefinition: "td:1", launchType: "EC2" } };
+    deploy(w, "ecs-svc/2");
+    for (let i = 0; i < 3; i++) {
+      const t = w.add("ecs-svc/2");
+      t.lastStatus = "STOPPED";
+      t.stopCode = "TaskFailedToStart";
+      t.stoppedAt = w.now;
+    }
+    const plan = reconcileOnce(w);
+    expect(plan.rollout).toEqual([{ deploymentId: "ecs-svc/2", rolloutState: "FAILED", reason: "ECS deployment circuit breaker: tasks failed to start." }]);
+    expect(plan.messages.map((m) => m.message)).toEqual(["(service svc) (deployment ecs-svc/2) deployment failed: tasks failed to start."]);
   });
 
   describe("a FAILED deployment without rollback: the deployment before it keeps the service at its desired count", () => {

@@ -89,9 +89,21 @@ export const PutAttributes: Handler = async (raw, ctx, s) => {
 
 const DeleteAttributesInput = z.object({ cluster: z.string().optional(), attributes: z.array(Attribute) });
 
+/**
+ * Answers with the attributes deleted as they were: ECS names the value each had (the request
+ * names none), as the AWS CLI's delete-attributes example shows it.
+ */
 export const DeleteAttributes: Handler = async (raw, ctx, s) => {
   const input = parseInput(DeleteAttributesInput, raw);
   const groups = byTarget(input.attributes, false, ctx, s, input.cluster);
+  const deleted = new Map<Attr, Attr>();
+  for (const g of groups) {
+    const values = new Map(g.target.agg!.snapshot.context.customAttributes.map((a) => [a.name, a.value]));
+    for (const a of g.attrs) {
+      const value = values.get(a.name);
+      deleted.set(a, value === undefined ? a : { ...a, value });
+    }
+  }
   for (const g of groups)
     await runInstanceCommand(
       g.target,
@@ -99,7 +111,7 @@ export const DeleteAttributes: Handler = async (raw, ctx, s) => {
       ctx,
       s,
     );
-  return { attributes: input.attributes };
+  return { attributes: input.attributes.map((a) => deleted.get(a) ?? a) };
 };
 
 const ListAttributesInput = z.object({

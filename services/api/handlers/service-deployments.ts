@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { arns, deploymentNumber, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
+import { withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
 import type { ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { ServiceContext, ServiceDeploymentRecord, ServiceRevisionRecord } from "../../../machines/service/service.machine.ts";
 import { breakerThreshold, failedTaskCount } from "../../../machines/service/service.reconcile.ts";
@@ -216,7 +217,7 @@ function renderServiceRevision(svc: ServiceContext, r: ServiceRevisionRecord, re
     serviceArn: svc.serviceArn,
     clusterArn: svc.clusterArn,
     taskDefinition: d.taskDefinition,
-    capacityProviderStrategy: d.capacityProviderStrategy?.length ? d.capacityProviderStrategy : undefined,
+    capacityProviderStrategy: d.capacityProviderStrategy?.length ? withStrategyDefaults(d.capacityProviderStrategy) : undefined,
     launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
     platformVersion: d.launchType === "FARGATE" ? (d.platformVersion ?? "LATEST") : undefined,
     loadBalancers: svc.settings.loadBalancers,

@@ -10,6 +10,7 @@ import {
   PlacementConstraint,
   PlacementStrategy,
 } from "../../../events/shapes.ts";
+import { withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
 import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
@@ -170,7 +171,7 @@ export const CreateService: Handler = async (raw, ctx, s) => {
     id: deploymentId(),
     taskDefinition: definition.taskDefinitionArn,
     launchType: input.capacityProviderStrategy ? undefined : launchType,
-    capacityProviderStrategy: input.capacityProviderStrategy,
+    capacityProviderStrategy: input.capacityProviderStrategy && withStrategyDefaults(input.capacityProviderStrategy),
     platformVersion: input.platformVersion,
     networkConfiguration: input.networkConfiguration,
   };
@@ -255,13 +256,13 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
   const primary = current.deployments[0];
   let deployment: DeploymentSpec | undefined;
   const td = input.taskDefinition ? resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true }).taskDefinitionArn : undefined;
+  const strategy = input.capacityProviderStrategy && withStrategyDefaults(input.capacityProviderStrategy);
   const changed =
     (td !== undefined && td !== primary?.taskDefinition) ||
     input.forceNewDeployment === true ||
     (input.networkConfiguration !== undefined && JSON.stringify(input.networkConfiguration) !== JSON.stringify(primary?.networkConfiguration)) ||
     (input.platformVersion !== undefined && input.platformVersion !== primary?.platformVersion) ||
-    (input.capacityProviderStrategy !== undefined &&
-      JSON.stringify(input.capacityProviderStrategy) !== JSON.stringify(primary?.capacityProviderStrategy));
+    (strategy !== undefined && JSON.stringify(strategy) !== JSON.stringify(withStrategyDefaults(primary?.capacityProviderStrategy ?? [])));
   if (changed && primary) {
     const { rollbackOf: _r, revision: _v, ...base } = primary;
     deployment = {
@@ -270,7 +271,7 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
       taskDefinition: td ?? primary.taskDefinition,
       ...(input.networkConfiguration ? { networkConfiguration: input.networkConfiguration } : {}),
       ...(input.platformVersion ? { platformVersion: input.platformVersion } : {}),
-      ...(input.capacityProviderStrategy ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
+      ...(strategy ? { capacityProviderStrategy: strategy, launchType: undefined } : {}),
     };
   }
   await commandService(s, ctx, subject, current.serviceArn, {

@@ -5,15 +5,15 @@ import type { Tag } from "../../../events/shapes.ts";
 import { activeProvider } from "../../../machines/account/account.decide.ts";
 import { isBuiltIn } from "../../../machines/account/capacity-providers.ts";
 import { decideCluster, initialCluster } from "../../../machines/cluster/cluster.decide.ts";
+import type { Decision } from "../../../machines/decider.ts";
 import { decideInstance, initialInstance } from "../../../machines/instance/instance.decide.ts";
 import { decideService, initialService } from "../../../machines/service/service.decide.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { decideTaskDefinition, foldTaskDefinition, revisionOf } from "../../../machines/taskdef/taskdef.decide.ts";
-import type { Decision } from "../../../machines/decider.ts";
 import type { CommandSpec } from "../../control-plane/commands.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput, unwrap } from "../errors.ts";
-import { activeCluster } from "../resolve.ts";
+import { activeCluster, clusterRef } from "../resolve.ts";
 import { MAX_TAGS, validateTags } from "../tags.ts";
 import { accountSnapshot, runAccountCommand } from "./account.ts";
 import { parseTaskDefinitionRef } from "./taskdefs.ts";
@@ -28,6 +28,19 @@ import { parseTaskDefinitionRef } from "./taskdefs.ts";
 const LONG_ARN_REQUIRED = "Long arn format must be used for tagging operations";
 const INVALID_ARN = "The ARN provided is invalid.";
 const notFound = () => new EcsError("ResourceNotFoundException", "The specified resource could not be found.");
+/** ECS's answer, to TagResource and ListTagsForResource alike, for a deleted cluster or a resource in one. */
+const CLUSTER_INACTIVE = "The specified cluster is inactive. Specify an active cluster and try again.";
+/** ECS's answer for a task that has stopped (its tags went with it). */
+const TASK_STOPPED = "The specified task is stopped. Specify a running task and try again.";
+
+/**
+ * The ACTIVE cluster a tagged resource is in. A deleted (INACTIVE) cluster is an invalid parameter
+ * here, as ECS answers it; one that never existed is ClusterNotFoundException.
+ */
+function taggingCluster(name: string | undefined, ctx: RequestContext, s: ApiServices) {
+  if (clusterRef(name, ctx, s).agg?.snapshot.value === "INACTIVE") throw invalid(CLUSTER_INACTIVE);
+  return activeCluster(name, ctx, s);
+}
 
 type Change = { add: Tag[] } | { remove: string[] };
 
@@ -62,7 +75,7 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
   switch (p.kind) {
     case "cluster": {
       if (p.path.length !== 1) throw invalid(INVALID_ARN);
-      const ref = activeCluster(p.path[0], ctx, s);
+      const ref = taggingCluster(p.path[0], ctx, s);
       return aggregateTarget(s, {
         tags: () => ref.agg.snapshot.context.tags,
         subject: ref.subject,
@@ -99,10 +112,11 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
     }
     case "task": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
-      const cluster = activeCluster(p.path[0], ctx, s);
+      const cluster = taggingCluster(p.path[0], ctx, s);
       const subject = subjects.task(ctx.region, cluster.name, p.path[1] as string);
       const agg = /^[a-f0-9]{32}$/.test(p.path[1] as string) ? s.model.tasks.get(subject) : undefined;
       if (!agg) throw notFound();
+      if (agg.snapshot.value === "STOPPED") throw invalid(TASK_STOPPED);
       return aggregateTarget(s, {
         tags: () => agg.snapshot.context.tags,
         subject,
@@ -116,7 +130,7 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
     }
     case "service": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
-      const cluster = activeCluster(p.path[0], ctx, s);
+      const cluster = taggingCluster(p.path[0], ctx, s);
       const name = p.path[1] as string;
       const subject = /^[A-Za-z0-9_-]{1,255}$/.test(name)
         ? subjects.service(ctx.region, cluster.name, name)
@@ -136,7 +150,7 @@ function resolve(resourceArn: string, ctx: RequestContext, s: ApiServices): Targ
     }
     case "container-instance": {
       if (p.path.length !== 2) throw invalid(LONG_ARN_REQUIRED);
-      const cluster = activeCluster(p.path[0], ctx, s);
+      const cluster = taggingCluster(p.path[0], ctx, s);
       const id = p.path[1] as string;
       const subject = /^[a-f0-9]{32}$/.test(id) ? subjects.instance(ctx.region, cluster.name, id) : undefined;
       const agg = subject ? s.model.instances.get(subject) : undefined;
