@@ -3,7 +3,9 @@ import {
   type ConflictException,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   GetTaskProtectionCommand,
   ListContainerInstancesCommand,
@@ -280,6 +282,30 @@ describe("RunTask idempotency and task tags", () => {
     expect(stopped.task?.tags).toEqual([]);
     await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
     expect((await b.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([]);
+  });
+});
+
+describe("a task definition that does not exist", () => {
+  test("each action refuses it in its own words, as ECS does", async () => {
+    const missing = uniqueName("absent");
+    const runIt = (taskDefinition: string) => b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition }));
+    await expectEcsError(runIt(missing), "ClientException", /^TaskDefinition not found\.$/);
+    await expectEcsError(runIt(`${missing}:3`), "ClientException", /^TaskDefinition not found\.$/);
+    await expectEcsError(
+      b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: missing, taskDefinition: missing, desiredCount: 1 })),
+      "ClientException",
+      /^TaskDefinition not found\.$/,
+    );
+    await expectEcsError(
+      b.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${missing}:1` })),
+      "ClientException",
+      /^Unable to describe task definition\.$/,
+    );
+    await expectEcsError(
+      b.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: `${missing}:1` })),
+      "ClientException",
+      /^The specified task definition does not exist\.$/,
+    );
   });
 });
 

@@ -23,7 +23,7 @@ import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
 import { existingService } from "./services.ts";
-import { resolveTaskDefinition } from "./taskdefs.ts";
+import { resolveTaskDefinition, TASK_DEFINITION_NOT_FOUND_TO_RUN } from "./taskdefs.ts";
 
 const STARTED_BY = /^[A-Za-z0-9_/-]{1,128}$/;
 const CLIENT_TOKEN = /^[\x21-\x7e]{1,64}$/;
@@ -73,6 +73,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, {
     requireActive: true,
     inactiveCode: "InvalidParameterException",
+    notFound: TASK_DEFINITION_NOT_FOUND_TO_RUN,
   });
 
   // Object.assign rather than a spread and more keys: see withoutPaging (paging.ts).
