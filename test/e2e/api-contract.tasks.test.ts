@@ -11,6 +11,7 @@ import {
   ListContainerInstancesCommand,
   ListTagsForResourceCommand,
   ListTasksCommand,
+  type ListTasksCommandInput,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
@@ -336,6 +337,24 @@ describe("ListTasks", () => {
     expect(await pages({ desiredStatus: "STOPPED" })).toContain(ours[1]);
     for (const arn of running) await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
     expect((await pages({})).filter((a) => ours.includes(a))).toEqual([]);
+  });
+});
+
+describe("ListTasks' filters that go alone", () => {
+  test("startedBy takes no other filter, serviceName no family or instance; desiredStatus goes with either", async () => {
+    const family = uniqueName("alone");
+    await register(family);
+    const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, startedBy: "alone" }));
+    const arn = run.tasks?.[0]?.taskArn as string;
+    const list = (filters: Partial<ListTasksCommandInput>) => b.ecs.send(new ListTasksCommand({ cluster: b.cluster, ...filters }));
+    expect((await list({ startedBy: "alone", desiredStatus: "RUNNING" })).taskArns).toEqual([arn]);
+    for (const other of [{ family }, { launchType: "EC2" as const }, { serviceName: "web" }, { containerInstance: instanceArn }])
+      await expectEcsError(list({ startedBy: "alone", ...other }), "InvalidParameterException", /^cannot specify startedBy with other arguments$/);
+    for (const other of [{ family }, { containerInstance: instanceArn }])
+      await expectEcsError(list({ serviceName: "web", ...other }), "InvalidParameterException", /^cannot specify serviceName with other arguments$/);
+    // With desiredStatus only, the service is looked for (this one never existed).
+    await expectEcsError(list({ serviceName: uniqueName("never"), desiredStatus: "STOPPED" }), "ServiceNotFoundException");
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
   });
 });
 

@@ -285,8 +285,12 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const cluster = activeCluster(input.cluster, ctx, s);
   if (input.family !== undefined && !FAMILY.test(input.family)) throw invalid("family must match ^[a-zA-Z0-9\\-_]+$");
   const others = [input.containerInstance, input.family, input.serviceName, input.launchType].some((v) => v !== undefined);
-  if (input.startedBy !== undefined && others)
-    throw invalid("startedBy cannot be combined with other filters besides desiredStatus.");
+  // ECS takes startedBy alone, and serviceName without a family or instance (desiredStatus goes
+  // with either); its words for the refusals are these (seen on AWS).
+  if (input.startedBy !== undefined && (others || input.daemonName !== undefined))
+    throw invalid("cannot specify startedBy with other arguments");
+  if (input.serviceName !== undefined && (input.family !== undefined || input.containerInstance !== undefined))
+    throw invalid("cannot specify serviceName with other arguments");
   let instanceId: string | null | undefined;
   if (input.containerInstance !== undefined) {
     instanceId = instanceIdOf(input.containerInstance, cluster.name);
