@@ -340,6 +340,19 @@ describe("ListTasks", () => {
   });
 });
 
+describe("DescribeTasks' identifiers", () => {
+  test("a value of no task id's length is refused; an id that names no task is MISSING", async () => {
+    const describeTasks = (tasks: string[]) => b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks }));
+    // What `--query taskArns[0] --output text` hands the next command when the list was empty.
+    await expectEcsError(describeTasks(["None"]), "InvalidParameterException", /^taskId length should be one of \[32,36\]$/);
+    const missing = randomUUID().replace(/-/g, "");
+    await expectEcsError(describeTasks([missing, "abc"]), "InvalidParameterException", /^taskId length should be one of \[32,36\]$/);
+    expect((await describeTasks([missing])).failures).toEqual([
+      { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${b.cluster}/${missing}`, reason: "MISSING" },
+    ]);
+  });
+});
+
 describe("ListTasks' filters that go alone", () => {
   test("startedBy takes no other filter, serviceName no family or instance; desiredStatus goes with either", async () => {
     const family = uniqueName("alone");

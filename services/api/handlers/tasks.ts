@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { arns } from "../../../events/arns.ts";
+import { arns, isArn } from "../../../events/arns.ts";
 import { contentHash } from "../../../events/envelope.ts";
 import { subjects } from "../../../events/names.ts";
 import {
@@ -251,6 +251,10 @@ export const DescribeTasks: Handler = async (raw, ctx, s) => {
   const ids = s.model.tasksByCluster.get(cluster.subject);
   for (const value of input.tasks) {
     const id = idOf(value);
+    // A value that is neither an ARN nor of a task id's length is refused whole, in ECS's words
+    // (seen on AWS for "None"); an id of the right length that names no task is MISSING.
+    if (id === null && !isArn(value) && value.length !== 32 && value.length !== 36)
+      throw invalid("taskId length should be one of [32,36]");
     const subject = id ? ids?.get(id) : undefined;
     const agg = subject ? s.model.tasks.get(subject) : undefined;
     if (agg) {
