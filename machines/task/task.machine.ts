@@ -10,6 +10,7 @@ import type {
   TaskEvent,
   TaskSpec,
 } from "../../events/task.events.ts";
+import { precreatedEni } from "./task.eni.ts";
 import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";
 
 /**
@@ -18,7 +19,7 @@ import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";
  * (never by commands): `transition()` is evolve, and the actions it returns are intents the shell
  * executes (start or stop the task on its agent) — replay discards them.
  *
- *   NEW ─TaskCreated─► PROVISIONING (awsvpc) ─TaskAttachmentsChanged─► PENDING ─TaskStarted─► RUNNING
+ *   NEW ─TaskCreated─► PROVISIONING (awsvpc, its interface PRECREATED) ─TaskAttachmentsChanged─► PENDING ─TaskStarted─► RUNNING
  *                      PENDING ◄───────────── (other network modes)
  *   RUNNING ─TaskStopping─► STOPPING ─TaskStopped─► STOPPED
  *   any state before STOPPED ─TaskStopped─► STOPPED (a task that fails before RUNNING)
@@ -144,6 +145,8 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     enableExecuteCommand: e.enableExecuteCommand,
     createdAt: e.at,
     version: 1,
+    // An awsvpc task shows its interface from its creation on, PRECREATED in its subnet.
+    attachments: spec.networkMode === "awsvpc" ? [precreatedEni(taskId, e.subnetId)] : NONE,
     reservation: e.reservation,
     spec: taskSpecOf(spec),
     containers: e.containers.map(({ name, containerArn }) => {

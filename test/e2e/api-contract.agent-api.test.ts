@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
+
 /**
  * The ECS agent's operations over HTTP: an instance registered with RegisterContainerInstance
  * reports its tasks' states with Submit*StateChange, and DiscoverPollEndpoint names Berth's own
@@ -82,6 +83,7 @@ describe("the agent operations over HTTP", () => {
     const arn = started.tasks?.[0]?.taskArn as string;
     const vpcArn = vpc.tasks?.[0]?.taskArn as string;
     expect(vpc.tasks?.[0]?.lastStatus).toBe("PROVISIONING");
+    expect(vpc.tasks?.[0]?.attachments?.map((a) => a.status)).toEqual(["PRECREATED"]);
 
     const ack = await b.ecs.send(
       new SubmitContainerStateChangeCommand({
@@ -123,7 +125,10 @@ describe("the agent operations over HTTP", () => {
     );
     const attached = (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpcArn] }))).tasks?.[0];
     expect(attached?.lastStatus).toBe("PENDING");
+    // The agent's id for the interface takes the place of the one announced; its subnet stays.
+    expect(attached?.attachments).toHaveLength(1);
     expect(attached?.attachments?.[0]).toMatchObject({
+      details: [{ name: "subnetId", value: "subnet-1" }],
       id: attachmentArn.split("/").pop(),
       type: "ElasticNetworkInterface",
       status: "ATTACHED",

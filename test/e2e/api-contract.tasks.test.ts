@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { waitFor } from "../support/wait.ts";
-import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
+import { ACCOUNT, expectEcsError, UUID } from "./api-contract.helpers.ts";
 
 /**
  * The ECS API contract for tasks: StartTask on named instances, RunTask idempotency, task tags,
@@ -367,6 +367,44 @@ describe("ListTasks' filters that go alone", () => {
       await expectEcsError(list({ serviceName: "web", ...other }), "InvalidParameterException", /^cannot specify serviceName with other arguments$/);
     // With desiredStatus only, the service is looked for (this one never existed).
     await expectEcsError(list({ serviceName: uniqueName("never"), desiredStatus: "STOPPED" }), "ServiceNotFoundException");
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+  });
+});
+
+describe("an awsvpc task's network interface", () => {
+  test("PRECREATED in its subnet when the task is run, then ATTACHED under the same id with its address and private DNS name", async () => {
+    const family = uniqueName("vpc");
+    await register(family, 16, { networkMode: "awsvpc" });
+    const run = await b.ecs.send(
+      new RunTaskCommand({
+        cluster: b.cluster,
+        taskDefinition: family,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0d0eab1b"] } },
+      }),
+    );
+    const created = run.tasks?.[0];
+    const arn = created?.taskArn as string;
+    expect(created?.lastStatus).toBe("PROVISIONING");
+    expect(created?.attachments).toEqual([
+      {
+        id: expect.stringMatching(UUID),
+        type: "ElasticNetworkInterface",
+        status: "PRECREATED",
+        details: [{ name: "subnetId", value: "subnet-0d0eab1b" }],
+      },
+    ]);
+    await waitUntilTasksRunning(waiter(), { cluster: b.cluster, tasks: [arn] });
+    const eni = (await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }))).tasks?.[0]?.attachments?.[0];
+    expect([eni?.id, eni?.status]).toEqual([created?.attachments?.[0]?.id, "ATTACHED"]);
+    expect(eni?.details?.map((d) => d.name)).toEqual([
+      "subnetId",
+      "networkInterfaceId",
+      "macAddress",
+      "privateDnsName",
+      "privateIPv4Address",
+    ]);
+    const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value as string;
+    expect(detail("privateDnsName")).toBe(`ip-${detail("privateIPv4Address").replaceAll(".", "-")}.ec2.internal`);
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
   });
 });

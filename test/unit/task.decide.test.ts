@@ -10,6 +10,7 @@ import {
   type TaskCommand,
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
+import { precreatedEni } from "../../machines/task/task.eni.ts";
 import { connectivityOf, containerArnOf, runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import { specFor } from "../support/decider-spec.ts";
 
@@ -76,6 +77,12 @@ describe("task decider", () => {
     expect(spec.given([one]).state.value).toBe("PENDING");
     expect(spec.given([created([{ name: "a" }], "awsvpc")]).state.value).toBe("PROVISIONING");
     expect(spec.given([one]).state.context.desiredStatus).toBe("RUNNING");
+  });
+
+  test("an awsvpc task shows its interface from its creation, PRECREATED in its subnet; others have none", () => {
+    const vpc = { ...created([{ name: "a" }], "awsvpc"), subnetId: "subnet-abcd1234" };
+    expect(spec.given([vpc]).state.context.attachments).toEqual([precreatedEni(vpc.spec.taskId, "subnet-abcd1234")]);
+    expect(spec.given([one]).state.context.attachments).toEqual([]);
   });
 
   test("all containers RUNNING → the task is RUNNING", () => {
