@@ -5,7 +5,8 @@ import type { Attachment } from "../../events/shapes.ts";
  * (pure). Its life, as AWS answers show it:
  *
  *   RunTask/StartTask ─► PRECREATED (details: subnetId) ─► ATTACHED (subnetId, networkInterfaceId,
- *   macAddress, privateDnsName, privateIPv4Address) ─► … ─► DELETED once the task is STOPPED
+ *   macAddress, privateDnsName, privateIPv4Address) ─► DETACHED (the agent let it go, the task
+ *   DEPROVISIONING) ─► DELETED once the task is STOPPED
  *
  * The attachment keeps one id throughout: the control plane announces it at creation and the
  * agent reports the interface by it, both deriving it from the task id.
@@ -76,4 +77,21 @@ export function reportedEni(a: {
       ...(ip ? [{ name: "privateDnsName", value: privateDnsName(ip, a.region) }, { name: "privateIPv4Address", value: ip }] : []),
     ],
   };
+}
+
+/** The interface while its agent holds it (ATTACHED): a stopped task waits in DEPROVISIONING for its release. */
+export const heldEni = (attachments: readonly Attachment[]) =>
+  attachments.find((a) => a.type === ENI_ATTACHMENT && a.status === "ATTACHED");
+
+/** Whether the task's interface is gone for good (DELETED): later reports of it change nothing. */
+export const eniDeleted = (attachments: readonly Attachment[]) =>
+  attachments.some((a) => a.type === ENI_ATTACHMENT && a.status === "DELETED");
+
+/**
+ * The attachments with the interface DELETED, as ECS leaves a stopped task's (its details kept);
+ * undefined when there is no interface or it is deleted already. Does not modify its input.
+ */
+export function withEniDeleted(attachments: readonly Attachment[]): Attachment[] | undefined {
+  if (!attachments.some((a) => a.type === ENI_ATTACHMENT && a.status !== "DELETED")) return undefined;
+  return attachments.map((a) => (a.type === ENI_ATTACHMENT ? { ...a, status: "DELETED" } : a));
 }

@@ -372,7 +372,7 @@ describe("ListTasks' filters that go alone", () => {
 });
 
 describe("an awsvpc task's network interface", () => {
-  test("PRECREATED in its subnet when the task is run, then ATTACHED under the same id with its address and private DNS name", async () => {
+  test("PRECREATED in its subnet when the task is run, ATTACHED under the same id with its address and private DNS name, DELETED once the task stopped", async () => {
     const family = uniqueName("vpc");
     await register(family, 16, { networkMode: "awsvpc" });
     const run = await b.ecs.send(
@@ -405,7 +405,13 @@ describe("an awsvpc task's network interface", () => {
     ]);
     const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value as string;
     expect(detail("privateDnsName")).toBe(`ip-${detail("privateIPv4Address").replaceAll(".", "-")}.ec2.internal`);
+
+    // Stopped, the task let its interface go (DEPROVISIONING): it ends DELETED, its details kept.
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
+    const stopped = (await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }))).tasks?.[0];
+    expect(stopped?.attachments).toEqual([{ ...eni, status: "DELETED" }]);
+    expect(stopped?.executionStoppedAt?.getTime()).toBeLessThanOrEqual(stopped?.stoppedAt?.getTime() as number);
   });
 });
 

@@ -179,6 +179,59 @@ describe("task decider", () => {
     expect(after.context.stoppedReason).toBe("bye");
   });
 
+  describe("an awsvpc task stopping", () => {
+    const vpc = { ...created([{ name: "app" }], "awsvpc"), subnetId: "subnet-abcd1234" };
+    const precreated = precreatedEni(vpc.spec.taskId, "subnet-abcd1234");
+    const eni = (status: string) => ({ ...precreated, status });
+    const observe = (status: string, at = 2_000): TaskCommand => ({ type: "ObserveAttachment", at, attachments: [eni(status)] });
+    const attachedRunning = [vpc, ...decided([vpc], observe("ATTACHED"))];
+    const running = [...attachedRunning, ...decided(attachedRunning, obs("app", "RUNNING"))];
+    const stop: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
+    const containersStopped = [...running, stop, ...decided([...running, stop], obs("app", "STOPPED", { exitCode: 0 }))];
+
+    test("its containers stopped while its agent holds the interface: DEPROVISIONING, its execution over", () => {
+      spec.given([...running, stop]).when(obs("app", "STOPPED", { exitCode: 0 })).thenTypes(["TaskContainerChanged", "TaskDeprovisioning"]);
+      const t = foldTask(containersStopped);
+      expect([t.value, t.context.desiredStatus, t.context.executionStoppedAt, t.context.attachments[0]?.status]).toEqual([
+        "DEPROVISIONING",
+        "STOPPED",
+        2_000,
+        "ATTACHED",
+      ]);
+      expect(t.context.tags).toEqual(vpc.tags);
+    });
+
+    test("the interface let go: ECS deletes it and the task is STOPPED; a late report of it changes nothing", () => {
+      const released = spec.given(containersStopped).when(observe("DETACHED", 4_000));
+      released.thenEvents([
+        { type: "TaskAttachmentsChanged", at: 4_000, attachments: [eni("DETACHED")] },
+        { type: "TaskAttachmentsChanged", at: 4_000, attachments: [eni("DELETED")] },
+        { type: "TaskStopped", at: 4_000, executionStoppedAt: 4_000 },
+      ]);
+      const stopped = [...containersStopped, ...decided(containersStopped, observe("DETACHED", 4_000))];
+      const t = foldTask(stopped);
+      expect([t.value, t.context.executionStoppedAt, t.context.stoppedAt, t.context.stopCode]).toEqual(["STOPPED", 2_000, 4_000, "UserInitiated"]);
+      spec.given(stopped).when(observe("DETACHED", 5_000)).thenEvents([]);
+      spec.given(stopped).when(observe("ATTACHED", 5_000)).thenEvents([]);
+    });
+
+    test("an interface let go before the containers stopped, or never attached, is deleted as the task stops", () => {
+      const detached = [...running, stop, ...decided([...running, stop], observe("DETACHED"))];
+      spec.given(detached).when(obs("app", "STOPPED", { exitCode: 0 })).thenTypes(["TaskContainerChanged", "TaskAttachmentsChanged", "TaskStopped"]);
+      const provisioning = spec.given([vpc, stop]).when(obs("app", "STOPPED"));
+      provisioning.thenTypes(["TaskContainerChanged", "TaskStopped", "TaskAttachmentsChanged"]);
+      const t = foldTask([vpc, stop, ...decided([vpc, stop], obs("app", "STOPPED"))]);
+      expect([t.value, t.context.attachments]).toEqual(["STOPPED", [eni("DELETED")]]);
+    });
+
+    test("its instance deregistered with force, the task stops at once, the interface deleted", () => {
+      const orphaned = foldTask([...running, ...decided(running, { type: "StopOrphaned", at: 5_000, reason: "orphaned" })]);
+      expect([orphaned.value, orphaned.context.attachments[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+      const waiting = foldTask([...containersStopped, ...decided(containersStopped, { type: "StopOrphaned", at: 5_000, reason: "orphaned" })]);
+      expect([waiting.value, waiting.context.attachments[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+    });
+  });
+
   test("TaskStopping moves a running task to STOPPING only once", () => {
     const running = [one, ...decided([one], obs("app", "RUNNING"))];
     spec.given(running).when({ type: "ObserveTaskStopping", at: 5 }).thenTypes(["TaskStopping"]);

@@ -4,7 +4,7 @@ import { isArn, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { type Attachment, NetworkBinding } from "../../../events/shapes.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../../machines/task/task.decide.ts";
-import { ENI_ATTACHMENT } from "../../../machines/task/task.eni.ts";
+import { ENI_ATTACHMENT, heldEni } from "../../../machines/task/task.eni.ts";
 import { taskArnOf } from "../../../machines/task/task.spec.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { invalid, parseInput, unwrap } from "../errors.ts";
@@ -252,6 +252,11 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
       );
     }
   }
+  // An agent that reports its awsvpc task STOPPED leaves the interface to ECS, which lets it go.
+  const reported = s.model.tasks.get(t.subject)!.snapshot;
+  const held = heldEni(reported.context.attachments);
+  if (taskStatus === "STOPPED" && reported.value === "DEPROVISIONING" && held)
+    await changeAttachments(t.subject, [{ id: held.id, status: "DETACHED" }], ctx, s);
   return { acknowledgment: ACK };
 };
 
