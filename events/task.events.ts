@@ -153,6 +153,13 @@ export const TaskStopRequested = z.object({
 
 export const TaskStopping = z.object({ type: z.literal("TaskStopping"), at: Millis });
 
+/**
+ * An awsvpc task's containers have all stopped while its network interface is still attached:
+ * the task waits in DEPROVISIONING for the interface to be let go (ECS detaches and deletes it
+ * there), then stops.
+ */
+export const TaskDeprovisioning = z.object({ type: z.literal("TaskDeprovisioning"), at: Millis });
+
 export const TaskStopped = z.object({
   type: z.literal("TaskStopped"),
   at: Millis,
@@ -187,6 +194,7 @@ export const TaskEvent = z.discriminatedUnion("type", [
   TaskHealthChanged,
   TaskStopRequested,
   TaskStopping,
+  TaskDeprovisioning,
   TaskStopped,
   TaskTagsChanged,
   TaskProtectionChanged,

@@ -5,6 +5,7 @@ import type { StopCode, TaskCreated, TaskEvent } from "../../events/task.events.
 import { accept, type Decision, reject, unreachable } from "../decider.ts";
 import { mergeTags, removeTags } from "../tags.ts";
 import { pureTransitions } from "../transition.ts";
+import { eniDeleted, heldEni, withEniDeleted } from "./task.eni.ts";
 import { type ContainerRecord, type TaskContext, taskMachine } from "./task.machine.ts";
 import { taskArnOf } from "./task.spec.ts";
 import { advancesContainer, taskStatusBefore } from "./task.status.ts";
@@ -128,11 +129,8 @@ export function decideTask(command: TaskCommand, snapshot: TaskSnapshot): Decisi
       return accept(...(advances && snapshot.can(e) ? [e] : []));
     }
 
-    case "ObserveAttachment": {
-      const e: TaskEvent = { type: "TaskAttachmentsChanged", at: command.at, attachments: command.attachments };
-      const same = JSON.stringify(snapshot.context.attachments) === JSON.stringify(command.attachments);
-      return accept(...(!same && snapshot.can(e) ? [e] : []));
-    }
+    case "ObserveAttachment":
+      return accept(...observeAttachments(snapshot, command.attachments, command.at));
 
     case "TagTask": {
       if (snapshot.value === "NEW") return reject("ResourceNotFoundException", "The specified task was not found.");
@@ -194,15 +192,58 @@ function stopOrphaned(snapshot: TaskSnapshot, at: number, reason: string): TaskE
       status: "STOPPED",
       reason,
     };
-    for (const e of observeContainer(s, o, at)) {
+    for (const e of observeContainer(s, o, at, { releaseNetwork: true })) {
       events.push(e);
       s = evolveTask(s, e).snapshot;
     }
   }
+  // Its containers stopped before, the task was waiting for its interface: no agent will let it go now.
+  if (s.value === "DEPROVISIONING") events.push(...finishStopping(s, at, true));
   return events;
 }
 
-function observeContainer(snapshot: TaskSnapshot, o: ContainerObserved, at: number): TaskEvent[] {
+/**
+ * The task's attachments as observed. An interface reported let go while the task deprovisions
+ * is deleted, and the task is STOPPED; once deleted, later reports of it change nothing (a
+ * redelivered or late DETACHED cannot bring it back).
+ */
+function observeAttachments(snapshot: TaskSnapshot, attachments: Attachment[], at: number): TaskEvent[] {
+  if (snapshot.value === "STOPPED" && eniDeleted(snapshot.context.attachments)) return [];
+  const events: TaskEvent[] = [];
+  let s = snapshot;
+  const e: TaskEvent = { type: "TaskAttachmentsChanged", at, attachments };
+  if (JSON.stringify(s.context.attachments) !== JSON.stringify(attachments) && s.can(e)) {
+    events.push(e);
+    s = evolveTask(s, e).snapshot;
+  }
+  if (s.value === "DEPROVISIONING") events.push(...finishStopping(s, at, false));
+  return events;
+}
+
+/**
+ * What a task whose containers have all stopped records next. An awsvpc task whose interface
+ * its agent still holds goes to DEPROVISIONING and waits for it to be let go; otherwise its
+ * interface (if any) is deleted and the task is STOPPED. `releaseNetwork`: the interface is let
+ * go now, whoever held it (the task's instance was deregistered with force).
+ */
+function finishStopping(snapshot: TaskSnapshot, at: number, releaseNetwork: boolean): TaskEvent[] {
+  if (snapshot.value === "STOPPED") return [];
+  if (heldEni(snapshot.context.attachments) && !releaseNetwork)
+    return snapshot.value === "DEPROVISIONING" ? [] : [{ type: "TaskDeprovisioning", at }];
+  const deleted = withEniDeleted(snapshot.context.attachments);
+  const deletion: TaskEvent[] = deleted ? [{ type: "TaskAttachmentsChanged", at, attachments: deleted }] : [];
+  const stop: TaskEvent = { type: "TaskStopped", at, executionStoppedAt: at };
+  // The interface goes before the task stops; a PROVISIONING task would take that change for its
+  // move to PENDING, so it stops first.
+  return snapshot.value === "PROVISIONING" ? [stop, ...deletion] : [...deletion, stop];
+}
+
+function observeContainer(
+  snapshot: TaskSnapshot,
+  o: ContainerObserved,
+  at: number,
+  opts: { releaseNetwork?: boolean } = {},
+): TaskEvent[] {
   if (snapshot.value === "NEW") return [];
   const known = snapshot.context.containers.find((c) => c.name === o.containerName);
   if (!known) return [];
@@ -246,7 +287,7 @@ function observeContainer(snapshot: TaskSnapshot, o: ContainerObserved, at: numb
     );
   }
   if (s.value !== "STOPPED" && s.context.containers.every((c) => c.lastStatus === "STOPPED")) {
-    push({ type: "TaskStopped", at, executionStoppedAt: at });
+    for (const e of finishStopping(s, at, opts.releaseNetwork ?? false)) push(e);
   }
   return events;
 }

@@ -10,6 +10,7 @@ import type {
   TaskEvent,
   TaskSpec,
 } from "../../events/task.events.ts";
+import { precreatedEni } from "./task.eni.ts";
 import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";
 
 /**
@@ -18,9 +19,11 @@ import { containerArnOf, taskArnOf, taskSpecOf } from "./task.spec.ts";
  * (never by commands): `transition()` is evolve, and the actions it returns are intents the shell
  * executes (start or stop the task on its agent) — replay discards them.
  *
- *   NEW ─TaskCreated─► PROVISIONING (awsvpc) ─TaskAttachmentsChanged─► PENDING ─TaskStarted─► RUNNING
+ *   NEW ─TaskCreated─► PROVISIONING (awsvpc, its interface PRECREATED) ─TaskAttachmentsChanged─► PENDING ─TaskStarted─► RUNNING
  *                      PENDING ◄───────────── (other network modes)
  *   RUNNING ─TaskStopping─► STOPPING ─TaskStopped─► STOPPED
+ *   STOPPING (or earlier) ─TaskDeprovisioning─► DEPROVISIONING ─TaskStopped─► STOPPED
+ *     (awsvpc: the containers stopped, the interface still to be let go)
  *   any state before STOPPED ─TaskStopped─► STOPPED (a task that fails before RUNNING)
  *   TaskStopRequested sets desiredStatus STOPPED in any live state (intent: stop on agent)
  */
@@ -144,6 +147,8 @@ function created(e: E<"TaskCreated">): Partial<TaskContext> {
     enableExecuteCommand: e.enableExecuteCommand,
     createdAt: e.at,
     version: 1,
+    // An awsvpc task shows its interface from its creation on, PRECREATED in its subnet.
+    attachments: spec.networkMode === "awsvpc" ? [precreatedEni(taskId, e.subnetId)] : NONE,
     reservation: e.reservation,
     spec: taskSpecOf(spec),
     containers: e.containers.map(({ name, containerArn }) => {
@@ -224,6 +229,7 @@ const stopRequest = {
   TaskStopRequested: { guard: "notYetStopRequested", actions: ["stopRequested", "stopOnAgent"] },
 } as const;
 const stopping = { TaskStopping: { target: "STOPPING", actions: "stopping" } } as const;
+const deprovisioning = { TaskDeprovisioning: { target: "DEPROVISIONING", actions: "deprovisioning" } } as const;
 const stopped = { TaskStopped: { target: "STOPPED", actions: "stopped" } } as const;
 
 export const taskMachine = setup({
@@ -261,13 +267,20 @@ export const taskMachine = setup({
       };
     }),
     stopping: assign(({ context, event }) => ({ stoppingAt: event.at, version: context.version + 1 })),
+    // The containers stopped: the task's execution ended, though the task is not STOPPED yet.
+    deprovisioning: assign(({ context, event }) => ({
+      desiredStatus: "STOPPED" as const,
+      stoppingAt: context.stoppingAt ?? event.at,
+      executionStoppedAt: event.at,
+      version: context.version + 1,
+    })),
     stopped: assign(({ context, event }) => {
       const e = event as E<"TaskStopped">;
       return {
         desiredStatus: "STOPPED" as const,
         stoppedAt: e.at,
         stoppingAt: context.stoppingAt ?? e.at,
-        executionStoppedAt: e.executionStoppedAt ?? e.at,
+        executionStoppedAt: context.executionStoppedAt ?? e.executionStoppedAt ?? e.at,
         stopCode: context.stopCode ?? e.stopCode,
         stoppedReason: context.stoppedReason ?? e.reason,
         // Stopped tasks lose their tags, as in ECS.
@@ -313,12 +326,12 @@ export const taskMachine = setup({
         ...stopped,
       },
     },
-    PENDING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...stopped } },
-    ACTIVATING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...stopped } },
-    RUNNING: { on: { ...facts, ...health, ...stopRequest, ...stopping, ...stopped } },
-    DEACTIVATING: { on: { ...facts, ...stopping, ...stopped } },
-    STOPPING: { on: { ...facts, ...health, ...stopRequest, ...stopped } },
-    DEPROVISIONING: { on: { ...stopped } },
+    PENDING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...deprovisioning, ...stopped } },
+    ACTIVATING: { on: { ...facts, ...start, ...stopRequest, ...stopping, ...deprovisioning, ...stopped } },
+    RUNNING: { on: { ...facts, ...health, ...stopRequest, ...stopping, ...deprovisioning, ...stopped } },
+    DEACTIVATING: { on: { ...facts, ...stopping, ...deprovisioning, ...stopped } },
+    STOPPING: { on: { ...facts, ...health, ...stopRequest, ...deprovisioning, ...stopped } },
+    DEPROVISIONING: { on: { ...facts, ...stopped } },
     STOPPED: {
       on: {
         // Late container facts (exit codes reported after the task was declared stopped) still land.

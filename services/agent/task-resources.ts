@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
+import { eniAttachmentId } from "../../machines/task/task.eni.ts";
 import { ContainerConfigError, dockerVolumeName, taskLabels } from "./container-config.ts";
 import { type DockerPort, isDockerError } from "./docker/port.ts";
 
@@ -48,11 +48,8 @@ export const DEFAULT_PAUSE: PauseContainer = { image: "berth/pause:1" };
 /** Docker names allow '.', ECS container names do not: no task container can collide with these. */
 export const pauseContainerName = (taskId: string) => `berth-${taskId}.pause`;
 export const taskNetworkName = (taskId: string) => `berth-task-${taskId}`;
-/** A stable attachment id (UUID-shaped, like an ECS attachment) derived from the task id. */
-export function attachmentId(taskId: string): string {
-  const h = createHash("sha256").update(`attachment:${taskId}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
+/** The task's interface attachment id: the one the control plane announced when it created the task. */
+export const attachmentId = eniAttachmentId;
 
 export function taskResources(
   docker: DockerPort,

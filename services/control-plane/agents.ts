@@ -19,6 +19,7 @@ import type { Tag } from "../../events/shapes.ts";
 import { decideCluster, initialCluster } from "../../machines/cluster/cluster.decide.ts";
 import { decideInstance, type InstanceCommand, type InstanceSnapshot, initialInstance } from "../../machines/instance/instance.decide.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../machines/task/task.decide.ts";
+import { reportedEni } from "../../machines/task/task.eni.ts";
 import { runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import type { Ids } from "../api/context.ts";
 import type { JetStreamPublisher } from "../store/js-publisher.ts";
@@ -141,19 +142,14 @@ export class AgentGateway {
           type: "ObserveAttachment",
           at,
           attachments: [
-            {
-              id: obs.attachmentId,
-              type: "ElasticNetworkInterface",
+            reportedEni({
+              attachmentId: obs.attachmentId,
               status: obs.status,
-              details: [
-                // The subnet its creation chose (a task of an older log names none: Berth's own).
-                { name: "subnetId", value: task.snapshot.context.subnetId ?? "subnet-berth" },
-                // An EC2 resource id: eni- and 17 hex digits, taken from the attachment's UUID.
-                { name: "networkInterfaceId", value: `eni-${obs.attachmentId.replaceAll("-", "").slice(0, 17)}` },
-                ...(obs.macAddress ? [{ name: "macAddress", value: obs.macAddress }] : []),
-                ...(obs.privateIPv4Address ? [{ name: "privateIPv4Address", value: obs.privateIPv4Address }] : []),
-              ],
-            },
+              subnetId: task.snapshot.context.subnetId,
+              region: arn.region,
+              macAddress: obs.macAddress,
+              privateIPv4Address: obs.privateIPv4Address,
+            }),
           ],
         };
         break;

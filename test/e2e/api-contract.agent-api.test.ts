@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
+
 /**
  * The ECS agent's operations over HTTP: an instance registered with RegisterContainerInstance
  * reports its tasks' states with Submit*StateChange, and DiscoverPollEndpoint names Berth's own
@@ -79,9 +80,19 @@ describe("the agent operations over HTTP", () => {
         networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-1"] } },
       }),
     );
+    const vpc2 = await b.ecs.send(
+      new StartTaskCommand({
+        cluster,
+        taskDefinition: awsvpc,
+        containerInstances: [instance],
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-2"] } },
+      }),
+    );
     const arn = started.tasks?.[0]?.taskArn as string;
     const vpcArn = vpc.tasks?.[0]?.taskArn as string;
+    const vpc2Arn = vpc2.tasks?.[0]?.taskArn as string;
     expect(vpc.tasks?.[0]?.lastStatus).toBe("PROVISIONING");
+    expect(vpc.tasks?.[0]?.attachments?.map((a) => a.status)).toEqual(["PRECREATED"]);
 
     const ack = await b.ecs.send(
       new SubmitContainerStateChangeCommand({
@@ -123,7 +134,10 @@ describe("the agent operations over HTTP", () => {
     );
     const attached = (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpcArn] }))).tasks?.[0];
     expect(attached?.lastStatus).toBe("PENDING");
+    // The agent's id for the interface takes the place of the one announced; its subnet stays.
+    expect(attached?.attachments).toHaveLength(1);
     expect(attached?.attachments?.[0]).toMatchObject({
+      details: [{ name: "subnetId", value: "subnet-1" }],
       id: attachmentArn.split("/").pop(),
       type: "ElasticNetworkInterface",
       status: "ATTACHED",
@@ -135,6 +149,29 @@ describe("the agent operations over HTTP", () => {
     expect(
       (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpcArn] }))).tasks?.[0]?.attachments?.[0]?.status,
     ).toBe("DETACHED");
+    // Stopped with its interface already let go, the task is STOPPED at once and the interface DELETED.
+    await b.ecs.send(new SubmitTaskStateChangeCommand({ cluster, task: vpcArn, status: "STOPPED" }));
+    const vpcStopped = (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpcArn] }))).tasks?.[0];
+    expect([vpcStopped?.lastStatus, vpcStopped?.attachments?.[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+
+    // Its containers stopped while the agent holds the interface, a task is DEPROVISIONING; the
+    // agent reporting it STOPPED, ECS lets the interface go: DELETED, the task STOPPED.
+    const attachment2 = `arn:aws:ecs:us-east-1:${ACCOUNT}:attachment/${randomUUID()}`;
+    await b.ecs.send(
+      new SubmitTaskStateChangeCommand({ cluster, task: vpc2Arn, attachments: [{ attachmentArn: attachment2, status: "ATTACHED" }] }),
+    );
+    await b.ecs.send(new SubmitContainerStateChangeCommand({ cluster, task: vpc2Arn, containerName: "app", status: "STOPPED", exitCode: 0 }));
+    const deprovisioning = (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpc2Arn] }))).tasks?.[0];
+    expect([deprovisioning?.lastStatus, deprovisioning?.desiredStatus, deprovisioning?.attachments?.[0]?.status]).toEqual([
+      "DEPROVISIONING",
+      "STOPPED",
+      "ATTACHED",
+    ]);
+    expect(deprovisioning?.executionStoppedAt).toBeInstanceOf(Date);
+    await b.ecs.send(new SubmitTaskStateChangeCommand({ cluster, task: vpc2Arn, status: "STOPPED" }));
+    const vpc2Stopped = (await b.ecs.send(new DescribeTasksCommand({ cluster, tasks: [vpc2Arn] }))).tasks?.[0];
+    expect([vpc2Stopped?.lastStatus, vpc2Stopped?.attachments?.[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+    expect(vpc2Stopped?.attachments?.[0]?.details).toEqual([{ name: "subnetId", value: "subnet-2" }]);
 
     await expectEcsError(
       b.ecs.send(

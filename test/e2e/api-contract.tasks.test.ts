@@ -3,12 +3,15 @@ import {
   type ConflictException,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   GetTaskProtectionCommand,
   ListContainerInstancesCommand,
   ListTagsForResourceCommand,
   ListTasksCommand,
+  type ListTasksCommandInput,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
@@ -25,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
 import { TEST_IMAGE, uniqueName } from "../support/docker.ts";
 import { waitFor } from "../support/wait.ts";
-import { ACCOUNT, expectEcsError } from "./api-contract.helpers.ts";
+import { ACCOUNT, expectEcsError, UUID } from "./api-contract.helpers.ts";
 
 /**
  * The ECS API contract for tasks: StartTask on named instances, RunTask idempotency, task tags,
@@ -291,6 +294,30 @@ describe("RunTask idempotency and task tags", () => {
   });
 });
 
+describe("a task definition that does not exist", () => {
+  test("each action refuses it in its own words, as ECS does", async () => {
+    const missing = uniqueName("absent");
+    const runIt = (taskDefinition: string) => b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition }));
+    await expectEcsError(runIt(missing), "ClientException", /^TaskDefinition not found\.$/);
+    await expectEcsError(runIt(`${missing}:3`), "ClientException", /^TaskDefinition not found\.$/);
+    await expectEcsError(
+      b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: missing, taskDefinition: missing, desiredCount: 1 })),
+      "ClientException",
+      /^TaskDefinition not found\.$/,
+    );
+    await expectEcsError(
+      b.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: `${missing}:1` })),
+      "ClientException",
+      /^Unable to describe task definition\.$/,
+    );
+    await expectEcsError(
+      b.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: `${missing}:1` })),
+      "ClientException",
+      /^The specified task definition does not exist\.$/,
+    );
+  });
+});
+
 describe("ListTasks", () => {
   test("the default listing agrees with a filtered one, in creation order, pages included; a stopped task leaves it", async () => {
     const family = uniqueName("list");
@@ -318,6 +345,81 @@ describe("ListTasks", () => {
     expect(await pages({ desiredStatus: "STOPPED" })).toContain(ours[1]);
     for (const arn of running) await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
     expect((await pages({})).filter((a) => ours.includes(a))).toEqual([]);
+  });
+});
+
+describe("DescribeTasks' identifiers", () => {
+  test("a value of no task id's length is refused; an id that names no task is MISSING", async () => {
+    const describeTasks = (tasks: string[]) => b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks }));
+    // What `--query taskArns[0] --output text` hands the next command when the list was empty.
+    await expectEcsError(describeTasks(["None"]), "InvalidParameterException", /^taskId length should be one of \[32,36\]$/);
+    const missing = randomUUID().replace(/-/g, "");
+    await expectEcsError(describeTasks([missing, "abc"]), "InvalidParameterException", /^taskId length should be one of \[32,36\]$/);
+    expect((await describeTasks([missing])).failures).toEqual([
+      { arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task/${b.cluster}/${missing}`, reason: "MISSING" },
+    ]);
+  });
+});
+
+describe("ListTasks' filters that go alone", () => {
+  test("startedBy takes no other filter, serviceName no family or instance; desiredStatus goes with either", async () => {
+    const family = uniqueName("alone");
+    await register(family);
+    const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, startedBy: "alone" }));
+    const arn = run.tasks?.[0]?.taskArn as string;
+    const list = (filters: Partial<ListTasksCommandInput>) => b.ecs.send(new ListTasksCommand({ cluster: b.cluster, ...filters }));
+    expect((await list({ startedBy: "alone", desiredStatus: "RUNNING" })).taskArns).toEqual([arn]);
+    for (const other of [{ family }, { launchType: "EC2" as const }, { serviceName: "web" }, { containerInstance: instanceArn }])
+      await expectEcsError(list({ startedBy: "alone", ...other }), "InvalidParameterException", /^cannot specify startedBy with other arguments$/);
+    for (const other of [{ family }, { containerInstance: instanceArn }])
+      await expectEcsError(list({ serviceName: "web", ...other }), "InvalidParameterException", /^cannot specify serviceName with other arguments$/);
+    // With desiredStatus only, the service is looked for (this one never existed).
+    await expectEcsError(list({ serviceName: uniqueName("never"), desiredStatus: "STOPPED" }), "ServiceNotFoundException");
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+  });
+});
+
+describe("an awsvpc task's network interface", () => {
+  test("PRECREATED in its subnet when the task is run, ATTACHED under the same id with its address and private DNS name, DELETED once the task stopped", async () => {
+    const family = uniqueName("vpc");
+    await register(family, 16, { networkMode: "awsvpc" });
+    const run = await b.ecs.send(
+      new RunTaskCommand({
+        cluster: b.cluster,
+        taskDefinition: family,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0d0eab1b"] } },
+      }),
+    );
+    const created = run.tasks?.[0];
+    const arn = created?.taskArn as string;
+    expect(created?.lastStatus).toBe("PROVISIONING");
+    expect(created?.attachments).toEqual([
+      {
+        id: expect.stringMatching(UUID),
+        type: "ElasticNetworkInterface",
+        status: "PRECREATED",
+        details: [{ name: "subnetId", value: "subnet-0d0eab1b" }],
+      },
+    ]);
+    await waitUntilTasksRunning(waiter(), { cluster: b.cluster, tasks: [arn] });
+    const eni = (await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }))).tasks?.[0]?.attachments?.[0];
+    expect([eni?.id, eni?.status]).toEqual([created?.attachments?.[0]?.id, "ATTACHED"]);
+    expect(eni?.details?.map((d) => d.name)).toEqual([
+      "subnetId",
+      "networkInterfaceId",
+      "macAddress",
+      "privateDnsName",
+      "privateIPv4Address",
+    ]);
+    const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value as string;
+    expect(detail("privateDnsName")).toBe(`ip-${detail("privateIPv4Address").replaceAll(".", "-")}.ec2.internal`);
+
+    // Stopped, the task let its interface go (DEPROVISIONING): it ends DELETED, its details kept.
+    await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: arn }));
+    await waitUntilTasksStopped(waiter(), { cluster: b.cluster, tasks: [arn] });
+    const stopped = (await b.ecs.send(new DescribeTasksCommand({ cluster: b.cluster, tasks: [arn] }))).tasks?.[0];
+    expect(stopped?.attachments).toEqual([{ ...eni, status: "DELETED" }]);
+    expect(stopped?.executionStoppedAt?.getTime()).toBeLessThanOrEqual(stopped?.stoppedAt?.getTime() as number);
   });
 });
 

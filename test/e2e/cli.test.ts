@@ -368,6 +368,10 @@ describe("services", () => {
     expect(table.find((row) => row[0] === service)?.slice(1, 6)).toEqual(["ACTIVE", "1", "1", "0", "1"]);
     const json = JSON.parse(ok(await berth(["services", "--json"])).stdout);
     expect(json.services.map((s: { serviceName: string }) => s.serviceName)).toContain(service);
+    // ps takes a service and a family together (ListTasks takes one of them): the service's tasks of that family.
+    const family = sleeperArn.split("/").pop()?.split(":")[0] as string;
+    expect(tableOf(ok(await berth(["ps", "--service", service, "--family", family])).stdout, "TASK").length).toBe(2);
+    expect(ok(await berth(["ps", "--service", service, "--family", "other-family"])).stdout).toContain("No tasks.");
   }, 120_000);
 
   test("scale --wait sets the desired count and returns once the service is stable", async () => {

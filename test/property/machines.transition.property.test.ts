@@ -85,6 +85,7 @@ const taskEvent: fc.Arbitrary<TaskEvent> = fc.oneof(
     reason: fc.string(),
   }),
   fc.record({ type: fc.constant("TaskStopping" as const), at }),
+  fc.record({ type: fc.constant("TaskDeprovisioning" as const), at }),
   fc.record({
     type: fc.constant("TaskStopped" as const),
     at,

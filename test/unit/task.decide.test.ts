@@ -10,6 +10,7 @@ import {
   type TaskCommand,
   type TaskSnapshot,
 } from "../../machines/task/task.decide.ts";
+import { precreatedEni } from "../../machines/task/task.eni.ts";
 import { connectivityOf, containerArnOf, runtimeSpecOf, taskArnOf } from "../../machines/task/task.spec.ts";
 import { specFor } from "../support/decider-spec.ts";
 
@@ -76,6 +77,12 @@ describe("task decider", () => {
     expect(spec.given([one]).state.value).toBe("PENDING");
     expect(spec.given([created([{ name: "a" }], "awsvpc")]).state.value).toBe("PROVISIONING");
     expect(spec.given([one]).state.context.desiredStatus).toBe("RUNNING");
+  });
+
+  test("an awsvpc task shows its interface from its creation, PRECREATED in its subnet; others have none", () => {
+    const vpc = { ...created([{ name: "a" }], "awsvpc"), subnetId: "subnet-abcd1234" };
+    expect(spec.given([vpc]).state.context.attachments).toEqual([precreatedEni(vpc.spec.taskId, "subnet-abcd1234")]);
+    expect(spec.given([one]).state.context.attachments).toEqual([]);
   });
 
   test("all containers RUNNING → the task is RUNNING", () => {
@@ -170,6 +177,59 @@ describe("task decider", () => {
     const after = foldTask([...running, ...(d.decision.ok ? d.decision.events : [])]);
     expect(after.context.stopCode).toBe("UserInitiated");
     expect(after.context.stoppedReason).toBe("bye");
+  });
+
+  describe("an awsvpc task stopping", () => {
+    const vpc = { ...created([{ name: "app" }], "awsvpc"), subnetId: "subnet-abcd1234" };
+    const precreated = precreatedEni(vpc.spec.taskId, "subnet-abcd1234");
+    const eni = (status: string) => ({ ...precreated, status });
+    const observe = (status: string, at = 2_000): TaskCommand => ({ type: "ObserveAttachment", at, attachments: [eni(status)] });
+    const attachedRunning = [vpc, ...decided([vpc], observe("ATTACHED"))];
+    const running = [...attachedRunning, ...decided(attachedRunning, obs("app", "RUNNING"))];
+    const stop: TaskEvent = { type: "TaskStopRequested", at: 3_000, stopCode: "UserInitiated", reason: "bye" };
+    const containersStopped = [...running, stop, ...decided([...running, stop], obs("app", "STOPPED", { exitCode: 0 }))];
+
+    test("its containers stopped while its agent holds the interface: DEPROVISIONING, its execution over", () => {
+      spec.given([...running, stop]).when(obs("app", "STOPPED", { exitCode: 0 })).thenTypes(["TaskContainerChanged", "TaskDeprovisioning"]);
+      const t = foldTask(containersStopped);
+      expect([t.value, t.context.desiredStatus, t.context.executionStoppedAt, t.context.attachments[0]?.status]).toEqual([
+        "DEPROVISIONING",
+        "STOPPED",
+        2_000,
+        "ATTACHED",
+      ]);
+      expect(t.context.tags).toEqual(vpc.tags);
+    });
+
+    test("the interface let go: ECS deletes it and the task is STOPPED; a late report of it changes nothing", () => {
+      const released = spec.given(containersStopped).when(observe("DETACHED", 4_000));
+      released.thenEvents([
+        { type: "TaskAttachmentsChanged", at: 4_000, attachments: [eni("DETACHED")] },
+        { type: "TaskAttachmentsChanged", at: 4_000, attachments: [eni("DELETED")] },
+        { type: "TaskStopped", at: 4_000, executionStoppedAt: 4_000 },
+      ]);
+      const stopped = [...containersStopped, ...decided(containersStopped, observe("DETACHED", 4_000))];
+      const t = foldTask(stopped);
+      expect([t.value, t.context.executionStoppedAt, t.context.stoppedAt, t.context.stopCode]).toEqual(["STOPPED", 2_000, 4_000, "UserInitiated"]);
+      spec.given(stopped).when(observe("DETACHED", 5_000)).thenEvents([]);
+      spec.given(stopped).when(observe("ATTACHED", 5_000)).thenEvents([]);
+    });
+
+    test("an interface let go before the containers stopped, or never attached, is deleted as the task stops", () => {
+      const detached = [...running, stop, ...decided([...running, stop], observe("DETACHED"))];
+      spec.given(detached).when(obs("app", "STOPPED", { exitCode: 0 })).thenTypes(["TaskContainerChanged", "TaskAttachmentsChanged", "TaskStopped"]);
+      const provisioning = spec.given([vpc, stop]).when(obs("app", "STOPPED"));
+      provisioning.thenTypes(["TaskContainerChanged", "TaskStopped", "TaskAttachmentsChanged"]);
+      const t = foldTask([vpc, stop, ...decided([vpc, stop], obs("app", "STOPPED"))]);
+      expect([t.value, t.context.attachments]).toEqual(["STOPPED", [eni("DELETED")]]);
+    });
+
+    test("its instance deregistered with force, the task stops at once, the interface deleted", () => {
+      const orphaned = foldTask([...running, ...decided(running, { type: "StopOrphaned", at: 5_000, reason: "orphaned" })]);
+      expect([orphaned.value, orphaned.context.attachments[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+      const waiting = foldTask([...containersStopped, ...decided(containersStopped, { type: "StopOrphaned", at: 5_000, reason: "orphaned" })]);
+      expect([waiting.value, waiting.context.attachments[0]?.status]).toEqual(["STOPPED", "DELETED"]);
+    });
   });
 
   test("TaskStopping moves a running task to STOPPING only once", () => {

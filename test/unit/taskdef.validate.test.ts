@@ -1017,7 +1017,18 @@ describe("requiresAttributes", () => {
       "ecs.capability.container-health-check",
       "com.amazonaws.ecs.capability.task-iam-role",
       "ecs.capability.task-eni",
-      "ecs.capability.task-cpu-mem-limit",
+    ]);
+  });
+
+  test("task-level cpu and memory add no attribute, on an EC2-only definition too", () => {
+    expect(names(fargate())).toEqual(["ecs.capability.task-eni"]);
+    expect(names(ec2({ requiresCompatibilities: ["EC2"], cpu: "512", memory: "717" }))).toEqual([]);
+  });
+
+  test("an ECR image pulled by the execution role needs ecr-auth as well", () => {
+    expect(names(ec2({ executionRoleArn: EXEC }, [c({ image: ECR })]))).toEqual([
+      "com.amazonaws.ecs.capability.ecr-auth",
+      "ecs.capability.execution-role-ecr-pull",
     ]);
   });
 

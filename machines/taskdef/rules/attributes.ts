@@ -10,6 +10,9 @@ import { isEcrImage } from "./compatibility.ts";
  *    ulimits, dockerLabels 1.18; log options 1.19; initProcessEnabled 1.25);
  *  - the ECS agent advertises one attribute per capability (agent_capability.go), and a feature
  *    can only run where its capability is advertised.
+ * Definitions registered on AWS (DescribeTaskDefinition output published with real accounts)
+ * settle two cases: an ECR image needs ecr-auth even when the execution role pulls it, and a
+ * task-level cpu or memory adds nothing (no task-cpu-mem-limit, on EC2-only definitions too).
  * Attributes are name-only, listed in order of first need, without duplicates.
  */
 
@@ -38,7 +41,12 @@ function containerNeeds(c: ContainerDefinition, spec: Spec, need: (name: string)
   for (const s of c.secrets ?? [])
     need(`${CURRENT}secrets.${isSecretsManager(s.valueFrom) ? "asm" : "ssm"}.environment-variables`);
   if (c.repositoryCredentials) need(`${CURRENT}private-registry-authentication.secretsmanager`);
-  if (isEcrImage(c.image)) need(spec.executionRoleArn ? `${CURRENT}execution-role-ecr-pull` : `${LEGACY}ecr-auth`);
+  if (isEcrImage(c.image)) {
+    // ECS lists ecr-auth for every ECR image, and execution-role-ecr-pull beside it when the
+    // execution role pulls it (registered definitions seen on AWS).
+    need(`${LEGACY}ecr-auth`);
+    if (spec.executionRoleArn) need(`${CURRENT}execution-role-ecr-pull`);
+  }
   if ((c.environmentFiles?.length ?? 0) > 0) need(`${CURRENT}env-files.s3`);
   if (c.firelensConfiguration) need(`${CURRENT}firelens.${c.firelensConfiguration.type}`);
   if (c.restartPolicy?.enabled) need(`${CURRENT}container-restart-policy`);
@@ -62,7 +70,6 @@ export function requiredAttributes(spec: Spec, mode: NetworkMode): { name: strin
     if (mode === "host") need(`${LEGACY}task-iam-role-network-host`);
   }
   if (mode === "awsvpc") need(`${CURRENT}task-eni`);
-  if (spec.cpu !== undefined || spec.memory !== undefined) need(`${CURRENT}task-cpu-mem-limit`);
   if (spec.pidMode || spec.ipcMode) need(`${CURRENT}pid-ipc-namespace-sharing`);
   if (spec.proxyConfiguration) need(`${CURRENT}aws-appmesh`);
   for (const vol of spec.volumes) {

@@ -4,6 +4,7 @@ import { isArn, parseArn } from "../../../events/arns.ts";
 import { subjects } from "../../../events/names.ts";
 import { type Attachment, NetworkBinding } from "../../../events/shapes.ts";
 import { decideTask, initialTask, type TaskCommand } from "../../../machines/task/task.decide.ts";
+import { ENI_ATTACHMENT, heldEni } from "../../../machines/task/task.eni.ts";
 import { taskArnOf } from "../../../machines/task/task.spec.ts";
 import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { invalid, parseInput, unwrap } from "../errors.ts";
@@ -122,15 +123,19 @@ function attachmentId(value: string): string {
 }
 
 /**
- * The task's attachments with `changes` applied; an id the task does not have yet is added as the
- * task's elastic network interface. A PROVISIONING task only takes the change that attaches it.
+ * The task's attachments with `changes` applied. An id the task does not have yet is its elastic
+ * network interface under the id its agent knows it by: it takes the place of the interface
+ * Berth announced at creation (still PRECREATED, its subnet kept), or is added. A PROVISIONING
+ * task only takes the change that attaches it.
  */
 function withAttachments(current: readonly Attachment[], changes: { id: string; status: string }[]): Attachment[] {
   const out = current.map((a) => ({ ...a }));
   for (const c of changes) {
     const known = out.find((a) => a.id === c.id);
+    const announced = out.find((a) => a.type === ENI_ATTACHMENT && a.status === "PRECREATED");
     if (known) known.status = c.status;
-    else out.push({ id: c.id, type: "ElasticNetworkInterface", status: c.status, details: [] });
+    else if (announced) Object.assign(announced, { id: c.id, status: c.status });
+    else out.push({ id: c.id, type: ENI_ATTACHMENT, status: c.status, details: [] });
   }
   return out;
 }
@@ -247,6 +252,11 @@ export const SubmitTaskStateChange: Handler = async (raw, ctx, s) => {
       );
     }
   }
+  // An agent that reports its awsvpc task STOPPED leaves the interface to ECS, which lets it go.
+  const reported = s.model.tasks.get(t.subject)!.snapshot;
+  const held = heldEni(reported.context.attachments);
+  if (taskStatus === "STOPPED" && reported.value === "DEPROVISIONING" && held)
+    await changeAttachments(t.subject, [{ id: held.id, status: "DETACHED" }], ctx, s);
   return { acknowledgment: ACK };
 };
 

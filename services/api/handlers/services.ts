@@ -21,7 +21,7 @@ import { paginate } from "../paging.ts";
 import { renderService } from "../render-service.ts";
 import { activeCluster, requireName } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
-import { resolveTaskDefinition } from "./taskdefs.ts";
+import { resolveTaskDefinition, TASK_DEFINITION_NOT_FOUND_TO_RUN } from "./taskdefs.ts";
 
 /** ECS's "tasks per service" quota (5,000): a larger desired count is refused, as ECS refuses it. */
 const MAX_DESIRED_COUNT = 5_000;
@@ -143,7 +143,7 @@ export const CreateService: Handler = async (raw, ctx, s) => {
   try {
     definition = resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true });
   } catch {
-    throw new EcsError("ClientException", "TaskDefinition not found.");
+    throw new EcsError("ClientException", TASK_DEFINITION_NOT_FOUND_TO_RUN);
   }
   const launchType = input.launchType ?? (input.capacityProviderStrategy?.[0]?.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2");
   if ((definition.networkMode ?? "bridge") === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)

@@ -30,22 +30,28 @@ export function parseTaskDefinitionRef(value: string, ctx: RequestContext): { fa
   return m[2] === undefined ? { family: m[1] as string } : { family: m[1] as string, revision: Number(m[2]) };
 }
 
+/** DescribeTaskDefinition's ClientException for a reference that names no revision (seen on AWS). */
+export const UNABLE_TO_DESCRIBE = "Unable to describe task definition.";
+/** RunTask's and CreateService's ClientException for the same (seen on AWS). */
+export const TASK_DEFINITION_NOT_FOUND_TO_RUN = "TaskDefinition not found.";
+
 /**
  * Resolves a task definition reference; a family alone means its latest ACTIVE revision. A
- * revision that must be ACTIVE and is not is refused in ECS's words, which name no revision, with
- * the code of the caller's action: RunTask answers InvalidParameterException, UpdateService
- * ClientException (the default).
+ * reference that names no revision is a ClientException whose words depend on the action:
+ * DescribeTaskDefinition's (the default) or `notFound`. A revision that must be ACTIVE and is not
+ * is refused in ECS's words, which name no revision, with the code of the caller's action:
+ * RunTask answers InvalidParameterException, UpdateService ClientException (the default).
  */
 export function resolveTaskDefinition(
   value: string,
   ctx: RequestContext,
   s: ApiServices,
-  opts: { requireActive: boolean; inactiveCode?: "ClientException" | "InvalidParameterException" },
+  opts: { requireActive: boolean; inactiveCode?: "ClientException" | "InvalidParameterException"; notFound?: string },
 ): TaskDefinitionRevision & { tags: { key: string; value: string }[] } {
   const ref = parseTaskDefinitionRef(value, ctx);
   const agg = ref ? s.model.taskDefinitions.get(subjects.taskDefinition(ctx.region, ref.family)) : undefined;
   const rev = agg && ref ? (ref.revision === undefined ? latestActive(agg.snapshot) : revisionOf(agg.snapshot, ref.revision)) : undefined;
-  if (!rev) throw clientError("Unable to describe task definition.");
+  if (!rev) throw clientError(opts.notFound ?? UNABLE_TO_DESCRIBE);
   if (opts.requireActive && rev.status !== "ACTIVE")
     throw new EcsError(opts.inactiveCode ?? "ClientException", "TaskDefinition is inactive");
   return rev;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { arns } from "../../../events/arns.ts";
+import { arns, isArn } from "../../../events/arns.ts";
 import { contentHash } from "../../../events/envelope.ts";
 import { subjects } from "../../../events/names.ts";
 import {
@@ -23,7 +23,7 @@ import { renderTask, renderTaskJson } from "../render.ts";
 import { activeCluster, instanceIdOf, taskIdOf, taskIdResolver } from "../resolve.ts";
 import { TagList, validateTags } from "../tags.ts";
 import { existingService } from "./services.ts";
-import { resolveTaskDefinition } from "./taskdefs.ts";
+import { resolveTaskDefinition, TASK_DEFINITION_NOT_FOUND_TO_RUN } from "./taskdefs.ts";
 
 const STARTED_BY = /^[A-Za-z0-9_/-]{1,128}$/;
 const CLIENT_TOKEN = /^[\x21-\x7e]{1,64}$/;
@@ -73,6 +73,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
   const definition = resolveTaskDefinition(input.taskDefinition, ctx, s, {
     requireActive: true,
     inactiveCode: "InvalidParameterException",
+    notFound: TASK_DEFINITION_NOT_FOUND_TO_RUN,
   });
 
   // Object.assign rather than a spread and more keys: see withoutPaging (paging.ts).
@@ -250,6 +251,10 @@ export const DescribeTasks: Handler = async (raw, ctx, s) => {
   const ids = s.model.tasksByCluster.get(cluster.subject);
   for (const value of input.tasks) {
     const id = idOf(value);
+    // A value that is neither an ARN nor of a task id's length is refused whole, in ECS's words
+    // (seen on AWS for "None"); an id of the right length that names no task is MISSING.
+    if (id === null && !isArn(value) && value.length !== 32 && value.length !== 36)
+      throw invalid("taskId length should be one of [32,36]");
     const subject = id ? ids?.get(id) : undefined;
     const agg = subject ? s.model.tasks.get(subject) : undefined;
     if (agg) {
@@ -284,8 +289,12 @@ export const ListTasks: Handler = async (raw, ctx, s) => {
   const cluster = activeCluster(input.cluster, ctx, s);
   if (input.family !== undefined && !FAMILY.test(input.family)) throw invalid("family must match ^[a-zA-Z0-9\\-_]+$");
   const others = [input.containerInstance, input.family, input.serviceName, input.launchType].some((v) => v !== undefined);
-  if (input.startedBy !== undefined && others)
-    throw invalid("startedBy cannot be combined with other filters besides desiredStatus.");
+  // ECS takes startedBy alone, and serviceName without a family or instance (desiredStatus goes
+  // with either); its words for the refusals are these (seen on AWS).
+  if (input.startedBy !== undefined && (others || input.daemonName !== undefined))
+    throw invalid("cannot specify startedBy with other arguments");
+  if (input.serviceName !== undefined && (input.family !== undefined || input.containerInstance !== undefined))
+    throw invalid("cannot specify serviceName with other arguments");
   let instanceId: string | null | undefined;
   if (input.containerInstance !== undefined) {
     instanceId = instanceIdOf(input.containerInstance, cluster.name);

@@ -9,22 +9,27 @@ export interface TaskFilter {
   all?: boolean;
 }
 
-/** Every task of the cluster matching the filter, described (ListTasks pages, DescribeTasks by 100). */
+/** The family in a task definition ARN (`…:task-definition/<family>:<revision>`). */
+const familyOf = (taskDefinitionArn: string | undefined) => taskDefinitionArn?.split("/").pop()?.split(":")[0];
+
+/**
+ * Every task of the cluster matching the filter, described (ListTasks pages, DescribeTasks by
+ * 100). ListTasks takes a service or a family, not both (as ECS): with both, the service's tasks
+ * are listed and those of other families left out.
+ */
 export async function listTasks(ecs: ECSClient, t: Target, f: TaskFilter): Promise<{ tasks: Task[]; failures: Failure[] }> {
   const statuses: DesiredStatus[] = f.all ? ["RUNNING", "PENDING", "STOPPED"] : ["RUNNING"];
   const arns: string[] = [];
+  const by = f.serviceName ? { serviceName: f.serviceName } : f.family ? { family: f.family } : {};
   for (const desiredStatus of statuses) {
-    const pages = paginateListTasks(
-      { client: ecs },
-      { cluster: t.cluster, desiredStatus, ...(f.serviceName ? { serviceName: f.serviceName } : {}), ...(f.family ? { family: f.family } : {}) },
-    );
+    const pages = paginateListTasks({ client: ecs }, { cluster: t.cluster, desiredStatus, ...by });
     for await (const page of pages) arns.push(...(page.taskArns ?? []));
   }
   const tasks: Task[] = [];
   const failures: Failure[] = [];
   for (let i = 0; i < arns.length; i += 100) {
     const out = await ecs.send(new DescribeTasksCommand({ cluster: t.cluster, tasks: arns.slice(i, i + 100) }));
-    tasks.push(...(out.tasks ?? []));
+    tasks.push(...(out.tasks ?? []).filter((task) => !f.serviceName || !f.family || familyOf(task.taskDefinitionArn) === f.family));
     failures.push(...(out.failures ?? []));
   }
   return { tasks: byNewest(tasks), failures };
