@@ -72,6 +72,10 @@ const EXTRA_CAPABILITIES = [
   "ecs.capability.secrets.ssm.bootstrap.log-driver",
   "ecs.capability.private-registry-authentication.secretsmanager",
   "ecs.capability.container-restart-policy",
+  // ECR images: pulled with the credentials the agent has for the registry's host (--registry-auth,
+  // or the task's repositoryCredentials), which stand in for the execution role's ECR token.
+  "com.amazonaws.ecs.capability.ecr-auth",
+  "ecs.capability.execution-role-ecr-pull",
 ];
 
 export interface Agent {

@@ -76,11 +76,12 @@ function berth(args: string[], input = ""): Promise<{ code: number | null; stdou
   });
 }
 
-async function runImage(image: string, credentialsParameter?: string): Promise<Task> {
+async function runImage(image: string, credentialsParameter?: string, executionRoleArn?: string): Promise<Task> {
   const family = `${b.cluster}-${randomBytes(3).toString("hex")}`;
   await b.ecs.send(
     new RegisterTaskDefinitionCommand({
       family,
+      ...(executionRoleArn ? { executionRoleArn } : {}),
       containerDefinitions: [
         {
           name: "app",
@@ -177,6 +178,14 @@ describe("a registry behind htpasswd basic auth", () => {
   it("a repositoryCredentials secret that is missing: ResourceInitializationError", async () => {
     const t = await runImage(repo("localhost", "task"), "no-such-registry-secret");
     expect(t.stoppedReason).toMatch(/^ResourceInitializationError: unable to pull secrets or registry auth: .*no-such-registry-secret/);
+  });
+
+  it("an ECR image is placed (the agent advertises ECR pulls) and pulled from its registry: without credentials for it, CannotPullContainerError", async () => {
+    // No ECR is reachable from a test: the pull fails, by name lookup here or ECR's 401 elsewhere.
+    const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/berth-test/app:v1";
+    const t = await runImage(image, undefined, "arn:aws:iam::123456789012:role/ecsTaskExecutionRole");
+    expect(t.stopCode).toBe("TaskFailedToStart");
+    expect(t.stoppedReason).toMatch(/^CannotPullContainerError: .*123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
   });
 
   it("no credential appears in the server's or the agent's log", () => {
