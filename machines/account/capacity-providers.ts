@@ -1,5 +1,5 @@
 import type { AutoScalingGroupProvider, ManagedScaling } from "../../events/account.events.ts";
-import type { CapacityProviderStrategyItem } from "../../events/shapes.ts";
+import type { CapacityProviderStrategyItem, LaunchType } from "../../events/shapes.ts";
 import type { Rejection } from "../decider.ts";
 
 /**
@@ -129,3 +129,32 @@ export function validateStrategy(
 export function withStrategyDefaults(strategy: readonly CapacityProviderStrategyItem[]): Required<CapacityProviderStrategyItem>[] {
   return strategy.map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 }));
 }
+
+/**
+ * The launch type a capacity provider strategy's tasks run with: FARGATE on Fargate's providers,
+ * EC2 on an Auto Scaling group's (a strategy does not mix the two: validateStrategy).
+ */
+export const strategyLaunchType = (strategy: readonly CapacityProviderStrategyItem[]): "EC2" | "FARGATE" =>
+  strategy[0] !== undefined && isBuiltIn(strategy[0].capacityProvider) ? "FARGATE" : "EC2";
+
+/**
+ * The capacity provider strategy a RunTask, CreateService or UpdateService call runs with, as ECS
+ * chooses it: the call's own (its providers associated with the cluster, validateStrategy), else
+ * none when it names a launch type, else the cluster's default strategy (none when that is empty;
+ * `useDefault: false` for UpdateService, which keeps the service's). Defaults (0) filled in.
+ */
+export function strategyToRun(
+  input: { launchType?: string | undefined; capacityProviderStrategy?: readonly CapacityProviderStrategyItem[] | undefined },
+  cluster: { capacityProviders: readonly string[]; defaultCapacityProviderStrategy: readonly CapacityProviderStrategyItem[] },
+  useDefault = true,
+): { ok: true; strategy: Required<CapacityProviderStrategyItem>[] | undefined } | { ok: false; rejection: Rejection } {
+  if (input.capacityProviderStrategy) return validateStrategy(input.capacityProviderStrategy, cluster.capacityProviders);
+  if (!useDefault || input.launchType !== undefined || cluster.defaultCapacityProviderStrategy.length === 0)
+    return { ok: true, strategy: undefined };
+  return { ok: true, strategy: withStrategyDefaults(cluster.defaultCapacityProviderStrategy) };
+}
+
+/** The launch type a service deployment's tasks run with: its own, else its strategy's, else EC2. */
+export const deploymentLaunchType = (
+  d: { launchType?: LaunchType | undefined; capacityProviderStrategy?: readonly CapacityProviderStrategyItem[] | undefined } | undefined,
+): LaunchType => d?.launchType ?? (d?.capacityProviderStrategy?.length ? strategyLaunchType(d.capacityProviderStrategy) : "EC2");

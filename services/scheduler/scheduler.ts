@@ -4,6 +4,7 @@ import { parseEventSubject, subjects } from "../../events/names.ts";
 import type { PlacementStrategy, Tag } from "../../events/shapes.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
 import type { TaskDefinitionRevision } from "../../events/taskdef.shapes.ts";
+import { deploymentLaunchType } from "../../machines/account/capacity-providers.ts";
 import type { PlacementFailure } from "../../machines/placement/types.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import type { PlacedSlot, ServiceContext } from "../../machines/service/service.machine.ts";
@@ -282,7 +283,7 @@ export class Scheduler {
     }
     const scope = { region: agg.region, account: this.s.account };
     const cluster = { name: svc.cluster, arn: svc.clusterArn, subject: subjects.cluster(agg.region, svc.cluster) };
-    const launchType = dep.launchType ?? (dep.capacityProviderStrategy?.[0]?.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2");
+    const launchType = deploymentLaunchType(dep);
     const specs = Array.from({ length: count }, () => {
       const taskId = this.s.ids.hex32();
       const r = runtimeSpec({

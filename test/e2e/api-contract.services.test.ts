@@ -3,6 +3,7 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeClustersCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
@@ -188,6 +189,53 @@ describe("services", () => {
     const task = run.tasks?.[0];
     expect([task?.capacityProviderName, task?.launchType]).toEqual([forTasks, "EC2"]);
     await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: task?.taskArn }));
+  });
+
+  test("a cluster's default capacity provider strategy runs what names neither a launch type nor a strategy; a provider not associated with the cluster is refused", async () => {
+    const name = uniqueName("cpd");
+    const group = `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:1a2b3c4d-0000-0000-0000-000000000000:autoScalingGroupName/${name}`;
+    await b.ecs.send(new CreateCapacityProviderCommand({ name, autoScalingGroupProvider: { autoScalingGroupArn: group } }));
+    const family = uniqueName("cpdtd");
+    await registerTd(family);
+    const notAssociated =
+      /^The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster/;
+    const strategy = [{ capacityProvider: name, weight: 1 }];
+    await expectEcsError(
+      b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName: uniqueName("cpd-svc"), taskDefinition: family, desiredCount: 0, capacityProviderStrategy: strategy })),
+      "InvalidParameterException",
+      notAssociated,
+    );
+    await expectEcsError(
+      b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, capacityProviderStrategy: strategy })),
+      "InvalidParameterException",
+      notAssociated,
+    );
+
+    // Added to those the cluster has (one may still hold a stopping task of another test).
+    const associated = [...((await b.ecs.send(new DescribeClustersCommand({ clusters: [b.cluster] }))).clusters?.[0]?.capacityProviders ?? []), name];
+    await b.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: b.cluster, capacityProviders: associated, defaultCapacityProviderStrategy: strategy }));
+    try {
+      const serviceName = uniqueName("cpd-svc");
+      const created = await b.ecs.send(new CreateServiceCommand({ cluster: b.cluster, serviceName, taskDefinition: family, desiredCount: 0 }));
+      expect(created.service?.capacityProviderStrategy).toEqual([{ capacityProvider: name, weight: 1, base: 0 }]);
+      expect(created.service?.launchType).toBeUndefined();
+      // Under the launch type its tasks run with; not under the other.
+      const listed = async (launchType: "EC2" | "FARGATE") =>
+        (await b.ecs.send(new ListServicesCommand({ cluster: b.cluster, launchType, maxResults: 100 }))).serviceArns ?? [];
+      expect(await listed("EC2")).toContain(created.service?.serviceArn);
+      expect(await listed("FARGATE")).not.toContain(created.service?.serviceArn);
+      await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: serviceName, force: true }));
+
+      const byDefault = (await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family }))).tasks?.[0];
+      expect([byDefault?.capacityProviderName, byDefault?.launchType]).toEqual([name, "EC2"]);
+      // A launch type set on the call leaves the cluster's strategy aside.
+      const byLaunchType = (await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: family, launchType: "EC2" }))).tasks?.[0];
+      expect([byLaunchType?.capacityProviderName, byLaunchType?.launchType]).toEqual([undefined, "EC2"]);
+      for (const t of [byDefault, byLaunchType]) await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: t?.taskArn }));
+    } finally {
+      // The other tests' tasks and services name no launch type.
+      await b.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: b.cluster, capacityProviders: associated, defaultCapacityProviderStrategy: [] }));
+    }
   });
 
   test("services show their deployment controller, ECS by default", async () => {

@@ -17,7 +17,10 @@ import {
   validPrincipal,
 } from "../../machines/account/account.settings.ts";
 import {
+  deploymentLaunchType,
   newAutoScalingGroupProvider,
+  strategyLaunchType,
+  strategyToRun,
   updatedAutoScalingGroupProvider,
   validateManagedScaling,
   validateProviderName,
@@ -315,5 +318,26 @@ describe("capacity provider decider", () => {
       updatedAutoScalingGroupProvider(created.autoScalingGroupProvider, { managedTerminationProtection: "ENABLED" })
         .managedTerminationProtection,
     ).toBe("ENABLED");
+  });
+
+  test("the strategy a call runs with: its own, else none with a launch type, else the cluster's default; the launch type that follows", () => {
+    const cluster = { capacityProviders: ["asg-a", "FARGATE"], defaultCapacityProviderStrategy: [{ capacityProvider: "asg-a", weight: 2 }] };
+    const run = (input: Parameters<typeof strategyToRun>[0], useDefault?: boolean) => strategyToRun(input, cluster, useDefault);
+    expect(run({ capacityProviderStrategy: [{ capacityProvider: "FARGATE" }] })).toEqual({
+      ok: true,
+      strategy: [{ capacityProvider: "FARGATE", weight: 0, base: 0 }],
+    });
+    expect(run({ capacityProviderStrategy: [{ capacityProvider: "asg-b" }] })).toMatchObject({ ok: false });
+    expect(run({ launchType: "EC2" })).toEqual({ ok: true, strategy: undefined });
+    expect(run({})).toEqual({ ok: true, strategy: [{ capacityProvider: "asg-a", weight: 2, base: 0 }] });
+    expect(run({}, false)).toEqual({ ok: true, strategy: undefined });
+    expect(strategyToRun({}, { ...cluster, defaultCapacityProviderStrategy: [] })).toEqual({ ok: true, strategy: undefined });
+
+    expect(strategyLaunchType([{ capacityProvider: "FARGATE_SPOT" }])).toBe("FARGATE");
+    expect(strategyLaunchType([{ capacityProvider: "asg-a" }])).toBe("EC2");
+    expect(deploymentLaunchType(undefined)).toBe("EC2");
+    expect(deploymentLaunchType({ launchType: "EXTERNAL" })).toBe("EXTERNAL");
+    expect(deploymentLaunchType({ capacityProviderStrategy: [{ capacityProvider: "FARGATE" }] })).toBe("FARGATE");
+    expect(deploymentLaunchType({ capacityProviderStrategy: [] })).toBe("EC2");
   });
 });

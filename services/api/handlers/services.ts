@@ -10,7 +10,7 @@ import {
   PlacementConstraint,
   PlacementStrategy,
 } from "../../../events/shapes.ts";
-import { withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
+import { deploymentLaunchType, strategyLaunchType, strategyToRun, withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
 import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
@@ -145,7 +145,10 @@ export const CreateService: Handler = async (raw, ctx, s) => {
   } catch {
     throw new EcsError("ClientException", TASK_DEFINITION_NOT_FOUND_TO_RUN);
   }
-  const launchType = input.launchType ?? (input.capacityProviderStrategy?.[0]?.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2");
+  // A daemon runs on the cluster's instances, one each: the cluster's default strategy is not its.
+  const providers = strategyToRun(input, cluster.agg.snapshot.context, strategy !== "DAEMON");
+  if (!providers.ok) throw new EcsError(providers.rejection.code, providers.rejection.message);
+  const launchType = input.launchType ?? (providers.strategy ? strategyLaunchType(providers.strategy) : "EC2");
   if ((definition.networkMode ?? "bridge") === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)
     throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   if (launchType === "FARGATE" && !definition.compatibilities.includes("FARGATE"))
@@ -170,8 +173,8 @@ export const CreateService: Handler = async (raw, ctx, s) => {
   const deployment: DeploymentSpec = {
     id: deploymentId(),
     taskDefinition: definition.taskDefinitionArn,
-    launchType: input.capacityProviderStrategy ? undefined : launchType,
-    capacityProviderStrategy: input.capacityProviderStrategy && withStrategyDefaults(input.capacityProviderStrategy),
+    launchType: providers.strategy ? undefined : launchType,
+    capacityProviderStrategy: providers.strategy,
     platformVersion: input.platformVersion,
     networkConfiguration: input.networkConfiguration,
   };
@@ -256,7 +259,9 @@ export const UpdateService: Handler = async (raw, ctx, s) => {
   const primary = current.deployments[0];
   let deployment: DeploymentSpec | undefined;
   const td = input.taskDefinition ? resolveTaskDefinition(input.taskDefinition, ctx, s, { requireActive: true }).taskDefinitionArn : undefined;
-  const strategy = input.capacityProviderStrategy && withStrategyDefaults(input.capacityProviderStrategy);
+  const providers = strategyToRun(input, cluster.agg.snapshot.context, false);
+  if (!providers.ok) throw new EcsError(providers.rejection.code, providers.rejection.message);
+  const strategy = providers.strategy;
   const changed =
     (td !== undefined && td !== primary?.taskDefinition) ||
     input.forceNewDeployment === true ||
@@ -347,7 +352,7 @@ export const ListServices: Handler = async (raw, ctx, s) => {
     if (agg?.snapshot.value !== "ACTIVE") continue;
     const c = agg.snapshot.context;
     if (input.schedulingStrategy && c.schedulingStrategy !== input.schedulingStrategy) continue;
-    if (input.launchType && (c.deployments[0]?.launchType ?? "EC2") !== input.launchType) continue;
+    if (input.launchType && deploymentLaunchType(c.deployments[0]) !== input.launchType) continue;
     out.push(c.serviceArn);
   }
   out.sort();

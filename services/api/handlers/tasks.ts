@@ -10,6 +10,7 @@ import {
   PlacementStrategy,
   TaskOverride,
 } from "../../../events/shapes.ts";
+import { strategyLaunchType, strategyToRun } from "../../../machines/account/capacity-providers.ts";
 import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { reservationOf, runtimeSpec, taskArnOf } from "../../../machines/task/task.spec.ts";
@@ -49,7 +50,6 @@ const RunTaskInput = z.object({
   clientToken: z.string().optional(),
   volumeConfigurations: z.array(z.unknown()).optional(),
 });
-type RunTaskInput = z.infer<typeof RunTaskInput>;
 
 /** Overrides may total at most 8192 characters of JSON (ECS model). */
 const MAX_OVERRIDES_CHARS = 8192;
@@ -95,7 +95,9 @@ export const RunTask: Handler = async (raw, ctx, s) => {
     }
   }
 
-  const launchType = launchTypeOf(input, cluster.agg.snapshot.context.defaultCapacityProviderStrategy);
+  const providers = strategyToRun(input, cluster.agg.snapshot.context);
+  if (!providers.ok) throw new EcsError(providers.rejection.code, providers.rejection.message);
+  const launchType = input.launchType ?? (providers.strategy ? strategyLaunchType(providers.strategy) : "EC2");
   const networkMode = definition.networkMode ?? "bridge";
   if (networkMode === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)
     throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
@@ -151,7 +153,8 @@ export const RunTask: Handler = async (raw, ctx, s) => {
           launchType,
           platformVersion: input.platformVersion,
           networkConfiguration: input.networkConfiguration,
-          capacityProviderName: input.capacityProviderStrategy?.[0]?.capacityProvider,
+          // The strategy's first provider: Berth's providers share the cluster's instances.
+          capacityProviderName: providers.strategy?.[0]?.capacityProvider,
           enableExecuteCommand: input.enableExecuteCommand ?? false,
           placementConstraints: input.placementConstraints,
         },
@@ -184,13 +187,6 @@ export const RunTask: Handler = async (raw, ctx, s) => {
 function tokenTaskId(scope: { region: string; account: string }, cluster: string, token: string, i: number): string {
   const key = JSON.stringify([scope.account, scope.region, cluster, token, i]);
   return (contentHash(`a${key}`) + contentHash(`b${key}`) + contentHash(`c${key}`)).slice(0, 32);
-}
-
-function launchTypeOf(input: RunTaskInput, clusterDefault: { capacityProvider: string }[]): LaunchType {
-  if (input.launchType) return input.launchType;
-  const strategy = input.capacityProviderStrategy ?? clusterDefault;
-  if (strategy.length > 0) return strategy[0]!.capacityProvider.startsWith("FARGATE") ? "FARGATE" : "EC2";
-  return "EC2";
 }
 
 function mergeTagLists(a: { key: string; value: string }[], b: { key: string; value: string }[]) {
