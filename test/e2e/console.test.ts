@@ -910,6 +910,87 @@ describe("the web console in a real browser", () => {
     expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
     pageErrors.length = 0;
   });
+
+  test("at 1440 px wide with the live event feed open, the task tables of the tasks list, a service's page and an instance's page fit their box", async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    // Rows as wide as a task list has: a service's tasks with a network binding, one stopped with
+    // its container's exit code and a reason.
+    const td = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "console-wide-layout",
+        containerDefinitions: [
+          {
+            name: "app",
+            image: TEST_IMAGE,
+            memory: 16,
+            stopTimeout: 5,
+            command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+      }),
+    );
+    await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: "wide-layout",
+        taskDefinition: td.taskDefinition?.taskDefinitionArn,
+        desiredCount: 2,
+      }),
+    );
+    try {
+      const c = b.cluster;
+      await expect
+        .poll(async () => (await listTasks({ serviceName: "wide-layout", desiredStatus: "RUNNING" })).length, {
+          timeout: LIVE_TIMEOUT_MS,
+        })
+        .toBe(2);
+      const [victim] = await listTasks({ serviceName: "wide-layout", desiredStatus: "RUNNING" });
+      await b.ecs.send(
+        new StopTaskCommand({ cluster: c, task: victim, reason: "stopped by the console's layout test at 1440 px" }),
+      );
+      await b.waitTask(victim as string, "has stopped", (t) => t.lastStatus === "STOPPED");
+      const instance = (await instanceArn()).split("/").pop();
+      const pages: [string, string, string][] = [
+        ["tasks", `#/tasks/${c}?service=wide-layout`, '[data-testid="task-row"][data-status="RUNNING"]'],
+        ["tasks-stopped", `#/tasks/${c}?status=STOPPED&service=wide-layout`, `[data-testid="task-row"][data-task="${victim}"]`],
+        ["service", `#/services/${c}/wide-layout`, `[data-testid="service-page"] [data-testid="task-row"][data-task="${victim}"]`],
+        ["instance", `#/instances/${c}/${instance}`, '[data-testid="instance-page"] [data-testid="task-row"]'],
+        [
+          "instance-stopped",
+          `#/instances/${c}/${instance}?status=STOPPED`,
+          `[data-testid="instance-page"] [data-testid="task-row"][data-task="${victim}"]`,
+        ],
+      ];
+      for (const [name, hash, ready] of pages) {
+        await page.goto(`${b.endpoint}/console/${hash}`);
+        await page.locator(ready).first().waitFor({ timeout: LIVE_TIMEOUT_MS });
+        await expect(page.locator(".feed").isVisible()).resolves.toBe(true);
+        // How far each table of the page, and the page itself, is wider than its box (polled: a
+        // live refresh may render the page again while it is measured).
+        const overflow = async () => ({
+          page: name,
+          tables: await page
+            .locator("#main .table-wrap")
+            .evaluateAll((wraps) => wraps.map((el) => el.scrollWidth - el.clientWidth)),
+          document: await page.evaluate(() => {
+            const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+            return g.document.documentElement.scrollWidth - g.innerWidth;
+          }),
+        });
+        const fits = async () => {
+          const o = await overflow();
+          return o.document <= 0 && o.tables.every((d) => d <= 0) ? true : o;
+        };
+        await shot(`wide-${name}`);
+        await expect.poll(fits).toBe(true);
+      }
+    } finally {
+      await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "wide-layout", desiredCount: 0 }));
+      await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "wide-layout", force: true }));
+    }
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */
