@@ -991,6 +991,43 @@ describe("the web console in a real browser", () => {
     }
     expect(pageErrors).toEqual([]);
   });
+
+  test("a service's page for a name the cluster has no service of says so from DescribeServices' answer and lists no tasks; a deleted service's page shows it INACTIVE with its tasks", async () => {
+    // The ECS actions the page calls, by name, from here on.
+    const actions: string[] = [];
+    const onRequest = (r: { headers(): Record<string, string> }) => {
+      const target = r.headers()["x-amz-target"];
+      if (target) actions.push(target.slice(target.lastIndexOf(".") + 1));
+    };
+    page.on("request", onRequest);
+    try {
+      await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/no-such-service`);
+      await expect.poll(() => page.locator("#main").textContent()).toMatch(/not found/i);
+      expect(actions).toContain("DescribeServices");
+      expect(actions.filter((a) => a === "ListTasks")).toEqual([]);
+      expect(actions.filter((a) => a === "ListServiceDeployments")).toEqual([]);
+      const missing = page.locator('[data-testid="service-not-found"][data-service="no-such-service"]');
+      await expect(missing.textContent()).resolves.toMatch(/Service not found in cluster .*MISSING/);
+      await shot("service-not-found");
+
+      // Deleted, a service is INACTIVE: its page shows it so, with the tasks it had (ListTasks answers for it).
+      await b.ecs.send(
+        new CreateServiceCommand({ cluster: b.cluster, serviceName: "gone", taskDefinition: taskDefinitionArn, desiredCount: 0 }),
+      );
+      await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "gone" }));
+      actions.length = 0;
+      await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/gone`);
+      const gone = page.locator('[data-testid="service-page"][data-service="gone"]');
+      await expect.poll(() => gone.locator(".page-head .badge").first().textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe("INACTIVE");
+      expect(actions).toContain("ListTasks");
+      await expect(gone.locator(".load-error").count()).resolves.toBe(0);
+      await expect(gone.locator('[data-action="scale"]').count()).resolves.toBe(0);
+    } finally {
+      page.off("request", onRequest);
+    }
+    // No request was refused: the browser logged no 400.
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */
