@@ -28,13 +28,14 @@ export function taskDefLink(arn) {
 }
 
 /**
- * A task's group; `service:NAME` links to the service's page. In a narrow column the name goes
- * below its `service:` or `family:` rather than the table growing wider.
+ * A task's group; `service:NAME` links to the service's page. In a narrow column the name goes,
+ * whole, below its `service:` or `family:` rather than the table growing wider.
  */
 export function groupLink(cluster, group) {
   if (!group) return "";
   const colon = group.indexOf(":");
-  const text = colon < 0 ? group : [group.slice(0, colon + 1), h("wbr"), group.slice(colon + 1)];
+  const text =
+    colon < 0 ? group : [group.slice(0, colon + 1), h("wbr"), h("span", { class: "nowrap" }, group.slice(colon + 1))];
   const service = group.startsWith("service:") ? group.slice("service:".length) : undefined;
   if (!service) return text;
   return h("a", { href: `#/services/${encodeURIComponent(cluster)}/${encodeURIComponent(service)}` }, text);
