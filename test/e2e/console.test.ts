@@ -910,6 +910,126 @@ describe("the web console in a real browser", () => {
     expect(pageErrors.filter((e) => !e.includes("status of 400"))).toEqual([]);
     pageErrors.length = 0;
   });
+
+  test("at 1440 px wide with the live event feed open, the task tables of the tasks list, a service's page and an instance's page fit their box", async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    // Rows as wide as a task list has: a service's tasks with a network binding, one stopped with
+    // its container's exit code and a reason.
+    const td = await b.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "console-wide-layout",
+        containerDefinitions: [
+          {
+            name: "app",
+            image: TEST_IMAGE,
+            memory: 16,
+            stopTimeout: 5,
+            command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
+            portMappings: [{ containerPort: 8080 }],
+          },
+        ],
+      }),
+    );
+    await b.ecs.send(
+      new CreateServiceCommand({
+        cluster: b.cluster,
+        serviceName: "wide-layout",
+        taskDefinition: td.taskDefinition?.taskDefinitionArn,
+        desiredCount: 2,
+      }),
+    );
+    try {
+      const c = b.cluster;
+      await expect
+        .poll(async () => (await listTasks({ serviceName: "wide-layout", desiredStatus: "RUNNING" })).length, {
+          timeout: LIVE_TIMEOUT_MS,
+        })
+        .toBe(2);
+      const [victim] = await listTasks({ serviceName: "wide-layout", desiredStatus: "RUNNING" });
+      await b.ecs.send(
+        new StopTaskCommand({ cluster: c, task: victim, reason: "stopped by the console's layout test at 1440 px" }),
+      );
+      await b.waitTask(victim as string, "has stopped", (t) => t.lastStatus === "STOPPED");
+      const instance = (await instanceArn()).split("/").pop();
+      const pages: [string, string, string][] = [
+        ["tasks", `#/tasks/${c}?service=wide-layout`, '[data-testid="task-row"][data-status="RUNNING"]'],
+        ["tasks-stopped", `#/tasks/${c}?status=STOPPED&service=wide-layout`, `[data-testid="task-row"][data-task="${victim}"]`],
+        ["service", `#/services/${c}/wide-layout`, `[data-testid="service-page"] [data-testid="task-row"][data-task="${victim}"]`],
+        ["instance", `#/instances/${c}/${instance}`, '[data-testid="instance-page"] [data-testid="task-row"]'],
+        // (The instance's first page of stopped tasks: after the other tests, the one stopped here
+        // may be on a later one.)
+        [
+          "instance-stopped",
+          `#/instances/${c}/${instance}?status=STOPPED`,
+          '[data-testid="instance-page"] [data-testid="task-row"][data-status="STOPPED"]',
+        ],
+      ];
+      for (const [name, hash, ready] of pages) {
+        await page.goto(`${b.endpoint}/console/${hash}`);
+        await page.locator(ready).first().waitFor({ timeout: LIVE_TIMEOUT_MS });
+        await expect(page.locator(".feed").isVisible()).resolves.toBe(true);
+        // How far each table of the page, and the page itself, is wider than its box (polled: a
+        // live refresh may render the page again while it is measured).
+        const overflow = async () => ({
+          page: name,
+          tables: await page
+            .locator("#main .table-wrap")
+            .evaluateAll((wraps) => wraps.map((el) => el.scrollWidth - el.clientWidth)),
+          document: await page.evaluate(() => {
+            const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+            return g.document.documentElement.scrollWidth - g.innerWidth;
+          }),
+        });
+        const fits = async () => {
+          const o = await overflow();
+          return o.document <= 0 && o.tables.every((d) => d <= 0) ? true : o;
+        };
+        await shot(`wide-${name}`);
+        await expect.poll(fits).toBe(true);
+      }
+    } finally {
+      await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "wide-layout", desiredCount: 0 }));
+      await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "wide-layout", force: true }));
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a service's page for a name the cluster has no service of says so from DescribeServices' answer and lists no tasks; a deleted service's page shows it INACTIVE with its tasks", async () => {
+    // The ECS actions the page calls, by name, from here on.
+    const actions: string[] = [];
+    const onRequest = (r: { headers(): Record<string, string> }) => {
+      const target = r.headers()["x-amz-target"];
+      if (target) actions.push(target.slice(target.lastIndexOf(".") + 1));
+    };
+    page.on("request", onRequest);
+    try {
+      await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/no-such-service`);
+      await expect.poll(() => page.locator("#main").textContent()).toMatch(/not found/i);
+      expect(actions).toContain("DescribeServices");
+      expect(actions.filter((a) => a === "ListTasks")).toEqual([]);
+      expect(actions.filter((a) => a === "ListServiceDeployments")).toEqual([]);
+      const missing = page.locator('[data-testid="service-not-found"][data-service="no-such-service"]');
+      await expect(missing.textContent()).resolves.toMatch(/Service not found in cluster .*MISSING/);
+      await shot("service-not-found");
+
+      // Deleted, a service is INACTIVE: its page shows it so, with the tasks it had (ListTasks answers for it).
+      await b.ecs.send(
+        new CreateServiceCommand({ cluster: b.cluster, serviceName: "gone", taskDefinition: taskDefinitionArn, desiredCount: 0 }),
+      );
+      await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "gone" }));
+      actions.length = 0;
+      await page.goto(`${b.endpoint}/console/#/services/${b.cluster}/gone`);
+      const gone = page.locator('[data-testid="service-page"][data-service="gone"]');
+      await expect.poll(() => gone.locator(".page-head .badge").first().textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe("INACTIVE");
+      expect(actions).toContain("ListTasks");
+      await expect(gone.locator(".load-error").count()).resolves.toBe(0);
+      await expect(gone.locator('[data-action="scale"]').count()).resolves.toBe(0);
+    } finally {
+      page.off("request", onRequest);
+    }
+    // No request was refused: the browser logged no 400.
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */

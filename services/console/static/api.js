@@ -93,11 +93,6 @@ export async function services(cluster) {
   return found.sort((a, b) => a.serviceName.localeCompare(b.serviceName));
 }
 
-export async function service(cluster, name) {
-  const r = await ecs("DescribeServices", { cluster, services: [name] });
-  return r.services?.[0];
-}
-
 /**
  * The first `pages` pages of ListTasks over `listings` in turn (filters: desiredStatus,
  * serviceName, family, containerInstance), each page `pageSize` tasks (one that ends a listing is
@@ -143,6 +138,10 @@ async function describeOne(action, input, list, key) {
   const found = r[list]?.[0];
   return found ? { [key]: found } : { missing: r.failures?.[0]?.reason ?? "MISSING" };
 }
+
+/** One service (ACTIVE, DRAINING, or INACTIVE once deleted), or `{missing: reason}`. */
+export const service = (cluster, name) =>
+  describeOne("DescribeServices", { cluster, services: [name] }, "services", "service");
 
 /** One task with its tags, or `{missing: reason}`. */
 export const task = (cluster, id) => describeOne("DescribeTasks", { cluster, tasks: [id], include: ["TAGS"] }, "tasks", "task");

@@ -105,18 +105,22 @@ export default {
   nav: "services",
 
   async load({ cluster, service }) {
-    const [s, listing, history] = await Promise.all([
-      api.service(cluster, service),
+    const found = await api.service(cluster, service);
+    // Once the service is known: ListTasks and ListServiceDeployments refuse a name the cluster has
+    // no service of (ServiceNotFoundException), which DescribeServices has already answered MISSING.
+    if (!found.service) return found;
+    const s = found.service;
+    const [listing, history] = await Promise.all([
       // Its running tasks, then those it stopped (ECS keeps them listed for a while). An error is
       // shown in their place, below what was read of the service.
       paging
         .load(cluster, [
-          { serviceName: service, desiredStatus: "RUNNING" },
-          { serviceName: service, desiredStatus: "STOPPED" },
+          { serviceName: s.serviceName, desiredStatus: "RUNNING" },
+          { serviceName: s.serviceName, desiredStatus: "STOPPED" },
         ])
         .catch((error) => ({ tasks: [], more: false, error })),
       api
-        .ecs("ListServiceDeployments", { cluster, service, maxResults: HISTORY_SHOWN })
+        .ecs("ListServiceDeployments", { cluster, service: s.serviceName, maxResults: HISTORY_SHOWN })
         .then((r) => r.serviceDeployments ?? [])
         .catch(() => []),
     ]);
@@ -126,14 +130,26 @@ export default {
   interested: (event, { cluster, service }) =>
     event.subject.endsWith(`.service.${cluster}.${service}`) || event.subject.includes(`.task.${cluster}.`),
 
-  render({ s, listing, history }, ctx) {
+  render({ s, missing, listing, history }, ctx) {
     const { cluster, service } = ctx.params;
     const back = h(
       "a",
       { class: "crumb", href: `#/services/${encodeURIComponent(cluster)}` },
       `← Services of ${cluster}`,
     );
-    if (!s) return h("section", {}, back, emptyState(`Service ${service} not found.`, "It may have been deleted."));
+    // A deleted service is still described, INACTIVE (its page shows it so, with the tasks it had);
+    // DescribeServices answers MISSING for a name the cluster never had a service of.
+    if (!s)
+      return h(
+        "section",
+        { "data-testid": "service-not-found", "data-service": service },
+        back,
+        h("h1", { class: "wrap" }, `Service ${service}`),
+        emptyState(
+          `Service not found in cluster ${cluster}.`,
+          `DescribeServices answers ${missing}: the cluster has no service of that name.`,
+        ),
+      );
     const active = s.status === "ACTIVE";
     const head = pageHeader(
       s.serviceName,

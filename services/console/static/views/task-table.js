@@ -27,11 +27,18 @@ export function taskDefLink(arn) {
   return name ? h("a", { href: taskDefHref(name) }, h("code", {}, name)) : "—";
 }
 
-/** A task's group; `service:NAME` links to the service's page. */
+/**
+ * A task's group; `service:NAME` links to the service's page. In a narrow column the name goes,
+ * whole, below its `service:` or `family:` rather than the table growing wider.
+ */
 export function groupLink(cluster, group) {
-  const service = group?.startsWith("service:") ? group.slice("service:".length) : undefined;
-  if (!service) return group ?? "";
-  return h("a", { href: `#/services/${encodeURIComponent(cluster)}/${encodeURIComponent(service)}` }, group);
+  if (!group) return "";
+  const colon = group.indexOf(":");
+  const text =
+    colon < 0 ? group : [group.slice(0, colon + 1), h("wbr"), h("span", { class: "nowrap" }, group.slice(colon + 1))];
+  const service = group.startsWith("service:") ? group.slice("service:".length) : undefined;
+  if (!service) return text;
+  return h("a", { href: `#/services/${encodeURIComponent(cluster)}/${encodeURIComponent(service)}` }, text);
 }
 
 function containerLine(c) {
@@ -92,14 +99,23 @@ export function stopTaskDialog(ctx, cluster, task) {
   });
 }
 
+/** A task not yet asked to stop: its row offers Stop. */
+const stoppable = (t) => t.desiredStatus !== "STOPPED";
+
+/** A task asked to stop: its row says why and when. */
+const stopped = (t) => Boolean(t.stoppedReason || t.stopCode || t.stoppedAt);
+
 /**
  * Task rows, each with the instance it is on (linked) and its group (`showGroup`); a page of one
- * instance's tasks leaves the instance out (`showInstance`).
+ * instance's tasks leaves the instance out (`showInstance`). A column no row has anything in is
+ * left out, so the others have its width: running tasks have no stop details, stopped tasks
+ * nothing to stop.
  */
 export function taskTable(tasks, ctx, cluster, { showGroup = true, showInstance = true } = {}) {
+  const showStopped = tasks.some(stopped);
+  const showActions = tasks.some(stoppable);
   const rows = tasks.map((t) => {
     const id = idOf(t.taskArn);
-    const stoppable = t.desiredStatus !== "STOPPED";
     return h(
       "tr",
       {
@@ -142,33 +158,37 @@ export function taskTable(tasks, ctx, cluster, { showGroup = true, showInstance 
       ),
       h("td", {}, h("ul", { class: "containers" }, (t.containers ?? []).map(containerLine))),
       h("td", {}, timeCell(t.startedAt ?? t.createdAt)),
-      h(
-        "td",
-        {},
-        h(
-          "div",
-          { class: "stop-info" },
-          t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
-          t.stopCode || t.stoppedAt
-            ? h(
-                "span",
-                { class: "muted small" },
-                [t.stopCode, t.stoppedAt ? fmtTime(t.stoppedAt) : null].filter(Boolean).join(" · "),
-              )
-            : null,
-        ),
-      ),
-      h(
-        "td",
-        { class: "row-actions" },
-        stoppable
-          ? button("Stop", () => stopTaskDialog(ctx, cluster, t), {
-              kind: "small danger-outline",
-              action: "stop-task",
-              ariaLabel: `Stop task ${shortId(id, 12)}`,
-            })
-          : null,
-      ),
+      showStopped
+        ? h(
+            "td",
+            {},
+            h(
+              "div",
+              { class: "stop-info" },
+              t.stoppedReason ? h("span", { class: "reason", "data-testid": "stopped-reason" }, t.stoppedReason) : null,
+              t.stopCode || t.stoppedAt
+                ? h(
+                    "span",
+                    { class: "muted small" },
+                    [t.stopCode, t.stoppedAt ? fmtTime(t.stoppedAt) : null].filter(Boolean).join(" · "),
+                  )
+                : null,
+            ),
+          )
+        : null,
+      showActions
+        ? h(
+            "td",
+            { class: "row-actions" },
+            stoppable(t)
+              ? button("Stop", () => stopTaskDialog(ctx, cluster, t), {
+                  kind: "small danger-outline",
+                  action: "stop-task",
+                  ariaLabel: `Stop task ${shortId(id, 12)}`,
+                })
+              : null,
+          )
+        : null,
     );
   });
   const headers = [
@@ -178,8 +198,8 @@ export function taskTable(tasks, ctx, cluster, { showGroup = true, showInstance 
     "Status",
     "Containers",
     "Started",
-    "Stopped",
-    "",
+    showStopped ? "Stopped" : null,
+    showActions ? "" : null,
   ].filter((x) => x !== null);
   return table(headers, rows, { class: "tasks" });
 }
