@@ -1,7 +1,7 @@
 import { arns, parseArn, type Scope } from "../../events/arns.ts";
 import { subjects } from "../../events/names.ts";
 import type { DeploymentConfiguration } from "../../events/service.events.ts";
-import { withStrategyDefaults } from "../../machines/account/capacity-providers.ts";
+import { deploymentLaunchType, withStrategyDefaults } from "../../machines/account/capacity-providers.ts";
 import type { ServiceSnapshot } from "../../machines/service/service.decide.ts";
 import { type Deployment, type ServiceContext, serviceRevisionOf } from "../../machines/service/service.machine.ts";
 import { failedTaskCount, type ServiceTaskView } from "../../machines/service/service.reconcile.ts";
@@ -87,9 +87,7 @@ export function renderService(
  * A deployment on Fargate, by launch type or by capacity providers: ECS names its platform's
  * version and family (Linux: Berth runs no other), and only for Fargate.
  */
-const onFargate = (d: Deployment | undefined) =>
-  d !== undefined &&
-  (d.launchType === "FARGATE" || (d.capacityProviderStrategy?.some((p) => p.capacityProvider.startsWith("FARGATE")) ?? false));
+export const onFargate = (d: Parameters<typeof deploymentLaunchType>[0]) => d !== undefined && deploymentLaunchType(d) === "FARGATE";
 
 export const scopeOf = (svc: ServiceContext): Scope => {
   const p = parseArn(svc.serviceArn);

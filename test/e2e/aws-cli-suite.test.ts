@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DescribeServiceRevisionsCommand, ListServiceDeploymentsCommand } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AwsCliResult, awsCli } from "../support/aws-cli.ts";
 import { type BerthFixture, startBerth } from "../support/berth.ts";
@@ -204,6 +205,11 @@ describe("the AWS CLI v2", () => {
     };
     expect([s.platformVersion, s.platformFamily]).toEqual(["LATEST", "Linux"]);
     expect([s.deployments[0]?.platformVersion, s.deployments[0]?.platformFamily]).toEqual(["1.4.0", "Linux"]);
+    // And its service revision, as its deployment (through the SDK: this CLI predates service revisions).
+    const deployments = await b.ecs.send(new ListServiceDeploymentsCommand({ cluster: b.cluster, service }));
+    const revisionArn = deployments.serviceDeployments?.[0]?.targetServiceRevisionArn as string;
+    const revision = (await b.ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revisionArn] }))).serviceRevisions?.[0];
+    expect([revision?.launchType, revision?.platformVersion, revision?.platformFamily]).toEqual(["FARGATE", "1.4.0", "Linux"]);
     // Its task's interface is in the service's subnet.
     const serviceTask = await waitFor(
       async () => ((await aws(["list-tasks", "--cluster", b.cluster, "--service-name", service])).out.taskArns as string[])[0],

@@ -12,7 +12,7 @@ import type { ApiServices, Handler, RequestContext } from "../context.ts";
 import { EcsError, invalid, parseInput } from "../errors.ts";
 import { paginate, withoutPaging } from "../paging.ts";
 import { compact, seconds } from "../render.ts";
-import { deploymentConfigurationOf, revisionSummary, scopeOf } from "../render-service.ts";
+import { deploymentConfigurationOf, onFargate, revisionSummary, scopeOf } from "../render-service.ts";
 import { activeCluster } from "../resolve.ts";
 import { commandService, deploymentId, existingService } from "./services.ts";
 
@@ -219,7 +219,9 @@ function renderServiceRevision(svc: ServiceContext, r: ServiceRevisionRecord, re
     taskDefinition: d.taskDefinition,
     capacityProviderStrategy: d.capacityProviderStrategy?.length ? withStrategyDefaults(d.capacityProviderStrategy) : undefined,
     launchType: d.capacityProviderStrategy?.length ? undefined : (d.launchType ?? "EC2"),
-    platformVersion: d.launchType === "FARGATE" ? (d.platformVersion ?? "LATEST") : undefined,
+    // As its deployment shows it (ECS's revisions name the version run, and the family).
+    platformVersion: onFargate(d) ? (d.platformVersion ?? "1.4.0") : undefined,
+    platformFamily: onFargate(d) ? "Linux" : undefined,
     loadBalancers: svc.settings.loadBalancers,
     serviceRegistries: svc.settings.serviceRegistries,
     networkConfiguration: d.networkConfiguration,
