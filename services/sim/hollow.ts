@@ -1,6 +1,7 @@
 import type { ContainerObserved, Observation } from "../../events/agent.ts";
 import { contentHash } from "../../events/envelope.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
+import { eniAttachmentId } from "../../machines/task/task.eni.ts";
 
 /**
  * One hollow container instance: what a real agent would know about its tasks, without Docker.
@@ -10,6 +11,9 @@ import type { TaskRuntimeSpec } from "../../events/task.events.ts";
  *   StartTask ─► PENDING ─(start latency)─► RUNNING          (or STOPPED: failed to start)
  *   StopTask  ─► TaskStoppingObserved, every container STOPPED
  *   exit()    ─► every container STOPPED with the exit code   (a crash, for trying recovery)
+ *
+ * An awsvpc task's interface is reported as the real agent reports its task network: ATTACHED
+ * (with an address) before its containers start, DETACHED once they have all stopped.
  */
 
 export type HollowContainerStatus = ContainerObserved["status"];
@@ -22,6 +26,9 @@ export interface HollowTask {
   stopRequested: boolean;
   /** When the task's containers all stopped (for pruning old records). */
   stoppedAt?: number;
+  awsvpc: boolean;
+  /** An awsvpc task's interface was attached (its start went ahead); it is let go once its containers all stop. */
+  attached: boolean;
 }
 
 /** Reason ECS's agent gives for a container Docker could not start; the simulated failure says so. */
@@ -55,6 +62,8 @@ export class HollowInstance {
       taskId: spec.taskId,
       containers: spec.containers.map((c) => ({ name: c.name, runtimeId: runtimeIdOf(spec.taskId, c.name), status: "PENDING" })),
       stopRequested: false,
+      awsvpc: spec.networkMode === "awsvpc",
+      attached: false,
     };
     this.tasks.set(spec.taskArn, task);
     return { task, fresh: true };
@@ -63,6 +72,7 @@ export class HollowInstance {
   /** The start latency elapsed: every container RUNNING, or every container STOPPED when `fail`. */
   complete(task: HollowTask, at: number, fail: boolean): Observation[] {
     if (task.stopRequested || task.containers.some((c) => c.status !== "PENDING")) return [];
+    task.attached = task.awsvpc;
     for (const c of task.containers) {
       if (fail) {
         c.status = "STOPPED";
@@ -89,7 +99,7 @@ export class HollowInstance {
     }
     if (wasLive) task.stoppedAt = at;
     const stopping: Observation = { type: "TaskStoppingObserved", at, instanceId: this.instanceId, taskArn };
-    return [stopping, ...this.facts(task, at)];
+    return [stopping, ...this.facts(task, at, { attach: false })];
   }
 
   /** Every container of a running task exits with `exitCode` (a simulated crash). */
@@ -102,12 +112,19 @@ export class HollowInstance {
       c.exitCode = exitCode;
     }
     task.stoppedAt = at;
-    return this.facts(task, at);
+    return this.facts(task, at, { attach: false });
   }
 
-  /** The current fact about each container (a repeat publishes the same msgIDs: stored once). */
-  facts(task: HollowTask, at: number): Observation[] {
-    return task.containers.map((c) => this.container(task.taskArn, c.name, c.runtimeId, c.status, at, c.exitCode, c.reason));
+  /**
+   * The current fact about each container (a repeat publishes the same msgIDs: stored once), and
+   * about an awsvpc task's interface: attached before them, let go after them once they all stopped.
+   */
+  facts(task: HollowTask, at: number, { attach = true } = {}): Observation[] {
+    const containers = task.containers.map((c) => this.container(task.taskArn, c.name, c.runtimeId, c.status, at, c.exitCode, c.reason));
+    if (!task.attached) return containers;
+    const before = attach ? [this.attachment(task, "ATTACHED", at)] : [];
+    if (!containers.every((c) => c.status === "STOPPED")) return [...before, ...containers];
+    return [...before, ...containers, this.attachment(task, "DETACHED", at)];
   }
 
   /** Drops records of tasks stopped before `before`; returns how many. */
@@ -120,6 +137,23 @@ export class HollowInstance {
       }
     }
     return n;
+  }
+
+  /** The interface as the real agent reports it: the attachment id the task was created with, an address of its own. */
+  private attachment(task: HollowTask, status: "ATTACHED" | "DETACHED", at: number): Extract<Observation, { type: "TaskAttachmentObserved" }> {
+    const h = contentHash(`eni/${task.taskId}`) + contentHash(`${task.taskId}/eni`);
+    const byte = (i: number) => Number.parseInt(h.slice(2 * i, 2 * i + 2), 16);
+    return {
+      type: "TaskAttachmentObserved",
+      at,
+      instanceId: this.instanceId,
+      taskArn: task.taskArn,
+      attachmentId: eniAttachmentId(task.taskId),
+      status,
+      // A private address in 10.0.0.0/8 and a locally administered MAC, both from the task id.
+      privateIPv4Address: `10.${byte(0)}.${byte(1)}.${(byte(2) % 254) + 1}`,
+      macAddress: `02:${[0, 1, 2, 3, 4].map((i) => h.slice(2 * i + 6, 2 * i + 8)).join(":")}`,
+    };
   }
 
   private container(

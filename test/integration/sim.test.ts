@@ -112,6 +112,35 @@ describe("a simulated fleet on the real control plane", () => {
     expect(stopped?.containers?.[0]?.lastStatus).toBe("STOPPED");
   });
 
+  test("an awsvpc task on a hollow instance: its interface attached with an address while it runs, deleted once it has stopped", async () => {
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "hollow-vpc",
+        networkMode: "awsvpc",
+        containerDefinitions: [{ name: "app", image: "berth-test/busybox:latest", cpu: 64, memory: 128 }],
+      }),
+    );
+    const run = await ecs.send(
+      new RunTaskCommand({
+        cluster,
+        taskDefinition: "hollow-vpc",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0abc1234"] } },
+      }),
+    );
+    const arn = run.tasks?.[0]?.taskArn as string;
+    expect(run.tasks?.[0]?.attachments?.[0]).toMatchObject({ type: "ElasticNetworkInterface", status: "PRECREATED" });
+    const [running] = await waitTasks([arn], "RUNNING", (t) => t.lastStatus === "RUNNING");
+    const eni = running?.attachments?.[0];
+    const detail = (name: string) => eni?.details?.find((d) => d.name === name)?.value;
+    expect([eni?.id, eni?.status]).toEqual([run.tasks?.[0]?.attachments?.[0]?.id, "ATTACHED"]);
+    expect(detail("subnetId")).toBe("subnet-0abc1234");
+    expect(detail("privateIPv4Address")).toMatch(/^10\.\d+\.\d+\.\d+$/);
+
+    await ecs.send(new StopTaskCommand({ cluster, task: arn }));
+    const [stopped] = await waitTasks([arn], "STOPPED", (t) => t.lastStatus === "STOPPED");
+    expect(stopped?.attachments?.[0]?.status).toBe("DELETED");
+  });
+
   test("a service reaches its desired count, and a task that dies is replaced", async () => {
     const created = await ecs.send(new CreateServiceCommand({ cluster, serviceName: "web", taskDefinition: "hollow", desiredCount: 6 }));
     const serviceArn = created.service?.serviceArn as string;

@@ -1,12 +1,13 @@
 import { describe, expect, test } from "vitest";
-import type { ContainerObserved } from "../../events/agent.ts";
+import type { ContainerObserved, Observation } from "../../events/agent.ts";
 import type { TaskRuntimeSpec } from "../../events/task.events.ts";
+import { eniAttachmentId } from "../../machines/task/task.eni.ts";
 import { observationMsgId } from "../../services/agent/observation.ts";
 import { HollowInstance, SIGTERM_EXIT, SIMULATED_FAILURE } from "../../services/sim/hollow.ts";
 
 const ARN = "arn:aws:ecs:us-east-1:000000000000:task/sim/0123456789abcdef0123456789abcdef";
 
-function spec(names = ["app"]): TaskRuntimeSpec {
+function spec(names = ["app"], networkMode: TaskRuntimeSpec["networkMode"] = "bridge"): TaskRuntimeSpec {
   return {
     taskArn: ARN,
     taskId: "0123456789abcdef0123456789abcdef",
@@ -16,7 +17,7 @@ function spec(names = ["app"]): TaskRuntimeSpec {
     family: "web",
     revision: 1,
     launchType: "EC2",
-    networkMode: "bridge",
+    networkMode,
     volumes: [],
     containers: names.map((name) => ({ name, image: "x", essential: true }) as TaskRuntimeSpec["containers"][number]),
   };
@@ -83,5 +84,40 @@ describe("a hollow instance answers directives as a real agent would", () => {
     expect(inst.prune(40)).toBe(0);
     expect(inst.prune(51)).toBe(1);
     expect(inst.tasks.size).toBe(0);
+  });
+
+  test("an awsvpc task's interface: ATTACHED before its containers run, DETACHED after they stop, under the id the task was created with", () => {
+    const inst = new HollowInstance("i1", "arn:i1");
+    const { task } = inst.accept(spec(["app"], "awsvpc"));
+    const started = inst.complete(task, 10, false);
+    expect(statuses(started)).toEqual(["TaskAttachmentObserved", "app:RUNNING"]);
+    const attached = started[0] as Extract<Observation, { type: "TaskAttachmentObserved" }>;
+    expect(attached).toMatchObject({ status: "ATTACHED", attachmentId: eniAttachmentId(task.taskId) });
+    expect(attached.privateIPv4Address).toMatch(/^10\.\d{1,3}\.\d{1,3}\.\d{1,3}$/);
+    expect(attached.macAddress).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+    // A redelivered StartTask reports the same facts again (the same msgIDs: stored once).
+    expect(inst.facts(task, 11).map(observationMsgId)).toEqual(started.map(observationMsgId));
+
+    const stopped = inst.stop(ARN, [], 20);
+    expect(statuses(stopped)).toEqual(["TaskStoppingObserved", "app:STOPPED", "TaskAttachmentObserved"]);
+    expect(stopped[2]).toMatchObject({ status: "DETACHED", attachmentId: attached.attachmentId, privateIPv4Address: attached.privateIPv4Address });
+  });
+
+  test("an awsvpc task whose start fails lets its interface go; one stopped before its start completes never had one", () => {
+    const failing = new HollowInstance("i1", "arn:i1");
+    const { task } = failing.accept(spec(["app"], "awsvpc"));
+    expect(statuses(failing.complete(task, 10, true))).toEqual(["TaskAttachmentObserved", "app:STOPPED", "TaskAttachmentObserved"]);
+
+    const early = new HollowInstance("i2", "arn:i2");
+    const accepted = early.accept(spec(["app"], "awsvpc"));
+    expect(statuses(early.stop(ARN, [], 5))).toEqual(["TaskStoppingObserved", "app:STOPPED"]);
+    expect(early.complete(accepted.task, 10, false)).toEqual([]);
+  });
+
+  test("a crash of an awsvpc task reports its containers STOPPED, then its interface let go", () => {
+    const inst = new HollowInstance("i1", "arn:i1");
+    const { task } = inst.accept(spec(["app", "sidecar"], "awsvpc"));
+    inst.complete(task, 10, false);
+    expect(statuses(inst.exit(ARN, 137, 20))).toEqual(["app:STOPPED", "sidecar:STOPPED", "TaskAttachmentObserved"]);
   });
 });
