@@ -125,6 +125,11 @@ export function emptyState(title, hint) {
   );
 }
 
+/** A page for something that does not exist: the way back, what was asked for, and what the API answered. */
+export function notFoundPage(attrs, back, title, message, hint) {
+  return h("section", attrs, back, h("h1", { class: "wrap" }, title), emptyState(message, hint));
+}
+
 /** In place of what could not be read: what it was, and why (the API's error). */
 export function loadError(what, err) {
   return h("div", { class: "load-error", role: "alert" }, h("p", {}, what), h("p", { class: "muted" }, err.message));

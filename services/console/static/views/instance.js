@@ -4,7 +4,7 @@
 // page at a time). Action: drain or activate it.
 
 import * as api from "../api.js";
-import { badge, detail, details, emptyState, h, idOf, pageHeader, shortId, table, timeCell } from "../ui.js";
+import { badge, detail, details, emptyState, h, idOf, notFoundPage, pageHeader, shortId, table, timeCell } from "../ui.js";
 import { agentBadge, instanceHref, resource, stateAction, usage } from "./instances.js";
 import { pageSizeFilter, STATUS_LABEL, statusFilter, taskPaging } from "./task-pages.js";
 
@@ -104,15 +104,12 @@ export default {
       `← Container instances of ${cluster}`,
     );
     if (!i)
-      return h(
-        "section",
+      return notFoundPage(
         { "data-testid": "instance-not-found", "data-instance": instance },
         back,
-        h("h1", { class: "wrap" }, `Container instance ${instance}`),
-        emptyState(
-          `Container instance not found in cluster ${cluster}.`,
-          `DescribeContainerInstances answers ${missing}: the cluster has no instance of that id.`,
-        ),
+        `Container instance ${instance}`,
+        `Container instance not found in cluster ${cluster}.`,
+        `DescribeContainerInstances answers ${missing}: the cluster has no instance of that id.`,
       );
     const id = idOf(i.containerInstanceArn);
     const az = i.attributes?.find((a) => a.name === "ecs.availability-zone")?.value;

@@ -11,6 +11,7 @@ import {
   h,
   idOf,
   loadError,
+  notFoundPage,
   openDialog,
   pageHeader,
   table,
@@ -140,15 +141,12 @@ export default {
     // A deleted service is still described, INACTIVE (its page shows it so, with the tasks it had);
     // DescribeServices answers MISSING for a name the cluster never had a service of.
     if (!s)
-      return h(
-        "section",
+      return notFoundPage(
         { "data-testid": "service-not-found", "data-service": service },
         back,
-        h("h1", { class: "wrap" }, `Service ${service}`),
-        emptyState(
-          `Service not found in cluster ${cluster}.`,
-          `DescribeServices answers ${missing}: the cluster has no service of that name.`,
-        ),
+        `Service ${service}`,
+        `Service not found in cluster ${cluster}.`,
+        `DescribeServices answers ${missing}: the cluster has no service of that name.`,
       );
     const active = s.status === "ACTIVE";
     const head = pageHeader(

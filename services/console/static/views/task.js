@@ -3,7 +3,7 @@
 // Action: stop it.
 
 import * as api from "../api.js";
-import { badge, button, detail, details, emptyState, h, idOf, pageHeader, shortId, table, timeCell } from "../ui.js";
+import { badge, button, detail, details, h, idOf, notFoundPage, pageHeader, shortId, table, timeCell } from "../ui.js";
 import { instanceHref } from "./instances.js";
 import { groupLink, stopTaskDialog, taskDefLink } from "./task-table.js";
 import { tasksHref } from "./tasks.js";
@@ -67,15 +67,12 @@ export default {
     const { cluster, task } = ctx.params;
     const back = h("a", { class: "crumb", href: tasksHref(cluster) }, `← Tasks of ${cluster}`);
     if (!t)
-      return h(
-        "section",
+      return notFoundPage(
         { "data-testid": "task-not-found", "data-task": task },
         back,
-        h("h1", { class: "wrap" }, `Task ${task}`),
-        emptyState(
-          `Task not found in cluster ${cluster}.`,
-          `DescribeTasks answers ${missing}: no such task, or it stopped long enough ago that it is no longer kept.`,
-        ),
+        `Task ${task}`,
+        `Task not found in cluster ${cluster}.`,
+        `DescribeTasks answers ${missing}: no such task, or it stopped long enough ago that it is no longer kept.`,
       );
     const id = idOf(t.taskArn);
     const instanceId = t.containerInstanceArn ? idOf(t.containerInstanceArn) : undefined;

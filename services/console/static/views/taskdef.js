@@ -3,7 +3,7 @@
 // Environment variables and secrets are shown by name only.
 
 import * as api from "../api.js";
-import { badge, detail, details, emptyState, h, pageHeader, taskDefName, timeCell } from "../ui.js";
+import { badge, detail, details, h, notFoundPage, pageHeader, taskDefName, timeCell } from "../ui.js";
 import { taskDefHref } from "./taskdefs.js";
 import { tasksHref } from "./tasks.js";
 
@@ -144,12 +144,12 @@ export default {
   render({ td, tags, revisions, missing }, ctx) {
     const back = h("a", { class: "crumb", href: "#/taskdefs" }, "← Task definitions");
     if (!td)
-      return h(
-        "section",
+      return notFoundPage(
         { "data-testid": "taskdef-not-found" },
         back,
-        h("h1", { class: "wrap" }, ctx.params.taskDefinition),
-        emptyState("Task definition not found.", missing || "No such family or revision."),
+        ctx.params.taskDefinition,
+        "Task definition not found.",
+        missing || "No such family or revision.",
       );
     const name = `${td.family}:${td.revision}`;
     const cluster = ctx.cluster;
