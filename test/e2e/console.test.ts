@@ -995,6 +995,11 @@ describe("the web console in a real browser", () => {
   });
 
   test("a service's page for a name the cluster has no service of says so from DescribeServices' answer and lists no tasks; a deleted service's page shows it INACTIVE with its tasks", async () => {
+    // From a page that lists no tasks, rendered, so that no refresh of a task list left behind
+    // by an earlier test can be counted as this page's.
+    await page.goto(`${b.endpoint}/console/#/clusters`);
+    await expect.poll(() => page.locator('[data-testid="cluster-card"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.title()).toMatch(/^Clusters/);
     // The ECS actions the page calls, by name, from here on.
     const actions: string[] = [];
     const onRequest = (r: { headers(): Record<string, string> }) => {
