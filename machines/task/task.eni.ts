@@ -1,3 +1,4 @@
+import { contentHash } from "../../events/envelope.ts";
 import type { Attachment } from "../../events/shapes.ts";
 
 /**
@@ -17,22 +18,10 @@ export const ENI_ATTACHMENT = "ElasticNetworkInterface";
 /** The subnet of a task whose creation named none (tasks of an older log). */
 export const DEFAULT_SUBNET = "subnet-berth";
 
-/** FNV-1a over `text`, from an offset basis varied by `seed`: one 32-bit word of the id. */
-function fnv1a(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
 /** The task's interface attachment id: UUID-shaped, like an ECS attachment's, and the same for a task id every time. */
 export function eniAttachmentId(taskId: string): string {
-  const key = `attachment:${taskId}`;
-  const hex = [0, 0x9e3779b9, 0x7f4a7c15, 0x3c6ef372]
-    .map((seed) => fnv1a(key, seed).toString(16).padStart(8, "0"))
-    .join("");
+  // Three 14-digit content hashes of the id, each keyed differently: 32 of their 42 hex digits.
+  const hex = [1, 2, 3].map((k) => contentHash(`attachment:${k}:${taskId}`)).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

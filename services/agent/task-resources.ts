@@ -48,8 +48,6 @@ export const DEFAULT_PAUSE: PauseContainer = { image: "berth/pause:1" };
 /** Docker names allow '.', ECS container names do not: no task container can collide with these. */
 export const pauseContainerName = (taskId: string) => `berth-${taskId}.pause`;
 export const taskNetworkName = (taskId: string) => `berth-task-${taskId}`;
-/** The task's interface attachment id: the one the control plane announced when it created the task. */
-export const attachmentId = eniAttachmentId;
 
 export function taskResources(
   docker: DockerPort,
@@ -115,7 +113,8 @@ export function taskResources(
     const info = await docker.inspectContainer(id, { signal });
     const net = info.networks[networkName];
     return {
-      attachmentId: attachmentId(spec.taskId),
+      // The id the control plane announced the interface under when it created the task.
+      attachmentId: eniAttachmentId(spec.taskId),
       networkName,
       ...(net?.ipAddress ? { privateIPv4Address: net.ipAddress } : {}),
       ...(net?.macAddress ? { macAddress: net.macAddress } : {}),
