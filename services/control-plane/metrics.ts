@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Envelope } from "../../events/envelope.ts";
 import type { EcsDetailType } from "../../events/names.ts";
 import { subjects } from "../../events/names.ts";
+import { deploymentLaunchType } from "../../machines/account/capacity-providers.ts";
 import { ECS_OPERATIONS } from "../api/operations.ts";
 import type { HttpRoute } from "../api/server.ts";
 import { daemonInstances } from "../scheduler/views.ts";
@@ -150,7 +151,7 @@ export class Metrics {
                   model,
                   clusterSubject,
                   s.settings.placementConstraints,
-                  s.deployments[0]?.launchType ?? "EC2",
+                  deploymentLaunchType(s.deployments[0]),
                 ).length
               : s.settings.desiredCount;
         let running = 0;

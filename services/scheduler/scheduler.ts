@@ -203,7 +203,7 @@ export class Scheduler {
       lostInstances: lost,
       daemonInstances:
         svc.schedulingStrategy === "DAEMON"
-          ? daemonInstances(this.s.model, clusterSubject, svc.settings.placementConstraints, svc.deployments[0]?.launchType ?? "EC2")
+          ? daemonInstances(this.s.model, clusterSubject, svc.settings.placementConstraints, deploymentLaunchType(svc.deployments[0]))
           : undefined,
       now,
       newDeploymentId: deploymentId(),
@@ -389,7 +389,7 @@ export class Scheduler {
         cluster: svc.cluster,
         definition,
         overrides: {},
-        launchType: dep.launchType ?? "EC2",
+        launchType: deploymentLaunchType(dep),
       });
       if (!r.ok) continue;
       this.log.info({ taskId: slot.taskId, service: svc.serviceName }, "creating a task whose slot was recorded but not created");

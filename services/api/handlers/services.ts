@@ -10,7 +10,7 @@ import {
   PlacementConstraint,
   PlacementStrategy,
 } from "../../../events/shapes.ts";
-import { deploymentLaunchType, strategyLaunchType, strategyToRun, withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
+import { deploymentLaunchType, strategyToRun, withStrategyDefaults } from "../../../machines/account/capacity-providers.ts";
 import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideService, initialService, type ServiceCommand, type ServiceSnapshot } from "../../../machines/service/service.decide.ts";
 import type { Agg } from "../../control-plane/read-model.ts";
@@ -75,7 +75,7 @@ function render(agg: Agg<ServiceSnapshot>, s: ApiServices, now: number, include:
   const ctx = agg.snapshot.context;
   const daemon =
     ctx.schedulingStrategy === "DAEMON"
-      ? daemonInstances(s.model, subjects.cluster(agg.region, ctx.cluster), ctx.settings.placementConstraints, ctx.deployments[0]?.launchType ?? "EC2").length
+      ? daemonInstances(s.model, subjects.cluster(agg.region, ctx.cluster), ctx.settings.placementConstraints, deploymentLaunchType(ctx.deployments[0])).length
       : undefined;
   return renderService(agg, s.model, now, include, daemon);
 }
@@ -148,7 +148,7 @@ export const CreateService: Handler = async (raw, ctx, s) => {
   // A daemon runs on the cluster's instances, one each: the cluster's default strategy is not its.
   const providers = strategyToRun(input, cluster.agg.snapshot.context, strategy !== "DAEMON");
   if (!providers.ok) throw new EcsError(providers.rejection.code, providers.rejection.message);
-  const launchType = input.launchType ?? (providers.strategy ? strategyLaunchType(providers.strategy) : "EC2");
+  const launchType = deploymentLaunchType({ launchType: input.launchType, capacityProviderStrategy: providers.strategy });
   if ((definition.networkMode ?? "bridge") === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)
     throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   if (launchType === "FARGATE" && !definition.compatibilities.includes("FARGATE"))

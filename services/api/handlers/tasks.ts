@@ -10,7 +10,7 @@ import {
   PlacementStrategy,
   TaskOverride,
 } from "../../../events/shapes.ts";
-import { strategyLaunchType, strategyToRun } from "../../../machines/account/capacity-providers.ts";
+import { deploymentLaunchType, strategyToRun } from "../../../machines/account/capacity-providers.ts";
 import { checkPlacement } from "../../../machines/placement/request.ts";
 import { decideTask, initialTask } from "../../../machines/task/task.decide.ts";
 import { reservationOf, runtimeSpec, taskArnOf } from "../../../machines/task/task.spec.ts";
@@ -97,7 +97,7 @@ export const RunTask: Handler = async (raw, ctx, s) => {
 
   const providers = strategyToRun(input, cluster.agg.snapshot.context);
   if (!providers.ok) throw new EcsError(providers.rejection.code, providers.rejection.message);
-  const launchType = input.launchType ?? (providers.strategy ? strategyLaunchType(providers.strategy) : "EC2");
+  const launchType = deploymentLaunchType({ launchType: input.launchType, capacityProviderStrategy: providers.strategy });
   const networkMode = definition.networkMode ?? "bridge";
   if (networkMode === "awsvpc" && !input.networkConfiguration?.awsvpcConfiguration)
     throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");

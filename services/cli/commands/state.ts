@@ -2,6 +2,7 @@ import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { streams, subjects } from "../../../events/names.ts";
+import { deploymentLaunchType } from "../../../machines/account/capacity-providers.ts";
 import { clusterCounts } from "../../api/counts.ts";
 import { instanceTaskCounts } from "../../api/handlers/instances.ts";
 import { renderCluster, renderInstance, renderTask } from "../../api/render.ts";
@@ -124,7 +125,7 @@ export function view(r: Rebuilt, f: { region?: string; cluster?: string; all: bo
       const ctx = agg.snapshot.context;
       const daemon =
         ctx.schedulingStrategy === "DAEMON"
-          ? daemonInstances(model, subject, ctx.settings.placementConstraints, ctx.deployments[0]?.launchType ?? "EC2").length
+          ? daemonInstances(model, subject, ctx.settings.placementConstraints, deploymentLaunchType(ctx.deployments[0])).length
           : undefined;
       out.services.push(renderService(agg, model, now, none, daemon));
     }
