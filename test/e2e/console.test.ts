@@ -376,22 +376,7 @@ describe("the web console in a real browser", () => {
   });
 
   test("a task's page, opened from the tasks list or its service's page, follows its container live: status, network binding, then exit code and why it stopped; an unknown task is not found", async () => {
-    const td = await b.ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "console-ports",
-        containerDefinitions: [
-          {
-            name: "app",
-            image: TEST_IMAGE,
-            memory: 16,
-            stopTimeout: 5,
-            // Exits 3 on SIGTERM: the exit code the page shows is this container's own.
-            command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
-            portMappings: [{ containerPort: 8080 }],
-          },
-        ],
-      }),
-    );
+    const td = await registerPortTask("console-ports");
     const run = await b.ecs.send(
       new RunTaskCommand({ cluster: b.cluster, taskDefinition: td.taskDefinition?.taskDefinitionArn }),
     );
@@ -915,21 +900,7 @@ describe("the web console in a real browser", () => {
     await page.setViewportSize({ width: 1440, height: 900 });
     // Rows as wide as a task list has: a service's tasks with a network binding, one stopped with
     // its container's exit code and a reason.
-    const td = await b.ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "console-wide-layout",
-        containerDefinitions: [
-          {
-            name: "app",
-            image: TEST_IMAGE,
-            memory: 16,
-            stopTimeout: 5,
-            command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
-            portMappings: [{ containerPort: 8080 }],
-          },
-        ],
-      }),
-    );
+    const td = await registerPortTask("console-wide-layout");
     await b.ecs.send(
       new CreateServiceCommand({
         cluster: b.cluster,
@@ -1038,6 +1009,25 @@ describe("the web console in a real browser", () => {
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */
+/** A task definition whose container maps port 8080 and exits 3 on SIGTERM: the exit code the console shows is its own. */
+function registerPortTask(family: string) {
+  return b.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      containerDefinitions: [
+        {
+          name: "app",
+          image: TEST_IMAGE,
+          memory: 16,
+          stopTimeout: 5,
+          command: ["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.2; done"],
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
+    }),
+  );
+}
+
 async function listTasks(filter: {
   serviceName?: string;
   family?: string;
