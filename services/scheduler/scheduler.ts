@@ -40,6 +40,11 @@ const MAX_PLACEMENTS_PER_PASS = 500;
  */
 const PASS_SPACING_FACTOR = 4;
 const MAX_PASS_SPACING_MS = 250;
+/**
+ * A recorded slot younger than this may still be having its task created, by this process or a
+ * leader that has just lost its lease; only an older one whose task is missing is repaired.
+ */
+export const SLOT_IN_FLIGHT_MS = 2_000;
 
 /** ECS's default placement for service tasks: spread over availability zones, then over instances. */
 const DEFAULT_SERVICE_STRATEGY: PlacementStrategy[] = [
@@ -377,7 +382,7 @@ export class Scheduler {
   private async repair(agg: Agg<ServiceSnapshot>, slots: PlacedSlot[], now: number) {
     const svc = agg.snapshot.context;
     for (const slot of slots) {
-      if (now - slot.at < 2_000) continue; // still in flight in this or another process
+      if (now - slot.at < SLOT_IN_FLIGHT_MS) continue;
       const dep = svc.deployments.find((d) => d.id === slot.deploymentId);
       const definition = dep && this.definition(agg.region, dep.taskDefinition);
       if (!dep || !definition) continue;

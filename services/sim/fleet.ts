@@ -36,6 +36,8 @@ export interface FleetOptions {
   failureRate?: number;
   /** Custom attributes on every instance. */
   attributes?: Record<string, string>;
+  /** Launch types every instance offers, as a real agent's (`berth agent --fargate`: EC2 and FARGATE). Default EC2. */
+  capacity?: ("EC2" | "FARGATE")[];
   /** Instances are spread round-robin over this many availability zones (<region>a, b, …). Default 3. */
   azCount?: number;
   /** CPU units (1024 per vCPU) and MiB of memory per instance. Default 2048 and 8192. */
@@ -258,6 +260,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         version: { version: "simulated", apiVersion: "1.41", minApiVersion: "1.12" },
         availabilityZone: az,
         attributes: o.attributes,
+        capacity: o.capacity,
       }),
       hostname: `sim-${i}.${o.cluster}`,
     };
