@@ -1006,6 +1006,50 @@ describe("the web console in a real browser", () => {
     // No request was refused: the browser logged no 400.
     expect(pageErrors).toEqual([]);
   });
+
+  test("leaving a page while it loads stops its load: the next page shows at once and the old one sends nothing more", async () => {
+    const run = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn }));
+    const taskArn = run.tasks?.[0]?.taskArn as string;
+    await page.goto(`${b.endpoint}/console/#/clusters`);
+    await expect.poll(() => page.title()).toMatch(/^Clusters/);
+    // The task list's ListTasks calls are held until released; every call is counted by action.
+    const actions: string[] = [];
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(`${b.endpoint}/`, async (route) => {
+      const target = route.request().headers()["x-amz-target"] ?? "";
+      actions.push(target.slice(target.lastIndexOf(".") + 1));
+      if (target.endsWith(".ListTasks")) await released;
+      // The browser may have cancelled the request meanwhile: then there is nothing to continue.
+      await route.continue().catch(() => {});
+    });
+    const count = (action: string) => actions.filter((a) => a === action).length;
+    try {
+      await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
+      await expect.poll(() => count("ListTasks"), { timeout: LIVE_TIMEOUT_MS }).toBe(1);
+
+      // Left while its ListTasks is held: the task definitions page shows without waiting for it.
+      await page.goto(`${b.endpoint}/console/#/taskdefs`);
+      await expect.poll(() => page.title(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/^Task definitions/);
+      await expect.poll(() => page.locator("#main").textContent()).toContain(taskDefinitionArn.split("/").pop()?.split(":")[0]);
+      expect(count("ListTasks")).toBe(1);
+
+      // Released, the old load goes no further: it would describe the listed task next.
+      release();
+      await page.goto(`${b.endpoint}/console/#/clusters`);
+      await expect.poll(() => page.title()).toMatch(/^Clusters/);
+      await expect.poll(() => page.locator('[data-testid="cluster-card"]').count()).toBeGreaterThan(0);
+      expect(count("ListTasks")).toBe(1);
+      expect(count("DescribeTasks")).toBe(0);
+    } finally {
+      release();
+      await page.unroute(`${b.endpoint}/`);
+      await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: taskArn }));
+    }
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** Every task ARN's id ListTasks gives for a filter, all pages. */

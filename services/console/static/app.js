@@ -3,8 +3,9 @@
 //   stream event ──► feed (always)
 //               └──► current view interested? ──► re-fetch through the ECS API (coalesced) ──► re-render
 //
-// A view is {nav, load(params) → data, render(data, ctx) → Node, interested(event, params) → bool},
+// A view is {nav, load(params, signal) → data, render(data, ctx) → Node, interested(event, params) → bool},
 // optionally title(params) → the window title's page name, and clusterless (it needs no cluster).
+// `signal` is aborted when the page is left: the load's requests stop and the next page's start.
 
 import * as api from "./api.js";
 import { CHANGED, credentials, signOut } from "./auth.js";
@@ -38,7 +39,9 @@ const state = {
   params: {},
   /** Bumped on every navigation so a slow load for a page already left is dropped. */
   generation: 0,
-  loading: false,
+  /** The load under way: the generation it is for and its AbortController. */
+  load: undefined,
+  /** An event asked for the page while its load was under way: it is read again once that ends. */
   dirty: false,
   timer: undefined,
   clusters: [],
@@ -68,8 +71,7 @@ function route() {
   const query = new URLSearchParams(q < 0 ? "" : hash.slice(q + 1));
   const [section, first, second] = path.split("/").filter(Boolean).map(decode);
   const page = (view, params) => ({ view, params, page: `${view.nav}|${path}` });
-  if (section === "taskdefs")
-    return first ? page(taskdefView, { taskDefinition: first }) : page(taskdefsView, {});
+  if (section === "taskdefs") return first ? page(taskdefView, { taskDefinition: first }) : page(taskdefsView, {});
   const cluster = first ?? currentCluster();
   switch (section) {
     case "services":
@@ -127,6 +129,8 @@ async function show() {
   state.params = params;
   state.page = page;
   state.generation++;
+  // The page left (or its old query) needs no more answers: its load stops and this one starts now.
+  state.load?.controller.abort();
   if (params.cluster) selectCluster(params.cluster);
   renderPicker();
   renderNav();
@@ -157,12 +161,14 @@ function renderNav() {
 
 /** Re-reads the current page through the API and swaps it in, keeping the scroll position. */
 async function refresh() {
-  if (state.loading) {
+  if (state.load?.generation === state.generation) {
     state.dirty = true;
     return;
   }
   const { view, params, generation } = state;
-  state.loading = true;
+  const load = { generation, controller: new AbortController() };
+  state.load = load;
+  state.dirty = false;
   try {
     if (!REGIONAL.has(view.nav) && !params.cluster) {
       main.replaceChildren(
@@ -175,21 +181,24 @@ async function refresh() {
     }
     let node;
     try {
-      node = view.render(await view.load(params), { ...ctx, params });
+      node = view.render(await view.load(params, load.controller.signal), { ...ctx, params });
     } catch (err) {
       node = loadError("Could not load this page.", err);
     }
-    if (generation !== state.generation) return;
+    if (generation !== state.generation || load.controller.signal.aborted) return;
     const scroll = window.scrollY;
     const focused = focusKey(document.activeElement);
     main.replaceChildren(node);
     window.scrollTo({ top: scroll });
     if (focused) refocus(focused);
   } finally {
-    state.loading = false;
-    if (state.dirty) {
-      state.dirty = false;
-      scheduleRefresh();
+    // A load aborted by a navigation leaves the state to the load that replaced it.
+    if (state.load === load) {
+      state.load = undefined;
+      if (state.dirty) {
+        state.dirty = false;
+        scheduleRefresh();
+      }
     }
   }
 }

@@ -14,7 +14,7 @@ const stat = (label, value, tone) =>
 export default {
   nav: "clusters",
 
-  load: () => api.clusters(),
+  load: (_params, signal) => api.clusters(signal),
 
   interested: (event) => /^berth\.evt\.[^.]+\.(cluster|task|service|instance)\./.test(event.subject),
 

@@ -83,13 +83,15 @@ export default {
 
   title: ({ instance }) => `Instance ${shortId(instance, 12)}`,
 
-  async load({ cluster, instance, status }) {
-    const found = await api.instance(cluster, instance);
+  async load({ cluster, instance, status }, signal) {
+    const found = await api.instance(cluster, instance, signal);
     if (!found.instance) return found;
     // Once the instance is known: ListTasks refuses an identifier that is not an instance's.
-    const listing = await paging.load(cluster, [
-      { containerInstance: found.instance.containerInstanceArn, desiredStatus: status },
-    ]);
+    const listing = await paging.load(
+      cluster,
+      [{ containerInstance: found.instance.containerInstanceArn, desiredStatus: status }],
+      signal,
+    );
     return { ...found, listing };
   },
 

@@ -88,7 +88,7 @@ function setStatus(ctx, cluster, i, status) {
 export default {
   nav: "instances",
 
-  load: ({ cluster }) => api.instances(cluster),
+  load: ({ cluster }, signal) => api.instances(cluster, signal),
 
   interested: (event, { cluster }) =>
     event.subject.includes(`.instance.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),

@@ -105,8 +105,8 @@ const number = (label, value, tone) =>
 export default {
   nav: "services",
 
-  async load({ cluster, service }) {
-    const found = await api.service(cluster, service);
+  async load({ cluster, service }, signal) {
+    const found = await api.service(cluster, service, signal);
     // Once the service is known: ListTasks and ListServiceDeployments refuse a name the cluster has
     // no service of (ServiceNotFoundException), which DescribeServices has already answered MISSING.
     if (!found.service) return found;
@@ -115,13 +115,17 @@ export default {
       // Its running tasks, then those it stopped (ECS keeps them listed for a while). An error is
       // shown in their place, below what was read of the service.
       paging
-        .load(cluster, [
-          { serviceName: s.serviceName, desiredStatus: "RUNNING" },
-          { serviceName: s.serviceName, desiredStatus: "STOPPED" },
-        ])
+        .load(
+          cluster,
+          [
+            { serviceName: s.serviceName, desiredStatus: "RUNNING" },
+            { serviceName: s.serviceName, desiredStatus: "STOPPED" },
+          ],
+          signal,
+        )
         .catch((error) => ({ tasks: [], more: false, error })),
       api
-        .ecs("ListServiceDeployments", { cluster, service: s.serviceName, maxResults: HISTORY_SHOWN })
+        .ecs("ListServiceDeployments", { cluster, service: s.serviceName, maxResults: HISTORY_SHOWN }, signal)
         .then((r) => r.serviceDeployments ?? [])
         .catch(() => []),
     ]);

@@ -112,7 +112,7 @@ export function createServiceDialog(ctx, cluster) {
 export default {
   nav: "services",
 
-  load: ({ cluster }) => api.services(cluster),
+  load: ({ cluster }, signal) => api.services(cluster, signal),
 
   interested: (event, { cluster }) =>
     event.subject.includes(`.service.${cluster}.`) || event.subject.includes(`.task.${cluster}.`),

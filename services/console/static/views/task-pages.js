@@ -53,7 +53,7 @@ export const pageSizeFilter = (ctx) =>
   );
 
 /**
- * One view's paged task list. `load(cluster, listings)` reads the pages shown of ListTasks over
+ * One view's paged task list. `load(cluster, listings, signal)` reads the pages shown of ListTasks over
  * `listings` (filters, read in turn) → {tasks, more, size, pages}; `render(listed, ctx, cluster, {what,
  * …taskTable options})` → the rows and the list's foot, with "Load more" while there is more.
  */
@@ -67,12 +67,12 @@ export function taskPaging() {
    */
   let focusRow;
   return {
-    async load(cluster, listings) {
+    async load(cluster, listings, signal) {
       const size = pageSize();
       const key = JSON.stringify([cluster, listings, size]);
       if (shown.key !== key) shown = { key, pages: 1 };
       const pages = shown.pages;
-      return { ...(await api.taskPages(cluster, listings, pages, size)), size, pages };
+      return { ...(await api.taskPages(cluster, listings, pages, size, signal)), size, pages };
     },
 
     render({ tasks, more, size, pages }, ctx, cluster, { what, ...options }) {

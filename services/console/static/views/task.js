@@ -48,13 +48,13 @@ export default {
 
   title: ({ task }) => `Task ${shortId(task, 12)}`,
 
-  async load({ cluster, task }) {
-    const found = await api.task(cluster, task);
+  async load({ cluster, task }, signal) {
+    const found = await api.task(cluster, task, signal);
     const arn = found.task?.containerInstanceArn;
     // Linked only while the instance is still registered (a deregistered one has no row to show).
     const instance = arn
       ? await api
-          .instance(cluster, arn)
+          .instance(cluster, arn, signal)
           .then((r) => r.instance)
           .catch(() => undefined)
       : undefined;

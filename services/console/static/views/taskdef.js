@@ -110,9 +110,9 @@ function revisionList(td, revisions) {
   );
 }
 
-async function describe(taskDefinition) {
+async function describe(taskDefinition, signal) {
   try {
-    return await api.ecs("DescribeTaskDefinition", { taskDefinition, include: ["TAGS"] });
+    return await api.ecs("DescribeTaskDefinition", { taskDefinition, include: ["TAGS"] }, signal);
   } catch (err) {
     // ECS's answers for a family or revision it does not have, and for a malformed reference.
     if (err.code === "ClientException" || err.code === "InvalidParameterException") return { missing: err.detail };
@@ -127,16 +127,16 @@ export default {
 
   title: ({ taskDefinition }) => taskDefinition,
 
-  async load({ taskDefinition }) {
-    let r = await describe(taskDefinition);
+  async load({ taskDefinition }, signal) {
+    let r = await describe(taskDefinition, signal);
     // A family alone is its latest ACTIVE revision; with none active, its newest one.
     if (r.missing && /^[A-Za-z0-9_-]+$/.test(taskDefinition)) {
-      const [newest] = await api.revisions(taskDefinition);
-      if (newest) r = await describe(taskDefName(newest.arn));
+      const [newest] = await api.revisions(taskDefinition, signal);
+      if (newest) r = await describe(taskDefName(newest.arn), signal);
     }
     if (r.missing) return r;
     const td = r.taskDefinition;
-    return { td, tags: r.tags ?? [], revisions: await api.revisions(td.family) };
+    return { td, tags: r.tags ?? [], revisions: await api.revisions(td.family, signal) };
   },
 
   interested: (event, { taskDefinition }) => event.subject.endsWith(`.taskdef.${taskDefinition.split(":")[0]}`),

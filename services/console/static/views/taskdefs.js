@@ -15,8 +15,8 @@ export default {
 
   title: () => "Task definitions",
 
-  async load() {
-    const [families, arns] = await Promise.all([api.taskDefinitionFamilies(), api.taskDefinitions()]);
+  async load(_params, signal) {
+    const [families, arns] = await Promise.all([api.taskDefinitionFamilies(signal), api.taskDefinitions(signal)]);
     // Newest first: the first revision seen of a family is its latest active one.
     const byFamily = new Map();
     for (const arn of arns) {

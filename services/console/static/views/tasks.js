@@ -44,16 +44,16 @@ export default {
 
   title: () => "Tasks",
 
-  async load({ cluster, status, service, family }) {
+  async load({ cluster, status, service, family }, signal) {
     const filter = { desiredStatus: status, ...(service ? { serviceName: service } : {}), ...(family ? { family } : {}) };
     const [listing, services, families] = await Promise.all([
       // A filter naming a service the cluster never had is ECS's ServiceNotFoundException: shown, not thrown.
-      paging.load(cluster, [filter]).catch((error) => ({ tasks: [], more: false, error })),
+      paging.load(cluster, [filter], signal).catch((error) => ({ tasks: [], more: false, error })),
       api
-        .listAll("ListServices", { cluster, maxResults: 100 }, "serviceArns")
+        .listAll("ListServices", { cluster, maxResults: 100 }, "serviceArns", signal)
         .then((arns) => arns.map((a) => String(a).split("/").pop()).sort())
         .catch(() => []),
-      api.taskDefinitionFamilies().catch(() => []),
+      api.taskDefinitionFamilies(signal).catch(() => []),
     ]);
     return { listing, services, families };
   },
