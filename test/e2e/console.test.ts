@@ -896,8 +896,7 @@ describe("the web console in a real browser", () => {
     pageErrors.length = 0;
   });
 
-  test("at 1440 px wide with the live event feed open, the task tables of the tasks list, a service's page and an instance's page fit their box", async () => {
-    await page.setViewportSize({ width: 1440, height: 900 });
+  test("at 1440 and 1280 px wide with the live event feed open, and at 1024 without it, the tables of the tasks list, a service's page (deployments, history, tasks) and an instance's page fit their box", async () => {
     // Rows as wide as a task list has: a service's tasks with a network binding, one stopped with
     // its container's exit code and a reason.
     const td = await registerPortTask("console-wide-layout");
@@ -935,30 +934,38 @@ describe("the web console in a real browser", () => {
           '[data-testid="instance-page"] [data-testid="task-row"][data-status="STOPPED"]',
         ],
       ];
-      for (const [name, hash, ready] of pages) {
-        await page.goto(`${b.endpoint}/console/${hash}`);
-        await page.locator(ready).first().waitFor({ timeout: LIVE_TIMEOUT_MS });
-        await expect(page.locator(".feed").isVisible()).resolves.toBe(true);
-        // How far each table of the page, and the page itself, is wider than its box (polled: a
-        // live refresh may render the page again while it is measured).
-        const overflow = async () => ({
-          page: name,
-          tables: await page
-            .locator("#main .table-wrap")
-            .evaluateAll((wraps) => wraps.map((el) => el.scrollWidth - el.clientWidth)),
-          document: await page.evaluate(() => {
-            const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
-            return g.document.documentElement.scrollWidth - g.innerWidth;
-          }),
-        });
-        const fits = async () => {
-          const o = await overflow();
-          return o.document <= 0 && o.tables.every((d) => d <= 0) ? true : o;
-        };
-        await shot(`wide-${name}`);
-        await expect.poll(fits).toBe(true);
-      }
+      for (const [width, height] of [
+        [1440, 900],
+        [1280, 800],
+        [1024, 768],
+      ] as const)
+        for (const [name, hash, ready] of pages) {
+          await page.setViewportSize({ width, height });
+          await page.goto(`${b.endpoint}/console/${hash}`);
+          await page.locator(ready).first().waitFor({ timeout: LIVE_TIMEOUT_MS });
+          // The feed gives way below 1100 px.
+          await expect(page.locator(".feed").isVisible()).resolves.toBe(width > 1100);
+          // How far each table of the page, and the page itself, is wider than its box (polled: a
+          // live refresh may render the page again while it is measured).
+          const overflow = async () => ({
+            page: `${name} at ${width} px`,
+            tables: await page
+              .locator("#main .table-wrap")
+              .evaluateAll((wraps) => wraps.map((el) => el.scrollWidth - el.clientWidth)),
+            document: await page.evaluate(() => {
+              const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+              return g.document.documentElement.scrollWidth - g.innerWidth;
+            }),
+          });
+          const fits = async () => {
+            const o = await overflow();
+            return o.document <= 0 && o.tables.every((d) => d <= 0) ? true : o;
+          };
+          await shot(`wide-${name}-${width}`);
+          await expect.poll(fits).toBe(true);
+        }
     } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
       await b.ecs.send(new UpdateServiceCommand({ cluster: b.cluster, service: "wide-layout", desiredCount: 0 }));
       await b.ecs.send(new DeleteServiceCommand({ cluster: b.cluster, service: "wide-layout", force: true }));
     }

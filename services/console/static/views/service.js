@@ -176,7 +176,8 @@ export default {
         h(
           "tr",
           { "data-testid": "deployment-row", "data-rollout": d.rolloutState ?? "", "data-deployment": d.id },
-          h("td", {}, h("code", { class: "nowrap" }, d.id)),
+          // The number, as in the history below; ECS's whole id (ecs-svc/…) on hover.
+          h("td", {}, h("code", { class: "nowrap", title: d.id }, String(d.id).replace(/^ecs-svc\//, ""))),
           h("td", {}, badge(d.status)),
           h("td", {}, h("code", {}, taskDefName(d.taskDefinition))),
           h("td", {}, progress(d)),
