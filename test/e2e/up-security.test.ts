@@ -121,7 +121,7 @@ test("berth state rebuilds the state as the reader user", async () => {
   expect(state.containerInstances).toHaveLength(1);
 });
 
-test("berth sim joins as the control plane user, in a region of its own, and its fleet runs a task; berth events --ecs follows it as the reader", async () => {
+test("berth sim joins as the control plane user, in a region of its own, and its fleet runs a task, with --fargate a FARGATE one too; berth events --ecs follows it as the reader", async () => {
   const region = "us-west-2";
   const ecs = ecsClient(endpoint, region);
   const cluster = uniqueName("upsec-sim");
@@ -133,8 +133,19 @@ test("berth sim joins as the control plane user, in a region of its own, and its
       containerDefinitions: [{ name: "app", image: TEST_IMAGE, memory: 16 }],
     }),
   );
+  // A Fargate task definition too: the fleet offers FARGATE capacity.
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: `${family}-fargate`,
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: "app", image: TEST_IMAGE }],
+    }),
+  );
   const sim = spawnBerth(
-    ["sim", "--instances", "3", "--cluster", cluster, "--region", region, "--nats", natsUrl, "--data-dir", dir],
+    ["sim", "--instances", "3", "--fargate", "--cluster", cluster, "--region", region, "--nats", natsUrl, "--data-dir", dir],
     { name: `${up.name}-sim` },
   );
   const watcher = spawnBerth(["events", "--ecs", "--nats", natsUrl, "--data-dir", dir], {
@@ -173,6 +184,26 @@ test("berth sim joins as the control plane user, in a region of its own, and its
     expect(watcher.readLog()).toMatch(
       new RegExp(`ECS Container Instance State Change\\s+container-instance/${cluster}/`),
     );
+
+    const fargate = await ecs.send(
+      new RunTaskCommand({
+        cluster,
+        taskDefinition: `${family}-fargate`,
+        launchType: "FARGATE",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0abc1234"] } },
+      }),
+    );
+    const fargateArn = fargate.tasks?.[0]?.taskArn as string;
+    expect(fargateArn, JSON.stringify(fargate.failures)).toBeTruthy();
+    const ran = await waitFor(
+      async () => {
+        const t = (await ecs.send(new DescribeTasksCommand({ cluster, tasks: [fargateArn] }))).tasks?.[0];
+        return t?.lastStatus === "RUNNING" ? t : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: "the hollow Fargate task to run", signal: gone.signal },
+    );
+    expect(ran.launchType).toBe("FARGATE");
+    expect(ran.attachments?.[0]?.status).toBe("ATTACHED");
     expect(watcher.running()).toBe(true);
   } finally {
     await Promise.all([sim.stop(), watcher.stop()]);

@@ -11,7 +11,7 @@ export const simCommand: CommandSpec = {
   name: "sim",
   summary: "register a simulated fleet of hollow instances, to try placement and services at scale",
   usage:
-    "berth sim --instances N [--cluster C] [--region R] [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N]",
+    "berth sim --instances N [--cluster C] [--region R] [--start-latency MS] [--failure-rate P] [--attributes k=v,…] [--az-count N] [--fargate]",
   options: {
     instances: { type: "string" },
     cluster: { type: "string" },
@@ -19,6 +19,7 @@ export const simCommand: CommandSpec = {
     "failure-rate": { type: "string" },
     attributes: { type: "string" },
     "az-count": { type: "string" },
+    fargate: { type: "boolean" },
     cpu: { type: "string" },
     memory: { type: "string" },
     "heartbeat-interval": { type: "string" },
@@ -33,6 +34,7 @@ export const simCommand: CommandSpec = {
     ["--failure-rate P", "probability, 0–1, that a task fails to start (default 0)"],
     ["--attributes k=v,…", "custom attributes on every instance, for memberOf constraints"],
     ["--az-count N", "spread instances over N availability zones <region>a, b, … (default 3, at most 26)"],
+    ["--fargate", "also offer FARGATE capacity, as `berth agent --fargate`: FARGATE and FARGATE_SPOT tasks and strategies"],
     ["--cpu UNITS", "CPU units per instance, 1024 per vCPU (default 2048)"],
     ["--memory MIB", "memory per instance in MiB (default 8192)"],
     ["--heartbeat-interval MS", "heartbeat interval per instance (default 5000, as a real agent; keep it within the server's --lost-agent-timeout)"],
@@ -49,6 +51,7 @@ export const simCommand: CommandSpec = {
     "aws ecs create-cluster --cluster-name sim --region us-west-2 --endpoint-url http://127.0.0.1:8417",
     "berth sim --instances 10000 --cluster sim --region us-west-2 --start-latency 2000 --failure-rate 0.01 --az-count 3",
     "berth sim --instances 50 --cluster sim --region us-west-2 --attributes rack=r1,gpu=none",
+    "berth sim --instances 200 --cluster sim --region us-west-2 --fargate",
   ],
   async run(v) {
     const instances = integer(v.instances, "--instances", 1);
@@ -85,6 +88,7 @@ export const simCommand: CommandSpec = {
         failureRate,
         attributes: attributes(v.attributes),
         azCount,
+        capacity: v.fargate ? ["EC2", "FARGATE"] : ["EC2"],
         cpu: integer(v.cpu, "--cpu", 1) ?? 2048,
         memory: integer(v.memory, "--memory", 1) ?? 8192,
         heartbeatIntervalMs,
