@@ -1038,6 +1038,13 @@ describe("the web console in a real browser", () => {
       await route.continue().catch(() => {});
     });
     const count = (action: string) => actions.filter((a) => a === action).length;
+    // The ECS actions whose request the page cancelled (or that failed otherwise).
+    const cancelled: string[] = [];
+    const onFailed = (r: { headers(): Record<string, string> }) => {
+      const target = r.headers()["x-amz-target"] ?? "";
+      cancelled.push(target.slice(target.lastIndexOf(".") + 1));
+    };
+    page.on("requestfailed", onFailed);
     try {
       await page.goto(`${b.endpoint}/console/#/tasks/${b.cluster}`);
       await expect.poll(() => count("ListTasks"), { timeout: LIVE_TIMEOUT_MS }).toBe(1);
@@ -1047,6 +1054,8 @@ describe("the web console in a real browser", () => {
       await expect.poll(() => page.title(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/^Task definitions/);
       await expect.poll(() => page.locator("#main").textContent()).toContain(taskDefinitionArn.split("/").pop()?.split(":")[0]);
       expect(count("ListTasks")).toBe(1);
+      // The old page's held request was cancelled by the page, not left to finish.
+      await expect.poll(() => cancelled.includes("ListTasks")).toBe(true);
 
       // Released, the old load goes no further: it would describe the listed task next.
       release();
@@ -1057,6 +1066,7 @@ describe("the web console in a real browser", () => {
       expect(count("DescribeTasks")).toBe(0);
     } finally {
       release();
+      page.off("requestfailed", onFailed);
       await page.unroute(`${b.endpoint}/`);
       await b.ecs.send(new StopTaskCommand({ cluster: b.cluster, task: taskArn }));
     }
