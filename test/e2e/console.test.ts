@@ -782,6 +782,18 @@ describe("the web console in a real browser", () => {
       const extra = await b.ecs.send(new RunTaskCommand({ cluster: b.cluster, taskDefinition: taskDefinitionArn }));
       started.push(...(extra.tasks ?? []).map((t) => t.taskArn as string));
       await expect.poll(() => listing, { timeout: LIVE_TIMEOUT_MS }).toBeGreaterThan(0);
+      // Where keyboard focus first lands on a task row, and that row's place among the rows then.
+      await page.evaluate(`(() => {
+        window.firstRowFocus = undefined;
+        const record = (e) => {
+          const row = e.target.closest?.('[data-testid="task-row"]');
+          if (!row) return;
+          document.removeEventListener("focusin", record);
+          const ids = [...document.querySelectorAll('[data-testid="task-row"]')].map((r) => r.dataset.task);
+          window.firstRowFocus = { index: ids.indexOf(row.dataset.task), rows: ids.length };
+        };
+        document.addEventListener("focusin", record);
+      })()`);
       await more.click();
       clicked();
       // Two pages shown (the live refresh may come between), focus on the second's first row. Rows
@@ -793,6 +805,10 @@ describe("the web console in a real browser", () => {
         return ids.length > 10 && focused !== undefined && focused !== null && ids.indexOf(focused) >= 10;
       };
       await expect.poll(shown, { timeout: 30_000 }).toBe(true);
+      // When it was given, the focus was on the added page's first row.
+      const first = (await page.evaluate("window.firstRowFocus")) as { index: number; rows: number };
+      expect(first.index).toBe(10);
+      expect(first.rows).toBeGreaterThan(10);
     } finally {
       clicked();
       await page.unroute(`${b.endpoint}/`);
